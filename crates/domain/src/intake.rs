@@ -1,0 +1,445 @@
+//! Parsing of the intake-v1 wire format (`../shared/api/intake-v1.md`) into domain values.
+//!
+//! Decoding happens in two steps so that every error names its field: serde reads the body into
+//! loose wire structs (wrong JSON types are reported with their path), then each value is parsed
+//! into its newtype. Unknown fields are ignored, as the format requires.
+
+use crate::address::parse_address;
+use crate::event::REFUND_CLAIMS;
+use crate::ids::parse_external_id;
+use crate::order::{AttributeValue, Card, Device, Iban, Item, Payment, PaymentMethod};
+use crate::text::clean;
+use crate::{
+    Address, CountryCode, Customer, CustomerId, Email, Event, EventId, EventType, FieldError, Money, Order,
+    OrderId, Phone,
+};
+use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Most items one order may carry; larger baskets are refused rather than stored half.
+pub const MAX_ITEMS: usize = 500;
+pub const MAX_PROMO_CODES: usize = 50;
+pub const MAX_ATTRIBUTES: usize = 200;
+pub const MAX_EVENT_DATA_KEYS: usize = 100;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MoneyIn {
+    /// Decimal string, never a float: `"249.90"`.
+    pub amount: Option<String>,
+    /// ISO 4217 code.
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CustomerIn {
+    pub customer_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub created_at: Option<String>,
+    pub invited_by: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ItemIn {
+    pub sku: Option<String>,
+    pub brand: Option<String>,
+    pub category: Option<String>,
+    pub quantity: Option<i64>,
+    pub unit_price: Option<MoneyIn>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CardIn {
+    pub bin: Option<String>,
+    pub last4: Option<String>,
+    pub fingerprint: Option<String>,
+    pub issuer_country: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PaymentIn {
+    /// `card`, `paypal`, `invoice`, `bnpl`, `sepa_debit`, `gift_card` or `other`.
+    pub method: Option<String>,
+    pub card: Option<CardIn>,
+    pub iban: Option<String>,
+    pub wallet_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AddressIn {
+    pub name: Option<String>,
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DeviceIn {
+    pub device_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// `POST /api/v1/orders` body. Required: `order_id`, `placed_at`, `customer.customer_id`,
+/// `total`, `payment.method`.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderIn {
+    pub order_id: Option<String>,
+    /// RFC 3339 with offset.
+    pub placed_at: Option<String>,
+    pub channel: Option<String>,
+    pub customer: Option<CustomerIn>,
+    pub total: Option<MoneyIn>,
+    pub items: Option<Vec<ItemIn>>,
+    pub payment: Option<PaymentIn>,
+    pub billing_address: Option<AddressIn>,
+    pub shipping_address: Option<AddressIn>,
+    pub device: Option<DeviceIn>,
+    pub promo_codes: Option<Vec<String>>,
+    /// Flat map of shop-specific signals: number, string or boolean values.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub attributes: Option<Map<String, Value>>,
+}
+
+/// `POST /api/v1/events` body. Required: `event_id`, `type`, `occurred_at`, and `order_id` or
+/// `customer_id`.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EventIn {
+    pub event_id: Option<String>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    pub occurred_at: Option<String>,
+    pub order_id: Option<String>,
+    pub customer_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub data: Option<Map<String, Value>>,
+}
+
+/// Decodes JSON bytes into a wire struct, naming the field of any type error.
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, FieldError> {
+    // serde would also fill a struct from a JSON array; the format only has objects.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b != b'{') {
+        return Err(FieldError::new("malformed_json", "", "the body must be a JSON object"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        let inner = e.into_inner();
+        let msg = inner.to_string();
+        match inner.classify() {
+            serde_json::error::Category::Data if msg.starts_with("duplicate field") => {
+                FieldError::new("duplicate_field", field, msg)
+            }
+            serde_json::error::Category::Data if field.ends_with(".amount") || field == "amount" => {
+                FieldError::new("invalid_amount", field, "amount must be a decimal string such as \"249.90\"")
+            }
+            serde_json::error::Category::Data => FieldError::new("invalid_type", field, msg),
+            _ => FieldError::new("malformed_json", "", format!("the body is not valid JSON: {msg}")),
+        }
+    })?;
+    de.end().map_err(|e| FieldError::new("malformed_json", "", format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// Decodes and parses an order body.
+pub fn parse_order_json(bytes: &[u8]) -> Result<Order, FieldError> {
+    parse_order(decode::<OrderIn>(bytes)?)
+}
+
+/// Decodes and parses an event body.
+pub fn parse_event_json(bytes: &[u8]) -> Result<Event, FieldError> {
+    parse_event(decode::<EventIn>(bytes)?)
+}
+
+fn timestamp(v: &str, field: &str) -> Result<DateTime<FixedOffset>, FieldError> {
+    DateTime::parse_from_rfc3339(v.trim()).map_err(|_| {
+        FieldError::new(
+            "invalid_timestamp",
+            field,
+            format!("{field} must be an RFC 3339 time with offset, such as 2026-11-21T10:15:00+01:00"),
+        )
+    })
+}
+
+fn opt_text(v: Option<String>, field: &str, max: usize) -> Result<Option<String>, FieldError> {
+    Ok(match v {
+        Some(s) => clean(&s, field, max)?,
+        None => None,
+    })
+}
+
+fn opt_id(v: Option<String>, field: &str) -> Result<Option<String>, FieldError> {
+    v.filter(|s| !s.is_empty()).map(|s| parse_external_id(&s, field)).transpose()
+}
+
+fn money(m: Option<MoneyIn>, field: &str) -> Result<Option<Money>, FieldError> {
+    let Some(m) = m else { return Ok(None) };
+    let amount = m.amount.ok_or_else(|| FieldError::missing(format!("{field}.amount")))?;
+    let currency = m.currency.ok_or_else(|| FieldError::missing(format!("{field}.currency")))?;
+    Money::parse(&amount, &currency, field).map(Some)
+}
+
+fn digits(v: Option<String>, field: &str, lens: &[usize]) -> Result<Option<String>, FieldError> {
+    let Some(v) = v.filter(|s| !s.is_empty()) else { return Ok(None) };
+    if lens.contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(Some(v))
+    } else {
+        Err(FieldError::new("invalid_digits", field, format!("{field} must be {lens:?} digits")))
+    }
+}
+
+fn address(a: Option<AddressIn>, field: &str) -> Result<Option<Address>, FieldError> {
+    let Some(a) = a else { return Ok(None) };
+    let parsed = parse_address(
+        a.name.as_deref(),
+        a.line1.as_deref(),
+        a.line2.as_deref(),
+        a.postal_code.as_deref(),
+        a.city.as_deref(),
+        a.country.as_deref(),
+        field,
+    )?;
+    Ok((parsed != Address::default()).then_some(parsed))
+}
+
+/// Parses a decoded order body into an [`Order`].
+pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
+    let order_id = OrderId::parse(&o.order_id.ok_or_else(|| FieldError::missing("order_id"))?, "order_id")?;
+    let placed_at = timestamp(&o.placed_at.ok_or_else(|| FieldError::missing("placed_at"))?, "placed_at")?;
+    let channel = opt_text(o.channel, "channel", 64)?;
+
+    let c = o.customer.ok_or_else(|| FieldError::missing("customer.customer_id"))?;
+    let customer = Customer {
+        customer_id: CustomerId::parse(
+            &c.customer_id.ok_or_else(|| FieldError::missing("customer.customer_id"))?,
+            "customer.customer_id",
+        )?,
+        email: c.email.filter(|s| !s.is_empty()).map(|e| Email::parse(&e, "customer.email")).transpose()?,
+        phone: c.phone.filter(|s| !s.is_empty()).map(|p| Phone::parse(&p, "customer.phone")).transpose()?,
+        name: opt_text(c.name, "customer.name", 200)?,
+        created_at: c.created_at.map(|t| timestamp(&t, "customer.created_at")).transpose()?,
+        invited_by: opt_id(c.invited_by, "customer.invited_by")?.map(|s| CustomerId::parse(&s, "customer.invited_by")).transpose()?,
+    };
+
+    let total = money(o.total, "total")?.ok_or_else(|| FieldError::missing("total"))?;
+
+    let raw_items = o.items.unwrap_or_default();
+    if raw_items.len() > MAX_ITEMS {
+        return Err(FieldError::new(
+            "too_many_items",
+            "items",
+            format!("an order may have at most {MAX_ITEMS} items, this one has {}", raw_items.len()),
+        ));
+    }
+    let mut items = Vec::with_capacity(raw_items.len());
+    for (i, it) in raw_items.into_iter().enumerate() {
+        let f = |s: &str| format!("items[{i}].{s}");
+        let quantity = match it.quantity {
+            None => 1,
+            Some(q) if (1..=10_000).contains(&q) => q as u32,
+            Some(_) => {
+                return Err(FieldError::new("invalid_quantity", f("quantity"), format!("{} must be 1 to 10000", f("quantity"))));
+            }
+        };
+        let unit_price = money(it.unit_price, &f("unit_price"))?;
+        if let Some(p) = unit_price
+            && p.currency != total.currency
+        {
+            return Err(FieldError::new(
+                "currency_mismatch",
+                f("unit_price.currency"),
+                format!("{} must be the order's currency {}", f("unit_price.currency"), total.currency),
+            ));
+        }
+        items.push(Item {
+            sku: opt_text(it.sku, &f("sku"), 128)?,
+            brand: opt_text(it.brand, &f("brand"), 128)?,
+            category: opt_text(it.category, &f("category"), 128)?,
+            quantity,
+            unit_price,
+        });
+    }
+
+    let p = o.payment.ok_or_else(|| FieldError::missing("payment.method"))?;
+    let method_raw = p.method.ok_or_else(|| FieldError::missing("payment.method"))?;
+    let method = PaymentMethod::parse(&method_raw).ok_or_else(|| {
+        FieldError::new(
+            "invalid_enum",
+            "payment.method",
+            "payment.method must be one of card, paypal, invoice, bnpl, sepa_debit, gift_card, other",
+        )
+    })?;
+    let card = match p.card {
+        None => None,
+        Some(c) => Some(Card {
+            bin: digits(c.bin, "payment.card.bin", &[6, 8])?,
+            last4: digits(c.last4, "payment.card.last4", &[4])?,
+            fingerprint: opt_id(c.fingerprint, "payment.card.fingerprint")?,
+            issuer_country: c
+                .issuer_country
+                .filter(|s| !s.is_empty())
+                .map(|s| CountryCode::parse(&s, "payment.card.issuer_country"))
+                .transpose()?,
+        }),
+    };
+    let payment = Payment {
+        method,
+        card: card.filter(|c| *c != Card { bin: None, last4: None, fingerprint: None, issuer_country: None }),
+        iban: p.iban.filter(|s| !s.is_empty()).map(|s| Iban::parse(&s, "payment.iban")).transpose()?,
+        wallet_id: opt_id(p.wallet_id, "payment.wallet_id")?,
+    };
+
+    let device = match o.device {
+        None => None,
+        Some(d) => {
+            let dev = Device {
+                device_id: opt_id(d.device_id, "device.device_id")?,
+                ip: d
+                    .ip
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.trim().parse().map_err(|_| FieldError::new("invalid_ip", "device.ip", "device.ip is not an IPv4 or IPv6 address"))
+                    })
+                    .transpose()?,
+                user_agent: opt_text(d.user_agent, "device.user_agent", 1024)?,
+            };
+            (dev != Device { device_id: None, ip: None, user_agent: None }).then_some(dev)
+        }
+    };
+
+    let raw_codes = o.promo_codes.unwrap_or_default();
+    if raw_codes.len() > MAX_PROMO_CODES {
+        return Err(FieldError::new("too_many_promo_codes", "promo_codes", format!("at most {MAX_PROMO_CODES} promo codes")));
+    }
+    let mut promo_codes = Vec::with_capacity(raw_codes.len());
+    for (i, code) in raw_codes.into_iter().enumerate() {
+        if let Some(c) = clean(&code, &format!("promo_codes[{i}]"), 64)? {
+            promo_codes.push(c);
+        }
+    }
+
+    let attributes = parse_attributes(o.attributes.unwrap_or_default())?;
+
+    Ok(Order {
+        order_id,
+        placed_at,
+        channel,
+        customer,
+        total,
+        items,
+        payment,
+        billing_address: address(o.billing_address, "billing_address")?,
+        shipping_address: address(o.shipping_address, "shipping_address")?,
+        device,
+        promo_codes,
+        attributes,
+    })
+}
+
+fn parse_attributes(raw: Map<String, Value>) -> Result<BTreeMap<String, AttributeValue>, FieldError> {
+    if raw.len() > MAX_ATTRIBUTES {
+        return Err(FieldError::new("too_many_attributes", "attributes", format!("at most {MAX_ATTRIBUTES} attributes")));
+    }
+    let mut out = BTreeMap::new();
+    for (name, value) in raw {
+        let field = format!("attributes.{name}");
+        if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(FieldError::new(
+                "invalid_attribute_name",
+                "attributes",
+                "attribute names are 1 to 64 letters, digits and _",
+            ));
+        }
+        let v = match value {
+            Value::Null => continue,
+            Value::Bool(b) => AttributeValue::Bool(b),
+            Value::Number(n) => match n.as_f64() {
+                Some(f) if f.is_finite() => AttributeValue::Number(f),
+                _ => return Err(FieldError::new("invalid_attribute", field, "number out of range")),
+            },
+            Value::String(s) => AttributeValue::Text(clean(&s, &field, 1000)?.unwrap_or_default()),
+            Value::Array(_) | Value::Object(_) => {
+                return Err(FieldError::new("invalid_attribute", field.clone(), format!("{field} must be a number, string or boolean")));
+            }
+        };
+        out.insert(name, v);
+    }
+    Ok(out)
+}
+
+/// Parses a decoded event body into an [`Event`].
+pub fn parse_event(e: EventIn) -> Result<Event, FieldError> {
+    let event_id = EventId::parse(&e.event_id.ok_or_else(|| FieldError::missing("event_id"))?, "event_id")?;
+    let type_raw = e.event_type.ok_or_else(|| FieldError::missing("type"))?;
+    let event_type = EventType::parse(&type_raw)
+        .ok_or_else(|| FieldError::new("invalid_enum", "type", "type is not a known event type (see intake-v1)"))?;
+    let occurred_at = timestamp(&e.occurred_at.ok_or_else(|| FieldError::missing("occurred_at"))?, "occurred_at")?;
+    let order_id = opt_id(e.order_id, "order_id")?.map(|s| OrderId::parse(&s, "order_id")).transpose()?;
+    let customer_id = opt_id(e.customer_id, "customer_id")?.map(|s| CustomerId::parse(&s, "customer_id")).transpose()?;
+    if order_id.is_none() && customer_id.is_none() {
+        return Err(FieldError::new("missing_field", "order_id", "order_id or customer_id is required"));
+    }
+    let mut data = e.data.unwrap_or_default();
+    if data.len() > MAX_EVENT_DATA_KEYS {
+        return Err(FieldError::new("too_many_fields", "data", format!("data may have at most {MAX_EVENT_DATA_KEYS} fields")));
+    }
+    check_strings(&Value::Object(data.clone()), "data", 0)?;
+    if let Some(v) = data.get("amount") {
+        let m: MoneyIn = serde_json::from_value(v.clone())
+            .map_err(|_| FieldError::new("invalid_amount", "data.amount", "data.amount must be {\"amount\": \"…\", \"currency\": \"…\"}"))?;
+        let parsed = money(Some(m), "data.amount")?.ok_or_else(|| FieldError::missing("data.amount"))?;
+        data.insert("amount".into(), serde_json::to_value(parsed).unwrap_or(Value::Null));
+    }
+    if event_type == EventType::RefundClaimed
+        && let Some(claim) = data.get("claim")
+        && !claim.as_str().is_some_and(|c| REFUND_CLAIMS.contains(&c))
+    {
+        return Err(FieldError::new("invalid_enum", "data.claim", "data.claim must be not_received, empty_box, wrong_item or damaged"));
+    }
+    for key in ["reason_code", "psp_reference", "condition"] {
+        if let Some(v) = data.get(key)
+            && !v.is_string()
+        {
+            return Err(FieldError::new("invalid_type", format!("data.{key}"), format!("data.{key} must be a string")));
+        }
+    }
+    Ok(Event { event_id, event_type, occurred_at, order_id, customer_id, data })
+}
+
+/// Refuses control characters anywhere in free-form event data, and absurd nesting.
+fn check_strings(v: &Value, field: &str, depth: usize) -> Result<(), FieldError> {
+    if depth > 8 {
+        return Err(FieldError::new("too_deep", field, format!("{field} is nested too deeply")));
+    }
+    match v {
+        Value::String(s) => clean(s, field, 10_000).map(|_| ()),
+        Value::Array(a) => a.iter().enumerate().try_for_each(|(i, x)| check_strings(x, &format!("{field}[{i}]"), depth + 1)),
+        Value::Object(m) => m.iter().try_for_each(|(k, x)| {
+            clean(k, field, 100)?;
+            check_strings(x, &format!("{field}.{k}"), depth + 1)
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+//! Money as exact integers of minor units with an ISO 4217 currency; never a float.
+
+use crate::FieldError;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// An ISO 4217 currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency(iso_currency::Currency);
+
+impl Currency {
+    pub const EUR: Currency = Currency(iso_currency::Currency::EUR);
+
+    pub fn parse(code: &str, field: &str) -> Result<Self, FieldError> {
+        let upper = code.trim();
+        iso_currency::Currency::from_code(upper)
+            .filter(|c| c.exponent().is_some() && upper.len() == 3 && upper.chars().all(|c| c.is_ascii_uppercase()))
+            .map(Self)
+            .ok_or_else(|| {
+                FieldError::new("unknown_currency", field, format!("{field} is not an ISO 4217 currency code"))
+            })
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0.code()
+    }
+
+    /// Digits after the decimal point (EUR 2, JPY 0, BHD 3).
+    pub fn exponent(&self) -> u32 {
+        u32::from(self.0.exponent().unwrap_or(2))
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = FieldError;
+    fn try_from(v: String) -> Result<Self, FieldError> {
+        Self::parse(&v, "currency")
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.code().to_owned()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Largest amount accepted, in major units: far above any order, far below i64 overflow in sums.
+pub const MAX_MAJOR: i64 = 1_000_000_000;
+
+/// A non-negative amount of money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    /// Amount in minor units (cents for EUR).
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(minor: i64, currency: Currency) -> Self {
+        Self { minor, currency }
+    }
+
+    /// Parses the wire form: `amount` a decimal string such as `"249.90"`.
+    /// `field` is the path of the money object; errors name `field.amount` or `field.currency`.
+    pub fn parse(amount: &str, currency: &str, field: &str) -> Result<Self, FieldError> {
+        let currency = Currency::parse(currency, &format!("{field}.currency"))?;
+        let minor = parse_amount(amount, currency, &format!("{field}.amount"))?;
+        Ok(Self { minor, currency })
+    }
+
+    /// The amount as a decimal (`249.90`).
+    pub fn amount(&self) -> Decimal {
+        Decimal::new(self.minor, self.currency.exponent())
+    }
+
+    /// The amount as the wire's decimal string, always with the currency's number of decimals.
+    pub fn amount_string(&self) -> String {
+        format!("{:.*}", self.currency.exponent() as usize, self.amount())
+    }
+}
+
+fn parse_amount(s: &str, currency: Currency, field: &str) -> Result<i64, FieldError> {
+    let bad = |detail: &str| FieldError::new("invalid_amount", field, format!("{field} {detail}"));
+    if s.starts_with('-') {
+        return Err(FieldError::new("negative_amount", field, format!("{field} must not be negative")));
+    }
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("must be a decimal string such as \"249.90\""));
+    }
+    if s.contains('.') && frac.is_empty() {
+        return Err(bad("must have digits after the decimal point"));
+    }
+    let exp = currency.exponent();
+    let frac_trimmed = frac.trim_end_matches('0');
+    if frac_trimmed.len() > exp as usize {
+        return Err(FieldError::new(
+            "too_many_decimals",
+            field,
+            format!("{field} has more than {exp} decimals for {currency}"),
+        ));
+    }
+    let d = Decimal::from_str(s).map_err(|_| bad("is not a number"))?;
+    if d > Decimal::from(MAX_MAJOR) {
+        return Err(FieldError::new("amount_too_large", field, format!("{field} exceeds {MAX_MAJOR}")));
+    }
+    let scaled = d * Decimal::from(10i64.pow(exp));
+    i64::try_from(scaled.trunc()).map_err(|_| bad("is out of range"))
+}
+
+/// Wire form `{"amount": "249.90", "currency": "EUR"}`.
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Money", 2)?;
+        st.serialize_field("amount", &self.amount_string())?;
+        st.serialize_field("currency", self.currency.code())?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            amount: String,
+            currency: String,
+        }
+        let w = Wire::deserialize(d)?;
+        Money::parse(&w.amount, &w.currency, "money").map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount_string(), self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_exact_decimals() {
+        let m = Money::parse("249.90", "EUR", "total").unwrap();
+        assert_eq!(m.minor, 24990);
+        assert_eq!(m.amount_string(), "249.90");
+        assert_eq!(Money::parse("5", "EUR", "total").unwrap().minor, 500);
+        assert_eq!(Money::parse("1200", "JPY", "total").unwrap().minor, 1200);
+        assert_eq!(Money::parse("1.234", "BHD", "total").unwrap().minor, 1234);
+        assert_eq!(Money::parse("1.50", "JPY", "t").unwrap_err().code, "too_many_decimals");
+        assert_eq!(Money::parse("1.500", "EUR", "t").unwrap().minor, 150);
+    }
+
+    #[test]
+    fn rejects_bad_amounts_naming_the_field() {
+        let cases = [
+            ("-1.00", "negative_amount"),
+            ("abc", "invalid_amount"),
+            ("1e5", "invalid_amount"),
+            ("", "invalid_amount"),
+            ("1.", "invalid_amount"),
+            (".5", "invalid_amount"),
+            ("1,00", "invalid_amount"),
+            (" 1", "invalid_amount"),
+            ("NaN", "invalid_amount"),
+            ("0.001", "too_many_decimals"),
+            ("99999999999999999999", "amount_too_large"),
+        ];
+        for (amount, code) in cases {
+            let e = Money::parse(amount, "EUR", "items[0].unit_price").unwrap_err();
+            assert_eq!(e.code, code, "{amount}");
+            assert_eq!(e.field, "items[0].unit_price.amount");
+        }
+        let e = Money::parse("1.00", "EUX", "total").unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("unknown_currency", "total.currency"));
+        assert_eq!(Money::parse("1.00", "eur", "total").unwrap_err().code, "unknown_currency");
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_through_the_wire(minor in 0i64..100_000_000_000) {
+            let m = Money::new(minor, Currency::EUR);
+            let json = serde_json::to_string(&m).unwrap();
+            let back: Money = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back, m);
+        }
+    }
+}
