@@ -1,0 +1,424 @@
+//! riskdesk storage on SQLite: the embedded default.
+//!
+//! WAL journal with `synchronous = NORMAL`: a committed transaction is in the WAL file before
+//! the call returns, so it survives the process being killed (kill -9); only an operating-system
+//! crash or power loss can take the last commits, which `synchronous_full` closes at a cost.
+//! Writes go through a pool of exactly one connection (SQLite has one writer at a time, and
+//! queueing in the pool beats retrying on SQLITE_BUSY); reads use their own pool.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, OrderId};
+use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
+use riskdesk_store::{
+    ApiKeyRecord, Counts, EntityUse, InsertOutcome, NewEvent, NewOrder, Store, StoreError, StoreResult, StoredCustomer,
+    StoredOrder, from_millis,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use std::collections::HashSet;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Rows per multi-row INSERT: fixed, so the statement text repeats and stays prepared.
+const CHUNK: usize = 100;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteOptions {
+    /// `synchronous = FULL`: also survive power loss, at the price of an fsync per commit.
+    pub synchronous_full: bool,
+    pub read_connections: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self { synchronous_full: false, read_connections: 4 }
+    }
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path, opts: SqliteOptions) -> StoreResult<Self> {
+        let base = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(db)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if opts.synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-131072") // 128 MiB page cache per connection
+            .pragma("temp_store", "memory")
+            .pragma("mmap_size", "268435456");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone())
+            .await
+            .map_err(db)?;
+        sqlx::migrate!("./migrations").run(&writer).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(opts.read_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(db)?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Applies pending migrations only (they also run on every open).
+    pub async fn migrate(path: &Path) -> StoreResult<()> {
+        Self::open(path, SqliteOptions::default()).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let ids: Vec<&str> = batch.iter().map(|n| n.order.order_id.as_str()).collect();
+        let existing: HashSet<String> =
+            sqlx::query_scalar("SELECT order_id FROM orders WHERE order_id IN (SELECT value FROM json_each(?))")
+                .bind(serde_json::to_string(&ids).unwrap_or_default())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .collect();
+        let (fresh, outcomes) = codec::split_new(batch, &existing);
+
+        for chunk in fresh.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, body, received_at) ",
+            );
+            q.push_values(chunk, |mut b, n| {
+                let o = &n.order;
+                b.push_bind(o.order_id.to_string())
+                    .push_bind(o.customer.customer_id.to_string())
+                    .push_bind(o.placed_at.timestamp_millis())
+                    .push_bind(o.channel.clone())
+                    .push_bind(o.total.minor)
+                    .push_bind(o.total.currency.code())
+                    .push_bind(codec::method_str(o.payment.method))
+                    .push_bind(codec::order_body(o))
+                    .push_bind(ms(n.received_at));
+            });
+            q.build().execute(&mut *tx).await.map_err(db)?;
+
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at) ",
+            );
+            q.push_values(chunk, |mut b, n| {
+                let c = &n.order.customer;
+                let at = n.order.placed_at.timestamp_millis();
+                b.push_bind(c.customer_id.to_string())
+                    .push_bind(c.email.as_ref().map(|e| e.to_string()))
+                    .push_bind(c.phone.as_ref().map(|p| p.to_string()))
+                    .push_bind(c.name.clone())
+                    .push_bind(c.created_at.map(|t| t.to_rfc3339()))
+                    .push_bind(c.invited_by.as_ref().map(|i| i.to_string()))
+                    .push_bind(n.order.channel.clone())
+                    .push_bind(at)
+                    .push_bind(at);
+            });
+            q.push(UPSERT_CUSTOMER);
+            q.build().execute(&mut *tx).await.map_err(db)?;
+        }
+
+        let entity_rows: Vec<(&NewOrder, &EntityKey)> =
+            fresh.iter().flat_map(|n| n.entities.iter().map(move |e| (*n, e))).collect();
+        for chunk in entity_rows.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT OR IGNORE INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) ",
+            );
+            q.push_values(chunk, |mut b, (n, e)| {
+                b.push_bind(e.hash.to_vec())
+                    .push_bind(i64::from(e.kind.code()))
+                    .push_bind(n.order.placed_at.timestamp_millis())
+                    .push_bind(n.order.order_id.to_string())
+                    .push_bind(n.order.customer.customer_id.to_string())
+                    .push_bind(n.order.total.minor);
+            });
+            q.build().execute(&mut *tx).await.map_err(db)?;
+        }
+
+        let decisions: Vec<&Decision> = fresh.iter().filter_map(|n| n.decision.as_ref()).collect();
+        for chunk in decisions.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) ",
+            );
+            q.push_values(chunk, |mut b, d| {
+                b.push_bind(d.order_id.to_string())
+                    .push_bind(0i64)
+                    .push_bind(d.decision.as_str())
+                    .push_bind(i64::from(d.score))
+                    .push_bind(d.ruleset_version)
+                    .push_bind(codec::reasons_json(d))
+                    .push_bind(ms(d.decided_at));
+            });
+            q.build().execute(&mut *tx).await.map_err(db)?;
+        }
+
+        if !fresh.is_empty() {
+            // Events that arrived before their order now learn its customer.
+            let fresh_ids: Vec<&str> = fresh.iter().map(|n| n.order.order_id.as_str()).collect();
+            sqlx::query(
+                "UPDATE events SET customer_id = (SELECT o.customer_id FROM orders o WHERE o.order_id = events.order_id) \
+                 WHERE customer_id IS NULL AND order_id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(serde_json::to_string(&fresh_ids).unwrap_or_default())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(outcomes)
+    }
+
+    async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for n in batch {
+            let e = &n.event;
+            let order_id = e.order_id.as_ref().map(|o| o.to_string());
+            let customer_id = match (&e.customer_id, &order_id) {
+                (Some(c), _) => Some(c.to_string()),
+                (None, Some(o)) => sqlx::query_scalar("SELECT customer_id FROM orders WHERE order_id = ?")
+                    .bind(o)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?,
+                (None, None) => None,
+            };
+            let mut stored = e.clone();
+            stored.customer_id = customer_id.as_deref().and_then(|c| CustomerId::parse(c, "customer_id").ok());
+            let done = sqlx::query(
+                "INSERT INTO events (event_id, type, occurred_at, order_id, customer_id, body, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(e.event_id.as_str())
+            .bind(e.event_type.as_str())
+            .bind(e.occurred_at.timestamp_millis())
+            .bind(order_id)
+            .bind(customer_id)
+            .bind(codec::event_body(&stored))
+            .bind(ms(n.received_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            outcomes.push(if done.rows_affected() == 1 { InsertOutcome::Inserted } else { InsertOutcome::Duplicate });
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(outcomes)
+    }
+
+    async fn get_order(&self, id: &OrderId) -> StoreResult<Option<StoredOrder>> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let Some((body, received_at)): Option<(String, i64)> =
+            sqlx::query_as("SELECT body, received_at FROM orders WHERE order_id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let decisions: Vec<DecisionRow> = sqlx::query_as(
+            "SELECT order_id, verdict, score, ruleset_version, reasons, decided_at FROM decisions WHERE order_id = ? ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        let events: Vec<(String, i64)> =
+            sqlx::query_as("SELECT body, received_at FROM events WHERE order_id = ? ORDER BY occurred_at, event_id")
+                .bind(id.as_str())
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+        Ok(Some(StoredOrder {
+            order: codec::order_from_body(&body)?,
+            received_at: from_millis(received_at)?,
+            decisions: decisions.into_iter().map(codec::decision_from_row).collect::<StoreResult<_>>()?,
+            events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
+        }))
+    }
+
+    async fn first_decision(&self, id: &OrderId) -> StoreResult<Option<Decision>> {
+        let row: Option<DecisionRow> = sqlx::query_as(
+            "SELECT order_id, verdict, score, ruleset_version, reasons, decided_at FROM decisions WHERE order_id = ? AND seq = 0",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.map(codec::decision_from_row).transpose()
+    }
+
+    async fn get_customer(&self, id: &CustomerId, order_limit: u32) -> StoreResult<Option<StoredCustomer>> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let Some(profile): Option<ProfileRow> = sqlx::query_as(
+            "SELECT customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at \
+             FROM customers WHERE customer_id = ?",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let order_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE customer_id = ?")
+            .bind(id.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        let orders: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT o.body, d.verdict FROM orders o LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
+             WHERE o.customer_id = ? ORDER BY o.placed_at DESC, o.order_id DESC LIMIT ?",
+        )
+        .bind(id.as_str())
+        .bind(i64::from(order_limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        let events: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT body, received_at FROM events WHERE customer_id = ? ORDER BY occurred_at DESC, event_id LIMIT 1000",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        Ok(Some(StoredCustomer {
+            profile: codec::profile_from_row(profile)?,
+            order_count,
+            orders: orders.into_iter().map(|(b, v)| codec::summary_from_row(&b, v)).collect::<StoreResult<_>>()?,
+            events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
+        }))
+    }
+
+    async fn accounts_sharing(&self, key: &EntityKey) -> StoreResult<Vec<EntityUse>> {
+        let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT customer_id, kind, MIN(seen_at), MAX(seen_at), COUNT(DISTINCT order_id) FROM order_entities \
+             WHERE hash = ? GROUP BY customer_id, kind",
+        )
+        .bind(key.hash.to_vec())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(c, kind, first, last, orders)| {
+                Ok(EntityUse {
+                    customer_id: CustomerId::parse(&c, "customer_id").map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    kind: codec::entity_key(&key.hash, kind)?.kind,
+                    first_seen: from_millis(first)?,
+                    last_seen: from_millis(last)?,
+                    orders,
+                })
+            })
+            .collect()
+    }
+
+    async fn entities_of(&self, customer: &CustomerId) -> StoreResult<Vec<EntityKey>> {
+        let rows: Vec<(Vec<u8>, i64)> =
+            sqlx::query_as("SELECT DISTINCT hash, kind FROM order_entities WHERE customer_id = ?")
+                .bind(customer.as_str())
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db)?;
+        rows.iter().map(|(h, k)| codec::entity_key(h, *k)).collect()
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_keys (id, name, scopes, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(key.id.as_str())
+            .bind(&key.name)
+            .bind(key.scopes.join(","))
+            .bind(&key.secret_hash)
+            .bind(ms(key.created_at))
+            .bind(key.revoked_at.map(ms))
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn find_api_key(&self, secret_hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>> {
+        let row: Option<ApiKeyRow> = sqlx::query_as(
+            "SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys WHERE secret_hash = ?",
+        )
+        .bind(secret_hash.to_vec())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.map(codec::api_key_from_row).transpose()
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
+        let rows: Vec<ApiKeyRow> =
+            sqlx::query_as("SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys ORDER BY id")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db)?;
+        rows.into_iter().map(codec::api_key_from_row).collect()
+    }
+
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(ms(at))
+            .bind(id.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn counts(&self) -> StoreResult<Counts> {
+        let (customers, orders, events): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM events)",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db)?;
+        Ok(Counts { customers, orders, events })
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db).map(|_| ())
+    }
+}
+
+/// Keeps the profile of the latest order; the first order decides the sign-up channel.
+const UPSERT_CUSTOMER: &str = " ON CONFLICT (customer_id) DO UPDATE SET \
+    email = CASE WHEN excluded.last_order_at >= customers.last_order_at THEN COALESCE(excluded.email, customers.email) ELSE COALESCE(customers.email, excluded.email) END, \
+    phone = CASE WHEN excluded.last_order_at >= customers.last_order_at THEN COALESCE(excluded.phone, customers.phone) ELSE COALESCE(customers.phone, excluded.phone) END, \
+    name = CASE WHEN excluded.last_order_at >= customers.last_order_at THEN COALESCE(excluded.name, customers.name) ELSE COALESCE(customers.name, excluded.name) END, \
+    created_at = COALESCE(customers.created_at, excluded.created_at), \
+    invited_by = COALESCE(customers.invited_by, excluded.invited_by), \
+    channel = CASE WHEN excluded.first_order_at < customers.first_order_at THEN COALESCE(excluded.channel, customers.channel) ELSE COALESCE(customers.channel, excluded.channel) END, \
+    first_order_at = MIN(customers.first_order_at, excluded.first_order_at), \
+    last_order_at = MAX(customers.last_order_at, excluded.last_order_at)";

@@ -1,0 +1,130 @@
+//! Conversions between stored rows and domain values, shared by every backend so that the
+//! backends differ only in SQL.
+
+use crate::{ApiKeyRecord, CustomerProfile, OrderSummary, StoreError, StoreResult, StoredEvent, from_millis};
+use chrono::{DateTime, FixedOffset};
+use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, Order, OrderId, PaymentMethod, Reason, Verdict};
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+pub fn order_body(order: &Order) -> String {
+    serde_json::to_string(order).unwrap_or_default()
+}
+
+pub fn order_from_body(body: &str) -> StoreResult<Order> {
+    serde_json::from_str(body).map_err(|e| corrupt("order body", e))
+}
+
+pub fn event_body(event: &Event) -> String {
+    serde_json::to_string(event).unwrap_or_default()
+}
+
+pub fn event_from_row(body: &str, received_at: i64) -> StoreResult<StoredEvent> {
+    Ok(StoredEvent { event: serde_json::from_str(body).map_err(|e| corrupt("event body", e))?, received_at: from_millis(received_at)? })
+}
+
+pub fn reasons_json(d: &Decision) -> String {
+    serde_json::to_string(&d.reasons).unwrap_or_else(|_| "[]".into())
+}
+
+/// Row: order_id, verdict, score, ruleset_version, reasons, decided_at.
+pub type DecisionRow = (String, String, i64, i64, String, i64);
+
+pub fn decision_from_row(r: DecisionRow) -> StoreResult<Decision> {
+    let (order_id, verdict, score, ruleset_version, reasons, decided_at) = r;
+    let reasons: Vec<Reason> = serde_json::from_str(&reasons).map_err(|e| corrupt("decision reasons", e))?;
+    Ok(Decision {
+        order_id: OrderId::parse(&order_id, "order_id").map_err(|e| corrupt("decision order id", e))?,
+        decision: Verdict::parse(&verdict).ok_or_else(|| corrupt("verdict", &verdict))?,
+        score: u8::try_from(score).map_err(|e| corrupt("score", e))?,
+        reasons,
+        ruleset_version,
+        decided_at: from_millis(decided_at)?,
+    })
+}
+
+/// Row: customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at.
+pub type ProfileRow =
+    (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, i64, i64);
+
+pub fn profile_from_row(r: ProfileRow) -> StoreResult<CustomerProfile> {
+    let (customer_id, email, phone, name, created_at, invited_by, channel, first, last) = r;
+    Ok(CustomerProfile {
+        customer_id: CustomerId::parse(&customer_id, "customer_id").map_err(|e| corrupt("customer id", e))?,
+        email,
+        phone,
+        name,
+        created_at: created_at
+            .map(|t| DateTime::<FixedOffset>::parse_from_rfc3339(&t).map_err(|e| corrupt("created_at", e)))
+            .transpose()?,
+        invited_by: invited_by
+            .map(|i| CustomerId::parse(&i, "invited_by").map_err(|e| corrupt("invited_by", e)))
+            .transpose()?,
+        channel,
+        first_order_at: from_millis(first)?,
+        last_order_at: from_millis(last)?,
+    })
+}
+
+/// Row: body, verdict of the first decision.
+pub fn summary_from_row(body: &str, verdict: Option<String>) -> StoreResult<OrderSummary> {
+    let o = order_from_body(body)?;
+    Ok(OrderSummary {
+        order_id: o.order_id,
+        placed_at: o.placed_at,
+        channel: o.channel,
+        total_minor: o.total.minor,
+        currency: o.total.currency.code().to_owned(),
+        payment_method: o.payment.method,
+        decision: verdict,
+    })
+}
+
+pub fn method_str(m: PaymentMethod) -> &'static str {
+    m.as_str()
+}
+
+pub fn entity_key(hash: &[u8], kind: i64) -> StoreResult<EntityKey> {
+    let kind = EntityKind::from_code(kind).ok_or_else(|| corrupt("entity kind", kind))?;
+    let hash: [u8; 16] = hash.try_into().map_err(|_| corrupt("entity hash length", hash.len()))?;
+    Ok(EntityKey { kind, hash })
+}
+
+/// Row: id, name, scopes, secret_hash, created_at, revoked_at.
+pub type ApiKeyRow = (String, String, String, Vec<u8>, i64, Option<i64>);
+
+pub fn api_key_from_row(r: ApiKeyRow) -> StoreResult<ApiKeyRecord> {
+    let (id, name, scopes, secret_hash, created_at, revoked_at) = r;
+    Ok(ApiKeyRecord {
+        id: ApiKeyId::parse(&id).ok_or_else(|| corrupt("api key id", &id))?,
+        name,
+        scopes: scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        secret_hash,
+        created_at: from_millis(created_at)?,
+        revoked_at: revoked_at.map(from_millis).transpose()?,
+    })
+}
+
+/// Orders of a batch that are new, in order, with the outcome of every input.
+pub fn split_new<'a>(
+    batch: &'a [crate::NewOrder],
+    existing: &std::collections::HashSet<String>,
+) -> (Vec<&'a crate::NewOrder>, Vec<crate::InsertOutcome>) {
+    let mut seen = std::collections::HashSet::with_capacity(batch.len());
+    let mut fresh = Vec::with_capacity(batch.len());
+    let outcomes = batch
+        .iter()
+        .map(|n| {
+            let id = n.order.order_id.as_str();
+            if existing.contains(id) || !seen.insert(id) {
+                crate::InsertOutcome::Duplicate
+            } else {
+                fresh.push(n);
+                crate::InsertOutcome::Inserted
+            }
+        })
+        .collect();
+    (fresh, outcomes)
+}

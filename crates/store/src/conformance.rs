@@ -1,0 +1,255 @@
+//! The conformance suite: one story of expectations that every backend must meet. Backends run
+//! it with [`conformance_tests!`](crate::conformance_tests), each case on a fresh database.
+
+use crate::{ApiKeyRecord, InsertOutcome, NewEvent, NewOrder, Store};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use riskdesk_domain::intake::{parse_event_json, parse_order_json};
+use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityHasher, EntityKind, Order, OrderId};
+use serde_json::{Value, json};
+
+/// Generates one `#[tokio::test]` per conformance case. `$fresh` is an async expression that
+/// yields `Option<(store, guard)>`: `None` skips (e.g. no PostgreSQL configured), and the guard
+/// is kept alive until the case ends (it may drop the database).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:expr) => {
+        $crate::conformance_tests!(@cases $fresh;
+            orders_round_trip, duplicate_orders_change_nothing, duplicates_within_one_batch,
+            events_round_trip, accounts_sharing_entities, customer_profile_keeps_latest_snapshot,
+            api_keys_lifecycle, large_batch_counts, hostile_text_is_stored_verbatim,
+            customer_view_lists_orders_newest_first);
+    };
+    (@cases $fresh:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some((store, _guard)) = $fresh.await else {
+                    eprintln!("skipped: backend not configured");
+                    return;
+                };
+                $crate::conformance::$case(&store).await;
+            }
+        )*
+    };
+}
+
+pub fn hasher() -> EntityHasher {
+    EntityHasher::new(&[7u8; 32])
+}
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).single().unwrap_or_default()
+}
+
+/// An intake-v1 order body for tests; `n` varies the ids and the time.
+pub fn order_json(order_id: &str, customer_id: &str, minutes_after_t0: i64) -> Value {
+    let placed = (t0() + Duration::minutes(minutes_after_t0)).to_rfc3339();
+    json!({
+        "order_id": order_id, "placed_at": placed, "channel": "webshop",
+        "customer": {"customer_id": customer_id, "email": format!("{customer_id}@example.com"),
+                     "name": "Anna Beispiel", "created_at": "2025-01-02T08:00:00Z"},
+        "total": {"amount": "249.90", "currency": "EUR"},
+        "items": [{"sku": "SKU-1", "brand": "Acme", "category": "sneakers", "quantity": 1,
+                   "unit_price": {"amount": "249.90", "currency": "EUR"}}],
+        "payment": {"method": "card", "card": {"bin": "411111", "last4": "1111", "fingerprint": format!("fp-{customer_id}"), "issuer_country": "DE"}},
+        "shipping_address": {"line1": "Torstr. 1", "postal_code": "10115", "city": "Berlin", "country": "DE"},
+        "device": {"device_id": format!("dev-{customer_id}"), "ip": "203.0.113.7"}
+    })
+}
+
+pub fn parse(v: &Value) -> Order {
+    parse_order_json(&serde_json::to_vec(v).unwrap_or_default()).unwrap_or_else(|e| panic!("test order invalid: {e}"))
+}
+
+pub fn new_order(v: &Value) -> NewOrder {
+    let order = parse(v);
+    let h = hasher();
+    let entities = order.entities().iter().map(|e| h.key_of(e)).collect();
+    let decided_at = order.placed_at.with_timezone(&Utc) + Duration::milliseconds(12);
+    NewOrder { decision: Some(Decision::approve_unscreened(order.order_id.clone(), decided_at)), entities, received_at: decided_at, order }
+}
+
+fn oid(s: &str) -> OrderId {
+    OrderId::parse(s, "order_id").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn cid(s: &str) -> CustomerId {
+    CustomerId::parse(s, "customer_id").unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub async fn orders_round_trip(store: &dyn Store) {
+    let n = new_order(&order_json("A-1", "C-1", 0));
+    assert_eq!(store.insert_orders(std::slice::from_ref(&n)).await.unwrap(), vec![InsertOutcome::Inserted]);
+    let got = store.get_order(&oid("A-1")).await.unwrap().expect("stored order");
+    assert_eq!(got.order, n.order);
+    assert_eq!(got.received_at, n.received_at);
+    assert_eq!(got.decisions, vec![n.decision.clone().unwrap()]);
+    assert_eq!(store.first_decision(&oid("A-1")).await.unwrap(), n.decision);
+    assert!(store.get_order(&oid("A-2")).await.unwrap().is_none());
+    assert!(store.first_decision(&oid("A-2")).await.unwrap().is_none());
+    let c = store.get_customer(&cid("C-1"), 10).await.unwrap().expect("customer");
+    assert_eq!(c.order_count, 1);
+    assert_eq!(c.profile.email.as_deref(), Some("C-1@example.com"));
+    assert_eq!(c.profile.channel.as_deref(), Some("webshop"));
+    let mut entities = store.entities_of(&cid("C-1")).await.unwrap();
+    let mut expected = n.entities.clone();
+    entities.sort();
+    expected.sort();
+    assert_eq!(entities, expected);
+}
+
+pub async fn duplicate_orders_change_nothing(store: &dyn Store) {
+    let first = new_order(&order_json("A-1", "C-1", 0));
+    store.insert_orders(std::slice::from_ref(&first)).await.unwrap();
+    let mut again = new_order(&order_json("A-1", "C-2", 60));
+    again.decision = Some(Decision::approve_unscreened(oid("A-1"), t0() + Duration::days(3)));
+    assert_eq!(store.insert_orders(&[again]).await.unwrap(), vec![InsertOutcome::Duplicate]);
+    let got = store.get_order(&oid("A-1")).await.unwrap().unwrap();
+    assert_eq!(got.order, first.order);
+    assert_eq!(got.decisions.len(), 1);
+    assert!(store.get_customer(&cid("C-2"), 10).await.unwrap().is_none(), "a duplicate must not create its customer");
+    assert_eq!(store.counts().await.unwrap().orders, 1);
+}
+
+pub async fn duplicates_within_one_batch(store: &dyn Store) {
+    let a = new_order(&order_json("A-1", "C-1", 0));
+    let b = new_order(&order_json("A-2", "C-1", 1));
+    let out = store.insert_orders(&[a.clone(), b, a]).await.unwrap();
+    assert_eq!(out, vec![InsertOutcome::Inserted, InsertOutcome::Inserted, InsertOutcome::Duplicate]);
+    assert_eq!(store.counts().await.unwrap().orders, 2);
+}
+
+fn event(json: &str) -> NewEvent {
+    NewEvent { event: parse_event_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}")), received_at: t0() + Duration::days(10) }
+}
+
+pub async fn events_round_trip(store: &dyn Store) {
+    store.insert_orders(&[new_order(&order_json("A-1", "C-1", 0))]).await.unwrap();
+    let shipped = event(r#"{"event_id": "E-2", "type": "order_shipped", "occurred_at": "2026-06-02T08:00:00Z", "order_id": "A-1"}"#);
+    let cb = event(
+        r#"{"event_id": "E-1", "type": "chargeback_received", "occurred_at": "2026-06-20T08:00:00+02:00", "order_id": "A-1",
+            "data": {"reason_code": "10.4", "amount": {"amount": "249.90", "currency": "EUR"}, "psp_reference": "psp-1"}}"#,
+    );
+    let login = event(r#"{"event_id": "E-3", "type": "login", "occurred_at": "2026-06-01T08:00:00Z", "customer_id": "C-1"}"#);
+    let early = event(r#"{"event_id": "E-4", "type": "payment_authorized", "occurred_at": "2026-06-01T08:00:00Z", "order_id": "A-unknown"}"#);
+    let out = store.insert_events(&[cb.clone(), shipped.clone(), login, early, cb.clone()]).await.unwrap();
+    assert_eq!(out.last(), Some(&InsertOutcome::Duplicate));
+    assert_eq!(out.iter().filter(|o| **o == InsertOutcome::Inserted).count(), 4);
+    assert_eq!(store.insert_events(&[shipped]).await.unwrap(), vec![InsertOutcome::Duplicate]);
+
+    let got = store.get_order(&oid("A-1")).await.unwrap().unwrap();
+    let ids: Vec<_> = got.events.iter().map(|e| e.event.event_id.to_string()).collect();
+    assert_eq!(ids, vec!["E-2", "E-1"], "events of an order by time of occurrence");
+    let stored_cb = &got.events[1].event;
+    assert_eq!(stored_cb.data, cb.event.data);
+    assert_eq!(stored_cb.occurred_at, cb.event.occurred_at);
+    assert_eq!(stored_cb.customer_id.as_ref(), Some(&cid("C-1")), "customer taken from the order");
+
+    let c = store.get_customer(&cid("C-1"), 10).await.unwrap().unwrap();
+    assert_eq!(c.events.len(), 3);
+    assert_eq!(store.counts().await.unwrap().events, 4);
+}
+
+pub async fn accounts_sharing_entities(store: &dyn Store) {
+    let mut a = order_json("A-1", "C-1", 0);
+    a["device"]["device_id"] = json!("dev-shared");
+    let mut b = order_json("A-2", "C-2", 30);
+    b["device"]["device_id"] = json!("dev-shared");
+    // the same place, written another way and used as billing address by C-2
+    b["billing_address"] = json!({"line1": "Torstraße 1", "postal_code": "10115", "city": "BERLIN", "country": "DE"});
+    b["shipping_address"] = json!({"line1": "Elsewhere 5", "postal_code": "80331", "city": "München", "country": "DE"});
+    let mut c = order_json("A-3", "C-1", 90);
+    c["device"]["device_id"] = json!("dev-shared");
+    store.insert_orders(&[new_order(&a), new_order(&b), new_order(&c)]).await.unwrap();
+
+    let h = hasher();
+    let mut uses = store.accounts_sharing(&h.hash(EntityKind::Device, "dev-shared")).await.unwrap();
+    uses.sort_by(|x, y| x.customer_id.cmp(&y.customer_id));
+    assert_eq!(uses.len(), 2);
+    assert_eq!((uses[0].customer_id.as_str(), uses[0].orders), ("C-1", 2));
+    assert_eq!(uses[0].first_seen, t0());
+    assert_eq!(uses[0].last_seen, t0() + Duration::minutes(90));
+    assert_eq!((uses[1].customer_id.as_str(), uses[1].orders), ("C-2", 1));
+
+    let addr_key = parse(&a).shipping_address.and_then(|x| x.key()).unwrap();
+    let mut by_addr = store.accounts_sharing(&h.hash(EntityKind::ShippingAddress, addr_key.as_str())).await.unwrap();
+    by_addr.sort_by(|x, y| x.customer_id.cmp(&y.customer_id));
+    let who: Vec<_> = by_addr.iter().map(|u| (u.customer_id.as_str(), u.kind)).collect();
+    assert_eq!(who, vec![("C-1", EntityKind::ShippingAddress), ("C-2", EntityKind::BillingAddress)]);
+    assert!(store.accounts_sharing(&h.hash(EntityKind::Device, "nobody")).await.unwrap().is_empty());
+}
+
+pub async fn customer_profile_keeps_latest_snapshot(store: &dyn Store) {
+    let mut newer = order_json("A-2", "C-1", 120);
+    newer["customer"]["email"] = json!("new@example.com");
+    newer["customer"]["phone"] = json!("+4915112345678");
+    let mut older = order_json("A-1", "C-1", 0);
+    older["customer"]["email"] = json!("old@example.com");
+    older["channel"] = json!("app");
+    store.insert_orders(&[new_order(&newer)]).await.unwrap();
+    store.insert_orders(&[new_order(&older)]).await.unwrap();
+    let c = store.get_customer(&cid("C-1"), 10).await.unwrap().unwrap();
+    assert_eq!(c.profile.email.as_deref(), Some("new@example.com"), "an older order arriving late does not overwrite");
+    assert_eq!(c.profile.phone.as_deref(), Some("+4915112345678"));
+    assert_eq!(c.profile.first_order_at, t0());
+    assert_eq!(c.profile.last_order_at, t0() + Duration::minutes(120));
+    assert_eq!(c.order_count, 2);
+}
+
+pub async fn api_keys_lifecycle(store: &dyn Store) {
+    let rec = ApiKeyRecord {
+        id: ApiKeyId::from_ulid("01JD0000000000000000000000"),
+        name: "shop".into(),
+        scopes: vec!["intake".into(), "read".into()],
+        secret_hash: vec![1, 2, 3, 4],
+        created_at: t0(),
+        revoked_at: None,
+    };
+    store.insert_api_key(&rec).await.unwrap();
+    assert_eq!(store.find_api_key(&[1, 2, 3, 4]).await.unwrap(), Some(rec.clone()));
+    assert_eq!(store.find_api_key(&[9]).await.unwrap(), None);
+    assert_eq!(store.list_api_keys().await.unwrap(), vec![rec.clone()]);
+    assert!(store.revoke_api_key(&rec.id, t0() + Duration::hours(1)).await.unwrap());
+    assert!(!store.revoke_api_key(&rec.id, t0() + Duration::hours(2)).await.unwrap(), "revoking twice");
+    let found = store.find_api_key(&[1, 2, 3, 4]).await.unwrap().unwrap();
+    assert_eq!(found.revoked_at, Some(t0() + Duration::hours(1)));
+}
+
+pub async fn large_batch_counts(store: &dyn Store) {
+    let batch: Vec<NewOrder> =
+        (0..1500).map(|i| new_order(&order_json(&format!("A-{i}"), &format!("C-{}", i % 300), i))).collect();
+    let out = store.insert_orders(&batch).await.unwrap();
+    assert!(out.iter().all(|o| *o == InsertOutcome::Inserted));
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.orders, counts.customers), (1500, 300));
+    let again = store.insert_orders(&batch[1400..]).await.unwrap();
+    assert!(again.iter().all(|o| *o == InsertOutcome::Duplicate));
+    let c = store.get_customer(&cid("C-7"), 3).await.unwrap().unwrap();
+    assert_eq!((c.order_count, c.orders.len()), (5, 3));
+}
+
+pub async fn hostile_text_is_stored_verbatim(store: &dyn Store) {
+    let mut v = order_json("A-1", "C-1", 0);
+    let evil = "Robert'); DROP TABLE orders;-- <script>alert(1)</script> ' OR 1=1 -- \u{1F4A3}";
+    v["customer"]["name"] = json!(evil);
+    v["shipping_address"]["line1"] = json!(evil);
+    store.insert_orders(&[new_order(&v)]).await.unwrap();
+    let got = store.get_order(&oid("A-1")).await.unwrap().unwrap();
+    assert_eq!(got.order.customer.name.as_deref(), Some(evil));
+    assert_eq!(got.order.shipping_address.unwrap().line1.as_deref(), Some(evil));
+    store.insert_orders(&[new_order(&order_json("A-2", "C-2", 1))]).await.unwrap();
+    assert_eq!(store.counts().await.unwrap().orders, 2);
+}
+
+pub async fn customer_view_lists_orders_newest_first(store: &dyn Store) {
+    let batch: Vec<NewOrder> = [("A-1", 0), ("A-3", 200), ("A-2", 100)]
+        .iter()
+        .map(|(id, m)| new_order(&order_json(id, "C-1", *m)))
+        .collect();
+    store.insert_orders(&batch).await.unwrap();
+    let c = store.get_customer(&cid("C-1"), 10).await.unwrap().unwrap();
+    let ids: Vec<_> = c.orders.iter().map(|o| o.order_id.to_string()).collect();
+    assert_eq!(ids, vec!["A-3", "A-2", "A-1"]);
+    assert_eq!(c.orders[0].total_minor, 24990);
+    assert_eq!(c.orders[0].decision.as_deref(), Some("approve"));
+}
