@@ -16,7 +16,7 @@ use riskdesk_store::{
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -129,21 +129,21 @@ impl Store for SqliteStore {
             });
             q.build().execute(&mut *tx).await.map_err(db)?;
 
+        }
+        for chunk in codec::customer_rows(&fresh).chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at) ",
             );
-            q.push_values(chunk, |mut b, n| {
-                let c = &n.order.customer;
-                let at = n.order.placed_at.timestamp_millis();
-                b.push_bind(c.customer_id.to_string())
-                    .push_bind(c.email.as_ref().map(|e| e.to_string()))
-                    .push_bind(c.phone.as_ref().map(|p| p.to_string()))
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(c.customer_id.clone())
+                    .push_bind(c.email.clone())
+                    .push_bind(c.phone.clone())
                     .push_bind(c.name.clone())
-                    .push_bind(c.created_at.map(|t| t.to_rfc3339()))
-                    .push_bind(c.invited_by.as_ref().map(|i| i.to_string()))
-                    .push_bind(n.order.channel.clone())
-                    .push_bind(at)
-                    .push_bind(at);
+                    .push_bind(c.created_at.clone())
+                    .push_bind(c.invited_by.clone())
+                    .push_bind(c.channel.clone())
+                    .push_bind(c.first_order_at)
+                    .push_bind(c.last_order_at);
             });
             q.push(UPSERT_CUSTOMER);
             q.build().execute(&mut *tx).await.map_err(db)?;
@@ -201,39 +201,37 @@ impl Store for SqliteStore {
 
     async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
         let mut tx = self.writer.begin().await.map_err(db)?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for n in batch {
-            let e = &n.event;
-            let order_id = e.order_id.as_ref().map(|o| o.to_string());
-            let customer_id = match (&e.customer_id, &order_id) {
-                (Some(c), _) => Some(c.to_string()),
-                (None, Some(o)) => sqlx::query_scalar("SELECT customer_id FROM orders WHERE order_id = ?")
-                    .bind(o)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?,
-                (None, None) => None,
-            };
-            let mut stored = e.clone();
-            stored.customer_id = customer_id.as_deref().and_then(|c| CustomerId::parse(c, "customer_id").ok());
-            let done = sqlx::query(
-                "INSERT INTO events (event_id, type, occurred_at, order_id, customer_id, body, received_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(e.event_id.as_str())
-            .bind(e.event_type.as_str())
-            .bind(e.occurred_at.timestamp_millis())
-            .bind(order_id)
-            .bind(customer_id)
-            .bind(codec::event_body(&stored))
-            .bind(ms(n.received_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            outcomes.push(if done.rows_affected() == 1 { InsertOutcome::Inserted } else { InsertOutcome::Duplicate });
+        let order_ids: Vec<&str> = batch.iter().filter_map(|n| n.event.order_id.as_ref().map(|o| o.as_str())).collect();
+        let owners: HashMap<String, String> = sqlx::query_as(
+            "SELECT order_id, customer_id FROM orders WHERE order_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(&order_ids).unwrap_or_default())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .collect();
+        let events = codec::fill_event_customers(batch, &owners);
+        let mut inserted = HashSet::new();
+        for chunk in batch.iter().zip(&events).collect::<Vec<_>>().chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (event_id, type, occurred_at, order_id, customer_id, body, received_at) ",
+            );
+            q.push_values(chunk, |mut b, (n, e)| {
+                b.push_bind(e.event_id.to_string())
+                    .push_bind(e.event_type.as_str())
+                    .push_bind(e.occurred_at.timestamp_millis())
+                    .push_bind(e.order_id.as_ref().map(|o| o.to_string()))
+                    .push_bind(e.customer_id.as_ref().map(|c| c.to_string()))
+                    .push_bind(codec::event_body(e))
+                    .push_bind(ms(n.received_at));
+            });
+            q.push(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id");
+            let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await.map_err(db)?;
+            inserted.extend(ids);
         }
         tx.commit().await.map_err(db)?;
-        Ok(outcomes)
+        Ok(codec::outcomes_from_inserted(batch.iter().map(|n| n.event.event_id.as_str()), &inserted))
     }
 
     async fn get_order(&self, id: &OrderId) -> StoreResult<Option<StoredOrder>> {

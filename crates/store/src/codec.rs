@@ -128,3 +128,94 @@ pub fn split_new<'a>(
         .collect();
     (fresh, outcomes)
 }
+
+/// One customer row of a batch: the latest order's profile, the earliest order's channel.
+#[derive(Debug, Clone)]
+pub struct CustomerRow {
+    pub customer_id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub created_at: Option<String>,
+    pub invited_by: Option<String>,
+    pub channel: Option<String>,
+    pub first_order_at: i64,
+    pub last_order_at: i64,
+}
+
+/// Folds the customers of a batch into one row each (PostgreSQL cannot upsert one key twice in
+/// a statement), with the same precedence the upsert applies against the stored row.
+pub fn customer_rows(fresh: &[&crate::NewOrder]) -> Vec<CustomerRow> {
+    let mut rows: Vec<CustomerRow> = Vec::new();
+    let mut index = std::collections::HashMap::<&str, usize>::new();
+    for n in fresh {
+        let c = &n.order.customer;
+        let at = n.order.placed_at.timestamp_millis();
+        let row = CustomerRow {
+            customer_id: c.customer_id.to_string(),
+            email: c.email.as_ref().map(|e| e.to_string()),
+            phone: c.phone.as_ref().map(|p| p.to_string()),
+            name: c.name.clone(),
+            created_at: c.created_at.map(|t| t.to_rfc3339()),
+            invited_by: c.invited_by.as_ref().map(|i| i.to_string()),
+            channel: n.order.channel.clone(),
+            first_order_at: at,
+            last_order_at: at,
+        };
+        match index.get(c.customer_id.as_str()) {
+            None => {
+                index.insert(c.customer_id.as_str(), rows.len());
+                rows.push(row);
+            }
+            Some(&i) => {
+                let old = &mut rows[i];
+                let newer = row.last_order_at >= old.last_order_at;
+                let pick = |new: Option<String>, old: &mut Option<String>, prefer_new: bool| {
+                    if prefer_new { *old = new.or(old.take()) } else if old.is_none() { *old = new }
+                };
+                pick(row.email, &mut old.email, newer);
+                pick(row.phone, &mut old.phone, newer);
+                pick(row.name, &mut old.name, newer);
+                pick(row.created_at, &mut old.created_at, false);
+                pick(row.invited_by, &mut old.invited_by, false);
+                pick(row.channel, &mut old.channel, row.first_order_at < old.first_order_at);
+                old.first_order_at = old.first_order_at.min(row.first_order_at);
+                old.last_order_at = old.last_order_at.max(row.last_order_at);
+            }
+        }
+    }
+    rows
+}
+
+/// Gives events without a customer the customer of their order, from `owners` (order → customer).
+pub fn fill_event_customers(
+    batch: &[crate::NewEvent],
+    owners: &std::collections::HashMap<String, String>,
+) -> Vec<Event> {
+    batch
+        .iter()
+        .map(|n| {
+            let mut e = n.event.clone();
+            if e.customer_id.is_none()
+                && let Some(c) = e.order_id.as_ref().and_then(|o| owners.get(o.as_str()))
+            {
+                e.customer_id = CustomerId::parse(c, "customer_id").ok();
+            }
+            e
+        })
+        .collect()
+}
+
+/// Outcomes of a batch whose rows were inserted with `ON CONFLICT DO NOTHING`, given the ids
+/// the database reported as inserted: the first occurrence of an inserted id counts.
+pub fn outcomes_from_inserted<'a>(ids: impl Iterator<Item = &'a str>, inserted: &std::collections::HashSet<String>) -> Vec<crate::InsertOutcome> {
+    let mut seen = std::collections::HashSet::new();
+    ids.map(|id| {
+        if inserted.contains(id) && seen.insert(id.to_owned()) {
+            crate::InsertOutcome::Inserted
+        } else {
+            crate::InsertOutcome::Duplicate
+        }
+    })
+    .collect()
+}

@@ -194,6 +194,18 @@ pub async fn customer_profile_keeps_latest_snapshot(store: &dyn Store) {
     assert_eq!(c.profile.first_order_at, t0());
     assert_eq!(c.profile.last_order_at, t0() + Duration::minutes(120));
     assert_eq!(c.order_count, 2);
+
+    // the same precedence inside one batch, oldest first or last
+    let mut n2 = order_json("B-2", "C-2", 120);
+    n2["customer"]["email"] = json!("new2@example.com");
+    let mut o2 = order_json("B-1", "C-2", 0);
+    o2["customer"]["email"] = json!("old2@example.com");
+    o2["channel"] = json!("app");
+    store.insert_orders(&[new_order(&n2), new_order(&o2)]).await.unwrap();
+    let c = store.get_customer(&cid("C-2"), 10).await.unwrap().unwrap();
+    assert_eq!(c.profile.email.as_deref(), Some("new2@example.com"));
+    assert_eq!(c.profile.channel.as_deref(), Some("app"), "the first order decides the channel");
+    assert_eq!((c.profile.first_order_at, c.order_count), (t0(), 2));
 }
 
 pub async fn api_keys_lifecycle(store: &dyn Store) {

@@ -1,0 +1,414 @@
+//! riskdesk storage on PostgreSQL: the production backend, for several `riskdesk serve`
+//! instances on one database.
+//!
+//! Batches are written with one `INSERT … SELECT FROM UNNEST(arrays)` per table, so a batch of
+//! any size is a handful of statements. Idempotency rests on primary keys with
+//! `ON CONFLICT DO NOTHING … RETURNING`, which stays correct when instances race on the same id.
+
+pub mod testing;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, OrderId};
+use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
+use riskdesk_store::{
+    ApiKeyRecord, Counts, EntityUse, InsertOutcome, NewEvent, NewOrder, Store, StoreError, StoreResult, StoredCustomer,
+    StoredOrder, from_millis,
+};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// Keeps the profile of the latest order; the first order decides the sign-up channel.
+macro_rules! upsert_customer {
+    () => {
+        "ON CONFLICT (customer_id) DO UPDATE SET \
+    email = CASE WHEN excluded.last_order_at >= customers.last_order_at THEN COALESCE(excluded.email, customers.email) ELSE COALESCE(customers.email, excluded.email) END, \
+    phone = CASE WHEN excluded.last_order_at >= customers.last_order_at THEN COALESCE(excluded.phone, customers.phone) ELSE COALESCE(customers.phone, excluded.phone) END, \
+    name = CASE WHEN excluded.last_order_at >= customers.last_order_at THEN COALESCE(excluded.name, customers.name) ELSE COALESCE(customers.name, excluded.name) END, \
+    created_at = COALESCE(customers.created_at, excluded.created_at), \
+    invited_by = COALESCE(customers.invited_by, excluded.invited_by), \
+    channel = CASE WHEN excluded.first_order_at < customers.first_order_at THEN COALESCE(excluded.channel, customers.channel) ELSE COALESCE(customers.channel, excluded.channel) END, \
+    first_order_at = LEAST(customers.first_order_at, excluded.first_order_at), \
+    last_order_at = GREATEST(customers.last_order_at, excluded.last_order_at)"
+    };
+}
+
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+impl PgStore {
+    /// Connects and applies pending migrations (serialised across instances by sqlx's lock).
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(db)?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let (mut ids, mut customers, mut placed, mut channels, mut totals, mut currencies, mut methods, mut bodies, mut received) =
+            (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        for n in batch {
+            let o = &n.order;
+            ids.push(o.order_id.to_string());
+            customers.push(o.customer.customer_id.to_string());
+            placed.push(o.placed_at.timestamp_millis());
+            channels.push(o.channel.clone());
+            totals.push(o.total.minor);
+            currencies.push(o.total.currency.code().to_owned());
+            methods.push(codec::method_str(o.payment.method).to_owned());
+            bodies.push(codec::order_body(o));
+            received.push(ms(n.received_at));
+        }
+        let inserted: HashSet<String> = sqlx::query_scalar(
+            "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, body, received_at) \
+             SELECT u.id, u.c, u.p, u.ch, u.t, u.cur, u.m, u.b::jsonb, u.r \
+             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::int8[]) \
+                  AS u(id, c, p, ch, t, cur, m, b, r) \
+             ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+        )
+        .bind(&ids)
+        .bind(&customers)
+        .bind(&placed)
+        .bind(&channels)
+        .bind(&totals)
+        .bind(&currencies)
+        .bind(&methods)
+        .bind(&bodies)
+        .bind(&received)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .collect();
+        let outcomes = codec::outcomes_from_inserted(ids.iter().map(String::as_str), &inserted);
+        let fresh: Vec<&NewOrder> =
+            batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
+        if fresh.is_empty() {
+            tx.commit().await.map_err(db)?;
+            return Ok(outcomes);
+        }
+
+        // Same lock order in every transaction, so concurrent batches cannot deadlock.
+        let mut rows = codec::customer_rows(&fresh);
+        rows.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        let col = |f: fn(&codec::CustomerRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(concat!(
+            "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::int8[]) ",
+            upsert_customer!()
+        ))
+        .bind(rows.iter().map(|r| r.customer_id.clone()).collect::<Vec<_>>())
+        .bind(col(|r| r.email.clone()))
+        .bind(col(|r| r.phone.clone()))
+        .bind(col(|r| r.name.clone()))
+        .bind(col(|r| r.created_at.clone()))
+        .bind(col(|r| r.invited_by.clone()))
+        .bind(col(|r| r.channel.clone()))
+        .bind(rows.iter().map(|r| r.first_order_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.last_order_at).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+
+        let (mut hashes, mut kinds, mut seen, mut e_orders, mut e_customers, mut amounts) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        for n in &fresh {
+            for e in &n.entities {
+                hashes.push(e.hash.to_vec());
+                kinds.push(i64::from(e.kind.code()));
+                seen.push(n.order.placed_at.timestamp_millis());
+                e_orders.push(n.order.order_id.to_string());
+                e_customers.push(n.order.customer.customer_id.to_string());
+                amounts.push(n.order.total.minor);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) \
+             SELECT * FROM UNNEST($1::bytea[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::int8[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(&hashes)
+        .bind(&kinds)
+        .bind(&seen)
+        .bind(&e_orders)
+        .bind(&e_customers)
+        .bind(&amounts)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+
+        let decisions: Vec<&Decision> = fresh.iter().filter_map(|n| n.decision.as_ref()).collect();
+        if !decisions.is_empty() {
+            sqlx::query(
+                "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) \
+                 SELECT u.o, 0, u.v, u.s, u.rv, u.r::jsonb, u.d \
+                 FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[]) AS u(o, v, s, rv, r, d)",
+            )
+            .bind(decisions.iter().map(|d| d.order_id.to_string()).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| d.decision.as_str().to_owned()).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| i64::from(d.score)).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| d.ruleset_version).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| codec::reasons_json(d)).collect::<Vec<_>>())
+            .bind(decisions.iter().map(|d| ms(d.decided_at)).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+
+        // Events that arrived before their order now learn its customer.
+        let fresh_ids: Vec<String> = fresh.iter().map(|n| n.order.order_id.to_string()).collect();
+        sqlx::query(
+            "UPDATE events e SET customer_id = o.customer_id, body = jsonb_set(e.body, '{customer_id}', to_jsonb(o.customer_id)) \
+             FROM orders o WHERE e.customer_id IS NULL AND e.order_id = o.order_id AND o.order_id = ANY($1)",
+        )
+        .bind(&fresh_ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(outcomes)
+    }
+
+    async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let order_ids: Vec<String> =
+            batch.iter().filter_map(|n| n.event.order_id.as_ref().map(|o| o.to_string())).collect();
+        let owners: HashMap<String, String> =
+            sqlx::query_as("SELECT order_id, customer_id FROM orders WHERE order_id = ANY($1)")
+                .bind(&order_ids)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .collect();
+        let events = codec::fill_event_customers(batch, &owners);
+        let inserted: HashSet<String> = sqlx::query_scalar(
+            "INSERT INTO events (event_id, type, occurred_at, order_id, customer_id, body, received_at) \
+             SELECT u.id, u.t, u.at, u.o, u.c, u.b::jsonb, u.r \
+             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::int8[]) AS u(id, t, at, o, c, b, r) \
+             ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        )
+        .bind(events.iter().map(|e| e.event_id.to_string()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.event_type.as_str().to_owned()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.occurred_at.timestamp_millis()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.order_id.as_ref().map(|o| o.to_string())).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.customer_id.as_ref().map(|c| c.to_string())).collect::<Vec<_>>())
+        .bind(events.iter().map(codec::event_body).collect::<Vec<_>>())
+        .bind(batch.iter().map(|n| ms(n.received_at)).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .collect();
+        tx.commit().await.map_err(db)?;
+        Ok(codec::outcomes_from_inserted(batch.iter().map(|n| n.event.event_id.as_str()), &inserted))
+    }
+
+    async fn get_order(&self, id: &OrderId) -> StoreResult<Option<StoredOrder>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let Some((body, received_at)): Option<(String, i64)> =
+            sqlx::query_as("SELECT body::text, received_at FROM orders WHERE order_id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let decisions: Vec<DecisionRow> = sqlx::query_as(
+            "SELECT order_id, verdict, score, ruleset_version, reasons::text, decided_at FROM decisions WHERE order_id = $1 ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        let events: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT body::text, received_at FROM events WHERE order_id = $1 ORDER BY occurred_at, event_id",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        Ok(Some(StoredOrder {
+            order: codec::order_from_body(&body)?,
+            received_at: from_millis(received_at)?,
+            decisions: decisions.into_iter().map(codec::decision_from_row).collect::<StoreResult<_>>()?,
+            events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
+        }))
+    }
+
+    async fn first_decision(&self, id: &OrderId) -> StoreResult<Option<Decision>> {
+        let row: Option<DecisionRow> = sqlx::query_as(
+            "SELECT order_id, verdict, score, ruleset_version, reasons::text, decided_at FROM decisions WHERE order_id = $1 AND seq = 0",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(codec::decision_from_row).transpose()
+    }
+
+    async fn get_customer(&self, id: &CustomerId, order_limit: u32) -> StoreResult<Option<StoredCustomer>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let Some(profile): Option<ProfileRow> = sqlx::query_as(
+            "SELECT customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at \
+             FROM customers WHERE customer_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let order_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE customer_id = $1")
+            .bind(id.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        let orders: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT o.body::text, d.verdict FROM orders o LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
+             WHERE o.customer_id = $1 ORDER BY o.placed_at DESC, o.order_id DESC LIMIT $2",
+        )
+        .bind(id.as_str())
+        .bind(i64::from(order_limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        let events: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT body::text, received_at FROM events WHERE customer_id = $1 ORDER BY occurred_at DESC, event_id LIMIT 1000",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        Ok(Some(StoredCustomer {
+            profile: codec::profile_from_row(profile)?,
+            order_count,
+            orders: orders.into_iter().map(|(b, v)| codec::summary_from_row(&b, v)).collect::<StoreResult<_>>()?,
+            events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
+        }))
+    }
+
+    async fn accounts_sharing(&self, key: &EntityKey) -> StoreResult<Vec<EntityUse>> {
+        let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT customer_id, kind, MIN(seen_at), MAX(seen_at), COUNT(DISTINCT order_id) FROM order_entities \
+             WHERE hash = $1 GROUP BY customer_id, kind",
+        )
+        .bind(key.hash.to_vec())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(c, kind, first, last, orders)| {
+                Ok(EntityUse {
+                    customer_id: CustomerId::parse(&c, "customer_id").map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    kind: codec::entity_key(&key.hash, kind)?.kind,
+                    first_seen: from_millis(first)?,
+                    last_seen: from_millis(last)?,
+                    orders,
+                })
+            })
+            .collect()
+    }
+
+    async fn entities_of(&self, customer: &CustomerId) -> StoreResult<Vec<EntityKey>> {
+        let rows: Vec<(Vec<u8>, i64)> =
+            sqlx::query_as("SELECT DISTINCT hash, kind FROM order_entities WHERE customer_id = $1")
+                .bind(customer.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.iter().map(|(h, k)| codec::entity_key(h, *k)).collect()
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, scopes, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id.as_str())
+        .bind(&key.name)
+        .bind(key.scopes.join(","))
+        .bind(&key.secret_hash)
+        .bind(ms(key.created_at))
+        .bind(key.revoked_at.map(ms))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn find_api_key(&self, secret_hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>> {
+        let row: Option<ApiKeyRow> = sqlx::query_as(
+            "SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys WHERE secret_hash = $1",
+        )
+        .bind(secret_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(codec::api_key_from_row).transpose()
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
+        let rows: Vec<ApiKeyRow> =
+            sqlx::query_as("SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.into_iter().map(codec::api_key_from_row).collect()
+    }
+
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(ms(at))
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn counts(&self) -> StoreResult<Counts> {
+        let (customers, orders, events): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM events)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(Counts { customers, orders, events })
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db).map(|_| ())
+    }
+}
+
