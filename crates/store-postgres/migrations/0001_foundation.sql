@@ -75,3 +75,10 @@ CREATE TABLE api_keys (
     created_at  BIGINT NOT NULL,
     revoked_at  BIGINT
 );
+
+-- Installation settings, e.g. the fingerprint of the entity-hash key: an instance started with a
+-- different key would silently stop linking, so start-up compares it.
+CREATE TABLE settings (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

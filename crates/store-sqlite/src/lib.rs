@@ -405,6 +405,16 @@ impl Store for SqliteStore {
         Ok(Counts { customers, orders, events })
     }
 
+    async fn setting_or_init(&self, name: &str, value: &str) -> StoreResult<String> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = ?").bind(name).fetch_one(&self.writer).await.map_err(db)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db).map(|_| ())
     }

@@ -16,7 +16,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases $fresh;
             orders_round_trip, duplicate_orders_change_nothing, duplicates_within_one_batch,
             events_round_trip, accounts_sharing_entities, customer_profile_keeps_latest_snapshot,
-            api_keys_lifecycle, large_batch_counts, hostile_text_is_stored_verbatim,
+            api_keys_lifecycle, large_batch_counts, settings_keep_the_first_value, hostile_text_is_stored_verbatim,
             customer_view_lists_orders_newest_first);
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -264,4 +264,9 @@ pub async fn customer_view_lists_orders_newest_first(store: &dyn Store) {
     assert_eq!(ids, vec!["A-3", "A-2", "A-1"]);
     assert_eq!(c.orders[0].total_minor, 24990);
     assert_eq!(c.orders[0].decision.as_deref(), Some("approve"));
+}
+
+pub async fn settings_keep_the_first_value(store: &dyn Store) {
+    assert_eq!(store.setting_or_init("k", "one").await.unwrap(), "one");
+    assert_eq!(store.setting_or_init("k", "two").await.unwrap(), "one");
 }

@@ -165,6 +165,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn counts(&self) -> StoreResult<Counts>;
 
+    /// Stores `value` under `name` unless a value is already there; returns the stored value.
+    async fn setting_or_init(&self, name: &str, value: &str) -> StoreResult<String>;
+
     /// Cheap round trip for health checks.
     async fn ping(&self) -> StoreResult<()>;
 }

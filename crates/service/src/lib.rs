@@ -1,0 +1,143 @@
+//! riskdesk's use cases over the storage traits. Handlers at the edge (HTTP, CLI) call these;
+//! nothing here knows HTTP or SQL.
+
+pub mod auth;
+pub mod keys;
+
+use chrono::{DateTime, Utc};
+use riskdesk_domain::{Clock, CustomerId, Decision, EntityHasher, EntityKey, Event, Order, OrderId};
+use riskdesk_store::{EntityUse, InsertOutcome, NewEvent, NewOrder, Store, StoreError, StoredCustomer, StoredOrder};
+use std::sync::Arc;
+
+pub use auth::{Intake, Principal, ReadAccess, Scope};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the entity key does not match the one this database was created with")]
+    EntityKeyMismatch,
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// The system clock, the only place that reads the wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    hasher: EntityHasher,
+    clock: Arc<dyn Clock>,
+    api_keys: Arc<auth::KeyCache>,
+}
+
+/// What became of a submitted order: its answer, and whether this call stored it.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub decision: Decision,
+    pub outcome: InsertOutcome,
+}
+
+impl Service {
+    /// Builds the service and checks that `entity_key` is the key the database was started
+    /// with: with another key every link to earlier orders would silently break.
+    pub async fn new(store: Arc<dyn Store>, entity_key: &[u8], clock: Arc<dyn Clock>) -> ServiceResult<Self> {
+        let hasher = EntityHasher::new(entity_key);
+        let fingerprint = hex::encode(hasher.hash(riskdesk_domain::EntityKind::Device, "riskdesk key check").hash);
+        if store.setting_or_init("entity_key_fingerprint", &fingerprint).await? != fingerprint {
+            return Err(ServiceError::EntityKeyMismatch);
+        }
+        Ok(Self { store, hasher, clock, api_keys: Arc::new(auth::KeyCache::default()) })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn hasher(&self) -> &EntityHasher {
+        &self.hasher
+    }
+
+    /// Hashes the order's entities and attaches its answer.
+    pub fn prepare(&self, order: Order, decision: Option<Decision>) -> NewOrder {
+        let entities: Vec<EntityKey> = order.entities().iter().map(|e| self.hasher.key_of(e)).collect();
+        NewOrder { order, entities, received_at: self.clock.now(), decision }
+    }
+
+    /// Screens and stores one order. A repeated order id stores nothing and returns the first
+    /// answer again. Until screening rules exist every order is approved with score 0.
+    #[tracing::instrument(skip_all, fields(order_id = %order.order_id))]
+    pub async fn submit_order(&self, _cap: &Intake, order: Order) -> ServiceResult<Submitted> {
+        let decision = Decision::approve_unscreened(order.order_id.clone(), self.clock.now());
+        let id = order.order_id.clone();
+        let new = self.prepare(order, Some(decision.clone()));
+        let outcome = self.store.insert_orders(std::slice::from_ref(&new)).await?.remove(0);
+        let decision = match outcome {
+            InsertOutcome::Inserted => decision,
+            InsertOutcome::Duplicate => match self.store.first_decision(&id).await? {
+                Some(first) => first,
+                // Imported history has no decision: answer as if decided now, store nothing.
+                None => decision,
+            },
+        };
+        Ok(Submitted { decision, outcome })
+    }
+
+    /// Stores a batch of historical orders without screening them (import, demo).
+    pub async fn import_orders(&self, _cap: &Intake, orders: Vec<Order>) -> ServiceResult<Vec<InsertOutcome>> {
+        let batch: Vec<NewOrder> = orders.into_iter().map(|o| self.prepare(o, None)).collect();
+        Ok(self.store.insert_orders(&batch).await?)
+    }
+
+    /// Stores prepared orders as they are (import pipelines hash in parallel, then write).
+    pub async fn import_prepared(&self, _cap: &Intake, batch: &[NewOrder]) -> ServiceResult<Vec<InsertOutcome>> {
+        Ok(self.store.insert_orders(batch).await?)
+    }
+
+    #[tracing::instrument(skip_all, fields(event_id = %event.event_id, event_type = %event.event_type))]
+    pub async fn submit_event(&self, cap: &Intake, event: Event) -> ServiceResult<InsertOutcome> {
+        Ok(self.import_events(cap, vec![event]).await?.remove(0))
+    }
+
+    pub async fn import_events(&self, _cap: &Intake, events: Vec<Event>) -> ServiceResult<Vec<InsertOutcome>> {
+        let now = self.clock.now();
+        let batch: Vec<NewEvent> = events.into_iter().map(|event| NewEvent { event, received_at: now }).collect();
+        Ok(self.store.insert_events(&batch).await?)
+    }
+
+    pub async fn order(&self, _cap: &ReadAccess, id: &OrderId) -> ServiceResult<Option<StoredOrder>> {
+        Ok(self.store.get_order(id).await?)
+    }
+
+    pub async fn customer(&self, _cap: &ReadAccess, id: &CustomerId) -> ServiceResult<Option<StoredCustomer>> {
+        Ok(self.store.get_customer(id, 200).await?)
+    }
+
+    /// Other accounts that share any entity with this one, per entity.
+    pub async fn linked_accounts(&self, _cap: &ReadAccess, id: &CustomerId) -> ServiceResult<Vec<(EntityKey, Vec<EntityUse>)>> {
+        let mut out = Vec::new();
+        for key in self.store.entities_of(id).await? {
+            let uses: Vec<EntityUse> =
+                self.store.accounts_sharing(&key).await?.into_iter().filter(|u| &u.customer_id != id).collect();
+            if !uses.is_empty() {
+                out.push((key, uses));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

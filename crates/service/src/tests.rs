@@ -1,0 +1,59 @@
+use super::*;
+use riskdesk_domain::FixedClock;
+use riskdesk_store::conformance::{order_json, parse, t0};
+use riskdesk_store_sqlite::{SqliteOptions, SqliteStore};
+
+async fn service(dir: &tempfile::TempDir, key: u8) -> ServiceResult<Service> {
+    let store = SqliteStore::open(&dir.path().join("db"), SqliteOptions::default()).await?;
+    Service::new(Arc::new(store), &[key; 32], Arc::new(FixedClock::new(t0()))).await
+}
+
+#[tokio::test]
+async fn a_repeated_order_gets_its_first_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(&dir, 1).await.unwrap();
+    let cap = auth::local::intake();
+    let first = svc.submit_order(&cap, parse(&order_json("A-1", "C-1", 0))).await.unwrap();
+    assert_eq!(first.outcome, InsertOutcome::Inserted);
+    let again = svc.submit_order(&cap, parse(&order_json("A-1", "C-1", 0))).await.unwrap();
+    assert_eq!(again.outcome, InsertOutcome::Duplicate);
+    assert_eq!(again.decision, first.decision);
+}
+
+#[tokio::test]
+async fn another_entity_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(service(&dir, 1).await.unwrap());
+    assert!(matches!(service(&dir, 2).await, Err(ServiceError::EntityKeyMismatch)));
+    assert!(service(&dir, 1).await.is_ok());
+}
+
+#[tokio::test]
+async fn keys_authenticate_by_scope_until_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(&dir, 1).await.unwrap();
+    let k = svc.create_api_key("shop", &[Scope::Intake]).await.unwrap();
+    assert!(k.secret.starts_with("rdk_") && k.secret.len() == 68);
+    let p = svc.authenticate(&k.secret).await.unwrap().expect("valid key");
+    assert!(p.intake().is_some() && p.read().is_none());
+    assert!(svc.authenticate("rdk_wrong").await.unwrap().is_none());
+    assert!(svc.revoke_api_key(&k.record.id).await.unwrap());
+    let fresh = Service { api_keys: Arc::default(), ..svc.clone() };
+    assert!(fresh.authenticate(&k.secret).await.unwrap().is_none(), "revoked");
+}
+
+#[tokio::test]
+async fn linked_accounts_through_a_shared_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(&dir, 1).await.unwrap();
+    let mut a = order_json("A-1", "C-1", 0);
+    a["device"]["device_id"] = serde_json::json!("shared");
+    let mut b = order_json("A-2", "C-2", 5);
+    b["device"]["device_id"] = serde_json::json!("shared");
+    svc.import_orders(&auth::local::intake(), vec![parse(&a), parse(&b)]).await.unwrap();
+    let links = svc.linked_accounts(&auth::local::read(), &CustomerId::parse("C-1", "c").unwrap()).await.unwrap();
+    // device and the shared shipping address
+    let kinds: Vec<_> = links.iter().map(|(k, _)| k.kind.as_str()).collect();
+    assert!(kinds.contains(&"device") && kinds.contains(&"shipping_address"), "{kinds:?}");
+    assert!(links.iter().all(|(_, uses)| uses.iter().all(|u| u.customer_id.as_str() == "C-2")));
+}
