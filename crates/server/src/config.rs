@@ -1,0 +1,168 @@
+//! Layered, validated configuration: the commented default file, an optional file,
+//! `RISKDESK_*` environment variables and command-line flags, checked once at start-up.
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_FILE: &str = include_str!("../config.default.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: String,
+    pub entity_key: String,
+    pub log_format: String,
+    pub log_level: String,
+    pub sqlite: SqliteConfig,
+    pub postgres: PostgresConfig,
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteConfig {
+    pub synchronous: String,
+    pub read_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub body_limit: usize,
+    pub request_timeout_secs: u64,
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+}
+
+/// Environment variables with the prefix that are not settings (read by tests).
+const NOT_SETTINGS: &[&str] = &["TEST_POSTGRES_URL"];
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Toml::string(DEFAULT_FILE));
+        match file {
+            Some(f) => {
+                if !f.exists() {
+                    bail!("configuration file {} does not exist", f.display());
+                }
+                fig = fig.merge(Toml::file(f));
+            }
+            None => fig = fig.merge(Toml::file("riskdesk.toml")),
+        }
+        let cfg: Config = fig
+            .merge(Env::prefixed("RISKDESK_").split("__").ignore(NOT_SETTINGS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("invalid configuration")?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        if !(self.database_url.is_empty()
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            bail!("database_url must be empty (SQLite) or a postgres:// URL");
+        }
+        if !self.entity_key.is_empty() && !(self.entity_key.len() == 64 && hex::decode(&self.entity_key).is_ok()) {
+            bail!("entity_key must be 64 hexadecimal characters");
+        }
+        if !matches!(self.sqlite.synchronous.as_str(), "normal" | "full") {
+            bail!("sqlite.synchronous must be \"normal\" or \"full\"");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("log_format must be \"text\" or \"json\"");
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.http.body_limit) {
+            bail!("http.body_limit must be between 1 KiB and 64 MiB");
+        }
+        if self.http.request_timeout_secs == 0 {
+            bail!("http.request_timeout_secs must be positive");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen.parse().with_context(|| format!("listen address {:?} is not host:port", self.listen))
+    }
+
+    pub fn uses_postgres(&self) -> bool {
+        !self.database_url.is_empty()
+    }
+
+    /// The configuration as it would be printed, with secrets blanked.
+    pub fn redacted(&self) -> Self {
+        let mut c = self.clone();
+        if !c.entity_key.is_empty() {
+            c.entity_key = "<set>".into();
+        }
+        if let Some(at) = c.database_url.find('@') {
+            let scheme_end = c.database_url.find("://").map_or(0, |i| i + 3);
+            if let Some(colon) = c.database_url[scheme_end..at].find(':') {
+                c.database_url.replace_range(scheme_end + colon + 1..at, "***");
+            }
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.http.body_limit, 1024 * 1024);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (body, needle) in [
+            ("listen = \"nowhere\"", "listen"),
+            ("database_url = \"mysql://x\"", "database_url"),
+            ("entity_key = \"abc\"", "entity_key"),
+            ("[sqlite]\nsynchronous = \"sometimes\"", "synchronous"),
+            ("unknown_key = 1", "unknown"),
+        ] {
+            let f = dir.path().join("c.toml");
+            std::fs::write(&f, body).unwrap();
+            let e = format!("{:#}", Config::load(Some(&f), &Overrides::default()).unwrap_err());
+            assert!(e.contains(needle), "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn flags_win_and_secrets_are_redacted() {
+        let o = Overrides { database_url: Some("postgres://u:secret@h/db".into()), ..Default::default() };
+        let c = Config::load(None, &o).unwrap();
+        assert!(c.uses_postgres());
+        assert_eq!(c.redacted().database_url, "postgres://u:***@h/db");
+    }
+}

@@ -1,0 +1,175 @@
+//! `riskdesk`: the one binary. Subcommands share `--config`, `--data-dir` and `--database-url`.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use riskdesk_server::config::{Config, DEFAULT_FILE, Overrides};
+use riskdesk_server::{app, demo, import, serve};
+use riskdesk_service::Scope;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "riskdesk", version, about = "Risk operations for e-commerce: order screening, reviews, cases, privacy, disputes")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct GlobalArgs {
+    /// Configuration file (default: ./riskdesk.toml when it exists).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Directory of the SQLite database and the entity key [default: ./riskdesk-data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// postgres://… to use PostgreSQL instead of SQLite (also RISKDESK_DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Import orders or events from JSONL (intake-v1, one per line) or CSV.
+    Import {
+        #[arg(value_enum)]
+        kind: import::Kind,
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = import::Format::Auto)]
+        format: import::Format,
+        /// Where rejected lines are reported [default: FILE.rejected.csv].
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Lines per transaction.
+        #[arg(long, default_value_t = 5000)]
+        batch_size: usize,
+        /// Do not draw a progress bar.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Generate a fashion shop's history with planted fraud, load it, and serve it.
+    Demo(demo::DemoArgs),
+    /// Manage API keys of machine clients.
+    Apikey {
+        #[command(subcommand)]
+        action: ApikeyAction,
+    },
+    /// Print the commented default configuration, or the effective one.
+    Config {
+        #[arg(value_enum, default_value_t = ConfigAction::Default)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyAction {
+    /// Create a key; the secret is printed once and only its hash is stored.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// intake (send orders and events) or read (read orders and customers); repeatable.
+        #[arg(long = "scope", value_enum, required = true)]
+        scopes: Vec<ScopeArg>,
+    },
+    List,
+    Revoke { id: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ScopeArg {
+    Intake,
+    Read,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ConfigAction {
+    Default,
+    Show,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Config { action: ConfigAction::Default } = cli.command {
+        print!("{DEFAULT_FILE}");
+        return Ok(());
+    }
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        Command::Demo(d) => d.listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides { data_dir: cli.global.data_dir.clone(), database_url: cli.global.database_url.clone(), listen };
+    let cfg = Config::load(cli.global.config.as_deref(), &overrides)?;
+    riskdesk_server::logging::init(&cfg)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(run(cli.command, cfg))
+}
+
+async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => {
+            let service = app::open_service(&cfg).await?;
+            serve::serve(service, &cfg, None).await
+        }
+        Command::Migrate => {
+            app::open_store(&cfg).await?;
+            println!("migrations applied ({})", if cfg.uses_postgres() { "postgres" } else { "sqlite" });
+            Ok(())
+        }
+        Command::Import { kind, file, format, report, batch_size, no_progress } => {
+            let service = app::open_service(&cfg).await?;
+            let report = report.unwrap_or_else(|| import::default_report_path(&file));
+            let opts = import::Options { kind, format, batch_size: batch_size.max(1), progress: !no_progress, report };
+            let summary = import::run(&service, &file, &opts).await?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::Demo(args) => demo::run(&cfg, args).await,
+        Command::Apikey { action } => {
+            let service = app::open_service(&cfg).await?;
+            match action {
+                ApikeyAction::Create { name, scopes } => {
+                    let scopes: Vec<Scope> = scopes
+                        .into_iter()
+                        .map(|s| match s {
+                            ScopeArg::Intake => Scope::Intake,
+                            ScopeArg::Read => Scope::Read,
+                        })
+                        .collect();
+                    let key = service.create_api_key(&name, &scopes).await?;
+                    eprintln!("created {} ({}) with scopes {}; the secret is shown only now:", key.record.id, name, key.record.scopes.join(","));
+                    println!("{}", key.secret);
+                }
+                ApikeyAction::List => {
+                    for k in service.list_api_keys().await? {
+                        let state = k.revoked_at.map_or("active".to_owned(), |t| format!("revoked {}", t.to_rfc3339()));
+                        println!("{}\t{}\t{}\t{}\t{}", k.id, k.name, k.scopes.join(","), k.created_at.to_rfc3339(), state);
+                    }
+                }
+                ApikeyAction::Revoke { id } => {
+                    let id = riskdesk_domain::ApiKeyId::parse(&id).context("not an API key id (key_…)")?;
+                    anyhow::ensure!(service.revoke_api_key(&id).await?, "no active key {id}");
+                    println!("revoked {id}");
+                }
+            }
+            Ok(())
+        }
+        Command::Config { .. } => {
+            println!("{}", toml_of(&cfg.redacted()));
+            Ok(())
+        }
+    }
+}
+
+fn toml_of(cfg: &Config) -> String {
+    serde_json::to_string_pretty(cfg).unwrap_or_default()
+}
