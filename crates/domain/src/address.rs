@@ -93,13 +93,12 @@ fn normalise_street(line: &str) -> String {
         }
         let prev_alpha = out.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_alphabetic()));
         let prev_number = out.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
-        if prev_alpha && JOINED_SUFFIXES.contains(&word.as_str()) {
-            out.last_mut().map(|p| p.push_str(&word));
-        } else if prev_number && word.len() == 1 && word.chars().all(|c| c.is_ascii_alphabetic()) {
+        let joins = (prev_alpha && JOINED_SUFFIXES.contains(&word.as_str()))
             // house number "1 a" / "1-a" is "1a"
-            out.last_mut().map(|p| p.push_str(&word));
-        } else {
-            out.push(word);
+            || (prev_number && word.len() == 1 && word.chars().all(|c| c.is_ascii_alphabetic()));
+        match out.last_mut() {
+            Some(prev) if joins => prev.push_str(&word),
+            _ => out.push(word),
         }
     }
     out.join(" ")
@@ -146,8 +145,14 @@ mod tests {
             assert_eq!(addr(line, "10115", "Berlin").key().unwrap(), canonical, "{line}");
         }
         assert_eq!(addr("Müllerstraße 5a", "13353", "Berlin").key(), addr("Muellerstr. 5 a", "13353", "BERLIN").key());
-        assert_eq!(addr("Königsallee 1", "40212", "Düsseldorf").key(), addr("Koenigsallee 1", "40212", "Duesseldorf").key());
-        assert_eq!(addr("10 Downing St.", "SW1A 2AA", "London").key(), addr("10 downing street", "sw1a2aa", "London").key());
+        assert_eq!(
+            addr("Königsallee 1", "40212", "Düsseldorf").key(),
+            addr("Koenigsallee 1", "40212", "Duesseldorf").key()
+        );
+        assert_eq!(
+            addr("10 Downing St.", "SW1A 2AA", "London").key(),
+            addr("10 downing street", "sw1a2aa", "London").key()
+        );
     }
 
     #[test]

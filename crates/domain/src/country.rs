@@ -9,7 +9,8 @@ pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
     pub fn parse(value: &str, field: &str) -> Result<Self, FieldError> {
-        let err = || FieldError::new("unknown_country", field, format!("{field} is not an ISO 3166-1 alpha-2 country code"));
+        let err =
+            || FieldError::new("unknown_country", field, format!("{field} is not an ISO 3166-1 alpha-2 country code"));
         let b = value.as_bytes();
         if b.len() != 2 || !b.iter().all(u8::is_ascii_uppercase) {
             return Err(err());
@@ -53,7 +54,11 @@ mod tests {
             assert_eq!(CountryCode::parse(ok, "c").unwrap().as_str(), ok);
         }
         for bad in ["de", "XX", "DEU", "D", "", "ZZ", "UK"] {
-            assert_eq!(CountryCode::parse(bad, "shipping_address.country").unwrap_err().code, "unknown_country", "{bad}");
+            assert_eq!(
+                CountryCode::parse(bad, "shipping_address.country").unwrap_err().code,
+                "unknown_country",
+                "{bad}"
+            );
         }
     }
 }

@@ -13,9 +13,28 @@ pub struct Email(String);
 
 /// Providers that deliver `name+tag@` to `name@`.
 const PLUS_TAG_PROVIDERS: &[&str] = &[
-    "gmail.com", "outlook.com", "outlook.de", "hotmail.com", "hotmail.de", "hotmail.fr", "live.com",
-    "live.de", "msn.com", "icloud.com", "me.com", "mac.com", "protonmail.com", "proton.me", "pm.me",
-    "fastmail.com", "fastmail.fm", "yandex.com", "yandex.ru", "zoho.com", "posteo.de", "mailbox.org",
+    "gmail.com",
+    "outlook.com",
+    "outlook.de",
+    "hotmail.com",
+    "hotmail.de",
+    "hotmail.fr",
+    "live.com",
+    "live.de",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "protonmail.com",
+    "proton.me",
+    "pm.me",
+    "fastmail.com",
+    "fastmail.fm",
+    "yandex.com",
+    "yandex.ru",
+    "zoho.com",
+    "posteo.de",
+    "mailbox.org",
 ];
 
 /// Providers that also ignore dots in the local part.
@@ -29,7 +48,11 @@ impl Email {
         let v = value.trim();
         let invalid = || FieldError::new("invalid_email", field, format!("{field} is not a valid e-mail address"));
         if v.len() > MAX_EMAIL_LEN {
-            return Err(FieldError::new("too_long", field, format!("{field} is longer than {MAX_EMAIL_LEN} characters")));
+            return Err(FieldError::new(
+                "too_long",
+                field,
+                format!("{field} is longer than {MAX_EMAIL_LEN} characters"),
+            ));
         }
         if !email_address::EmailAddress::is_valid(v) || v.starts_with('"') || v.contains(['<', '>', ' ']) {
             return Err(invalid());
@@ -109,8 +132,17 @@ mod tests {
 
     #[test]
     fn rejects_invalid_addresses() {
-        for bad in ["", "anna", "anna@", "@example.com", "anna@localhost", "a b@example.com",
-                    "<script>@x.de", "anna@@example.com", "anna@[127.0.0.1]"] {
+        for bad in [
+            "",
+            "anna",
+            "anna@",
+            "@example.com",
+            "anna@localhost",
+            "a b@example.com",
+            "<script>@x.de",
+            "anna@@example.com",
+            "anna@[127.0.0.1]",
+        ] {
             let e = Email::parse(bad, "customer.email").unwrap_err();
             assert_eq!(e.field, "customer.email", "{bad}");
         }

@@ -54,10 +54,7 @@ impl EventType {
 
     /// Events that change who controls an account: the prelude of an account takeover.
     pub fn is_account_change(self) -> bool {
-        matches!(
-            self,
-            Self::PasswordChanged | Self::EmailChanged | Self::PhoneChanged | Self::AddressChanged
-        )
+        matches!(self, Self::PasswordChanged | Self::EmailChanged | Self::PhoneChanged | Self::AddressChanged)
     }
 }
 

@@ -10,8 +10,8 @@ use crate::ids::parse_external_id;
 use crate::order::{AttributeValue, Card, Device, Iban, Item, Payment, PaymentMethod};
 use crate::text::clean;
 use crate::{
-    Address, CountryCode, Customer, CustomerId, Email, Event, EventId, EventType, FieldError, Money, Order,
-    OrderId, Phone,
+    Address, CountryCode, Customer, CustomerId, Email, Event, EventId, EventType, FieldError, Money, Order, OrderId,
+    Phone,
 };
 use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
@@ -237,7 +237,9 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
         phone: c.phone.filter(|s| !s.is_empty()).map(|p| Phone::parse(&p, "customer.phone")).transpose()?,
         name: opt_text(c.name, "customer.name", 200)?,
         created_at: c.created_at.map(|t| timestamp(&t, "customer.created_at")).transpose()?,
-        invited_by: opt_id(c.invited_by, "customer.invited_by")?.map(|s| CustomerId::parse(&s, "customer.invited_by")).transpose()?,
+        invited_by: opt_id(c.invited_by, "customer.invited_by")?
+            .map(|s| CustomerId::parse(&s, "customer.invited_by"))
+            .transpose()?,
     };
 
     let total = money(o.total, "total")?.ok_or_else(|| FieldError::missing("total"))?;
@@ -257,7 +259,11 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
             None => 1,
             Some(q) if (1..=10_000).contains(&q) => q as u32,
             Some(_) => {
-                return Err(FieldError::new("invalid_quantity", f("quantity"), format!("{} must be 1 to 10000", f("quantity"))));
+                return Err(FieldError::new(
+                    "invalid_quantity",
+                    f("quantity"),
+                    format!("{} must be 1 to 10000", f("quantity")),
+                ));
             }
         };
         let unit_price = money(it.unit_price, &f("unit_price"))?;
@@ -317,7 +323,9 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
                     .ip
                     .filter(|s| !s.is_empty())
                     .map(|s| {
-                        s.trim().parse().map_err(|_| FieldError::new("invalid_ip", "device.ip", "device.ip is not an IPv4 or IPv6 address"))
+                        s.trim().parse().map_err(|_| {
+                            FieldError::new("invalid_ip", "device.ip", "device.ip is not an IPv4 or IPv6 address")
+                        })
                     })
                     .transpose()?,
                 user_agent: opt_text(d.user_agent, "device.user_agent", 1024)?,
@@ -328,7 +336,11 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
 
     let raw_codes = o.promo_codes.unwrap_or_default();
     if raw_codes.len() > MAX_PROMO_CODES {
-        return Err(FieldError::new("too_many_promo_codes", "promo_codes", format!("at most {MAX_PROMO_CODES} promo codes")));
+        return Err(FieldError::new(
+            "too_many_promo_codes",
+            "promo_codes",
+            format!("at most {MAX_PROMO_CODES} promo codes"),
+        ));
     }
     let mut promo_codes = Vec::with_capacity(raw_codes.len());
     for (i, code) in raw_codes.into_iter().enumerate() {
@@ -357,7 +369,11 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
 
 fn parse_attributes(raw: Map<String, Value>) -> Result<BTreeMap<String, AttributeValue>, FieldError> {
     if raw.len() > MAX_ATTRIBUTES {
-        return Err(FieldError::new("too_many_attributes", "attributes", format!("at most {MAX_ATTRIBUTES} attributes")));
+        return Err(FieldError::new(
+            "too_many_attributes",
+            "attributes",
+            format!("at most {MAX_ATTRIBUTES} attributes"),
+        ));
     }
     let mut out = BTreeMap::new();
     for (name, value) in raw {
@@ -378,7 +394,11 @@ fn parse_attributes(raw: Map<String, Value>) -> Result<BTreeMap<String, Attribut
             },
             Value::String(s) => AttributeValue::Text(clean(&s, &field, 1000)?.unwrap_or_default()),
             Value::Array(_) | Value::Object(_) => {
-                return Err(FieldError::new("invalid_attribute", field.clone(), format!("{field} must be a number, string or boolean")));
+                return Err(FieldError::new(
+                    "invalid_attribute",
+                    field.clone(),
+                    format!("{field} must be a number, string or boolean"),
+                ));
             }
         };
         out.insert(name, v);
@@ -394,18 +414,28 @@ pub fn parse_event(e: EventIn) -> Result<Event, FieldError> {
         .ok_or_else(|| FieldError::new("invalid_enum", "type", "type is not a known event type (see intake-v1)"))?;
     let occurred_at = timestamp(&e.occurred_at.ok_or_else(|| FieldError::missing("occurred_at"))?, "occurred_at")?;
     let order_id = opt_id(e.order_id, "order_id")?.map(|s| OrderId::parse(&s, "order_id")).transpose()?;
-    let customer_id = opt_id(e.customer_id, "customer_id")?.map(|s| CustomerId::parse(&s, "customer_id")).transpose()?;
+    let customer_id =
+        opt_id(e.customer_id, "customer_id")?.map(|s| CustomerId::parse(&s, "customer_id")).transpose()?;
     if order_id.is_none() && customer_id.is_none() {
         return Err(FieldError::new("missing_field", "order_id", "order_id or customer_id is required"));
     }
     let mut data = e.data.unwrap_or_default();
     if data.len() > MAX_EVENT_DATA_KEYS {
-        return Err(FieldError::new("too_many_fields", "data", format!("data may have at most {MAX_EVENT_DATA_KEYS} fields")));
+        return Err(FieldError::new(
+            "too_many_fields",
+            "data",
+            format!("data may have at most {MAX_EVENT_DATA_KEYS} fields"),
+        ));
     }
     check_strings(&Value::Object(data.clone()), "data", 0)?;
     if let Some(v) = data.get("amount") {
-        let m: MoneyIn = serde_json::from_value(v.clone())
-            .map_err(|_| FieldError::new("invalid_amount", "data.amount", "data.amount must be {\"amount\": \"…\", \"currency\": \"…\"}"))?;
+        let m: MoneyIn = serde_json::from_value(v.clone()).map_err(|_| {
+            FieldError::new(
+                "invalid_amount",
+                "data.amount",
+                "data.amount must be {\"amount\": \"…\", \"currency\": \"…\"}",
+            )
+        })?;
         let parsed = money(Some(m), "data.amount")?.ok_or_else(|| FieldError::missing("data.amount"))?;
         data.insert("amount".into(), serde_json::to_value(parsed).unwrap_or(Value::Null));
     }
@@ -413,7 +443,11 @@ pub fn parse_event(e: EventIn) -> Result<Event, FieldError> {
         && let Some(claim) = data.get("claim")
         && !claim.as_str().is_some_and(|c| REFUND_CLAIMS.contains(&c))
     {
-        return Err(FieldError::new("invalid_enum", "data.claim", "data.claim must be not_received, empty_box, wrong_item or damaged"));
+        return Err(FieldError::new(
+            "invalid_enum",
+            "data.claim",
+            "data.claim must be not_received, empty_box, wrong_item or damaged",
+        ));
     }
     for key in ["reason_code", "psp_reference", "condition"] {
         if let Some(v) = data.get(key)
@@ -432,7 +466,9 @@ fn check_strings(v: &Value, field: &str, depth: usize) -> Result<(), FieldError>
     }
     match v {
         Value::String(s) => clean(s, field, 10_000).map(|_| ()),
-        Value::Array(a) => a.iter().enumerate().try_for_each(|(i, x)| check_strings(x, &format!("{field}[{i}]"), depth + 1)),
+        Value::Array(a) => {
+            a.iter().enumerate().try_for_each(|(i, x)| check_strings(x, &format!("{field}[{i}]"), depth + 1))
+        }
         Value::Object(m) => m.iter().try_for_each(|(k, x)| {
             clean(k, field, 100)?;
             check_strings(x, &format!("{field}.{k}"), depth + 1)

@@ -74,15 +74,8 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
-    pub const ALL: [PaymentMethod; 7] = [
-        Self::Card,
-        Self::Paypal,
-        Self::Invoice,
-        Self::Bnpl,
-        Self::SepaDebit,
-        Self::GiftCard,
-        Self::Other,
-    ];
+    pub const ALL: [PaymentMethod; 7] =
+        [Self::Card, Self::Paypal, Self::Invoice, Self::Bnpl, Self::SepaDebit, Self::GiftCard, Self::Other];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -16,11 +16,7 @@ pub fn clean(value: &str, field: &str, max_chars: usize) -> Result<Option<String
     }
     let trimmed = value.trim();
     if trimmed.chars().count() > max_chars {
-        return Err(FieldError::new(
-            "too_long",
-            field,
-            format!("{field} is longer than {max_chars} characters"),
-        ));
+        return Err(FieldError::new("too_long", field, format!("{field} is longer than {max_chars} characters")));
     }
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }

@@ -26,7 +26,8 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
             synchronous_full: cfg.sqlite.synchronous == "full",
             read_connections: cfg.sqlite.read_connections,
         };
-        let store = SqliteStore::open(&cfg.data_dir.join(DB_FILE), opts).await.context("cannot open the SQLite database")?;
+        let store =
+            SqliteStore::open(&cfg.data_dir.join(DB_FILE), opts).await.context("cannot open the SQLite database")?;
         Ok(Arc::new(store))
     }
 }

@@ -87,7 +87,8 @@ impl Config {
         {
             bail!("database_url must be empty (SQLite) or a postgres:// URL");
         }
-        if !self.entity_key.is_empty() && !(self.entity_key.len() == 64 && hex::decode(&self.entity_key).is_ok()) {
+        let key_ok = self.entity_key.len() == 64 && hex::decode(&self.entity_key).is_ok();
+        if !self.entity_key.is_empty() && !key_ok {
             bail!("entity_key must be 64 hexadecimal characters");
         }
         if !matches!(self.sqlite.synchronous.as_str(), "normal" | "full") {

@@ -54,14 +54,23 @@ pub struct Dataset {
 
 pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let until: DateTime<Utc> = DateTime::parse_from_rfc3339(&args.until).context("--until must be RFC 3339")?.into();
-    eprintln!("generating {} orders of {} customers over {} days (seed {})…", args.orders, args.customers, args.days, args.seed);
+    eprintln!(
+        "generating {} orders of {} customers over {} days (seed {})…",
+        args.orders, args.customers, args.days, args.seed
+    );
     let data = generate(args.seed, args.customers, args.orders, args.days, until);
     if let Some(dir) = &args.export {
         std::fs::create_dir_all(dir)?;
         write_lines(&dir.join("orders.jsonl"), &data.orders)?;
         write_lines(&dir.join("events.jsonl"), &data.events)?;
         write_truth(&dir.join("truth.csv"), &data.truth)?;
-        println!("wrote {} orders, {} events, {} planted fraud orders to {}", data.orders.len(), data.events.len(), data.truth.len(), dir.display());
+        println!(
+            "wrote {} orders, {} events, {} planted fraud orders to {}",
+            data.orders.len(),
+            data.events.len(),
+            data.truth.len(),
+            dir.display()
+        );
         return Ok(());
     }
     let service = app::open_service(cfg).await?;
@@ -80,7 +89,12 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
         if !cfg.uses_postgres() {
             write_truth(&cfg.data_dir.join("demo-truth.csv"), &data.truth)?;
         }
-        eprintln!("loaded {} orders and {} events ({} planted fraud orders)", data.orders.len(), data.events.len(), data.truth.len());
+        eprintln!(
+            "loaded {} orders and {} events ({} planted fraud orders)",
+            data.orders.len(),
+            data.events.len(),
+            data.truth.len()
+        );
     }
     let key = service.create_api_key("demo", &[Scope::Intake, Scope::Read]).await?;
     let listen = cfg.listen_addr()?;
@@ -114,35 +128,145 @@ fn write_truth(path: &std::path::Path, truth: &[(String, String, &'static str)])
 }
 
 const FIRST: &[&str] = &[
-    "Anna", "Lena", "Marie", "Sophie", "Laura", "Julia", "Lea", "Hannah", "Emma", "Mia", "Lukas", "Jonas", "Leon", "Finn",
-    "Paul", "Felix", "Elias", "Noah", "Ben", "Max", "Clara", "Emilia", "Ida", "Lina", "Tim", "David", "Sara", "Nina",
-    "Chloé", "Lucas", "Giulia", "Marco", "Eva", "Jan", "Sanne", "Daan", "Zoë", "Mehmet", "Ayşe", "Katarzyna",
+    "Anna",
+    "Lena",
+    "Marie",
+    "Sophie",
+    "Laura",
+    "Julia",
+    "Lea",
+    "Hannah",
+    "Emma",
+    "Mia",
+    "Lukas",
+    "Jonas",
+    "Leon",
+    "Finn",
+    "Paul",
+    "Felix",
+    "Elias",
+    "Noah",
+    "Ben",
+    "Max",
+    "Clara",
+    "Emilia",
+    "Ida",
+    "Lina",
+    "Tim",
+    "David",
+    "Sara",
+    "Nina",
+    "Chloé",
+    "Lucas",
+    "Giulia",
+    "Marco",
+    "Eva",
+    "Jan",
+    "Sanne",
+    "Daan",
+    "Zoë",
+    "Mehmet",
+    "Ayşe",
+    "Katarzyna",
 ];
 const LAST: &[&str] = &[
-    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann", "Koch",
-    "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Braun", "Zimmermann", "Krüger", "Hofmann", "Hartmann",
-    "Lange", "Schmitt", "Werner", "Krause", "Meier", "Lehmann", "Dubois", "Rossi", "de Vries", "Jansen", "Yılmaz", "Nowak",
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Koch",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Schröder",
+    "Neumann",
+    "Schwarz",
+    "Braun",
+    "Zimmermann",
+    "Krüger",
+    "Hofmann",
+    "Hartmann",
+    "Lange",
+    "Schmitt",
+    "Werner",
+    "Krause",
+    "Meier",
+    "Lehmann",
+    "Dubois",
+    "Rossi",
+    "de Vries",
+    "Jansen",
+    "Yılmaz",
+    "Nowak",
 ];
 const STREETS: &[&str] = &[
-    "Hauptstraße", "Schulstraße", "Gartenstraße", "Bahnhofstraße", "Dorfstraße", "Bergstraße", "Lindenstraße", "Kirchweg",
-    "Am Markt", "Rosenweg", "Goethestraße", "Schillerstraße", "Friedrichstraße", "Torstraße", "Kastanienallee", "Parkring",
+    "Hauptstraße",
+    "Schulstraße",
+    "Gartenstraße",
+    "Bahnhofstraße",
+    "Dorfstraße",
+    "Bergstraße",
+    "Lindenstraße",
+    "Kirchweg",
+    "Am Markt",
+    "Rosenweg",
+    "Goethestraße",
+    "Schillerstraße",
+    "Friedrichstraße",
+    "Torstraße",
+    "Kastanienallee",
+    "Parkring",
 ];
 const CITIES: &[(&str, &str, &str)] = &[
-    ("DE", "10115", "Berlin"), ("DE", "10437", "Berlin"), ("DE", "20095", "Hamburg"), ("DE", "80331", "München"),
-    ("DE", "50667", "Köln"), ("DE", "60311", "Frankfurt am Main"), ("DE", "70173", "Stuttgart"), ("DE", "40213", "Düsseldorf"),
-    ("DE", "04109", "Leipzig"), ("DE", "01067", "Dresden"), ("DE", "28195", "Bremen"), ("DE", "90402", "Nürnberg"),
-    ("AT", "1010", "Wien"), ("AT", "8010", "Graz"), ("CH", "8001", "Zürich"), ("NL", "1012", "Amsterdam"),
-    ("FR", "75001", "Paris"), ("IT", "20121", "Milano"), ("PL", "00-001", "Warszawa"), ("BE", "1000", "Bruxelles"),
+    ("DE", "10115", "Berlin"),
+    ("DE", "10437", "Berlin"),
+    ("DE", "20095", "Hamburg"),
+    ("DE", "80331", "München"),
+    ("DE", "50667", "Köln"),
+    ("DE", "60311", "Frankfurt am Main"),
+    ("DE", "70173", "Stuttgart"),
+    ("DE", "40213", "Düsseldorf"),
+    ("DE", "04109", "Leipzig"),
+    ("DE", "01067", "Dresden"),
+    ("DE", "28195", "Bremen"),
+    ("DE", "90402", "Nürnberg"),
+    ("AT", "1010", "Wien"),
+    ("AT", "8010", "Graz"),
+    ("CH", "8001", "Zürich"),
+    ("NL", "1012", "Amsterdam"),
+    ("FR", "75001", "Paris"),
+    ("IT", "20121", "Milano"),
+    ("PL", "00-001", "Warszawa"),
+    ("BE", "1000", "Bruxelles"),
 ];
-const DOMAINS: &[&str] = &["gmail.com", "web.de", "gmx.de", "outlook.com", "t-online.de", "icloud.com", "yahoo.de", "posteo.de"];
+const DOMAINS: &[&str] =
+    &["gmail.com", "web.de", "gmx.de", "outlook.com", "t-online.de", "icloud.com", "yahoo.de", "posteo.de"];
 /// (brand, category, price in cents, resale-friendly)
 const CATALOG: &[(&str, &str, i64, bool)] = &[
-    ("Nike", "sneakers", 12_999, true), ("Adidas", "sneakers", 10_999, true), ("New Balance", "sneakers", 14_999, true),
-    ("Levi's", "jeans", 9_995, false), ("Mango", "dress", 4_999, false), ("Zara", "shirt", 2_995, false),
-    ("Tommy Hilfiger", "jacket", 19_990, false), ("Hugo Boss", "suit", 49_900, false), ("Gucci", "bag", 189_000, true),
-    ("Prada", "bag", 215_000, true), ("Moncler", "jacket", 129_000, true), ("H&M", "t-shirt", 999, false),
-    ("Esprit", "sweater", 5_999, false), ("Ralph Lauren", "polo", 11_900, false), ("Birkenstock", "sandals", 8_999, false),
-    ("Calvin Klein", "underwear", 3_999, false), ("Ray-Ban", "sunglasses", 15_900, true), ("Falke", "socks", 1_499, false),
+    ("Nike", "sneakers", 12_999, true),
+    ("Adidas", "sneakers", 10_999, true),
+    ("New Balance", "sneakers", 14_999, true),
+    ("Levi's", "jeans", 9_995, false),
+    ("Mango", "dress", 4_999, false),
+    ("Zara", "shirt", 2_995, false),
+    ("Tommy Hilfiger", "jacket", 19_990, false),
+    ("Hugo Boss", "suit", 49_900, false),
+    ("Gucci", "bag", 189_000, true),
+    ("Prada", "bag", 215_000, true),
+    ("Moncler", "jacket", 129_000, true),
+    ("H&M", "t-shirt", 999, false),
+    ("Esprit", "sweater", 5_999, false),
+    ("Ralph Lauren", "polo", 11_900, false),
+    ("Birkenstock", "sandals", 8_999, false),
+    ("Calvin Klein", "underwear", 3_999, false),
+    ("Ray-Ban", "sunglasses", 15_900, true),
+    ("Falke", "socks", 1_499, false),
 ];
 
 struct Gen {
@@ -204,7 +328,8 @@ impl Gen {
         let first = *self.pick(FIRST);
         let last = *self.pick(LAST);
         let name = format!("{first} {last}");
-        let local = format!("{}.{}{}", first.to_lowercase(), last.to_lowercase().replace(' ', ""), self.rng.u32(1..999));
+        let local =
+            format!("{}.{}{}", first.to_lowercase(), last.to_lowercase().replace(' ', ""), self.rng.u32(1..999));
         let local: String = deunicode_ascii(&local);
         let email = format!("{local}@{}", self.pick(DOMAINS));
         let home = self.address(&name);
@@ -212,7 +337,13 @@ impl Gen {
         let ndev = 1 + usize::from(self.rng.u8(0..10) < 3);
         let devices = (0..ndev).map(|_| format!("dev-{}", self.hex(12))).collect();
         let cards = (0..1 + usize::from(self.rng.u8(0..10) < 2)).map(|_| self.card(&issuer)).collect();
-        let ip = format!("{}.{}.{}.{}", self.pick(&[84, 87, 91, 93, 178, 188, 217]), self.rng.u8(0..255), self.rng.u8(0..255), self.rng.u8(1..255));
+        let ip = format!(
+            "{}.{}.{}.{}",
+            self.pick(&[84, 87, 91, 93, 178, 188, 217]),
+            self.rng.u8(0..255),
+            self.rng.u8(0..255),
+            self.rng.u8(1..255)
+        );
         let channel = *self.pick(&["webshop", "webshop", "webshop", "app", "app", "amazon", "zalando"]);
         Person {
             id,
@@ -250,18 +381,34 @@ impl Gen {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn order(&mut self, p: &Person, at: DateTime<Utc>, device: &str, ip: &str, card: &(String, String, String), method: &str,
-             shipping: Value, items: (Vec<Value>, i64), promo: Option<&str>, channel: &str) -> String {
+    fn order(
+        &mut self,
+        p: &Person,
+        at: DateTime<Utc>,
+        device: &str,
+        ip: &str,
+        card: &(String, String, String),
+        method: &str,
+        shipping: Value,
+        items: (Vec<Value>, i64),
+        promo: Option<&str>,
+        channel: &str,
+    ) -> String {
         self.order_seq += 1;
         let id = format!("O-{:07}", self.order_seq);
         let (items, total) = items;
         let payment = match method {
-            "card" => json!({"method": "card", "card": {"bin": card.1, "last4": format!("{:04}", self.rng.u16(0..10_000)), "fingerprint": card.0, "issuer_country": card.2}}),
+            "card" => {
+                json!({"method": "card", "card": {"bin": card.1, "last4": format!("{:04}", self.rng.u16(0..10_000)), "fingerprint": card.0, "issuer_country": card.2}})
+            }
             "sepa_debit" => json!({"method": "sepa_debit", "iban": "DE89370400440532013000"}),
             "paypal" => json!({"method": "paypal", "wallet_id": format!("pp-{}", &p.id)}),
             m => json!({"method": m}),
         };
-        let placed = at.with_timezone(&chrono::FixedOffset::east_opt(3600).unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())));
+        let placed = at.with_timezone(
+            &chrono::FixedOffset::east_opt(3600)
+                .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())),
+        );
         let body = json!({
             "order_id": id, "placed_at": placed.to_rfc3339(), "channel": channel,
             "customer": {"customer_id": p.id, "email": p.email, "phone": p.phone, "name": p.name,
@@ -299,19 +446,48 @@ impl Gen {
         if self.rng.u8(0..100) < return_rate {
             let req = delivered + Duration::days(self.rng.i64(1..14));
             self.event("return_requested", req, Some(order), customer, json!({}));
-            let condition = if worn { *self.pick(&["worn, tags removed", "perfume odour, worn", "used, deodorant marks"]) } else { "as new" };
-            self.event("return_received", req + Duration::days(3), Some(order), customer, json!({"condition": condition}));
-            self.event("refund_issued", req + Duration::days(4), Some(order), customer, json!({"amount": money(total)}));
+            let condition = if worn {
+                *self.pick(&["worn, tags removed", "perfume odour, worn", "used, deodorant marks"])
+            } else {
+                "as new"
+            };
+            self.event(
+                "return_received",
+                req + Duration::days(3),
+                Some(order),
+                customer,
+                json!({"condition": condition}),
+            );
+            self.event(
+                "refund_issued",
+                req + Duration::days(4),
+                Some(order),
+                customer,
+                json!({"amount": money(total)}),
+            );
         }
     }
 
-    fn label(&mut self, order: &str, customer: &str, at: DateTime<Utc>, pattern: &'static str, chargeback: bool, total: i64) {
+    fn label(
+        &mut self,
+        order: &str,
+        customer: &str,
+        at: DateTime<Utc>,
+        pattern: &'static str,
+        chargeback: bool,
+        total: i64,
+    ) {
         self.truth.push((order.to_owned(), customer.to_owned(), pattern));
         if chargeback {
             let cb = at + Duration::days(self.rng.i64(10..40));
             let psp = format!("psp_{}", self.hex(10));
-            self.event("chargeback_received", cb, Some(order), customer,
-                json!({"reason_code": "10.4", "amount": money(total), "psp_reference": psp}));
+            self.event(
+                "chargeback_received",
+                cb,
+                Some(order),
+                customer,
+                json!({"reason_code": "10.4", "amount": money(total), "psp_reference": psp}),
+            );
         }
         let found = at + Duration::days(self.rng.i64(20..50));
         self.event("fraud_confirmed", found, Some(order), customer, json!({"pattern": pattern}));
@@ -336,7 +512,16 @@ fn deunicode_ascii(s: &str) -> String {
 
 pub fn generate(seed: u64, customers: usize, orders: usize, days: i64, until: DateTime<Utc>) -> Dataset {
     let start = until - Duration::days(days);
-    let mut g = Gen { rng: fastrand::Rng::with_seed(seed), start, until, orders: vec![], events: vec![], truth: vec![], order_seq: 0, event_seq: 0 };
+    let mut g = Gen {
+        rng: fastrand::Rng::with_seed(seed),
+        start,
+        until,
+        orders: vec![],
+        events: vec![],
+        truth: vec![],
+        order_seq: 0,
+        event_seq: 0,
+    };
 
     // Ordinary customers; a third of them were invited by an earlier customer (invitation-only club).
     let mut people: Vec<Person> = Vec::with_capacity(customers);
@@ -354,7 +539,8 @@ pub fn generate(seed: u64, customers: usize, orders: usize, days: i64, until: Da
     let planted = plant_fraud(&mut g, &mut people, customers);
     let legit_orders = orders.saturating_sub(planted);
     // Skewed activity: a few customers order a lot.
-    let weights: Vec<f64> = (0..customers).map(|i| if returners.contains(&i) { 8.0 } else { 0.3 + g.rng.f64().powi(3) * 6.0 }).collect();
+    let weights: Vec<f64> =
+        (0..customers).map(|i| if returners.contains(&i) { 8.0 } else { 0.3 + g.rng.f64().powi(3) * 6.0 }).collect();
     let sum: f64 = weights.iter().sum();
     let mut cumulative = Vec::with_capacity(customers);
     let mut acc = 0.0;
@@ -388,7 +574,13 @@ pub fn generate(seed: u64, customers: usize, orders: usize, days: i64, until: Da
         } else if g.rng.u16(0..1000) < 3 {
             // friendly fraud: a legitimate order disputed later
             let cb = at + Duration::days(30);
-            g.event("chargeback_received", cb, Some(&id), &p.id, json!({"reason_code": "13.1", "amount": money(total)}));
+            g.event(
+                "chargeback_received",
+                cb,
+                Some(&id),
+                &p.id,
+                json!({"reason_code": "13.1", "amount": money(total)}),
+            );
         }
     }
 
@@ -478,10 +670,27 @@ fn plant_fraud(g: &mut Gen, people: &mut [Person], customers: usize) -> usize {
         let at = burst + Duration::seconds(k * 75);
         let issuer = *g.pick(&["US", "BR", "GB", "TR"]);
         let card = g.card(issuer);
-        let items = (vec![json!({"sku": "GC-5", "brand": "Shop", "category": "gift_card", "quantity": 1, "unit_price": money(100 + 100 * g.rng.i64(0..5))})], 0);
-        let total = items.0[0]["unit_price"]["amount"].as_str().and_then(|a| a.replace('.', "").parse().ok()).unwrap_or(100);
+        let items = (
+            vec![
+                json!({"sku": "GC-5", "brand": "Shop", "category": "gift_card", "quantity": 1, "unit_price": money(100 + 100 * g.rng.i64(0..5))}),
+            ],
+            0,
+        );
+        let total =
+            items.0[0]["unit_price"]["amount"].as_str().and_then(|a| a.replace('.', "").parse().ok()).unwrap_or(100);
         let dev = tester.devices[0].clone();
-        let id = g.order(&tester, at, &dev, "45.155.205.10", &card, "card", tester.home.clone(), (items.0, total), None, "app");
+        let id = g.order(
+            &tester,
+            at,
+            &dev,
+            "45.155.205.10",
+            &card,
+            "card",
+            tester.home.clone(),
+            (items.0, total),
+            None,
+            "app",
+        );
         let kind = if g.rng.u8(0..10) < 8 { "payment_declined" } else { "payment_authorized" };
         g.event(kind, at + Duration::seconds(5), Some(&id), &tester.id, json!({}));
         g.label(&id, &tester.id, at, "card_testing", false, total);
@@ -513,7 +722,8 @@ fn plant_fraud(g: &mut Gen, people: &mut [Person], customers: usize) -> usize {
         let issuer = *g.pick(&["US", "GB", "BR", "NG", "IN"]);
         let card = g.card(issuer);
         let ship = json!({"name": p.name, "line1": format!("Packstation {}", g.rng.u32(100..400)), "postal_code": format!("{}", 10_000 + g.rng.u32(0..80_000)), "city": "Berlin", "country": "DE"});
-        let ip = format!("{}.{}.{}.{}", g.pick(&[41, 102, 197, 103]), g.rng.u8(0..255), g.rng.u8(0..255), g.rng.u8(1..255));
+        let ip =
+            format!("{}.{}.{}.{}", g.pick(&[41, 102, 197, 103]), g.rng.u8(0..255), g.rng.u8(0..255), g.rng.u8(1..255));
         let dev = p.devices[0].clone();
         let items = g.items(true, 3);
         let total = items.1;
@@ -559,7 +769,16 @@ mod tests {
             parse_event_json(l.as_bytes()).unwrap_or_else(|e| panic!("{e}: {l}"));
         }
         let patterns: std::collections::BTreeSet<_> = a.truth.iter().map(|t| t.2).collect();
-        for p in ["device_ring", "reshipper", "account_takeover", "card_testing", "invitation_abuse", "serial_returner", "stolen_card", "identity_fraud_invoice"] {
+        for p in [
+            "device_ring",
+            "reshipper",
+            "account_takeover",
+            "card_testing",
+            "invitation_abuse",
+            "serial_returner",
+            "stolen_card",
+            "identity_fraud_invoice",
+        ] {
             assert!(patterns.contains(p), "{p} planted");
         }
     }

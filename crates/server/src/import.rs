@@ -113,8 +113,10 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
     };
     let bar = if opts.progress { ProgressBar::new(size) } else { ProgressBar::hidden() };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<anyhow::Result<Chunk>>(2);
@@ -129,7 +131,7 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
 
     let mut summary = Summary::default();
     let mut report: Option<csv::Writer<std::fs::File>> = None;
-    let mut pending: Option<tokio::task::JoinHandle<anyhow::Result<(Summary, Vec<Rejection>)>>> = None;
+    let mut pending: Option<tokio::task::JoinHandle<anyhow::Result<Written>>> = None;
     while let Some(chunk) = rx.recv().await {
         let chunk = chunk?;
         summary.lines += chunk.records.len() as u64;
@@ -145,7 +147,10 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
         let svc = service.clone();
         pending = Some(tokio::spawn(async move { write_chunk(&svc, parsed).await }));
         bar.set_position(chunk.bytes_read);
-        bar.set_message(format!("{} imported, {} duplicates, {} rejected", summary.imported, summary.duplicates, summary.rejected));
+        bar.set_message(format!(
+            "{} imported, {} duplicates, {} rejected",
+            summary.imported, summary.duplicates, summary.rejected
+        ));
     }
     if let Some(p) = pending.take() {
         absorb(&mut summary, &mut report, &opts.report, p.await??)?;
@@ -161,6 +166,9 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
 }
 
 type Rejection = (u64, String, String, String);
+
+/// Counts of one written chunk and its rejected lines.
+type Written = (Summary, Vec<Rejection>);
 
 fn absorb(
     summary: &mut Summary,
@@ -196,7 +204,11 @@ fn reject(line: u64, e: FieldError) -> Rejection {
 }
 
 fn parse_chunk(service: &Service, kind: Kind, records: Vec<Raw>) -> Batch {
-    fn one<T>(r: Raw, json: impl Fn(&[u8]) -> Result<T, FieldError>, value: impl Fn(Value) -> Result<T, FieldError>) -> Parsed<T> {
+    fn one<T>(
+        r: Raw,
+        json: impl Fn(&[u8]) -> Result<T, FieldError>,
+        value: impl Fn(Value) -> Result<T, FieldError>,
+    ) -> Parsed<T> {
         let line = r.line();
         let result = match r {
             Raw::Json(_, bytes) => json(&bytes),
@@ -312,7 +324,12 @@ fn read_jsonl(path: &Path, batch: usize, tx: &tokio::sync::mpsc::Sender<anyhow::
     Ok(())
 }
 
-fn read_csv(path: &Path, kind: Kind, batch: usize, tx: &tokio::sync::mpsc::Sender<anyhow::Result<Chunk>>) -> anyhow::Result<()> {
+fn read_csv(
+    path: &Path,
+    kind: Kind,
+    batch: usize,
+    tx: &tokio::sync::mpsc::Sender<anyhow::Result<Chunk>>,
+) -> anyhow::Result<()> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
     let headers: Vec<String> = rdr.headers()?.iter().map(|h| h.trim().to_owned()).collect();
     let mut records = Vec::with_capacity(batch);
@@ -331,7 +348,10 @@ fn read_csv(path: &Path, kind: Kind, batch: usize, tx: &tokio::sync::mpsc::Sende
             Err(e) => records.push(Raw::Unreadable(line_no, e.to_string())),
         }
         if records.len() >= batch {
-            let chunk = Chunk { records: std::mem::replace(&mut records, Vec::with_capacity(batch)), bytes_read: rdr.position().byte() };
+            let chunk = Chunk {
+                records: std::mem::replace(&mut records, Vec::with_capacity(batch)),
+                bytes_read: rdr.position().byte(),
+            };
             if tx.blocking_send(Ok(chunk)).is_err() {
                 return Ok(());
             }
@@ -400,8 +420,9 @@ fn csv_order(headers: &[String], record: &csv::StringRecord) -> Result<Value, Fi
                 set(&mut o, &[h], Value::Array(v.split(';').map(|c| Value::String(c.trim().to_owned())).collect()))
             }
             "items" => {
-                let items: Value = serde_json::from_str(v)
-                    .map_err(|e| FieldError::new("invalid_type", "items", format!("items column must be a JSON array: {e}")))?;
+                let items: Value = serde_json::from_str(v).map_err(|e| {
+                    FieldError::new("invalid_type", "items", format!("items column must be a JSON array: {e}"))
+                })?;
                 set(&mut o, &[h], items);
             }
             _ => {
@@ -440,8 +461,9 @@ fn csv_event(headers: &[String], record: &csv::StringRecord) -> Result<Value, Fi
                 e.insert(h.to_owned(), Value::String(v.to_owned()));
             }
             "data" => {
-                let parsed: Value = serde_json::from_str(v)
-                    .map_err(|err| FieldError::new("invalid_type", "data", format!("data column must be a JSON object: {err}")))?;
+                let parsed: Value = serde_json::from_str(v).map_err(|err| {
+                    FieldError::new("invalid_type", "data", format!("data column must be a JSON object: {err}"))
+                })?;
                 match parsed {
                     Value::Object(m) => data.extend(m),
                     _ => return Err(FieldError::new("invalid_type", "data", "data column must be a JSON object")),
@@ -475,10 +497,38 @@ mod tests {
     #[test]
     fn csv_orders_map_onto_intake() {
         let (h, r) = rec(
-            &["order_id", "placed_at", "customer_id", "email", "total_amount", "currency", "payment_method", "card_fingerprint",
-              "shipping_line1", "shipping_country", "promo_codes", "attr_checkout_seconds", "items", "unknown"],
-            &["A-1", "2026-01-01T00:00:00Z", "C-1", "a@example.com", "10.00", "EUR", "card", "fp1", "Torstr. 1", "DE",
-              "A;B", "41", r#"[{"sku":"S","quantity":2}]"#, "x"],
+            &[
+                "order_id",
+                "placed_at",
+                "customer_id",
+                "email",
+                "total_amount",
+                "currency",
+                "payment_method",
+                "card_fingerprint",
+                "shipping_line1",
+                "shipping_country",
+                "promo_codes",
+                "attr_checkout_seconds",
+                "items",
+                "unknown",
+            ],
+            &[
+                "A-1",
+                "2026-01-01T00:00:00Z",
+                "C-1",
+                "a@example.com",
+                "10.00",
+                "EUR",
+                "card",
+                "fp1",
+                "Torstr. 1",
+                "DE",
+                "A;B",
+                "41",
+                r#"[{"sku":"S","quantity":2}]"#,
+                "x",
+            ],
         );
         let v = csv_order(&h, &r).unwrap();
         let o = parse_order(serde_json::from_value(v).unwrap()).unwrap();

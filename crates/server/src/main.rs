@@ -8,7 +8,11 @@ use riskdesk_service::Scope;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "riskdesk", version, about = "Risk operations for e-commerce: order screening, reviews, cases, privacy, disputes")]
+#[command(
+    name = "riskdesk",
+    version,
+    about = "Risk operations for e-commerce: order screening, reviews, cases, privacy, disputes"
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -81,7 +85,9 @@ enum ApikeyAction {
         scopes: Vec<ScopeArg>,
     },
     List,
-    Revoke { id: String },
+    Revoke {
+        id: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -107,7 +113,8 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(d) => d.listen.clone(),
         _ => None,
     };
-    let overrides = Overrides { data_dir: cli.global.data_dir.clone(), database_url: cli.global.database_url.clone(), listen };
+    let overrides =
+        Overrides { data_dir: cli.global.data_dir.clone(), database_url: cli.global.database_url.clone(), listen };
     let cfg = Config::load(cli.global.config.as_deref(), &overrides)?;
     riskdesk_server::logging::init(&cfg)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -146,13 +153,25 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
                         })
                         .collect();
                     let key = service.create_api_key(&name, &scopes).await?;
-                    eprintln!("created {} ({}) with scopes {}; the secret is shown only now:", key.record.id, name, key.record.scopes.join(","));
+                    eprintln!(
+                        "created {} ({}) with scopes {}; the secret is shown only now:",
+                        key.record.id,
+                        name,
+                        key.record.scopes.join(",")
+                    );
                     println!("{}", key.secret);
                 }
                 ApikeyAction::List => {
                     for k in service.list_api_keys().await? {
                         let state = k.revoked_at.map_or("active".to_owned(), |t| format!("revoked {}", t.to_rfc3339()));
-                        println!("{}\t{}\t{}\t{}\t{}", k.id, k.name, k.scopes.join(","), k.created_at.to_rfc3339(), state);
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            k.id,
+                            k.name,
+                            k.scopes.join(","),
+                            k.created_at.to_rfc3339(),
+                            state
+                        );
                     }
                 }
                 ApikeyAction::Revoke { id } => {

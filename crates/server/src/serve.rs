@@ -5,7 +5,11 @@ use riskdesk_service::Service;
 use tokio::net::TcpListener;
 
 /// Serves on the configured address; `ready` (if given) receives the bound address.
-pub async fn serve(service: Service, cfg: &Config, ready: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>) -> anyhow::Result<()> {
+pub async fn serve(
+    service: Service,
+    cfg: &Config,
+    ready: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(cfg.listen_addr()?).await?;
     let addr = listener.local_addr()?;
     let backend = service.store().backend();

@@ -61,7 +61,8 @@ impl TestApp {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        let v =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, v)
     }
 
@@ -152,22 +153,84 @@ fn with(mutate: impl FnOnce(&mut Value)) -> Vec<u8> {
 both_backends!(hostile_orders_are_refused_and_nothing_is_stored, |app: TestApp| async move {
     let u = StatusCode::UNPROCESSABLE_ENTITY;
     refused(&app, b"{\"order_id\": \"A-1\",".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None).await;
-    refused(&app, b"{\"order_id\": \"A-1\", \"customer\": {\"name\": \"\xff\xfe\"}}".to_vec(), StatusCode::BAD_REQUEST, "malformed_json", None).await;
+    refused(
+        &app,
+        b"{\"order_id\": \"A-1\", \"customer\": {\"name\": \"\xff\xfe\"}}".to_vec(),
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        None,
+    )
+    .await;
     refused(&app, with(|v| v["total"]["amount"] = json!(249.9)), u, "invalid_amount", Some("total.amount")).await;
     refused(&app, with(|v| v["total"]["amount"] = json!("-1.00")), u, "negative_amount", Some("total.amount")).await;
     refused(&app, with(|v| v["total"]["amount"] = json!("zwölf")), u, "invalid_amount", Some("total.amount")).await;
     refused(&app, with(|v| v["total"]["currency"] = json!("ABC")), u, "unknown_currency", Some("total.currency")).await;
-    refused(&app, with(|v| v["shipping_address"]["country"] = json!("XX")), u, "unknown_country", Some("shipping_address.country")).await;
+    refused(
+        &app,
+        with(|v| v["shipping_address"]["country"] = json!("XX")),
+        u,
+        "unknown_country",
+        Some("shipping_address.country"),
+    )
+    .await;
     refused(&app, with(|v| v["customer"]["email"] = json!(42)), u, "invalid_type", Some("customer.email")).await;
-    refused(&app, with(|v| { v.as_object_mut().unwrap().remove("placed_at"); }), u, "missing_field", Some("placed_at")).await;
-    refused(&app, with(|v| { v["customer"].as_object_mut().unwrap().remove("customer_id"); }), u, "missing_field", Some("customer.customer_id")).await;
-    refused(&app, with(|v| v["customer"]["name"] = json!("Anna\u{0000}Beispiel")), u, "invalid_characters", Some("customer.name")).await;
-    refused(&app, with(|v| v["shipping_address"]["line1"] = json!("Torstr. 1\u{202E}")), u, "invalid_characters", Some("shipping_address.line1")).await;
-    refused(&app, with(|v| v["order_id"] = json!("A-1'; DROP TABLE orders;--")), u, "invalid_id", Some("order_id")).await;
-    refused(&app, with(|v| v["order_id"] = json!("<script>alert(1)</script>")), u, "invalid_id", Some("order_id")).await;
-    refused(&app, with(|v| v["items"] = Value::Array(vec![json!({"quantity": 1}); 10_000])), u, "too_many_items", Some("items")).await;
+    refused(
+        &app,
+        with(|v| {
+            v.as_object_mut().unwrap().remove("placed_at");
+        }),
+        u,
+        "missing_field",
+        Some("placed_at"),
+    )
+    .await;
+    refused(
+        &app,
+        with(|v| {
+            v["customer"].as_object_mut().unwrap().remove("customer_id");
+        }),
+        u,
+        "missing_field",
+        Some("customer.customer_id"),
+    )
+    .await;
+    refused(
+        &app,
+        with(|v| v["customer"]["name"] = json!("Anna\u{0000}Beispiel")),
+        u,
+        "invalid_characters",
+        Some("customer.name"),
+    )
+    .await;
+    refused(
+        &app,
+        with(|v| v["shipping_address"]["line1"] = json!("Torstr. 1\u{202E}")),
+        u,
+        "invalid_characters",
+        Some("shipping_address.line1"),
+    )
+    .await;
+    refused(&app, with(|v| v["order_id"] = json!("A-1'; DROP TABLE orders;--")), u, "invalid_id", Some("order_id"))
+        .await;
+    refused(&app, with(|v| v["order_id"] = json!("<script>alert(1)</script>")), u, "invalid_id", Some("order_id"))
+        .await;
+    refused(
+        &app,
+        with(|v| v["items"] = Value::Array(vec![json!({"quantity": 1}); 10_000])),
+        u,
+        "too_many_items",
+        Some("items"),
+    )
+    .await;
     // one bad item among good ones: the whole order is refused
-    refused(&app, with(|v| v["items"][0]["unit_price"]["amount"] = json!("1.999")), u, "too_many_decimals", Some("items[0].unit_price.amount")).await;
+    refused(
+        &app,
+        with(|v| v["items"][0]["unit_price"]["amount"] = json!("1.999")),
+        u,
+        "too_many_decimals",
+        Some("items[0].unit_price.amount"),
+    )
+    .await;
     // 10 MB body
     let big = with(|v| v["customer"]["name"] = json!("x".repeat(10 * 1024 * 1024)));
     refused(&app, big, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", None).await;
@@ -190,15 +253,34 @@ both_backends!(sql_and_html_in_free_text_are_stored_inert, |app: TestApp| async 
 both_backends!(bad_events_are_refused, |app: TestApp| async move {
     let cases = [
         (json!({"type": "login", "occurred_at": "2026-01-01T00:00:00Z", "order_id": "A"}), "missing_field", "event_id"),
-        (json!({"event_id": "E-9", "type": "teleport", "occurred_at": "2026-01-01T00:00:00Z", "order_id": "A"}), "invalid_enum", "type"),
-        (json!({"event_id": "E-9", "type": "login", "occurred_at": "yesterday", "order_id": "A"}), "invalid_timestamp", "occurred_at"),
-        (json!({"event_id": "E-9", "type": "login", "occurred_at": "2026-01-01T00:00:00Z"}), "missing_field", "order_id"),
-        (json!({"event_id": "E-9", "type": "refund_issued", "occurred_at": "2026-01-01T00:00:00Z", "order_id": "A",
-                "data": {"amount": {"amount": "1.00", "currency": "EURO"}}}), "unknown_currency", "data.amount.currency"),
+        (
+            json!({"event_id": "E-9", "type": "teleport", "occurred_at": "2026-01-01T00:00:00Z", "order_id": "A"}),
+            "invalid_enum",
+            "type",
+        ),
+        (
+            json!({"event_id": "E-9", "type": "login", "occurred_at": "yesterday", "order_id": "A"}),
+            "invalid_timestamp",
+            "occurred_at",
+        ),
+        (
+            json!({"event_id": "E-9", "type": "login", "occurred_at": "2026-01-01T00:00:00Z"}),
+            "missing_field",
+            "order_id",
+        ),
+        (
+            json!({"event_id": "E-9", "type": "refund_issued", "occurred_at": "2026-01-01T00:00:00Z", "order_id": "A",
+                "data": {"amount": {"amount": "1.00", "currency": "EURO"}}}),
+            "unknown_currency",
+            "data.amount.currency",
+        ),
     ];
     for (body, code, field) in cases {
         let (s, err) = app.post("/api/v1/events", &body).await;
-        assert_eq!((s, err["code"].as_str(), err["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code), Some(field)));
+        assert_eq!(
+            (s, err["code"].as_str(), err["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code), Some(field))
+        );
     }
     let (_, c) = app.call("GET", "/api/v1/orders/A", Some(&app.full_key), None).await;
     assert_eq!(c["code"], "not_found");
@@ -209,7 +291,10 @@ both_backends!(keys_and_scopes, |app: TestApp| async move {
     for key in [None, Some("rdk_not_a_key"), Some("")] {
         let (s, err) = app.call("POST", "/api/v1/orders", key, Some(body.clone())).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
-        assert_eq!(err, json!({"code": "unauthorized", "detail": "a valid API key is required (Authorization: Bearer …)", "field": null}));
+        assert_eq!(
+            err,
+            json!({"code": "unauthorized", "detail": "a valid API key is required (Authorization: Bearer …)", "field": null})
+        );
     }
     // 401 reveals nothing: an existing and a missing order look the same
     app.post("/api/v1/orders", &order_json("A-9", "C-9", 0)).await;
@@ -217,7 +302,10 @@ both_backends!(keys_and_scopes, |app: TestApp| async move {
     let (s2, b2) = app.call("GET", "/api/v1/orders/A-404", None, None).await;
     assert_eq!((s1, &b1), (s2, &b2));
     // scopes
-    assert_eq!(app.call("POST", "/api/v1/orders", Some(&app.read_key), Some(body.clone())).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.call("POST", "/api/v1/orders", Some(&app.read_key), Some(body.clone())).await.0,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(app.call("GET", "/api/v1/orders/A-9", Some(&app.intake_key), None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(app.call("POST", "/api/v1/orders", Some(&app.intake_key), Some(body)).await.0, StatusCode::OK);
     assert_eq!(app.call("GET", "/api/v1/orders/A-1", Some(&app.read_key), None).await.0, StatusCode::OK);

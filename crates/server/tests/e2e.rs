@@ -54,9 +54,13 @@ fn import_reports_imported_duplicates_and_rejected_lines() {
 
     // CSV with the documented columns
     let csv = dir.path().join("orders.csv");
-    std::fs::write(&csv, "order_id,placed_at,customer_id,email,total_amount,currency,payment_method,device_id\n\
+    std::fs::write(
+        &csv,
+        "order_id,placed_at,customer_id,email,total_amount,currency,payment_method,device_id\n\
         CSV-1,2026-01-01T10:00:00+01:00,C-CSV,a@example.com,12.50,EUR,card,dev-1\n\
-        CSV-2,2026-01-01T10:00:00+01:00,C-CSV,a@example.com,12.50,EURO,card,dev-1\n").unwrap();
+        CSV-2,2026-01-01T10:00:00+01:00,C-CSV,a@example.com,12.50,EURO,card,dev-1\n",
+    )
+    .unwrap();
     let out = run_ok(&["import", "orders", csv.to_str().unwrap(), "--no-progress"], &data);
     assert!(out.contains("imported 1, duplicates skipped 0, rejected 1 of 2 lines"), "{out}");
     let report = std::fs::read_to_string(dir.path().join("orders.csv.rejected.csv")).unwrap();
@@ -80,7 +84,7 @@ fn free_port() -> u16 {
 }
 
 fn start(data_dir: &Path, port: u16) -> Server {
-    let child = bin()
+    let mut child = bin()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
         .stdout(Stdio::null())
@@ -90,13 +94,13 @@ fn start(data_dir: &Path, port: u16) -> Server {
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if let Ok(r) = reqwest::blocking_get(&format!("{base}/healthz")) {
-            if r {
-                return Server { child, base };
-            }
+        if let Ok(true) = reqwest::blocking_get(&format!("{base}/healthz")) {
+            return Server { child, base };
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not come up");
 }
 

@@ -75,9 +75,12 @@ pub mod local {
 /// revoked key keeps working on an instance.
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// Secret hash → the principal it resolved to (or `None`: unknown) and when it was looked up.
+type CacheMap = HashMap<Vec<u8>, (Option<Principal>, Instant)>;
+
 #[derive(Default)]
 pub(crate) struct KeyCache {
-    entries: RwLock<HashMap<Vec<u8>, (Option<Principal>, Instant)>>,
+    entries: RwLock<CacheMap>,
 }
 
 /// API keys are 256-bit random secrets, so a plain SHA-256 is the right hash: a slow password

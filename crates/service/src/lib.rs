@@ -126,7 +126,11 @@ impl Service {
     }
 
     /// Other accounts that share any entity with this one, per entity.
-    pub async fn linked_accounts(&self, _cap: &ReadAccess, id: &CustomerId) -> ServiceResult<Vec<(EntityKey, Vec<EntityUse>)>> {
+    pub async fn linked_accounts(
+        &self,
+        _cap: &ReadAccess,
+        id: &CustomerId,
+    ) -> ServiceResult<Vec<(EntityKey, Vec<EntityUse>)>> {
         let mut out = Vec::new();
         for key in self.store.entities_of(id).await? {
             let uses: Vec<EntityUse> =

@@ -35,7 +35,6 @@ macro_rules! upsert_customer {
     };
 }
 
-
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -75,8 +74,17 @@ impl Store for PgStore {
 
     async fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let (mut ids, mut customers, mut placed, mut channels, mut totals, mut currencies, mut methods, mut bodies, mut received) =
-            (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (
+            mut ids,
+            mut customers,
+            mut placed,
+            mut channels,
+            mut totals,
+            mut currencies,
+            mut methods,
+            mut bodies,
+            mut received,
+        ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
         for n in batch {
             let o = &n.order;
             ids.push(o.order_id.to_string());
@@ -331,7 +339,8 @@ impl Store for PgStore {
         rows.into_iter()
             .map(|(c, kind, first, last, orders)| {
                 Ok(EntityUse {
-                    customer_id: CustomerId::parse(&c, "customer_id").map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    customer_id: CustomerId::parse(&c, "customer_id")
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     kind: codec::entity_key(&key.hash, kind)?.kind,
                     first_seen: from_millis(first)?,
                     last_seen: from_millis(last)?,
@@ -414,11 +423,14 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await
             .map_err(db)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1").bind(name).fetch_one(&self.pool).await.map_err(db)
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
     }
 
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db).map(|_| ())
     }
 }
-

@@ -52,7 +52,9 @@ impl Drop for TestDatabase {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async {
                 if let Ok(mut c) = PgConnection::connect(&admin).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut c).await;
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut c)
+                        .await;
                 }
             });
         })
@@ -64,8 +66,14 @@ impl Drop for TestDatabase {
 mod tests {
     #[test]
     fn replaces_the_database_name() {
-        assert_eq!(super::replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
-        assert_eq!(super::replace_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(super::replace_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

@@ -128,7 +128,6 @@ impl Store for SqliteStore {
                     .push_bind(ms(n.received_at));
             });
             q.build().execute(&mut *tx).await.map_err(db)?;
-
         }
         for chunk in codec::customer_rows(&fresh).chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -331,7 +330,8 @@ impl Store for SqliteStore {
         rows.into_iter()
             .map(|(c, kind, first, last, orders)| {
                 Ok(EntityUse {
-                    customer_id: CustomerId::parse(&c, "customer_id").map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    customer_id: CustomerId::parse(&c, "customer_id")
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     kind: codec::entity_key(&key.hash, kind)?.kind,
                     first_seen: from_millis(first)?,
                     last_seen: from_millis(last)?,
@@ -352,16 +352,18 @@ impl Store for SqliteStore {
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
-        sqlx::query("INSERT INTO api_keys (id, name, scopes, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(key.id.as_str())
-            .bind(&key.name)
-            .bind(key.scopes.join(","))
-            .bind(&key.secret_hash)
-            .bind(ms(key.created_at))
-            .bind(key.revoked_at.map(ms))
-            .execute(&self.writer)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, scopes, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(key.id.as_str())
+        .bind(&key.name)
+        .bind(key.scopes.join(","))
+        .bind(&key.secret_hash)
+        .bind(ms(key.created_at))
+        .bind(key.revoked_at.map(ms))
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
         Ok(())
     }
 
@@ -412,7 +414,11 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(db)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = ?").bind(name).fetch_one(&self.writer).await.map_err(db)
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await
+            .map_err(db)
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -3,7 +3,9 @@
 
 use crate::{ApiKeyRecord, CustomerProfile, OrderSummary, StoreError, StoreResult, StoredEvent, from_millis};
 use chrono::{DateTime, FixedOffset};
-use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, Order, OrderId, PaymentMethod, Reason, Verdict};
+use riskdesk_domain::{
+    ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, Order, OrderId, PaymentMethod, Reason, Verdict,
+};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -22,7 +24,10 @@ pub fn event_body(event: &Event) -> String {
 }
 
 pub fn event_from_row(body: &str, received_at: i64) -> StoreResult<StoredEvent> {
-    Ok(StoredEvent { event: serde_json::from_str(body).map_err(|e| corrupt("event body", e))?, received_at: from_millis(received_at)? })
+    Ok(StoredEvent {
+        event: serde_json::from_str(body).map_err(|e| corrupt("event body", e))?,
+        received_at: from_millis(received_at)?,
+    })
 }
 
 pub fn reasons_json(d: &Decision) -> String {
@@ -171,7 +176,11 @@ pub fn customer_rows(fresh: &[&crate::NewOrder]) -> Vec<CustomerRow> {
                 let old = &mut rows[i];
                 let newer = row.last_order_at >= old.last_order_at;
                 let pick = |new: Option<String>, old: &mut Option<String>, prefer_new: bool| {
-                    if prefer_new { *old = new.or(old.take()) } else if old.is_none() { *old = new }
+                    if prefer_new {
+                        *old = new.or(old.take())
+                    } else if old.is_none() {
+                        *old = new
+                    }
                 };
                 pick(row.email, &mut old.email, newer);
                 pick(row.phone, &mut old.phone, newer);
@@ -208,7 +217,10 @@ pub fn fill_event_customers(
 
 /// Outcomes of a batch whose rows were inserted with `ON CONFLICT DO NOTHING`, given the ids
 /// the database reported as inserted: the first occurrence of an inserted id counts.
-pub fn outcomes_from_inserted<'a>(ids: impl Iterator<Item = &'a str>, inserted: &std::collections::HashSet<String>) -> Vec<crate::InsertOutcome> {
+pub fn outcomes_from_inserted<'a>(
+    ids: impl Iterator<Item = &'a str>,
+    inserted: &std::collections::HashSet<String>,
+) -> Vec<crate::InsertOutcome> {
     let mut seen = std::collections::HashSet::new();
     ids.map(|id| {
         if inserted.contains(id) && seen.insert(id.to_owned()) {

@@ -66,7 +66,12 @@ pub fn new_order(v: &Value) -> NewOrder {
     let h = hasher();
     let entities = order.entities().iter().map(|e| h.key_of(e)).collect();
     let decided_at = order.placed_at.with_timezone(&Utc) + Duration::milliseconds(12);
-    NewOrder { decision: Some(Decision::approve_unscreened(order.order_id.clone(), decided_at)), entities, received_at: decided_at, order }
+    NewOrder {
+        decision: Some(Decision::approve_unscreened(order.order_id.clone(), decided_at)),
+        entities,
+        received_at: decided_at,
+        order,
+    }
 }
 
 fn oid(s: &str) -> OrderId {
@@ -120,18 +125,26 @@ pub async fn duplicates_within_one_batch(store: &dyn Store) {
 }
 
 fn event(json: &str) -> NewEvent {
-    NewEvent { event: parse_event_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}")), received_at: t0() + Duration::days(10) }
+    NewEvent {
+        event: parse_event_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+        received_at: t0() + Duration::days(10),
+    }
 }
 
 pub async fn events_round_trip(store: &dyn Store) {
     store.insert_orders(&[new_order(&order_json("A-1", "C-1", 0))]).await.unwrap();
-    let shipped = event(r#"{"event_id": "E-2", "type": "order_shipped", "occurred_at": "2026-06-02T08:00:00Z", "order_id": "A-1"}"#);
+    let shipped = event(
+        r#"{"event_id": "E-2", "type": "order_shipped", "occurred_at": "2026-06-02T08:00:00Z", "order_id": "A-1"}"#,
+    );
     let cb = event(
         r#"{"event_id": "E-1", "type": "chargeback_received", "occurred_at": "2026-06-20T08:00:00+02:00", "order_id": "A-1",
             "data": {"reason_code": "10.4", "amount": {"amount": "249.90", "currency": "EUR"}, "psp_reference": "psp-1"}}"#,
     );
-    let login = event(r#"{"event_id": "E-3", "type": "login", "occurred_at": "2026-06-01T08:00:00Z", "customer_id": "C-1"}"#);
-    let early = event(r#"{"event_id": "E-4", "type": "payment_authorized", "occurred_at": "2026-06-01T08:00:00Z", "order_id": "A-unknown"}"#);
+    let login =
+        event(r#"{"event_id": "E-3", "type": "login", "occurred_at": "2026-06-01T08:00:00Z", "customer_id": "C-1"}"#);
+    let early = event(
+        r#"{"event_id": "E-4", "type": "payment_authorized", "occurred_at": "2026-06-01T08:00:00Z", "order_id": "A-unknown"}"#,
+    );
     let out = store.insert_events(&[cb.clone(), shipped.clone(), login, early, cb.clone()]).await.unwrap();
     assert_eq!(out.last(), Some(&InsertOutcome::Duplicate));
     assert_eq!(out.iter().filter(|o| **o == InsertOutcome::Inserted).count(), 4);
@@ -254,10 +267,8 @@ pub async fn hostile_text_is_stored_verbatim(store: &dyn Store) {
 }
 
 pub async fn customer_view_lists_orders_newest_first(store: &dyn Store) {
-    let batch: Vec<NewOrder> = [("A-1", 0), ("A-3", 200), ("A-2", 100)]
-        .iter()
-        .map(|(id, m)| new_order(&order_json(id, "C-1", *m)))
-        .collect();
+    let batch: Vec<NewOrder> =
+        [("A-1", 0), ("A-3", 200), ("A-2", 100)].iter().map(|(id, m)| new_order(&order_json(id, "C-1", *m))).collect();
     store.insert_orders(&batch).await.unwrap();
     let c = store.get_customer(&cid("C-1"), 10).await.unwrap().unwrap();
     let ids: Vec<_> = c.orders.iter().map(|o| o.order_id.to_string()).collect();

@@ -78,12 +78,17 @@ fn wrong_types_name_their_field() {
 
 #[test]
 fn bad_values_name_their_field() {
-    let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str, &str)> = vec![
+    type Case = (Box<dyn FnOnce(&mut Value)>, &'static str, &'static str);
+    let cases: Vec<Case> = vec![
         (Box::new(|v| v["total"]["amount"] = json!("-5.00")), "negative_amount", "total.amount"),
         (Box::new(|v| v["total"]["amount"] = json!("abc")), "invalid_amount", "total.amount"),
         (Box::new(|v| v["total"]["currency"] = json!("XXY")), "unknown_currency", "total.currency"),
         (Box::new(|v| v["shipping_address"]["country"] = json!("XX")), "unknown_country", "shipping_address.country"),
-        (Box::new(|v| v["payment"]["card"]["issuer_country"] = json!("de")), "unknown_country", "payment.card.issuer_country"),
+        (
+            Box::new(|v| v["payment"]["card"]["issuer_country"] = json!("de")),
+            "unknown_country",
+            "payment.card.issuer_country",
+        ),
         (Box::new(|v| v["payment"]["method"] = json!("bitcoin")), "invalid_enum", "payment.method"),
         (Box::new(|v| v["placed_at"] = json!("2026-11-21 10:15")), "invalid_timestamp", "placed_at"),
         (Box::new(|v| v["customer"]["email"] = json!("not-an-email")), "invalid_email", "customer.email"),
@@ -92,7 +97,11 @@ fn bad_values_name_their_field() {
         (Box::new(|v| v["order_id"] = json!("1'; DROP TABLE orders;--")), "invalid_id", "order_id"),
         (Box::new(|v| v["device"]["ip"] = json!("999.1.1.1")), "invalid_ip", "device.ip"),
         (Box::new(|v| v["payment"]["card"]["bin"] = json!("41x111")), "invalid_digits", "payment.card.bin"),
-        (Box::new(|v| v["items"][0]["unit_price"]["currency"] = json!("USD")), "currency_mismatch", "items[0].unit_price.currency"),
+        (
+            Box::new(|v| v["items"][0]["unit_price"]["currency"] = json!("USD")),
+            "currency_mismatch",
+            "items[0].unit_price.currency",
+        ),
         (Box::new(|v| v["items"][0]["quantity"] = json!(0)), "invalid_quantity", "items[0].quantity"),
         (Box::new(|v| v["attributes"]["nested"] = json!({"a": 1})), "invalid_attribute", "attributes.nested"),
         (Box::new(|v| v["attributes"]["bad name"] = json!(1)), "invalid_attribute_name", "attributes"),
@@ -145,11 +154,17 @@ fn events_parse_and_check_their_data() {
     assert_eq!((e.code, e.field.as_str()), ("invalid_enum", "type"));
     let e = bad(r#"{"event_id": "E", "type": "login", "occurred_at": "2026-12-02T08:00:00Z"}"#);
     assert_eq!((e.code, e.field.as_str()), ("missing_field", "order_id"));
-    let e = bad(r#"{"event_id": "E", "type": "refund_claimed", "occurred_at": "2026-12-02T08:00:00Z", "order_id": "A", "data": {"claim": "bored"}}"#);
+    let e = bad(
+        r#"{"event_id": "E", "type": "refund_claimed", "occurred_at": "2026-12-02T08:00:00Z", "order_id": "A", "data": {"claim": "bored"}}"#,
+    );
     assert_eq!((e.code, e.field.as_str()), ("invalid_enum", "data.claim"));
-    let e = bad(r#"{"event_id": "E", "type": "refund_issued", "occurred_at": "2026-12-02T08:00:00Z", "order_id": "A", "data": {"amount": {"amount": "-1", "currency": "EUR"}}}"#);
+    let e = bad(
+        r#"{"event_id": "E", "type": "refund_issued", "occurred_at": "2026-12-02T08:00:00Z", "order_id": "A", "data": {"amount": {"amount": "-1", "currency": "EUR"}}}"#,
+    );
     assert_eq!((e.code, e.field.as_str()), ("negative_amount", "data.amount.amount"));
-    let e = bad(r#"{"event_id": "E", "type": "login", "occurred_at": "2026-12-02T08:00:00Z", "order_id": "A", "data": {"note": "a\u0000b"}}"#);
+    let e = bad(
+        r#"{"event_id": "E", "type": "login", "occurred_at": "2026-12-02T08:00:00Z", "order_id": "A", "data": {"note": "a\u0000b"}}"#,
+    );
     assert_eq!((e.code, e.field.as_str()), ("invalid_characters", "data.note"));
     let e = bad(r#"{"type": "login", "occurred_at": "2026-12-02T08:00:00Z", "order_id": "A"}"#);
     assert_eq!((e.code, e.field.as_str()), ("missing_field", "event_id"));

@@ -24,7 +24,8 @@ impl ApiError {
 
     /// A body that failed to parse: 400 when it is not JSON at all, 422 when a field is wrong.
     pub fn from_field(e: FieldError) -> Self {
-        let status = if e.code == "malformed_json" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let status =
+            if e.code == "malformed_json" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
         Self { status, code: e.code, detail: e.detail, field: (!e.field.is_empty()).then_some(e.field) }
     }
 
@@ -41,7 +42,11 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the request id identifies it in the logs")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the request id identifies it in the logs",
+        )
     }
 }
 

@@ -55,7 +55,8 @@ impl FromRequest<Arc<AppState>> for JsonBody {
                 format!("the body exceeds {} bytes", st.body_limit),
             )
         };
-        if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        if let Some(len) =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
             && len > st.body_limit
         {
             return Err(too_large());

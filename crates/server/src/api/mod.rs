@@ -69,7 +69,10 @@ struct Ulids;
 impl MakeRequestId for Ulids {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
         let id = ulid::Ulid::from_parts(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
             (u128::from(fastrand::u64(..)) << 64) | u128::from(fastrand::u64(..)),
         );
         HeaderValue::from_str(&id.to_string()).ok().map(RequestId::new)
@@ -164,7 +167,11 @@ async fn get_order(State(st): State<Arc<AppState>>, key: ApiKey, Path(id): Path<
     params(("customer_id" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = openapi::ErrorOut)),
     security(("api_key" = [])))]
-async fn get_customer(State(st): State<Arc<AppState>>, key: ApiKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn get_customer(
+    State(st): State<Arc<AppState>>,
+    key: ApiKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let cap = key.0.read().ok_or_else(ApiError::forbidden)?;
     let id = CustomerId::parse(&id, "customer_id").map_err(|_| ApiError::not_found())?;
     let customer = st.service.customer(&cap, &id).await?.ok_or_else(ApiError::not_found)?;
