@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# POST /api/v1/orders (store only) against the real release server on loopback with wrk.
+# Usage: bench/http.sh [sqlite|postgres] [seconds] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:-sqlite}; secs=${2:-30}; conns=${3:-32}
+command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
+cargo build --release -q -p riskdesk-server
+bin=target/release/riskdesk
+dir=$(mktemp -d); port=18080
+args=(--data-dir "$dir")
+if [ "$backend" = postgres ]; then
+  db="riskdesk_bench_$$"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
+  args+=(--database-url "postgres://postgres@127.0.0.1:5432/$db")
+fi
+key=$($bin "${args[@]}" apikey create --name bench --scope intake 2>/dev/null)
+RUST_LOG=warn $bin "${args[@]}" serve --listen 127.0.0.1:$port 2>/dev/null &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"; [ -n "${db:-}" ] && psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
+for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
+# warm-up, then the measured run
+RISKDESK_KEY=$key RUN_ID=warm wrk -t2 -c"$conns" -d5s -s bench/post-orders.lua http://127.0.0.1:$port >/dev/null
+RISKDESK_KEY=$key RUN_ID=run wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/post-orders.lua http://127.0.0.1:$port | grep RESULT
