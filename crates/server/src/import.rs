@@ -34,8 +34,18 @@ pub enum Format {
     Csv,
 }
 
+/// Whether to drop secondary indexes during the load and rebuild them at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Bulk {
+    /// When the file is large (≥ 100,000 lines estimated) and larger than what is stored.
+    Auto,
+    On,
+    Off,
+}
+
 pub struct Options {
     pub kind: Kind,
+    pub bulk: Bulk,
     pub format: Format,
     pub batch_size: usize,
     pub progress: bool,
@@ -50,6 +60,8 @@ pub struct Summary {
     pub rejected: u64,
     pub elapsed: Duration,
     pub report: Option<PathBuf>,
+    /// Indexes were dropped during the load and rebuilt after it (included in `elapsed`).
+    pub bulk: bool,
 }
 
 impl fmt::Display for Summary {
@@ -65,6 +77,9 @@ impl fmt::Display for Summary {
             secs,
             self.lines as f64 / secs
         )?;
+        if self.bulk {
+            write!(f, " (bulk load: indexes rebuilt at the end)")?;
+        }
         if let Some(r) = &self.report {
             write!(f, "; rejected lines: {}", r.display())?;
         }
@@ -104,8 +119,38 @@ enum Parsed<T> {
 }
 
 pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Result<Summary> {
-    let start = Instant::now();
     let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
+    let bulk = match opts.bulk {
+        Bulk::On => true,
+        Bulk::Off => false,
+        Bulk::Auto => {
+            // Orders run near 1 KiB a line, events near 150 bytes.
+            let per_line = if opts.kind == Kind::Orders { 1024 } else { 150 };
+            let estimate = (size / per_line) as i64;
+            let counts = service.store().counts().await?;
+            let stored = if opts.kind == Kind::Orders { counts.orders } else { counts.events };
+            estimate >= 100_000 && estimate >= stored
+        }
+    };
+    let total = Instant::now();
+    if bulk {
+        service.store().begin_bulk_load().await?;
+    }
+    let result = load(service, file, size, opts).await;
+    if bulk {
+        // Rebuild even when the load failed: the indexes must come back either way.
+        let start = Instant::now();
+        service.store().end_bulk_load().await?;
+        tracing::info!(seconds = start.elapsed().as_secs_f64(), "indexes rebuilt");
+    }
+    let mut summary = result?;
+    summary.bulk = bulk;
+    summary.elapsed = total.elapsed();
+    Ok(summary)
+}
+
+async fn load(service: &Service, file: &Path, size: u64, opts: &Options) -> anyhow::Result<Summary> {
+    let start = Instant::now();
     let csv = match opts.format {
         Format::Csv => true,
         Format::Jsonl => false,

@@ -41,18 +41,20 @@ CREATE TABLE decisions (
     PRIMARY KEY (order_id, seq)
 );
 
--- One row per entity per order: keyed hash, kind, time and value. The primary key leads with
--- (hash, time), so "who used this device, and when" and windowed velocity are one index range scan.
+-- One row per entity per order: keyed hash, kind, time and value. An append-only table with an
+-- index led by (hash, time): "who used this device, and when" and windowed velocity are one
+-- index range scan. Idempotency is enforced per order, so the table needs no key of its own,
+-- which lets a bulk load drop and rebuild the indexes (see BULK_INDEXES in the store).
 CREATE TABLE order_entities (
     hash         BYTEA NOT NULL,
     kind         BIGINT NOT NULL,
     seen_at      BIGINT NOT NULL,
     order_id     TEXT NOT NULL,
     customer_id  TEXT NOT NULL,
-    amount_minor BIGINT NOT NULL,
-    PRIMARY KEY (hash, seen_at, order_id, kind)
+    amount_minor BIGINT NOT NULL
 );
-CREATE INDEX order_entities_customer ON order_entities (customer_id);
+CREATE INDEX order_entities_hash ON order_entities (hash, seen_at) INCLUDE (customer_id, kind, order_id, amount_minor);
+CREATE INDEX order_entities_customer ON order_entities (customer_id, hash, kind);
 
 CREATE TABLE events (
     event_id    TEXT PRIMARY KEY,

@@ -35,6 +35,39 @@ macro_rules! upsert_customer {
     };
 }
 
+/// Secondary indexes a bulk load drops and rebuilds; the same definitions as the migrations.
+/// Primary keys stay: they carry idempotency.
+const BULK_INDEXES: &[(&str, &str)] = &[
+    ("orders_customer", "CREATE INDEX IF NOT EXISTS orders_customer ON orders (customer_id, placed_at)"),
+    ("orders_placed", "CREATE INDEX IF NOT EXISTS orders_placed ON orders (placed_at)"),
+    (
+        "order_entities_hash",
+        "CREATE INDEX IF NOT EXISTS order_entities_hash ON order_entities (hash, seen_at) INCLUDE (customer_id, kind, order_id, amount_minor)",
+    ),
+    (
+        "order_entities_customer",
+        "CREATE INDEX IF NOT EXISTS order_entities_customer ON order_entities (customer_id, hash, kind)",
+    ),
+    (
+        "events_order",
+        "CREATE INDEX IF NOT EXISTS events_order ON events (order_id, occurred_at) WHERE order_id IS NOT NULL",
+    ),
+    (
+        "events_customer",
+        "CREATE INDEX IF NOT EXISTS events_customer ON events (customer_id, occurred_at) WHERE customer_id IS NOT NULL",
+    ),
+    ("events_type", "CREATE INDEX IF NOT EXISTS events_type ON events (type, occurred_at)"),
+];
+
+/// Creates whatever secondary index is missing (all exist after migrations; a bulk load that
+/// died half-way leaves some dropped).
+async fn ensure_indexes(pool: &PgPool) -> StoreResult<()> {
+    for (_, ddl) in BULK_INDEXES {
+        sqlx::query(*ddl).execute(pool).await.map_err(db)?;
+    }
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -58,6 +91,7 @@ impl PgStore {
             .await
             .map_err(db)?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        ensure_indexes(&pool).await?;
         Ok(Self { pool })
     }
 
@@ -162,7 +196,7 @@ impl Store for PgStore {
         }
         sqlx::query(
             "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) \
-             SELECT * FROM UNNEST($1::bytea[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::int8[]) ON CONFLICT DO NOTHING",
+             SELECT * FROM UNNEST($1::bytea[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::int8[])",
         )
         .bind(&hashes)
         .bind(&kinds)
@@ -428,6 +462,22 @@ impl Store for PgStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db)
+    }
+
+    async fn begin_bulk_load(&self) -> StoreResult<()> {
+        for (name, _) in BULK_INDEXES {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}")))
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    async fn end_bulk_load(&self) -> StoreResult<()> {
+        ensure_indexes(&self.pool).await?;
+        sqlx::query("ANALYZE").execute(&self.pool).await.map_err(db)?;
+        Ok(())
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -41,18 +41,20 @@ CREATE TABLE decisions (
     PRIMARY KEY (order_id, seq)
 ) WITHOUT ROWID;
 
--- One row per entity per order: keyed hash, kind, time and value. Clustered by (hash, time) so
--- "who used this device, and when" and windowed velocity are one range scan.
+-- One row per entity per order: keyed hash, kind, time and value. An append-only table with a
+-- covering index led by (hash, time): "who used this device, and when" and windowed velocity are
+-- one index range scan. Idempotency is enforced per order, so the table needs no key of its own,
+-- which lets a bulk load drop and rebuild the indexes (see BULK_INDEXES in the store).
 CREATE TABLE order_entities (
     hash         BLOB NOT NULL,
     kind         INTEGER NOT NULL,
     seen_at      INTEGER NOT NULL,
     order_id     TEXT NOT NULL,
     customer_id  TEXT NOT NULL,
-    amount_minor INTEGER NOT NULL,
-    PRIMARY KEY (hash, seen_at, order_id, kind)
-) WITHOUT ROWID;
-CREATE INDEX order_entities_customer ON order_entities (customer_id);
+    amount_minor INTEGER NOT NULL
+);
+CREATE INDEX order_entities_hash ON order_entities (hash, seen_at, customer_id, kind, order_id, amount_minor);
+CREATE INDEX order_entities_customer ON order_entities (customer_id, hash, kind);
 
 CREATE TABLE events (
     event_id    TEXT PRIMARY KEY,

@@ -16,7 +16,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases $fresh;
             orders_round_trip, duplicate_orders_change_nothing, duplicates_within_one_batch,
             events_round_trip, accounts_sharing_entities, customer_profile_keeps_latest_snapshot,
-            api_keys_lifecycle, large_batch_counts, settings_keep_the_first_value, hostile_text_is_stored_verbatim,
+            api_keys_lifecycle, large_batch_counts, settings_keep_the_first_value, bulk_load_rebuilds_what_it_drops, hostile_text_is_stored_verbatim,
             customer_view_lists_orders_newest_first);
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
@@ -280,4 +280,20 @@ pub async fn customer_view_lists_orders_newest_first(store: &dyn Store) {
 pub async fn settings_keep_the_first_value(store: &dyn Store) {
     assert_eq!(store.setting_or_init("k", "one").await.unwrap(), "one");
     assert_eq!(store.setting_or_init("k", "two").await.unwrap(), "one");
+}
+
+pub async fn bulk_load_rebuilds_what_it_drops(store: &dyn Store) {
+    store.insert_orders(&[new_order(&order_json("A-0", "C-0", 0))]).await.unwrap();
+    store.begin_bulk_load().await.unwrap();
+    let batch: Vec<NewOrder> = (1..200).map(|i| new_order(&order_json(&format!("A-{i}"), "C-1", i))).collect();
+    store.insert_orders(&batch).await.unwrap();
+    store.insert_orders(&batch[..5]).await.unwrap();
+    store.end_bulk_load().await.unwrap();
+    assert_eq!(store.counts().await.unwrap().orders, 200);
+    let uses = store.accounts_sharing(&hasher().hash(EntityKind::Device, "dev-C-1")).await.unwrap();
+    assert_eq!(uses.len(), 1);
+    assert_eq!(uses[0].orders, 199);
+    assert_eq!(store.get_customer(&cid("C-1"), 5).await.unwrap().unwrap().orders.len(), 5);
+    // ending twice, or without a beginning, is harmless
+    store.end_bulk_load().await.unwrap();
 }

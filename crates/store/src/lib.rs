@@ -168,6 +168,13 @@ pub trait Store: Send + Sync + 'static {
     /// Stores `value` under `name` unless a value is already there; returns the stored value.
     async fn setting_or_init(&self, name: &str, value: &str) -> StoreResult<String>;
 
+    /// Prepares for loading many rows at once: the backend may drop secondary indexes, which
+    /// [`Store::end_bulk_load`] rebuilds in one sorted pass (opening the store rebuilds them too,
+    /// should a load die half-way). Lookups are slow until then; use it for loads that are large
+    /// against what is stored, when nothing else is serving.
+    async fn begin_bulk_load(&self) -> StoreResult<()>;
+    async fn end_bulk_load(&self) -> StoreResult<()>;
+
     /// Cheap round trip for health checks.
     async fn ping(&self) -> StoreResult<()>;
 }
