@@ -395,7 +395,8 @@ impl Gen {
         channel: &str,
     ) -> String {
         self.order_seq += 1;
-        let id = format!("O-{:07}", self.order_seq);
+        // Shop order numbers rise with time: a date prefix, then a running number.
+        let id = format!("O-{}-{:07}", at.format("%y%m%d"), self.order_seq);
         let (items, total) = items;
         let payment = match method {
             "card" => {

@@ -13,7 +13,7 @@ use riskdesk_domain::intake::{EventIn, OrderIn, decode, parse_event, parse_event
 use riskdesk_domain::{Event, FieldError};
 use riskdesk_service::Service;
 use riskdesk_service::auth::local;
-use riskdesk_store::{InsertOutcome, NewOrder};
+use riskdesk_store::{BulkTarget, InsertOutcome, NewOrder};
 use serde_json::{Map, Value, json};
 use std::fmt;
 use std::io::{BufRead, BufReader};
@@ -134,7 +134,8 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
     };
     let total = Instant::now();
     if bulk {
-        service.store().begin_bulk_load().await?;
+        let target = if opts.kind == Kind::Orders { BulkTarget::Orders } else { BulkTarget::Events };
+        service.store().begin_bulk_load(target).await?;
     }
     let result = load(service, file, size, opts).await;
     if bulk {

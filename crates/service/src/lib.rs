@@ -73,7 +73,8 @@ impl Service {
     /// Hashes the order's entities and attaches its answer.
     pub fn prepare(&self, order: Order, decision: Option<Decision>) -> NewOrder {
         let entities: Vec<EntityKey> = order.entities().iter().map(|e| self.hasher.key_of(e)).collect();
-        NewOrder { order, entities, received_at: self.clock.now(), decision }
+        let body = riskdesk_store::codec::order_body(&order);
+        NewOrder { order, body, entities, received_at: self.clock.now(), decision }
     }
 
     /// Screens and stores one order. A repeated order id stores nothing and returns the first

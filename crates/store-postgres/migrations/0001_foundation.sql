@@ -24,6 +24,8 @@ CREATE TABLE orders (
     currency       TEXT NOT NULL,
     payment_method TEXT NOT NULL,
     body           JSONB NOT NULL,   -- the parsed order in intake-v1 shape
+    entities       BYTEA NOT NULL,     -- its entity keys, 17 bytes each (kind, hash): an account's
+                                     -- entities come from its orders, without a second index
     received_at    BIGINT NOT NULL
 );
 CREATE INDEX orders_customer ON orders (customer_id, placed_at);
@@ -53,8 +55,7 @@ CREATE TABLE order_entities (
     customer_id  TEXT NOT NULL,
     amount_minor BIGINT NOT NULL
 );
-CREATE INDEX order_entities_hash ON order_entities (hash, seen_at) INCLUDE (customer_id, kind, order_id, amount_minor);
-CREATE INDEX order_entities_customer ON order_entities (customer_id, hash, kind);
+CREATE INDEX order_entities_hash ON order_entities (hash, seen_at) INCLUDE (customer_id, kind, amount_minor);
 
 CREATE TABLE events (
     event_id    TEXT PRIMARY KEY,

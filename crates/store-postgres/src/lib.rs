@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, OrderId};
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, Counts, EntityUse, InsertOutcome, NewEvent, NewOrder, Store, StoreError, StoreResult, StoredCustomer,
-    StoredOrder, from_millis,
+    ApiKeyRecord, BulkTarget, Counts, EntityUse, InsertOutcome, NewEvent, NewOrder, Store, StoreError, StoreResult,
+    StoredCustomer, StoredOrder, from_millis,
 };
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -42,11 +42,7 @@ const BULK_INDEXES: &[(&str, &str)] = &[
     ("orders_placed", "CREATE INDEX IF NOT EXISTS orders_placed ON orders (placed_at)"),
     (
         "order_entities_hash",
-        "CREATE INDEX IF NOT EXISTS order_entities_hash ON order_entities (hash, seen_at) INCLUDE (customer_id, kind, order_id, amount_minor)",
-    ),
-    (
-        "order_entities_customer",
-        "CREATE INDEX IF NOT EXISTS order_entities_customer ON order_entities (customer_id, hash, kind)",
+        "CREATE INDEX IF NOT EXISTS order_entities_hash ON order_entities (hash, seen_at) INCLUDE (customer_id, kind, amount_minor)",
     ),
     (
         "events_order",
@@ -119,6 +115,7 @@ impl Store for PgStore {
             mut bodies,
             mut received,
         ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        let mut packed = Vec::with_capacity(batch.len());
         for n in batch {
             let o = &n.order;
             ids.push(o.order_id.to_string());
@@ -128,14 +125,15 @@ impl Store for PgStore {
             totals.push(o.total.minor);
             currencies.push(o.total.currency.code().to_owned());
             methods.push(codec::method_str(o.payment.method).to_owned());
-            bodies.push(codec::order_body(o));
+            bodies.push(n.body.clone());
+            packed.push(codec::pack_entities(&n.entities));
             received.push(ms(n.received_at));
         }
         let inserted: HashSet<String> = sqlx::query_scalar(
-            "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, body, received_at) \
-             SELECT u.id, u.c, u.p, u.ch, u.t, u.cur, u.m, u.b::jsonb, u.r \
-             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::int8[]) \
-                  AS u(id, c, p, ch, t, cur, m, b, r) \
+            "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, body, entities, received_at) \
+             SELECT u.id, u.c, u.p, u.ch, u.t, u.cur, u.m, u.b::jsonb, u.e, u.r \
+             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::int8[]) \
+                  AS u(id, c, p, ch, t, cur, m, b, e, r) \
              ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
         )
         .bind(&ids)
@@ -146,6 +144,7 @@ impl Store for PgStore {
         .bind(&currencies)
         .bind(&methods)
         .bind(&bodies)
+        .bind(&packed)
         .bind(&received)
         .fetch_all(&mut *tx)
         .await
@@ -363,7 +362,7 @@ impl Store for PgStore {
 
     async fn accounts_sharing(&self, key: &EntityKey) -> StoreResult<Vec<EntityUse>> {
         let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT customer_id, kind, MIN(seen_at), MAX(seen_at), COUNT(DISTINCT order_id) FROM order_entities \
+            "SELECT customer_id, kind, MIN(seen_at), MAX(seen_at), COUNT(*) FROM order_entities \
              WHERE hash = $1 GROUP BY customer_id, kind",
         )
         .bind(key.hash.to_vec())
@@ -385,13 +384,12 @@ impl Store for PgStore {
     }
 
     async fn entities_of(&self, customer: &CustomerId) -> StoreResult<Vec<EntityKey>> {
-        let rows: Vec<(Vec<u8>, i64)> =
-            sqlx::query_as("SELECT DISTINCT hash, kind FROM order_entities WHERE customer_id = $1")
-                .bind(customer.as_str())
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
-        rows.iter().map(|(h, k)| codec::entity_key(h, *k)).collect()
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT entities FROM orders WHERE customer_id = $1")
+            .bind(customer.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        codec::distinct_entities(&rows)
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
@@ -464,8 +462,12 @@ impl Store for PgStore {
             .map_err(db)
     }
 
-    async fn begin_bulk_load(&self) -> StoreResult<()> {
-        for (name, _) in BULK_INDEXES {
+    async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()> {
+        let prefix = match target {
+            BulkTarget::Orders => "order",
+            BulkTarget::Events => "events_",
+        };
+        for (name, _) in BULK_INDEXES.iter().filter(|(n, _)| n.starts_with(prefix)) {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}")))
                 .execute(&self.pool)
                 .await

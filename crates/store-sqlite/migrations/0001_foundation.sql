@@ -24,6 +24,8 @@ CREATE TABLE orders (
     currency       TEXT NOT NULL,
     payment_method TEXT NOT NULL,
     body           TEXT NOT NULL,    -- the parsed order in intake-v1 shape
+    entities       BLOB NOT NULL,      -- its entity keys, 17 bytes each (kind, hash): an account's
+                                     -- entities come from its orders, without a second index
     received_at    INTEGER NOT NULL
 );
 CREATE INDEX orders_customer ON orders (customer_id, placed_at);
@@ -43,7 +45,7 @@ CREATE TABLE decisions (
 
 -- One row per entity per order: keyed hash, kind, time and value. An append-only table with a
 -- covering index led by (hash, time): "who used this device, and when" and windowed velocity are
--- one index range scan. Idempotency is enforced per order, so the table needs no key of its own,
+-- one index range scan. The index covers all but order_id. Idempotency is enforced per order, so the table needs no key of its own,
 -- which lets a bulk load drop and rebuild the indexes (see BULK_INDEXES in the store).
 CREATE TABLE order_entities (
     hash         BLOB NOT NULL,
@@ -53,8 +55,7 @@ CREATE TABLE order_entities (
     customer_id  TEXT NOT NULL,
     amount_minor INTEGER NOT NULL
 );
-CREATE INDEX order_entities_hash ON order_entities (hash, seen_at, customer_id, kind, order_id, amount_minor);
-CREATE INDEX order_entities_customer ON order_entities (customer_id, hash, kind);
+CREATE INDEX order_entities_hash ON order_entities (hash, seen_at, customer_id, kind, amount_minor);
 
 CREATE TABLE events (
     event_id    TEXT PRIMARY KEY,

@@ -231,3 +231,29 @@ pub fn outcomes_from_inserted<'a>(
     })
     .collect()
 }
+
+/// Packs an order's entity keys for its row: one kind byte and 16 hash bytes each.
+pub fn pack_entities(keys: &[EntityKey]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(keys.len() * 17);
+    for k in keys {
+        out.push(k.kind.code());
+        out.extend_from_slice(&k.hash);
+    }
+    out
+}
+
+pub fn unpack_entities(bytes: &[u8]) -> StoreResult<Vec<EntityKey>> {
+    if !bytes.len().is_multiple_of(17) {
+        return Err(corrupt("packed entities length", bytes.len()));
+    }
+    bytes.chunks_exact(17).map(|c| entity_key(&c[1..], i64::from(c[0]))).collect()
+}
+
+/// The distinct entity keys of an account, from the packed keys of its orders.
+pub fn distinct_entities(rows: &[Vec<u8>]) -> StoreResult<Vec<EntityKey>> {
+    let mut all = std::collections::BTreeSet::new();
+    for r in rows {
+        all.extend(unpack_entities(r)?);
+    }
+    Ok(all.into_iter().collect())
+}

@@ -1,7 +1,7 @@
 //! The conformance suite: one story of expectations that every backend must meet. Backends run
 //! it with [`conformance_tests!`](crate::conformance_tests), each case on a fresh database.
 
-use crate::{ApiKeyRecord, InsertOutcome, NewEvent, NewOrder, Store};
+use crate::{ApiKeyRecord, BulkTarget, InsertOutcome, NewEvent, NewOrder, Store};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use riskdesk_domain::intake::{parse_event_json, parse_order_json};
 use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityHasher, EntityKind, Order, OrderId};
@@ -70,6 +70,7 @@ pub fn new_order(v: &Value) -> NewOrder {
         decision: Some(Decision::approve_unscreened(order.order_id.clone(), decided_at)),
         entities,
         received_at: decided_at,
+        body: crate::codec::order_body(&order),
         order,
     }
 }
@@ -107,6 +108,7 @@ pub async fn duplicate_orders_change_nothing(store: &dyn Store) {
     let first = new_order(&order_json("A-1", "C-1", 0));
     store.insert_orders(std::slice::from_ref(&first)).await.unwrap();
     let mut again = new_order(&order_json("A-1", "C-2", 60));
+    assert_ne!(again.body, first.body);
     again.decision = Some(Decision::approve_unscreened(oid("A-1"), t0() + Duration::days(3)));
     assert_eq!(store.insert_orders(&[again]).await.unwrap(), vec![InsertOutcome::Duplicate]);
     let got = store.get_order(&oid("A-1")).await.unwrap().unwrap();
@@ -284,7 +286,7 @@ pub async fn settings_keep_the_first_value(store: &dyn Store) {
 
 pub async fn bulk_load_rebuilds_what_it_drops(store: &dyn Store) {
     store.insert_orders(&[new_order(&order_json("A-0", "C-0", 0))]).await.unwrap();
-    store.begin_bulk_load().await.unwrap();
+    store.begin_bulk_load(BulkTarget::Orders).await.unwrap();
     let batch: Vec<NewOrder> = (1..200).map(|i| new_order(&order_json(&format!("A-{i}"), "C-1", i))).collect();
     store.insert_orders(&batch).await.unwrap();
     store.insert_orders(&batch[..5]).await.unwrap();
@@ -296,4 +298,12 @@ pub async fn bulk_load_rebuilds_what_it_drops(store: &dyn Store) {
     assert_eq!(store.get_customer(&cid("C-1"), 5).await.unwrap().unwrap().orders.len(), 5);
     // ending twice, or without a beginning, is harmless
     store.end_bulk_load().await.unwrap();
+
+    store.begin_bulk_load(BulkTarget::Events).await.unwrap();
+    let shipped = event(
+        r#"{"event_id": "E-1", "type": "order_shipped", "occurred_at": "2026-06-02T08:00:00Z", "order_id": "A-1"}"#,
+    );
+    store.insert_events(&[shipped]).await.unwrap();
+    store.end_bulk_load().await.unwrap();
+    assert_eq!(store.get_order(&oid("A-1")).await.unwrap().unwrap().events.len(), 1);
 }

@@ -29,6 +29,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub order: Order,
+    /// The order serialised for storage (built where it is cheapest: in parallel, off the writer).
+    pub body: String,
     pub entities: Vec<EntityKey>,
     pub received_at: DateTime<Utc>,
     /// `None` for imported history, which was never screened.
@@ -130,6 +132,14 @@ pub struct Counts {
     pub events: i64,
 }
 
+/// What a bulk load writes: only the indexes of those tables are dropped, so lookups the load
+/// itself needs (the orders of incoming events, the events of incoming orders) stay fast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkTarget {
+    Orders,
+    Events,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which backend this is, for logs and metrics.
@@ -172,7 +182,7 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::end_bulk_load`] rebuilds in one sorted pass (opening the store rebuilds them too,
     /// should a load die half-way). Lookups are slow until then; use it for loads that are large
     /// against what is stored, when nothing else is serving.
-    async fn begin_bulk_load(&self) -> StoreResult<()>;
+    async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()>;
     async fn end_bulk_load(&self) -> StoreResult<()>;
 
     /// Cheap round trip for health checks.
