@@ -2,6 +2,7 @@
 //! nothing here knows HTTP or SQL.
 
 pub mod auth;
+pub mod batcher;
 pub mod keys;
 
 use chrono::{DateTime, Utc};
@@ -37,6 +38,8 @@ pub struct Service {
     hasher: EntityHasher,
     clock: Arc<dyn Clock>,
     api_keys: Arc<auth::KeyCache>,
+    orders: batcher::Batcher<NewOrder>,
+    events: batcher::Batcher<NewEvent>,
 }
 
 /// What became of a submitted order: its answer, and whether this call stored it.
@@ -55,7 +58,16 @@ impl Service {
         if store.setting_or_init("entity_key_fingerprint", &fingerprint).await? != fingerprint {
             return Err(ServiceError::EntityKeyMismatch);
         }
-        Ok(Self { store, hasher, clock, api_keys: Arc::new(auth::KeyCache::default()) })
+        let (s1, s2) = (store.clone(), store.clone());
+        let orders = batcher::Batcher::spawn(Arc::new(move |batch: Vec<NewOrder>| {
+            let store = s1.clone();
+            Box::pin(async move { store.insert_orders(&batch).await })
+        }));
+        let events = batcher::Batcher::spawn(Arc::new(move |batch: Vec<NewEvent>| {
+            let store = s2.clone();
+            Box::pin(async move { store.insert_events(&batch).await })
+        }));
+        Ok(Self { store, hasher, clock, api_keys: Arc::new(auth::KeyCache::default()), orders, events })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -84,7 +96,7 @@ impl Service {
         let decision = Decision::approve_unscreened(order.order_id.clone(), self.clock.now());
         let id = order.order_id.clone();
         let new = self.prepare(order, Some(decision.clone()));
-        let outcome = self.store.insert_orders(std::slice::from_ref(&new)).await?.remove(0);
+        let outcome = self.orders.submit(new).await?;
         let decision = match outcome {
             InsertOutcome::Inserted => decision,
             InsertOutcome::Duplicate => match self.store.first_decision(&id).await? {
@@ -108,8 +120,8 @@ impl Service {
     }
 
     #[tracing::instrument(skip_all, fields(event_id = %event.event_id, event_type = %event.event_type))]
-    pub async fn submit_event(&self, cap: &Intake, event: Event) -> ServiceResult<InsertOutcome> {
-        Ok(self.import_events(cap, vec![event]).await?.remove(0))
+    pub async fn submit_event(&self, _cap: &Intake, event: Event) -> ServiceResult<InsertOutcome> {
+        Ok(self.events.submit(NewEvent { event, received_at: self.clock.now() }).await?)
     }
 
     pub async fn import_events(&self, _cap: &Intake, events: Vec<Event>) -> ServiceResult<Vec<InsertOutcome>> {

@@ -57,3 +57,28 @@ async fn linked_accounts_through_a_shared_device() {
     assert!(kinds.contains(&"device") && kinds.contains(&"shipping_address"), "{kinds:?}");
     assert!(links.iter().all(|(_, uses)| uses.iter().all(|u| u.customer_id.as_str() == "C-2")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submissions_are_group_committed_with_their_own_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(&dir, 1).await.unwrap();
+    // 200 distinct orders, each submitted twice at once: exactly one of each pair stores it.
+    let mut tasks = Vec::new();
+    for i in 0..400 {
+        let svc = svc.clone();
+        tasks.push(tokio::spawn(async move {
+            let order = parse(&order_json(&format!("A-{}", i % 200), &format!("C-{}", i % 7), i % 200));
+            svc.submit_order(&auth::local::intake(), order).await.unwrap()
+        }));
+    }
+    let mut stored = std::collections::HashMap::new();
+    for t in tasks {
+        let s = t.await.unwrap();
+        if s.outcome == InsertOutcome::Inserted {
+            *stored.entry(s.decision.order_id.to_string()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(stored.len(), 200);
+    assert!(stored.values().all(|n| *n == 1));
+    assert_eq!(svc.store().counts().await.unwrap().orders, 200);
+}

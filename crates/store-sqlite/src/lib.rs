@@ -19,6 +19,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Rows per multi-row INSERT: fixed, so the statement text repeats and stays prepared.
@@ -41,6 +42,8 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The checkpoint task runs while any clone of the store lives.
+    _alive: Arc<()>,
 }
 
 fn db(e: sqlx::Error) -> StoreError {
@@ -62,9 +65,11 @@ impl SqliteStore {
             .synchronous(if opts.synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-1048576") // up to 1 GiB page cache per connection, grown on use
-            .pragma("wal_autocheckpoint", "10000")
+            // Checkpoints run in the background (see `checkpoint_loop`), never in a committing request.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", "67108864")
             .pragma("threads", "2") // lets index builds sort on a second core
-            .page_size(16384)
+            .page_size(4096)
             .pragma("temp_store", "memory")
             .pragma("mmap_size", "268435456");
         let writer = SqlitePoolOptions::new()
@@ -79,10 +84,13 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(opts.read_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.read_only(true))
+            .connect_with(base.clone().read_only(true))
             .await
             .map_err(db)?;
-        Ok(Self { writer, reader })
+        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(base).await.map_err(db)?;
+        let alive = Arc::new(());
+        tokio::spawn(checkpoint_loop(checkpointer, Arc::downgrade(&alive)));
+        Ok(Self { writer, reader, _alive: alive })
     }
 
     /// Applies pending migrations only (they also run on every open).
@@ -104,18 +112,10 @@ impl Store for SqliteStore {
 
     async fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
         let mut tx = self.writer.begin().await.map_err(db)?;
-        let ids: Vec<&str> = batch.iter().map(|n| n.order.order_id.as_str()).collect();
-        let existing: HashSet<String> =
-            sqlx::query_scalar("SELECT order_id FROM orders WHERE order_id IN (SELECT value FROM json_each(?))")
-                .bind(serde_json::to_string(&ids).unwrap_or_default())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db)?
-                .into_iter()
-                .collect();
-        let (fresh, outcomes) = codec::split_new(batch, &existing);
-
-        for chunk in fresh.chunks(CHUNK) {
+        // Insert every order and learn from RETURNING which were new: one statement per chunk
+        // instead of a look-up followed by an insert.
+        let mut inserted = HashSet::with_capacity(batch.len());
+        for chunk in batch.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, body, entities, received_at) ",
             );
@@ -132,8 +132,14 @@ impl Store for SqliteStore {
                     .push_bind(codec::pack_entities(&n.entities))
                     .push_bind(ms(n.received_at));
             });
-            q.build().execute(&mut *tx).await.map_err(db)?;
+            q.push(" ON CONFLICT (order_id) DO NOTHING RETURNING order_id");
+            let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await.map_err(db)?;
+            inserted.extend(ids);
         }
+        let outcomes = codec::outcomes_from_inserted(batch.iter().map(|n| n.order.order_id.as_str()), &inserted);
+        let fresh: Vec<&NewOrder> =
+            batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
+
         for chunk in codec::customer_rows(&fresh).chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at) ",
@@ -451,6 +457,24 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db).map(|_| ())
     }
+}
+
+/// Copies committed WAL frames into the database file from its own connection. PASSIVE never
+/// blocks the writer, so a commit costs only its WAL append; the WAL file is reused once readers
+/// have moved past it and trimmed to `journal_size_limit`.
+async fn checkpoint_loop(pool: SqlitePool, alive: Weak<()>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if alive.upgrade().is_none() {
+            break;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::warn!(error = %e, "background checkpoint failed");
+        }
+    }
+    pool.close().await;
 }
 
 /// Secondary indexes a bulk load drops and rebuilds; the same definitions as the migrations.

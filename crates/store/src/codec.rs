@@ -112,28 +112,6 @@ pub fn api_key_from_row(r: ApiKeyRow) -> StoreResult<ApiKeyRecord> {
     })
 }
 
-/// Orders of a batch that are new, in order, with the outcome of every input.
-pub fn split_new<'a>(
-    batch: &'a [crate::NewOrder],
-    existing: &std::collections::HashSet<String>,
-) -> (Vec<&'a crate::NewOrder>, Vec<crate::InsertOutcome>) {
-    let mut seen = std::collections::HashSet::with_capacity(batch.len());
-    let mut fresh = Vec::with_capacity(batch.len());
-    let outcomes = batch
-        .iter()
-        .map(|n| {
-            let id = n.order.order_id.as_str();
-            if existing.contains(id) || !seen.insert(id) {
-                crate::InsertOutcome::Duplicate
-            } else {
-                fresh.push(n);
-                crate::InsertOutcome::Inserted
-            }
-        })
-        .collect();
-    (fresh, outcomes)
-}
-
 /// One customer row of a batch: the latest order's profile, the earliest order's channel.
 #[derive(Debug, Clone)]
 pub struct CustomerRow {
