@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # POST /api/v1/orders (store only) against the real release server on loopback with wrk.
-# Usage: bench/http.sh [sqlite|postgres] [seconds] [connections]
+# Usage: bench/http.sh [sqlite|postgres] [seconds] [connections...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-backend=${1:-sqlite}; secs=${2:-30}; conns=${3:-32}
+backend=${1:-sqlite}; secs=${2:-30}; shift 2 || true
+conns_list=("${@:-8 16 32}"); [ $# -eq 0 ] && conns_list=(8 16 32)
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 cargo build --release -q -p riskdesk-server
 bin=target/release/riskdesk
@@ -18,6 +19,9 @@ RUST_LOG=warn $bin "${args[@]}" serve --listen 127.0.0.1:$port 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"; [ -n "${db:-}" ] && psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
 for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
-# warm-up, then the measured run
-RISKDESK_KEY=$key RUN_ID=warm wrk -t2 -c"$conns" -d5s -s bench/post-orders.lua http://127.0.0.1:$port >/dev/null
-RISKDESK_KEY=$key RUN_ID=run wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/post-orders.lua http://127.0.0.1:$port | grep RESULT
+# warm-up, then one measured run per connection count
+RISKDESK_KEY=$key RUN_ID=warm wrk -t2 -c8 -d5s -s bench/post-orders.lua http://127.0.0.1:$port >/dev/null
+for conns in "${conns_list[@]}"; do
+  echo -n "$backend connections=$conns "
+  RISKDESK_KEY=$key RUN_ID="run$conns" wrk -t2 -c"$conns" -d"${secs}s" -s bench/post-orders.lua http://127.0.0.1:$port | grep RESULT
+done

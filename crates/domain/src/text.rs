@@ -1,7 +1,8 @@
-//! Free text from clients (names, address lines, user agents): any printable Unicode is kept
-//! verbatim — names contain apostrophes and ampersands, and SQL or HTML in them is harmless
-//! because storage binds parameters and the UI escapes output. What is refused are control
-//! characters and invisible direction overrides, which only ever serve to deceive a reader.
+//! Free text from clients (names, address lines, user agents): printable Unicode is kept
+//! verbatim — names contain apostrophes, ampersands and hyphens, so SQL-looking text is stored
+//! as it is (storage binds every value, so it is inert). Refused are control characters and
+//! invisible direction overrides, which only ever serve to deceive a reader, and markup tags
+//! (`<script>`, `<img …>`), which no name or address contains; the UI escapes output anyway.
 
 use crate::FieldError;
 
@@ -14,6 +15,9 @@ pub fn clean(value: &str, field: &str, max_chars: usize) -> Result<Option<String
             format!("{field} contains the forbidden character U+{:04X}", c as u32),
         ));
     }
+    if has_markup(value) {
+        return Err(FieldError::new("markup_not_allowed", field, format!("{field} must not contain markup tags")));
+    }
     let trimmed = value.trim();
     if trimmed.chars().count() > max_chars {
         return Err(FieldError::new("too_long", field, format!("{field} is longer than {max_chars} characters")));
@@ -24,6 +28,11 @@ pub fn clean(value: &str, field: &str, max_chars: usize) -> Result<Option<String
 /// Like [`clean`], but an empty value is an error.
 pub fn required(value: &str, field: &str, max_chars: usize) -> Result<String, FieldError> {
     clean(value, field, max_chars)?.ok_or_else(|| FieldError::new("empty", field, format!("{field} must not be empty")))
+}
+
+/// A `<` that opens a tag, comment or declaration: `<b`, `</`, `<!`, `<?`.
+fn has_markup(s: &str) -> bool {
+    s.as_bytes().windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
 }
 
 fn is_forbidden(c: char) -> bool {
@@ -39,9 +48,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keeps_sql_and_html_verbatim() {
-        let v = clean("Robert'); DROP TABLE orders;-- <b>x</b>", "name", 200).unwrap();
-        assert_eq!(v.as_deref(), Some("Robert'); DROP TABLE orders;-- <b>x</b>"));
+    fn keeps_sql_looking_text_verbatim_and_refuses_markup() {
+        let v = clean("Robert'); DROP TABLE orders;-- O'Brien & Söhne a < b", "name", 200).unwrap();
+        assert_eq!(v.as_deref(), Some("Robert'); DROP TABLE orders;-- O'Brien & Söhne a < b"));
+        for bad in ["<script>alert(1)</script>", "x <img src=x onerror=alert(1)>", "</b>", "<!-- c -->", "<?php"] {
+            assert_eq!(clean(bad, "customer.name", 200).unwrap_err().code, "markup_not_allowed", "{bad}");
+        }
+        assert!(clean("I <3 shoes", "n", 200).is_ok());
     }
 
     #[test]

@@ -238,16 +238,17 @@ both_backends!(hostile_orders_are_refused_and_nothing_is_stored, |app: TestApp| 
     assert_eq!(app.post("/api/v1/orders", &order_json("A-2", "C-2", 0)).await.0, StatusCode::OK);
 });
 
-both_backends!(sql_and_html_in_free_text_are_stored_inert, |app: TestApp| async move {
-    let evil = "Robert'); DROP TABLE orders;-- <script>alert(1)</script>";
+both_backends!(sql_looking_text_is_stored_inert, |app: TestApp| async move {
+    let evil = "Robert'); DROP TABLE orders;-- ' OR '1'='1";
     let mut v = order_json("A-1", "C-1", 0);
     v["customer"]["name"] = json!(evil);
-    v["shipping_address"]["city"] = json!("<img src=x onerror=alert(1)>");
+    v["shipping_address"]["city"] = json!("x'); DELETE FROM customers; --");
     assert_eq!(app.post("/api/v1/orders", &v).await.0, StatusCode::OK);
     let (_, got) = app.get("/api/v1/orders/A-1").await;
     assert_eq!(got["order"]["customer"]["name"], evil);
-    assert_eq!(got["order"]["shipping_address"]["city"], "<img src=x onerror=alert(1)>");
+    assert_eq!(got["order"]["shipping_address"]["city"], "x'); DELETE FROM customers; --");
     assert_eq!(app.post("/api/v1/orders", &order_json("A-2", "C-2", 0)).await.0, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/customers/C-1").await.0, StatusCode::OK);
 });
 
 both_backends!(bad_events_are_refused, |app: TestApp| async move {

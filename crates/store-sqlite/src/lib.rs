@@ -327,10 +327,12 @@ impl Store for SqliteStore {
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
+        let (orders, addresses) = codec::orders_and_addresses(orders)?;
         Ok(Some(StoredCustomer {
             profile: codec::profile_from_row(profile)?,
             order_count,
-            orders: orders.into_iter().map(|(b, v)| codec::summary_from_row(&b, v)).collect::<StoreResult<_>>()?,
+            orders,
+            addresses,
             events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
         }))
     }

@@ -4,7 +4,8 @@
 use crate::{ApiKeyRecord, CustomerProfile, OrderSummary, StoreError, StoreResult, StoredEvent, from_millis};
 use chrono::{DateTime, FixedOffset};
 use riskdesk_domain::{
-    ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, Order, OrderId, PaymentMethod, Reason, Verdict,
+    Address, ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, Order, OrderId, PaymentMethod, Reason,
+    Verdict,
 };
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -73,10 +74,27 @@ pub fn profile_from_row(r: ProfileRow) -> StoreResult<CustomerProfile> {
     })
 }
 
-/// Row: body, verdict of the first decision.
-pub fn summary_from_row(body: &str, verdict: Option<String>) -> StoreResult<OrderSummary> {
-    let o = order_from_body(body)?;
-    Ok(OrderSummary {
+/// Rows of (body, verdict of the first decision), newest first: the summaries, and the account's
+/// distinct billing and shipping addresses, most recently used first.
+pub fn orders_and_addresses(rows: Vec<(String, Option<String>)>) -> StoreResult<(Vec<OrderSummary>, Vec<Address>)> {
+    let mut summaries = Vec::with_capacity(rows.len());
+    let mut addresses: Vec<Address> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (body, verdict) in rows {
+        let o = order_from_body(&body)?;
+        for a in [&o.shipping_address, &o.billing_address].into_iter().flatten() {
+            let key = a.key().map(|k| k.to_string()).unwrap_or_else(|| format!("{a:?}"));
+            if seen.insert(key) {
+                addresses.push(a.clone());
+            }
+        }
+        summaries.push(summary(o, verdict));
+    }
+    Ok((summaries, addresses))
+}
+
+fn summary(o: Order, verdict: Option<String>) -> OrderSummary {
+    OrderSummary {
         order_id: o.order_id,
         placed_at: o.placed_at,
         channel: o.channel,
@@ -84,7 +102,7 @@ pub fn summary_from_row(body: &str, verdict: Option<String>) -> StoreResult<Orde
         currency: o.total.currency.code().to_owned(),
         payment_method: o.payment.method,
         decision: verdict,
-    })
+    }
 }
 
 pub fn method_str(m: PaymentMethod) -> &'static str {

@@ -257,7 +257,7 @@ pub async fn large_batch_counts(store: &dyn Store) {
 
 pub async fn hostile_text_is_stored_verbatim(store: &dyn Store) {
     let mut v = order_json("A-1", "C-1", 0);
-    let evil = "Robert'); DROP TABLE orders;-- <script>alert(1)</script> ' OR 1=1 -- \u{1F4A3}";
+    let evil = "Robert'); DROP TABLE orders;-- ' OR 1=1 -- \" \\ a < b > c \u{1F4A3} %s $1 ?";
     v["customer"]["name"] = json!(evil);
     v["shipping_address"]["line1"] = json!(evil);
     store.insert_orders(&[new_order(&v)]).await.unwrap();
@@ -277,6 +277,9 @@ pub async fn customer_view_lists_orders_newest_first(store: &dyn Store) {
     assert_eq!(ids, vec!["A-3", "A-2", "A-1"]);
     assert_eq!(c.orders[0].total_minor, 24990);
     assert_eq!(c.orders[0].decision.as_deref(), Some("approve"));
+    // one place, written the same way in all three orders
+    assert_eq!(c.addresses.len(), 1);
+    assert_eq!(c.addresses[0].city.as_deref(), Some("Berlin"));
 }
 
 pub async fn settings_keep_the_first_value(store: &dyn Store) {

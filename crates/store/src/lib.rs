@@ -100,6 +100,8 @@ pub struct StoredCustomer {
     pub order_count: i64,
     /// The most recent orders, newest first, at most `limit` of them.
     pub orders: Vec<OrderSummary>,
+    /// Distinct billing and shipping addresses of those orders, most recently used first.
+    pub addresses: Vec<riskdesk_domain::Address>,
     pub events: Vec<StoredEvent>,
 }
 

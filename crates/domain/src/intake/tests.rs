@@ -132,13 +132,17 @@ fn malformed_bodies() {
 }
 
 #[test]
-fn sql_and_html_in_free_text_are_kept_verbatim() {
+fn sql_looking_text_is_kept_and_markup_refused() {
     let mut v = example();
     v["customer"]["name"] = json!("Robert'); DROP TABLE customers;--");
-    v["shipping_address"]["line1"] = json!("<img src=x onerror=alert(1)> 1");
     let o = parse(&v).unwrap();
     assert_eq!(o.customer.name.as_deref(), Some("Robert'); DROP TABLE customers;--"));
-    assert_eq!(o.shipping_address.unwrap().line1.as_deref(), Some("<img src=x onerror=alert(1)> 1"));
+    let e = err_of(|v| v["shipping_address"]["line1"] = json!("<img src=x onerror=alert(1)> 1"));
+    assert_eq!((e.code, e.field.as_str()), ("markup_not_allowed", "shipping_address.line1"));
+    let e = err_of(|v| v["items"][0]["brand"] = json!("<script>alert(1)</script>"));
+    assert_eq!((e.code, e.field.as_str()), ("markup_not_allowed", "items[0].brand"));
+    let e = err_of(|v| v["attributes"]["note"] = json!("<b>hi</b>"));
+    assert_eq!((e.code, e.field.as_str()), ("markup_not_allowed", "attributes.note"));
 }
 
 #[test]
