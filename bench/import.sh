@@ -12,8 +12,8 @@ if [ ! -f "$out/orders.jsonl" ]; then
 fi
 echo "file: $(wc -l < "$out/orders.jsonl") lines, $(du -h "$out/orders.jsonl" | cut -f1)"
 dir=$(mktemp -d)
-echo -n "sqlite:   "; RUST_LOG=warn $bin --data-dir "$dir" import orders "$out/orders.jsonl" --no-progress
+echo -n "sqlite:   "; RUST_LOG=error $bin --data-dir "$dir" import orders "$out/orders.jsonl" --no-progress
 db="riskdesk_bench_import_$$"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
-echo -n "postgres: "; RUST_LOG=warn $bin --data-dir "$dir" --database-url "postgres://postgres@127.0.0.1:5432/$db" import orders "$out/orders.jsonl" --no-progress
+echo -n "postgres: "; RUST_LOG=error $bin --data-dir "$dir" --database-url "postgres://postgres@127.0.0.1:5432/$db" import orders "$out/orders.jsonl" --no-progress
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 rm -rf "$dir"
