@@ -363,7 +363,7 @@ impl Store for PgStore {
     }
 
     async fn accounts_sharing(&self, key: &EntityKey) -> StoreResult<Vec<EntityUse>> {
-        let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<codec::EntityUseRow> = sqlx::query_as(
             "SELECT customer_id, kind, MIN(seen_at), MAX(seen_at), COUNT(*) FROM order_entities \
              WHERE hash = $1 GROUP BY customer_id, kind",
         )
@@ -371,18 +371,7 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.into_iter()
-            .map(|(c, kind, first, last, orders)| {
-                Ok(EntityUse {
-                    customer_id: CustomerId::parse(&c, "customer_id")
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    kind: codec::entity_key(&key.hash, kind)?.kind,
-                    first_seen: from_millis(first)?,
-                    last_seen: from_millis(last)?,
-                    orders,
-                })
-            })
-            .collect()
+        rows.into_iter().map(codec::entity_use_from_row).collect()
     }
 
     async fn entities_of(&self, customer: &CustomerId) -> StoreResult<Vec<EntityKey>> {

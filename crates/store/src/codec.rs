@@ -253,3 +253,17 @@ pub fn distinct_entities(rows: &[Vec<u8>]) -> StoreResult<Vec<EntityKey>> {
     }
     Ok(all.into_iter().collect())
 }
+
+/// Row: customer_id, kind, first seen, last seen, orders.
+pub type EntityUseRow = (String, i64, i64, i64, i64);
+
+pub fn entity_use_from_row(r: EntityUseRow) -> StoreResult<crate::EntityUse> {
+    let (customer, kind, first, last, orders) = r;
+    Ok(crate::EntityUse {
+        customer_id: CustomerId::parse(&customer, "customer_id").map_err(|e| corrupt("customer id", e))?,
+        kind: EntityKind::from_code(kind).ok_or_else(|| corrupt("entity kind", kind))?,
+        first_seen: from_millis(first)?,
+        last_seen: from_millis(last)?,
+        orders,
+    })
+}
