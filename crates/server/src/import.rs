@@ -141,7 +141,11 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
     if bulk {
         // Rebuild even when the load failed: the indexes must come back either way.
         let start = Instant::now();
+        let spinner = if opts.progress { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+        spinner.set_message("rebuilding indexes…");
+        spinner.enable_steady_tick(Duration::from_millis(120));
         service.store().end_bulk_load().await?;
+        spinner.finish_and_clear();
         tracing::info!(seconds = start.elapsed().as_secs_f64(), "indexes rebuilt");
     }
     let mut summary = result?;
