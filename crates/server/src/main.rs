@@ -76,7 +76,7 @@ enum Command {
         #[command(subcommand)]
         action: ApikeyAction,
     },
-    /// Print the commented default configuration, or the effective one.
+    /// Print the commented default configuration, or the effective one (JSON, secrets hidden).
     Config {
         #[arg(value_enum, default_value_t = ConfigAction::Default)]
         action: ConfigAction,
@@ -193,12 +193,8 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config { .. } => {
-            println!("{}", toml_of(&cfg.redacted()));
+            println!("{}", serde_json::to_string_pretty(&cfg.redacted())?);
             Ok(())
         }
     }
-}
-
-fn toml_of(cfg: &Config) -> String {
-    serde_json::to_string_pretty(cfg).unwrap_or_default()
 }
