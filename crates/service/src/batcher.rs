@@ -47,7 +47,7 @@ impl<T: Send + 'static> Batcher<T> {
                         Err(_) => break,
                     }
                 }
-                metrics_batch_size(items.len());
+                tracing::trace!(batch = items.len(), "group commit");
                 match write(std::mem::take(&mut items)).await {
                     Ok(outcomes) => {
                         for (reply, outcome) in replies.drain(..).zip(outcomes) {
@@ -76,8 +76,4 @@ impl<T: Send + 'static> Batcher<T> {
             Err(_) => Err(StoreError::Database("writer stopped".into())),
         }
     }
-}
-
-fn metrics_batch_size(n: usize) {
-    tracing::trace!(batch = n, "group commit");
 }
