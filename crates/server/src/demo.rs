@@ -86,9 +86,8 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
             let events = chunk.iter().map(|l| parse_event_json(l.as_bytes())).collect::<Result<Vec<_>, _>>()?;
             service.import_events(&cap, events).await?;
         }
-        if !cfg.uses_postgres() {
-            write_truth(&cfg.data_dir.join("demo-truth.csv"), &data.truth)?;
-        }
+        std::fs::create_dir_all(&cfg.data_dir)?;
+        write_truth(&cfg.data_dir.join("demo-truth.csv"), &data.truth)?;
         eprintln!(
             "loaded {} orders and {} events ({} planted fraud orders)",
             data.orders.len(),
