@@ -203,8 +203,9 @@ impl Store for SqliteStore {
             // Events that arrived before their order now learn its customer.
             let fresh_ids: Vec<&str> = fresh.iter().map(|n| n.order.order_id.as_str()).collect();
             sqlx::query(
-                "UPDATE events SET customer_id = (SELECT o.customer_id FROM orders o WHERE o.order_id = events.order_id) \
-                 WHERE customer_id IS NULL AND order_id IN (SELECT value FROM json_each(?))",
+                "UPDATE events SET customer_id = o.customer_id, body = json_set(events.body, '$.customer_id', o.customer_id) \
+                 FROM orders o WHERE events.customer_id IS NULL AND events.order_id = o.order_id \
+                 AND o.order_id IN (SELECT value FROM json_each(?))",
             )
             .bind(serde_json::to_string(&fresh_ids).unwrap_or_default())
             .execute(&mut *tx)

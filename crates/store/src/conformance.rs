@@ -15,7 +15,7 @@ macro_rules! conformance_tests {
     ($fresh:expr) => {
         $crate::conformance_tests!(@cases $fresh;
             orders_round_trip, duplicate_orders_change_nothing, duplicates_within_one_batch,
-            events_round_trip, accounts_sharing_entities, customer_profile_keeps_latest_snapshot,
+            events_round_trip, events_before_their_order_learn_its_customer, accounts_sharing_entities, customer_profile_keeps_latest_snapshot,
             api_keys_lifecycle, large_batch_counts, settings_keep_the_first_value, bulk_load_rebuilds_what_it_drops, hostile_text_is_stored_verbatim,
             customer_view_lists_orders_newest_first);
     };
@@ -309,4 +309,17 @@ pub async fn bulk_load_rebuilds_what_it_drops(store: &dyn Store) {
     store.insert_events(&[shipped]).await.unwrap();
     store.end_bulk_load().await.unwrap();
     assert_eq!(store.get_order(&oid("A-1")).await.unwrap().unwrap().events.len(), 1);
+}
+
+pub async fn events_before_their_order_learn_its_customer(store: &dyn Store) {
+    let early = event(
+        r#"{"event_id": "E-1", "type": "payment_authorized", "occurred_at": "2026-06-01T12:01:00Z", "order_id": "A-1"}"#,
+    );
+    store.insert_events(&[early]).await.unwrap();
+    store.insert_orders(&[new_order(&order_json("A-1", "C-1", 0))]).await.unwrap();
+    let got = store.get_order(&oid("A-1")).await.unwrap().unwrap();
+    assert_eq!(got.events[0].event.customer_id.as_ref(), Some(&cid("C-1")), "the stored event names the customer");
+    let c = store.get_customer(&cid("C-1"), 10).await.unwrap().unwrap();
+    assert_eq!(c.events.len(), 1);
+    assert_eq!(c.events[0].event.customer_id.as_ref(), Some(&cid("C-1")));
 }
