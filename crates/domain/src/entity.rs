@@ -73,20 +73,6 @@ impl EntityKind {
             other => other.as_str(),
         }
     }
-
-    /// Kinds that hash to the same values as this one (the address roles).
-    pub fn same_space(self) -> &'static [EntityKind] {
-        match self {
-            Self::ShippingAddress | Self::BillingAddress => &[Self::ShippingAddress, Self::BillingAddress],
-            Self::Email => &[Self::Email],
-            Self::Phone => &[Self::Phone],
-            Self::Device => &[Self::Device],
-            Self::CardFingerprint => &[Self::CardFingerprint],
-            Self::Iban => &[Self::Iban],
-            Self::Ip => &[Self::Ip],
-            Self::Wallet => &[Self::Wallet],
-        }
-    }
 }
 
 impl serde::Serialize for EntityKind {
@@ -113,12 +99,6 @@ pub struct EntityRef {
 pub struct EntityKey {
     pub kind: EntityKind,
     pub hash: [u8; 16],
-}
-
-impl EntityKey {
-    pub fn hex(&self) -> String {
-        self.hash.iter().map(|b| format!("{b:02x}")).collect()
-    }
 }
 
 /// Computes entity hashes under the installation's secret key.

@@ -19,13 +19,6 @@ impl FieldError {
         let detail = format!("{field} is required");
         Self { code: "missing_field", field, detail }
     }
-
-    /// Re-roots an error raised by a nested value parser (which knows only its own name) under
-    /// the path of the field it was called for.
-    pub fn at(mut self, field: impl Into<String>) -> Self {
-        self.field = field.into();
-        self
-    }
 }
 
 impl fmt::Display for FieldError {

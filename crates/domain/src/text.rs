@@ -25,11 +25,6 @@ pub fn clean(value: &str, field: &str, max_chars: usize) -> Result<Option<String
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
-/// Like [`clean`], but an empty value is an error.
-pub fn required(value: &str, field: &str, max_chars: usize) -> Result<String, FieldError> {
-    clean(value, field, max_chars)?.ok_or_else(|| FieldError::new("empty", field, format!("{field} must not be empty")))
-}
-
 /// A `<` that opens a tag, comment or declaration: `<b`, `</`, `<!`, `<?`.
 fn has_markup(s: &str) -> bool {
     s.as_bytes().windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
@@ -69,6 +64,5 @@ mod tests {
         assert_eq!(clean("  x ", "f", 10).unwrap().as_deref(), Some("x"));
         assert_eq!(clean("   ", "f", 10).unwrap(), None);
         assert_eq!(clean(&"é".repeat(11), "f", 10).unwrap_err().code, "too_long");
-        assert_eq!(required(" ", "f", 10).unwrap_err().code, "empty");
     }
 }

@@ -155,7 +155,6 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
 }
 
 async fn load(service: &Service, file: &Path, size: u64, opts: &Options) -> anyhow::Result<Summary> {
-    let start = Instant::now();
     let csv = match opts.format {
         Format::Csv => true,
         Format::Jsonl => false,
@@ -211,7 +210,6 @@ async fn load(service: &Service, file: &Path, size: u64, opts: &Options) -> anyh
         summary.report = Some(opts.report.clone());
     }
     bar.finish_and_clear();
-    summary.elapsed = start.elapsed();
     Ok(summary)
 }
 

@@ -124,7 +124,7 @@ impl Store for PgStore {
             channels.push(o.channel.clone());
             totals.push(o.total.minor);
             currencies.push(o.total.currency.code().to_owned());
-            methods.push(codec::method_str(o.payment.method).to_owned());
+            methods.push(o.payment.method.as_str().to_owned());
             bodies.push(n.body.clone());
             packed.push(codec::pack_entities(&n.entities));
             received.push(ms(n.received_at));
@@ -454,11 +454,7 @@ impl Store for PgStore {
     }
 
     async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()> {
-        let prefix = match target {
-            BulkTarget::Orders => "order",
-            BulkTarget::Events => "events_",
-        };
-        for (name, _) in BULK_INDEXES.iter().filter(|(n, _)| n.starts_with(prefix)) {
+        for (name, _) in BULK_INDEXES.iter().filter(|(n, _)| target.owns_index(n)) {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}")))
                 .execute(&self.pool)
                 .await

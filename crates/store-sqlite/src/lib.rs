@@ -97,11 +97,6 @@ impl SqliteStore {
         Ok(Self { writer, reader, _alive: alive })
     }
 
-    /// Applies pending migrations only (they also run on every open).
-    pub async fn migrate(path: &Path) -> StoreResult<()> {
-        Self::open(path, SqliteOptions::default()).await.map(|_| ())
-    }
-
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
@@ -131,7 +126,7 @@ impl Store for SqliteStore {
                     .push_bind(o.channel.clone())
                     .push_bind(o.total.minor)
                     .push_bind(o.total.currency.code())
-                    .push_bind(codec::method_str(o.payment.method))
+                    .push_bind(o.payment.method.as_str())
                     .push_bind(n.body.clone())
                     .push_bind(codec::pack_entities(&n.entities))
                     .push_bind(ms(n.received_at));
@@ -430,11 +425,7 @@ impl Store for SqliteStore {
     }
 
     async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()> {
-        let prefix = match target {
-            BulkTarget::Orders => "order",
-            BulkTarget::Events => "events_",
-        };
-        for (name, _) in BULK_INDEXES.iter().filter(|(n, _)| n.starts_with(prefix)) {
+        for (name, _) in BULK_INDEXES.iter().filter(|(n, _)| target.owns_index(n)) {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}")))
                 .execute(&self.writer)
                 .await

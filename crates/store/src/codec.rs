@@ -4,8 +4,7 @@
 use crate::{ApiKeyRecord, CustomerProfile, OrderSummary, StoreError, StoreResult, StoredEvent, from_millis};
 use chrono::{DateTime, FixedOffset};
 use riskdesk_domain::{
-    Address, ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, Order, OrderId, PaymentMethod, Reason,
-    Verdict,
+    Address, ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, Order, OrderId, Reason, Verdict,
 };
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -103,10 +102,6 @@ fn summary(o: Order, verdict: Option<String>) -> OrderSummary {
         payment_method: o.payment.method,
         decision: verdict,
     }
-}
-
-pub fn method_str(m: PaymentMethod) -> &'static str {
-    m.as_str()
 }
 
 pub fn entity_key(hash: &[u8], kind: i64) -> StoreResult<EntityKey> {

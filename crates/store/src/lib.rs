@@ -17,8 +17,6 @@ pub enum StoreError {
     /// Data in the database does not decode: a bug or tampering, never the caller's fault.
     #[error("corrupt row: {0}")]
     Corrupt(String),
-    #[error("conflict: {0}")]
-    Conflict(String),
     #[error("migration failed: {0}")]
     Migration(String),
 }
@@ -140,6 +138,17 @@ pub struct Counts {
 pub enum BulkTarget {
     Orders,
     Events,
+}
+
+impl BulkTarget {
+    /// Whether a secondary index belongs to the tables this load writes (indexes are named
+    /// after their table: `orders_*`, `order_entities_*`, `events_*`).
+    pub fn owns_index(self, name: &str) -> bool {
+        match self {
+            Self::Orders => name.starts_with("order"),
+            Self::Events => name.starts_with("events_"),
+        }
+    }
 }
 
 #[async_trait]
