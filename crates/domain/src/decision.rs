@@ -42,6 +42,14 @@ pub struct Reason {
     pub detail: String,
 }
 
+/// A rule that could not be evaluated for one order (e.g. an optional field was missing); the
+/// decision is taken without it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotEvaluated {
+    pub rule: String,
+    pub reason: String,
+}
+
 /// A decision as stored and as answered on `POST /orders` (intake-v1 response shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
@@ -52,11 +60,21 @@ pub struct Decision {
     /// The published rule set that decided; 0 before any rule set exists.
     pub ruleset_version: i64,
     pub decided_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_evaluated: Vec<NotEvaluated>,
 }
 
 impl Decision {
     /// The answer before screening exists: store and approve.
     pub fn approve_unscreened(order_id: OrderId, decided_at: DateTime<Utc>) -> Self {
-        Self { order_id, decision: Verdict::Approve, score: 0, reasons: Vec::new(), ruleset_version: 0, decided_at }
+        Self {
+            order_id,
+            decision: Verdict::Approve,
+            score: 0,
+            reasons: Vec::new(),
+            ruleset_version: 0,
+            decided_at,
+            not_evaluated: Vec::new(),
+        }
     }
 }

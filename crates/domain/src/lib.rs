@@ -21,7 +21,7 @@ pub mod text;
 pub use address::{Address, AddressKey};
 pub use clock::{Clock, FixedClock};
 pub use country::CountryCode;
-pub use decision::{Decision, Reason, Verdict};
+pub use decision::{Decision, NotEvaluated, Reason, Verdict};
 pub use email::Email;
 pub use entity::{EntityHasher, EntityKey, EntityKind, EntityRef};
 pub use error::FieldError;

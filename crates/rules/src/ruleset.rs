@@ -11,7 +11,7 @@ use crate::compile::{self, CompileError, Slots};
 use crate::eval::{Env, Fault, Node};
 use crate::needs::Need;
 use crate::value::Value;
-use riskdesk_domain::{Reason, Verdict};
+use riskdesk_domain::{NotEvaluated, Reason, Verdict};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -155,13 +155,6 @@ impl fmt::Debug for RuleSet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
     pub rule: usize,
-}
-
-/// A rule that could not be evaluated for this order, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NotEvaluated {
-    pub rule: String,
-    pub reason: String,
 }
 
 /// The result of a rule set on one order.

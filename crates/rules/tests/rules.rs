@@ -255,3 +255,31 @@ fn hostile_strings_stay_data() {
     let out = run(&set, &order(serde_json::json!({})), &Facts::default());
     assert!(out.reasons.is_empty());
 }
+
+#[test]
+fn the_starter_pack_validates() {
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/starter-fashion.toml")).unwrap();
+    let set = RuleSet::from_toml(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert!(set.rules.len() >= 25);
+    assert!(set.rules.iter().all(|r| !r.doc.description.is_empty()));
+    // An ordinary order of a known customer raises nothing and nothing is left unevaluated
+    // for lack of optional data.
+    let o = order(serde_json::json!({"placed_at": "2026-11-21T14:00:00+01:00",
+        "payment": {"method": "card", "card": {"bin": "411111", "issuer_country": "DE", "fingerprint": "fp"}},
+        "shipping_address": {"line1": "Torstr. 1", "postal_code": "10115", "city": "Berlin", "country": "DE"},
+        "customer": {"customer_id": "C-1", "email": "a@example.com", "created_at": "2024-01-01T00:00:00Z"}}));
+    let mut facts = Facts { history: History { prior_orders: 3, ..History::default() }, ..Facts::default() };
+    facts.dynamic = set
+        .needs()
+        .iter()
+        .map(|n| match n {
+            riskdesk_rules::needs::Need::Velocity(_) => Value::Int(1),
+            riskdesk_rules::needs::Need::List(_) => Value::Bool(false),
+            riskdesk_rules::needs::Need::Attribute(_) => Value::Null,
+        })
+        .collect();
+    let out = run(&set, &o, &facts);
+    assert_eq!(out.verdict, Verdict::Approve, "{:?}", out.reasons);
+    assert!(out.not_evaluated.is_empty(), "{:?}", out.not_evaluated);
+}

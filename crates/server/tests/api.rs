@@ -99,9 +99,18 @@ both_backends!(order_intake_round_trip, |app: TestApp| async move {
     let (s, first) = app.post("/api/v1/orders", &order).await;
     assert_eq!(s, StatusCode::OK, "{first}");
     assert_eq!(first["order_id"], "A-1001");
-    assert_eq!(first["decision"], "approve");
-    assert_eq!(first["score"], 0);
-    assert_eq!(first["reasons"], json!([]));
+    // A fresh installation screens with the starter pack, published as version 1.
+    assert_eq!(first["ruleset_version"], 1);
+    assert_eq!(first["decision"], "approve", "{first}");
+    let reasons = first["reasons"].as_array().unwrap();
+    let points: i64 = reasons.iter().map(|r| r["points"].as_i64().unwrap()).sum();
+    assert_eq!(first["score"].as_i64().unwrap(), points.clamp(0, 100), "{first}");
+    for r in reasons {
+        assert!(
+            r["rule"].is_string() && r["action"].is_string() && r["detail"].as_str().unwrap().contains(" = "),
+            "{r}"
+        );
+    }
     assert!(first["decided_at"].as_str().unwrap().ends_with('Z'));
     // idempotent: the same answer, nothing stored twice
     let (s, again) = app.post("/api/v1/orders", &order).await;

@@ -15,15 +15,18 @@ pub enum Scope {
     Intake,
     /// Read orders and customers.
     Read,
+    /// Write, test and publish rule sets; manage block and allow lists.
+    Rules,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::Intake, Scope::Read];
+    pub const ALL: [Scope; 3] = [Scope::Intake, Scope::Read, Scope::Rules];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Intake => "intake",
             Self::Read => "read",
+            Self::Rules => "rules",
         }
     }
 
@@ -47,6 +50,12 @@ pub struct Intake(());
 #[derive(Debug)]
 pub struct ReadAccess(());
 
+/// The right to change screening: rule sets and lists. Who acts is recorded with each change.
+#[derive(Debug)]
+pub struct RulesAdmin {
+    pub actor: String,
+}
+
 impl Principal {
     fn from_record(r: &ApiKeyRecord) -> Self {
         Self { key_id: r.id.to_string(), scopes: r.scopes.iter().filter_map(|s| Scope::parse(s)).collect() }
@@ -59,6 +68,10 @@ impl Principal {
     pub fn read(&self) -> Option<ReadAccess> {
         self.scopes.contains(&Scope::Read).then_some(ReadAccess(()))
     }
+
+    pub fn rules(&self) -> Option<RulesAdmin> {
+        self.scopes.contains(&Scope::Rules).then(|| RulesAdmin { actor: format!("apikey:{}", self.key_id) })
+    }
 }
 
 /// Capabilities for trusted local operators (the CLI runs with the database's own rights).
@@ -68,6 +81,10 @@ pub mod local {
     }
     pub fn read() -> super::ReadAccess {
         super::ReadAccess(())
+    }
+    /// `actor` is recorded with every change (the operating-system user for the CLI).
+    pub fn rules(actor: &str) -> super::RulesAdmin {
+        super::RulesAdmin { actor: actor.to_owned() }
     }
 }
 

@@ -4,13 +4,17 @@
 pub mod auth;
 pub mod batcher;
 pub mod keys;
+pub mod lists;
+pub mod replay;
+pub mod rules;
+pub mod screening;
 
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{Clock, CustomerId, Decision, EntityHasher, EntityKey, Event, Order, OrderId};
 use riskdesk_store::{EntityUse, InsertOutcome, NewEvent, NewOrder, Store, StoreError, StoredCustomer, StoredOrder};
 use std::sync::Arc;
 
-pub use auth::{Intake, Principal, ReadAccess, Scope};
+pub use auth::{Intake, Principal, ReadAccess, RulesAdmin, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -18,6 +22,19 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("the entity key does not match the one this database was created with")]
     EntityKeyMismatch,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is well-formed but cannot be done (e.g. nothing to roll back to).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    /// A rule set that does not validate: every problem, each naming rule, line and column.
+    #[error("the rule set is invalid:\n{0}")]
+    Rules(riskdesk_rules::RuleErrors),
+    /// Bad lines of a list import, each with its line number.
+    #[error("{} list entries are invalid", .0.len())]
+    ListLines(Vec<lists::LineError>),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -40,6 +57,7 @@ pub struct Service {
     api_keys: Arc<auth::KeyCache>,
     orders: batcher::Batcher<NewOrder>,
     events: batcher::Batcher<NewEvent>,
+    screener: Arc<screening::Screener>,
 }
 
 /// What became of a submitted order: its answer, and whether this call stored it.
@@ -67,7 +85,17 @@ impl Service {
             let store = s2.clone();
             Box::pin(async move { store.insert_events(&batch).await })
         }));
-        Ok(Self { store, hasher, clock, api_keys: Arc::new(auth::KeyCache::default()), orders, events })
+        let screener = Arc::new(screening::Screener::new(store.clone()));
+        screener.refresh().await?;
+        if screener.live().is_none() && store.rulesets().await?.is_empty() {
+            screener.install_starter_pack(clock.now()).await?;
+        }
+        screener.spawn_poller();
+        Ok(Self { store, hasher, clock, api_keys: Arc::new(auth::KeyCache::default()), orders, events, screener })
+    }
+
+    pub fn screener(&self) -> &Arc<screening::Screener> {
+        &self.screener
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -86,16 +114,19 @@ impl Service {
     pub fn prepare(&self, order: Order, decision: Option<Decision>) -> NewOrder {
         let entities: Vec<EntityKey> = order.entities().iter().map(|e| self.hasher.key_of(e)).collect();
         let body = riskdesk_store::codec::order_body(&order);
-        NewOrder { order, body, entities, received_at: self.clock.now(), decision }
+        NewOrder { order, body, entities, received_at: self.clock.now(), decision, shadow: None }
     }
 
-    /// Screens and stores one order. A repeated order id stores nothing and returns the first
-    /// answer again. Until screening rules exist every order is approved with score 0.
+    /// Screens and stores one order with its decision (and the shadow set's), in one
+    /// transaction. A repeated order id stores nothing and returns the first answer again.
     #[tracing::instrument(skip_all, fields(order_id = %order.order_id))]
     pub async fn submit_order(&self, _cap: &Intake, order: Order) -> ServiceResult<Submitted> {
-        let decision = Decision::approve_unscreened(order.order_id.clone(), self.clock.now());
         let id = order.order_id.clone();
-        let new = self.prepare(order, Some(decision.clone()));
+        let mut new = self.prepare(order, None);
+        let decided = self.screener.decide(&new.order, &new.entities, new.received_at).await?;
+        let decision = decided.decision;
+        new.decision = Some(decision.clone());
+        new.shadow = decided.shadow;
         let outcome = self.orders.submit(new).await?;
         let decision = match outcome {
             InsertOutcome::Inserted => decision,

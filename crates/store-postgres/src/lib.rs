@@ -10,10 +10,13 @@ pub mod testing;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, OrderId};
+use riskdesk_rules::features::History;
+use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, Counts, EntityUse, InsertOutcome, NewEvent, NewOrder, Store, StoreError, StoreResult,
-    StoredCustomer, StoredOrder, from_millis,
+    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent,
+    NewOrder, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows,
+    Store, StoreError, StoreResult, StoredCustomer, StoredOrder, from_millis,
 };
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -42,7 +45,7 @@ const BULK_INDEXES: &[(&str, &str)] = &[
     ("orders_placed", "CREATE INDEX IF NOT EXISTS orders_placed ON orders (placed_at)"),
     (
         "order_entities_hash",
-        "CREATE INDEX IF NOT EXISTS order_entities_hash ON order_entities (hash, seen_at) INCLUDE (customer_id, kind, amount_minor)",
+        "CREATE INDEX IF NOT EXISTS order_entities_hash ON order_entities (hash, seen_at) INCLUDE (customer_id, kind, amount_minor, order_id)",
     ),
     (
         "events_order",
@@ -220,6 +223,25 @@ impl Store for PgStore {
             .bind(decisions.iter().map(|d| d.ruleset_version).collect::<Vec<_>>())
             .bind(decisions.iter().map(|d| codec::reasons_json(d)).collect::<Vec<_>>())
             .bind(decisions.iter().map(|d| ms(d.decided_at)).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+
+        let shadows: Vec<&Decision> = fresh.iter().filter_map(|n| n.shadow.as_ref()).collect();
+        if !shadows.is_empty() {
+            sqlx::query(
+                "INSERT INTO shadow_decisions (order_id, ruleset_version, verdict, score, reasons, decided_at) \
+                 SELECT u.o, u.rv, u.v, u.s, u.r::jsonb, u.d \
+                 FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[]) AS u(o, v, s, rv, r, d) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(shadows.iter().map(|d| d.order_id.to_string()).collect::<Vec<_>>())
+            .bind(shadows.iter().map(|d| d.decision.as_str().to_owned()).collect::<Vec<_>>())
+            .bind(shadows.iter().map(|d| i64::from(d.score)).collect::<Vec<_>>())
+            .bind(shadows.iter().map(|d| d.ruleset_version).collect::<Vec<_>>())
+            .bind(shadows.iter().map(|d| codec::reasons_json(d)).collect::<Vec<_>>())
+            .bind(shadows.iter().map(|d| ms(d.decided_at)).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -467,6 +489,293 @@ impl Store for PgStore {
         ensure_indexes(&self.pool).await?;
         sqlx::query("ANALYZE").execute(&self.pool).await.map_err(db)?;
         Ok(())
+    }
+
+    async fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let mut history = History::default();
+        let (n, spend): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), SUM(total_minor)::int8 FROM orders WHERE customer_id = $1 AND placed_at <= $2 AND order_id <> $3",
+        )
+        .bind(q.customer_id.as_str())
+        .bind(q.at_ms)
+        .bind(q.order_id.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+        history.prior_orders = n;
+        history.prior_spend_minor = spend.unwrap_or(0);
+        let events: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT type, COUNT(*), MAX(occurred_at) FROM events WHERE customer_id = $1 AND occurred_at < $2 GROUP BY type",
+        )
+        .bind(q.customer_id.as_str())
+        .bind(q.at_ms)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        codec::history_from_events(&mut history, &events);
+        if let Some(inviter) = &q.invited_by {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM customers WHERE invited_by = $1 AND customer_id <> $2 AND first_order_at <= $3",
+            )
+            .bind(inviter.as_str())
+            .bind(q.customer_id.as_str())
+            .bind(q.at_ms)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+            history.inviter_invites = n + 1;
+        }
+        let rows: Vec<(String, i64, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT order_id, placed_at, total_minor, entities FROM orders WHERE customer_id = $1 AND placed_at >= $2 \
+             AND placed_at <= $3 AND order_id <> $4 ORDER BY placed_at DESC LIMIT $5",
+        )
+        .bind(q.customer_id.as_str())
+        .bind(q.customer_since_ms)
+        .bind(q.at_ms)
+        .bind(q.order_id.as_str())
+        .bind(MAX_WINDOW_ROWS)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        let customer_orders = rows
+            .into_iter()
+            .map(|(id, at, amount, ents)| codec::use_row(id, q.customer_id.to_string(), at, amount, &ents))
+            .collect::<StoreResult<_>>()?;
+        let mut entity_rows = Vec::with_capacity(q.entities.len());
+        for (key, since, with_entities) in &q.entities {
+            let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+                "SELECT order_id, customer_id, seen_at, amount_minor FROM order_entities WHERE hash = $1 AND seen_at >= $2 \
+                 AND seen_at <= $3 AND kind = $4 AND order_id <> $5 ORDER BY seen_at DESC LIMIT $6",
+            )
+            .bind(key.hash.to_vec())
+            .bind(*since)
+            .bind(q.at_ms)
+            .bind(i64::from(key.kind.code()))
+            .bind(q.order_id.as_str())
+            .bind(MAX_WINDOW_ROWS)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+            let mut out: Vec<UseRow> = rows
+                .into_iter()
+                .map(|(order_id, customer_id, at_ms, amount_minor)| UseRow {
+                    order_id,
+                    customer_id,
+                    at_ms,
+                    amount_minor,
+                    entities: Vec::new(),
+                })
+                .collect();
+            if *with_entities && !out.is_empty() {
+                let ids: Vec<String> = out.iter().map(|r| r.order_id.clone()).collect();
+                let blobs: Vec<(String, Vec<u8>)> =
+                    sqlx::query_as("SELECT order_id, entities FROM orders WHERE order_id = ANY($1)")
+                        .bind(&ids)
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                let by_id: HashMap<String, Vec<u8>> = blobs.into_iter().collect();
+                for r in &mut out {
+                    if let Some(b) = by_id.get(&r.order_id) {
+                        r.entities = codec::unpack_entities(b)?;
+                    }
+                }
+            }
+            entity_rows.push(out);
+        }
+        Ok(ScreeningRows { history, customer_orders, entity_rows })
+    }
+
+    async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Serialise version numbering across instances.
+        sqlx::query("LOCK TABLE rulesets IN EXCLUSIVE MODE").execute(&mut *tx).await.map_err(db)?;
+        let v: i64 = sqlx::query_scalar(
+            "INSERT INTO rulesets (version, source, author, note, created_at) \
+             VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM rulesets), $1, $2, $3, $4) RETURNING version",
+        )
+        .bind(source)
+        .bind(author)
+        .bind(note)
+        .bind(ms(at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(v)
+    }
+
+    async fn ruleset(&self, version: i64) -> StoreResult<Option<RuleSetRecord>> {
+        let row: Option<codec::RuleSetRow> =
+            sqlx::query_as("SELECT version, source, author, note, created_at FROM rulesets WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        row.map(codec::ruleset_from_row).transpose()
+    }
+
+    async fn rulesets(&self) -> StoreResult<Vec<RuleSetRecord>> {
+        let rows: Vec<codec::RuleSetRow> =
+            sqlx::query_as("SELECT version, source, author, note, created_at FROM rulesets ORDER BY version")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.into_iter().map(codec::ruleset_from_row).collect()
+    }
+
+    async fn screening_control(&self) -> StoreResult<ScreeningControl> {
+        let (live_version, shadow_version, lists_seq): (Option<i64>, Option<i64>, i64) =
+            sqlx::query_as("SELECT live_version, shadow_version, lists_seq FROM screening_control WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(ScreeningControl { live_version, shadow_version, lists_seq })
+    }
+
+    async fn change_control(&self, change: ControlChange, actor: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let sql = match change {
+            ControlChange::Publish(_) | ControlChange::Rollback(_) => {
+                "UPDATE screening_control SET live_version = $1 WHERE id = 1"
+            }
+            ControlChange::Shadow(_) | ControlChange::ShadowStop => {
+                "UPDATE screening_control SET shadow_version = $1 WHERE id = 1"
+            }
+        };
+        sqlx::query(sql).bind(change.version()).execute(&mut *tx).await.map_err(db)?;
+        sqlx::query("INSERT INTO ruleset_changes (action, version, actor, at) VALUES ($1, $2, $3, $4)")
+            .bind(change.action())
+            .bind(change.version())
+            .bind(actor)
+            .bind(ms(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn ruleset_changes(&self) -> StoreResult<Vec<RuleSetChange>> {
+        let rows: Vec<codec::ChangeRow> =
+            sqlx::query_as("SELECT seq, action, version, actor, at FROM ruleset_changes ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.into_iter().map(codec::change_from_row).collect()
+    }
+
+    async fn add_list_entries(&self, entries: &[ListEntry]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO list_entries (id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+             $8::int8[], $9::int8[], $10::int8[])",
+        )
+        .bind(entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.list.as_str().to_owned()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.kind.as_str().to_owned()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.value.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.match_key.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.reason.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.author.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| ms(e.created_at)).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.expires_at.map(ms)).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| e.removed_at.map(ms)).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn remove_list_entry(&self, id: &str, actor: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let n = sqlx::query(
+            "UPDATE list_entries SET removed_at = $1, removed_by = $2 WHERE id = $3 AND removed_at IS NULL",
+        )
+        .bind(ms(at))
+        .bind(actor)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if n > 0 {
+            sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(n > 0)
+    }
+
+    async fn list_entries(&self) -> StoreResult<Vec<ListEntry>> {
+        let rows: Vec<codec::ListEntryRow> = sqlx::query_as(
+            "SELECT id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at \
+             FROM list_entries WHERE removed_at IS NULL ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter().map(codec::list_entry_from_row).collect()
+    }
+
+    async fn replay_orders(&self, after: Option<(i64, String)>, limit: i64) -> StoreResult<Vec<ReplayOrder>> {
+        let (at, id) = after.unwrap_or((i64::MIN, String::new()));
+        let rows: Vec<(String, Vec<u8>, Option<String>)> = sqlx::query_as(
+            "SELECT o.body::text, o.entities, d.verdict FROM orders o \
+             LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
+             WHERE (o.placed_at, o.order_id) > ($1, $2) ORDER BY o.placed_at, o.order_id LIMIT $3",
+        )
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(body, ents, verdict)| {
+                Ok(ReplayOrder {
+                    order: codec::order_from_body(&body)?,
+                    entities: codec::unpack_entities(&ents)?,
+                    verdict,
+                })
+            })
+            .collect()
+    }
+
+    async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT occurred_at, type, order_id, customer_id FROM events ORDER BY occurred_at, event_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(at_ms, t, order_id, customer_id)| {
+                Ok(ReplayEvent { at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
+            })
+            .collect()
+    }
+
+    async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>> {
+        let rows: Vec<codec::ShadowRow> = sqlx::query_as(
+            "SELECT s.order_id, s.verdict, s.score, s.ruleset_version, s.reasons::text, s.decided_at, \
+             d.verdict, d.score, d.ruleset_version, d.reasons::text, d.decided_at FROM shadow_decisions s \
+             LEFT JOIN decisions d ON d.order_id = s.order_id AND d.seq = 0 \
+             WHERE s.ruleset_version = $1 ORDER BY s.decided_at DESC LIMIT $2",
+        )
+        .bind(version)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        codec::shadow_pairs(rows)
     }
 
     async fn ping(&self) -> StoreResult<()> {

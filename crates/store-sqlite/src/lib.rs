@@ -9,10 +9,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, OrderId};
+use riskdesk_rules::features::History;
+use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, Counts, EntityUse, InsertOutcome, NewEvent, NewOrder, Store, StoreError, StoreResult,
-    StoredCustomer, StoredOrder, from_millis,
+    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent,
+    NewOrder, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows,
+    Store, StoreError, StoreResult, StoredCustomer, StoredOrder, from_millis,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -191,6 +194,23 @@ impl Store for SqliteStore {
                     .push_bind(codec::reasons_json(d))
                     .push_bind(ms(d.decided_at));
             });
+            q.build().execute(&mut *tx).await.map_err(db)?;
+        }
+
+        let shadows: Vec<&Decision> = fresh.iter().filter_map(|n| n.shadow.as_ref()).collect();
+        for chunk in shadows.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO shadow_decisions (order_id, ruleset_version, verdict, score, reasons, decided_at) ",
+            );
+            q.push_values(chunk, |mut b, d| {
+                b.push_bind(d.order_id.to_string())
+                    .push_bind(d.ruleset_version)
+                    .push_bind(d.decision.as_str())
+                    .push_bind(i64::from(d.score))
+                    .push_bind(codec::reasons_json(d))
+                    .push_bind(ms(d.decided_at));
+            });
+            q.push(" ON CONFLICT DO NOTHING");
             q.build().execute(&mut *tx).await.map_err(db)?;
         }
 
@@ -441,6 +461,288 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let mut history = History::default();
+        let (n, spend): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), SUM(total_minor) FROM orders WHERE customer_id = ? AND placed_at <= ? AND order_id <> ?",
+        )
+        .bind(q.customer_id.as_str())
+        .bind(q.at_ms)
+        .bind(q.order_id.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+        history.prior_orders = n;
+        history.prior_spend_minor = spend.unwrap_or(0);
+        let events: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT type, COUNT(*), MAX(occurred_at) FROM events WHERE customer_id = ? AND occurred_at < ? GROUP BY type",
+        )
+        .bind(q.customer_id.as_str())
+        .bind(q.at_ms)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        codec::history_from_events(&mut history, &events);
+        if let Some(inviter) = &q.invited_by {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM customers WHERE invited_by = ? AND customer_id <> ? AND first_order_at <= ?",
+            )
+            .bind(inviter.as_str())
+            .bind(q.customer_id.as_str())
+            .bind(q.at_ms)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+            history.inviter_invites = n + 1;
+        }
+        let rows: Vec<(String, i64, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT order_id, placed_at, total_minor, entities FROM orders WHERE customer_id = ? AND placed_at >= ? \
+             AND placed_at <= ? AND order_id <> ? ORDER BY placed_at DESC LIMIT ?",
+        )
+        .bind(q.customer_id.as_str())
+        .bind(q.customer_since_ms)
+        .bind(q.at_ms)
+        .bind(q.order_id.as_str())
+        .bind(MAX_WINDOW_ROWS)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        let customer_orders = rows
+            .into_iter()
+            .map(|(id, at, amount, ents)| codec::use_row(id, q.customer_id.to_string(), at, amount, &ents))
+            .collect::<StoreResult<_>>()?;
+        let mut entity_rows = Vec::with_capacity(q.entities.len());
+        for (key, since, with_entities) in &q.entities {
+            let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+                "SELECT order_id, customer_id, seen_at, amount_minor FROM order_entities WHERE hash = ? AND seen_at >= ? \
+                 AND seen_at <= ? AND kind = ? AND order_id <> ? ORDER BY seen_at DESC LIMIT ?",
+            )
+            .bind(key.hash.to_vec())
+            .bind(*since)
+            .bind(q.at_ms)
+            .bind(i64::from(key.kind.code()))
+            .bind(q.order_id.as_str())
+            .bind(MAX_WINDOW_ROWS)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+            let mut out: Vec<UseRow> = rows
+                .into_iter()
+                .map(|(order_id, customer_id, at_ms, amount_minor)| UseRow {
+                    order_id,
+                    customer_id,
+                    at_ms,
+                    amount_minor,
+                    entities: Vec::new(),
+                })
+                .collect();
+            if *with_entities && !out.is_empty() {
+                let ids: Vec<&str> = out.iter().map(|r| r.order_id.as_str()).collect();
+                let blobs: Vec<(String, Vec<u8>)> = sqlx::query_as(
+                    "SELECT order_id, entities FROM orders WHERE order_id IN (SELECT value FROM json_each(?))",
+                )
+                .bind(serde_json::to_string(&ids).unwrap_or_default())
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+                let by_id: HashMap<String, Vec<u8>> = blobs.into_iter().collect();
+                for r in &mut out {
+                    if let Some(b) = by_id.get(&r.order_id) {
+                        r.entities = codec::unpack_entities(b)?;
+                    }
+                }
+            }
+            entity_rows.push(out);
+        }
+        Ok(ScreeningRows { history, customer_orders, entity_rows })
+    }
+
+    async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO rulesets (version, source, author, note, created_at) \
+             VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM rulesets), ?, ?, ?, ?) RETURNING version",
+        )
+        .bind(source)
+        .bind(author)
+        .bind(note)
+        .bind(ms(at))
+        .fetch_one(&self.writer)
+        .await
+        .map_err(db)
+    }
+
+    async fn ruleset(&self, version: i64) -> StoreResult<Option<RuleSetRecord>> {
+        let row: Option<codec::RuleSetRow> =
+            sqlx::query_as("SELECT version, source, author, note, created_at FROM rulesets WHERE version = ?")
+                .bind(version)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db)?;
+        row.map(codec::ruleset_from_row).transpose()
+    }
+
+    async fn rulesets(&self) -> StoreResult<Vec<RuleSetRecord>> {
+        let rows: Vec<codec::RuleSetRow> =
+            sqlx::query_as("SELECT version, source, author, note, created_at FROM rulesets ORDER BY version")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db)?;
+        rows.into_iter().map(codec::ruleset_from_row).collect()
+    }
+
+    async fn screening_control(&self) -> StoreResult<ScreeningControl> {
+        let (live_version, shadow_version, lists_seq): (Option<i64>, Option<i64>, i64) =
+            sqlx::query_as("SELECT live_version, shadow_version, lists_seq FROM screening_control WHERE id = 1")
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db)?;
+        Ok(ScreeningControl { live_version, shadow_version, lists_seq })
+    }
+
+    async fn change_control(&self, change: ControlChange, actor: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let sql = match change {
+            ControlChange::Publish(_) | ControlChange::Rollback(_) => {
+                "UPDATE screening_control SET live_version = ? WHERE id = 1"
+            }
+            ControlChange::Shadow(_) | ControlChange::ShadowStop => {
+                "UPDATE screening_control SET shadow_version = ? WHERE id = 1"
+            }
+        };
+        sqlx::query(sql).bind(change.version()).execute(&mut *tx).await.map_err(db)?;
+        sqlx::query("INSERT INTO ruleset_changes (action, version, actor, at) VALUES (?, ?, ?, ?)")
+            .bind(change.action())
+            .bind(change.version())
+            .bind(actor)
+            .bind(ms(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn ruleset_changes(&self) -> StoreResult<Vec<RuleSetChange>> {
+        let rows: Vec<codec::ChangeRow> =
+            sqlx::query_as("SELECT seq, action, version, actor, at FROM ruleset_changes ORDER BY seq")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db)?;
+        rows.into_iter().map(codec::change_from_row).collect()
+    }
+
+    async fn add_list_entries(&self, entries: &[ListEntry]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        for chunk in entries.chunks(CHUNK / 2) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new(format!("INSERT INTO list_entries ({}) ", codec::LIST_ENTRY_COLUMNS));
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(e.id.clone())
+                    .push_bind(e.list.as_str())
+                    .push_bind(e.kind.as_str())
+                    .push_bind(e.value.clone())
+                    .push_bind(e.match_key.clone())
+                    .push_bind(e.reason.clone())
+                    .push_bind(e.author.clone())
+                    .push_bind(ms(e.created_at))
+                    .push_bind(e.expires_at.map(ms))
+                    .push_bind(e.removed_at.map(ms));
+            });
+            q.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn remove_list_entry(&self, id: &str, actor: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let n =
+            sqlx::query("UPDATE list_entries SET removed_at = ?, removed_by = ? WHERE id = ? AND removed_at IS NULL")
+                .bind(ms(at))
+                .bind(actor)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+        if n > 0 {
+            sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(n > 0)
+    }
+
+    async fn list_entries(&self) -> StoreResult<Vec<ListEntry>> {
+        let rows: Vec<codec::ListEntryRow> = sqlx::query_as(
+            "SELECT id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at \
+             FROM list_entries WHERE removed_at IS NULL ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        rows.into_iter().map(codec::list_entry_from_row).collect()
+    }
+
+    async fn replay_orders(&self, after: Option<(i64, String)>, limit: i64) -> StoreResult<Vec<ReplayOrder>> {
+        let (at, id) = after.unwrap_or((i64::MIN, String::new()));
+        let rows: Vec<(String, Vec<u8>, Option<String>)> = sqlx::query_as(
+            "SELECT o.body, o.entities, d.verdict FROM orders o \
+             LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
+             WHERE o.placed_at > ? OR (o.placed_at = ? AND o.order_id > ?) ORDER BY o.placed_at, o.order_id LIMIT ?",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(body, ents, verdict)| {
+                Ok(ReplayOrder {
+                    order: codec::order_from_body(&body)?,
+                    entities: codec::unpack_entities(&ents)?,
+                    verdict,
+                })
+            })
+            .collect()
+    }
+
+    async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT occurred_at, type, order_id, customer_id FROM events ORDER BY occurred_at, event_id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(at_ms, t, order_id, customer_id)| {
+                Ok(ReplayEvent { at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
+            })
+            .collect()
+    }
+
+    async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>> {
+        let rows: Vec<codec::ShadowRow> = sqlx::query_as(
+            "SELECT s.order_id, s.verdict, s.score, s.ruleset_version, s.reasons, s.decided_at, \
+                 d.verdict, d.score, d.ruleset_version, d.reasons, d.decided_at FROM shadow_decisions s \
+                 LEFT JOIN decisions d ON d.order_id = s.order_id AND d.seq = 0 \
+                 WHERE s.ruleset_version = ? ORDER BY s.decided_at DESC LIMIT ?",
+        )
+        .bind(version)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        codec::shadow_pairs(rows)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db).map(|_| ())
     }
@@ -470,7 +772,7 @@ const BULK_INDEXES: &[(&str, &str)] = &[
     ("orders_customer", "CREATE INDEX IF NOT EXISTS orders_customer ON orders (customer_id, placed_at)"),
     (
         "order_entities_hash",
-        "CREATE INDEX IF NOT EXISTS order_entities_hash ON order_entities (hash, seen_at, customer_id, kind, amount_minor)",
+        "CREATE INDEX IF NOT EXISTS order_entities_hash ON order_entities (hash, seen_at, customer_id, kind, amount_minor, order_id)",
     ),
     (
         "events_order",

@@ -6,6 +6,8 @@ use chrono::{DateTime, FixedOffset};
 use riskdesk_domain::{
     Address, ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, Order, OrderId, Reason, Verdict,
 };
+use riskdesk_rules::features::History;
+use riskdesk_rules::velocity::UseRow;
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -30,8 +32,21 @@ pub fn event_from_row(body: &str, received_at: i64) -> StoreResult<StoredEvent> 
     })
 }
 
+/// The `reasons` column: the hit rules, and the rules that could not be evaluated when there were
+/// any (`{"hits": [...], "not_evaluated": [...]}`); a plain array is the hits alone.
 pub fn reasons_json(d: &Decision) -> String {
-    serde_json::to_string(&d.reasons).unwrap_or_else(|_| "[]".into())
+    if d.not_evaluated.is_empty() {
+        serde_json::to_string(&d.reasons).unwrap_or_else(|_| "[]".into())
+    } else {
+        serde_json::json!({"hits": d.reasons, "not_evaluated": d.not_evaluated}).to_string()
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum ReasonsColumn {
+    Hits(Vec<Reason>),
+    Both { hits: Vec<Reason>, not_evaluated: Vec<riskdesk_domain::NotEvaluated> },
 }
 
 /// Row: order_id, verdict, score, ruleset_version, reasons, decided_at.
@@ -39,7 +54,10 @@ pub type DecisionRow = (String, String, i64, i64, String, i64);
 
 pub fn decision_from_row(r: DecisionRow) -> StoreResult<Decision> {
     let (order_id, verdict, score, ruleset_version, reasons, decided_at) = r;
-    let reasons: Vec<Reason> = serde_json::from_str(&reasons).map_err(|e| corrupt("decision reasons", e))?;
+    let (reasons, not_evaluated) = match serde_json::from_str(&reasons).map_err(|e| corrupt("decision reasons", e))? {
+        ReasonsColumn::Hits(h) => (h, Vec::new()),
+        ReasonsColumn::Both { hits, not_evaluated } => (hits, not_evaluated),
+    };
     Ok(Decision {
         order_id: OrderId::parse(&order_id, "order_id").map_err(|e| corrupt("decision order id", e))?,
         decision: Verdict::parse(&verdict).ok_or_else(|| corrupt("verdict", &verdict))?,
@@ -47,6 +65,7 @@ pub fn decision_from_row(r: DecisionRow) -> StoreResult<Decision> {
         reasons,
         ruleset_version,
         decided_at: from_millis(decided_at)?,
+        not_evaluated,
     })
 }
 
@@ -261,4 +280,101 @@ pub fn entity_use_from_row(r: EntityUseRow) -> StoreResult<crate::EntityUse> {
         last_seen: from_millis(last)?,
         orders,
     })
+}
+
+/// Row: id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at.
+pub type ListEntryRow = (String, String, String, String, String, String, String, i64, Option<i64>, Option<i64>);
+
+pub const LIST_ENTRY_COLUMNS: &str =
+    "id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at";
+
+pub fn list_entry_from_row(r: ListEntryRow) -> StoreResult<crate::ListEntry> {
+    let (id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at) = r;
+    Ok(crate::ListEntry {
+        list: riskdesk_rules::needs::ListType::parse(&list).ok_or_else(|| corrupt("list", &list))?,
+        kind: riskdesk_rules::needs::ListKind::parse(&kind).ok_or_else(|| corrupt("list kind", &kind))?,
+        id,
+        value,
+        match_key,
+        reason,
+        author,
+        created_at: from_millis(created_at)?,
+        expires_at: expires_at.map(from_millis).transpose()?,
+        removed_at: removed_at.map(from_millis).transpose()?,
+    })
+}
+
+/// Row: version, source, author, note, created_at.
+pub type RuleSetRow = (i64, String, String, String, i64);
+
+pub fn ruleset_from_row(r: RuleSetRow) -> StoreResult<crate::RuleSetRecord> {
+    let (version, source, author, note, created_at) = r;
+    Ok(crate::RuleSetRecord { version, source, author, note, created_at: from_millis(created_at)? })
+}
+
+/// Row: seq, action, version, actor, at.
+pub type ChangeRow = (i64, String, Option<i64>, String, i64);
+
+pub fn change_from_row(r: ChangeRow) -> StoreResult<crate::RuleSetChange> {
+    let (seq, action, version, actor, at) = r;
+    Ok(crate::RuleSetChange { seq, action, version, actor, at: from_millis(at)? })
+}
+
+/// Folds `(type, count, latest)` of an account's earlier events into its history.
+pub fn history_from_events(h: &mut History, rows: &[(String, i64, i64)]) {
+    for (t, n, latest) in rows {
+        let Some(t) = riskdesk_domain::EventType::parse(t) else { continue };
+        add_event_to_history(h, t, *n, *latest);
+    }
+}
+
+/// The one place that says which event counts as what in an account's history.
+pub fn add_event_to_history(h: &mut History, t: riskdesk_domain::EventType, n: i64, at_ms: i64) {
+    use riskdesk_domain::EventType as E;
+    match t {
+        E::ReturnRequested => h.returns += n,
+        E::RefundClaimed => h.refund_claims += n,
+        E::ChargebackReceived => h.chargebacks += n,
+        E::FraudConfirmed => h.fraud_labels += n,
+        E::LegitConfirmed => h.legit_labels += n,
+        _ => {}
+    }
+    if t.is_account_change()
+        && let Some(at) = DateTime::from_timestamp_millis(at_ms)
+        && h.last_account_change.is_none_or(|l| l < at)
+    {
+        h.last_account_change = Some(at);
+    }
+}
+
+pub fn use_row(
+    order_id: String,
+    customer_id: String,
+    at_ms: i64,
+    amount_minor: i64,
+    entities: &[u8],
+) -> StoreResult<UseRow> {
+    Ok(UseRow { order_id, customer_id, at_ms, amount_minor, entities: unpack_entities(entities)? })
+}
+
+pub fn event_type(s: &str) -> StoreResult<riskdesk_domain::EventType> {
+    riskdesk_domain::EventType::parse(s).ok_or_else(|| corrupt("event type", s))
+}
+
+/// Row of a shadow decision joined with the live one: the shadow's six decision columns, then
+/// the live verdict, score, version, reasons and time (null when the order had no live decision).
+pub type ShadowRow =
+    (String, String, i64, i64, String, i64, Option<String>, Option<i64>, Option<i64>, Option<String>, Option<i64>);
+
+pub fn shadow_pairs(rows: Vec<ShadowRow>) -> StoreResult<Vec<(Decision, Option<Decision>)>> {
+    rows.into_iter()
+        .map(|(id, v, sc, ver, r, at, lv, ls, lver, lr, lat)| {
+            let shadow = decision_from_row((id.clone(), v, sc, ver, r, at))?;
+            let live = match (lv, ls, lver, lr, lat) {
+                (Some(v), Some(s), Some(ver), Some(r), Some(at)) => Some(decision_from_row((id, v, s, ver, r, at))?),
+                _ => None,
+            };
+            Ok((shadow, live))
+        })
+        .collect()
 }

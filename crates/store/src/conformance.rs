@@ -68,6 +68,7 @@ pub fn new_order(v: &Value) -> NewOrder {
     let decided_at = order.placed_at.with_timezone(&Utc) + Duration::milliseconds(12);
     NewOrder {
         decision: Some(Decision::approve_unscreened(order.order_id.clone(), decided_at)),
+        shadow: None,
         entities,
         received_at: decided_at,
         body: crate::codec::order_body(&order),

@@ -6,7 +6,12 @@ pub mod conformance;
 
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, Utc};
-use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, Order, OrderId, PaymentMethod};
+use riskdesk_domain::{
+    ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, EventType, Order, OrderId, PaymentMethod,
+};
+use riskdesk_rules::features::History;
+use riskdesk_rules::needs::{ListKind, ListType};
+use riskdesk_rules::velocity::UseRow;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +38,8 @@ pub struct NewOrder {
     pub received_at: DateTime<Utc>,
     /// `None` for imported history, which was never screened.
     pub decision: Option<Decision>,
+    /// What the shadow rule set would have decided, when one is running.
+    pub shadow: Option<Decision>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +158,122 @@ impl BulkTarget {
     }
 }
 
+/// A saved rule-set version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleSetRecord {
+    pub version: i64,
+    pub source: String,
+    pub author: String,
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What screening uses now; every instance polls it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ScreeningControl {
+    pub live_version: Option<i64>,
+    pub shadow_version: Option<i64>,
+    /// Bumped by every list change, so instances know to reload their lists.
+    pub lists_seq: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlChange {
+    Publish(i64),
+    Rollback(i64),
+    Shadow(i64),
+    ShadowStop,
+}
+
+impl ControlChange {
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::Publish(_) => "publish",
+            Self::Rollback(_) => "rollback",
+            Self::Shadow(_) => "shadow",
+            Self::ShadowStop => "shadow_stop",
+        }
+    }
+
+    pub fn version(self) -> Option<i64> {
+        match self {
+            Self::Publish(v) | Self::Rollback(v) | Self::Shadow(v) => Some(v),
+            Self::ShadowStop => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleSetChange {
+    pub seq: i64,
+    pub action: String,
+    pub version: Option<i64>,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A block- or allow-list entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListEntry {
+    pub id: String,
+    pub list: ListType,
+    pub kind: ListKind,
+    /// Normalised value as analysts see it.
+    pub value: String,
+    /// What matching compares: the hex entity hash for hashed kinds, else the value.
+    #[serde(skip)]
+    pub match_key: String,
+    pub reason: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
+/// The reads behind one screening decision, done together on one connection.
+#[derive(Debug, Clone)]
+pub struct ScreeningQuery {
+    pub order_id: OrderId,
+    pub customer_id: CustomerId,
+    pub invited_by: Option<CustomerId>,
+    /// The order's `placed_at`: history and windows are "as of" this time.
+    pub at_ms: i64,
+    /// The account's orders placed since then (velocity per customer, new device, new address).
+    pub customer_since_ms: i64,
+    /// Per entity: rows since when, and whether each row needs its order's entity keys.
+    pub entities: Vec<(EntityKey, i64, bool)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScreeningRows {
+    pub history: History,
+    /// The account's earlier orders in the customer window, with their entity keys.
+    pub customer_orders: Vec<UseRow>,
+    /// Aligned with [`ScreeningQuery::entities`].
+    pub entity_rows: Vec<Vec<UseRow>>,
+}
+
+/// Rows a subject's window may hold at most; a busier entity is capped to its latest uses.
+pub const MAX_WINDOW_ROWS: i64 = 5_000;
+
+/// A stored event as replay needs it (no body: labels and history counts only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayEvent {
+    pub at_ms: i64,
+    pub event_type: EventType,
+    pub order_id: Option<String>,
+    pub customer_id: Option<String>,
+}
+
+/// A stored order for replay, in `placed_at` order.
+#[derive(Debug, Clone)]
+pub struct ReplayOrder {
+    pub order: Order,
+    pub entities: Vec<EntityKey>,
+    /// The live decision taken when it arrived, if it was screened.
+    pub verdict: Option<String>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which backend this is, for logs and metrics.
@@ -195,6 +318,32 @@ pub trait Store: Send + Sync + 'static {
     /// against what is stored, when nothing else is serving.
     async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()>;
     async fn end_bulk_load(&self) -> StoreResult<()>;
+
+    /// The reads one screening decision needs.
+    async fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows>;
+
+    /// Saves a new rule-set version and returns its number.
+    async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64>;
+    async fn ruleset(&self, version: i64) -> StoreResult<Option<RuleSetRecord>>;
+    async fn rulesets(&self) -> StoreResult<Vec<RuleSetRecord>>;
+    async fn screening_control(&self) -> StoreResult<ScreeningControl>;
+    /// Changes the live or shadow pointer and records who did it, in one transaction.
+    async fn change_control(&self, change: ControlChange, actor: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn ruleset_changes(&self) -> StoreResult<Vec<RuleSetChange>>;
+
+    /// Adds list entries (all or none) and bumps the lists sequence.
+    async fn add_list_entries(&self, entries: &[ListEntry]) -> StoreResult<()>;
+    /// Marks an entry removed; false if there is no such active entry.
+    async fn remove_list_entry(&self, id: &str, actor: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Entries not removed (expired ones included: matching checks expiry at its own time).
+    async fn list_entries(&self) -> StoreResult<Vec<ListEntry>>;
+
+    /// Stored orders by (`placed_at`, `order_id`), after the given position, at most `limit`.
+    async fn replay_orders(&self, after: Option<(i64, String)>, limit: i64) -> StoreResult<Vec<ReplayOrder>>;
+    /// Every stored event, by time of occurrence.
+    async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>>;
+    /// Shadow decisions of a version, newest first.
+    async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>>;
 
     /// Cheap round trip for health checks.
     async fn ping(&self) -> StoreResult<()>;

@@ -15,18 +15,21 @@ pub struct ApiError {
     pub code: &'static str,
     pub detail: String,
     pub field: Option<String>,
+    /// Every problem, when there are several (rule-set validation, list imports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), field: None }
+        Self { status, code, detail: detail.into(), field: None, errors: None }
     }
 
     /// A body that failed to parse: 400 when it is not JSON at all, 422 when a field is wrong.
     pub fn from_field(e: FieldError) -> Self {
         let status =
             if e.code == "malformed_json" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
-        Self { status, code: e.code, detail: e.detail, field: (!e.field.is_empty()).then_some(e.field) }
+        Self { status, code: e.code, detail: e.detail, field: (!e.field.is_empty()).then_some(e.field), errors: None }
     }
 
     pub fn unauthorized() -> Self {
@@ -52,8 +55,43 @@ impl ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        tracing::error!(error = %e, "request failed");
-        Self::internal()
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        match e {
+            ServiceError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
+            ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            ServiceError::Invalid(m) => Self::new(unprocessable, "invalid", m),
+            ServiceError::Rules(errs) => {
+                let first = errs.0.first();
+                let field = first
+                    .map(|e| if e.rule.is_empty() { e.field.clone() } else { format!("rule.{}.{}", e.rule, e.field) });
+                Self {
+                    status: unprocessable,
+                    code: "invalid_rules",
+                    detail: errs.to_string(),
+                    field,
+                    errors: serde_json::to_value(&errs.0).ok(),
+                }
+            }
+            ServiceError::ListLines(lines) => {
+                let detail = lines
+                    .iter()
+                    .take(20)
+                    .map(|l| format!("line {}: {}: {}", l.line, l.field, l.message))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                Self {
+                    status: unprocessable,
+                    code: "invalid_list_entries",
+                    field: lines.first().map(|l| l.field.clone()),
+                    detail,
+                    errors: serde_json::to_value(&lines).ok(),
+                }
+            }
+            e => {
+                tracing::error!(error = %e, "request failed");
+                Self::internal()
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@ mod error;
 mod extract;
 mod metrics_layer;
 pub mod openapi;
+mod rules;
 
 use crate::config::HttpConfig;
 pub use error::ApiError;
@@ -42,6 +43,7 @@ pub fn router(service: Service, http: &HttpConfig) -> Router {
         .route("/orders/{order_id}", get(get_order))
         .route("/events", post(post_event))
         .route("/customers/{customer_id}", get(get_customer))
+        .merge(rules::routes())
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/api/v1", api)
@@ -106,6 +108,9 @@ struct DecisionBody<'a> {
     reasons: &'a [riskdesk_domain::Reason],
     ruleset_version: i64,
     decided_at: String,
+    /// Rules that could not be evaluated for this order (e.g. an optional field was missing).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    not_evaluated: &'a [riskdesk_domain::NotEvaluated],
 }
 
 impl<'a> From<&'a Decision> for DecisionBody<'a> {
@@ -117,6 +122,7 @@ impl<'a> From<&'a Decision> for DecisionBody<'a> {
             reasons: &d.reasons,
             ruleset_version: d.ruleset_version,
             decided_at: d.decided_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            not_evaluated: &d.not_evaluated,
         }
     }
 }

@@ -1,0 +1,164 @@
+//! Replay: screening history again, in time order, entirely in memory. Backtests, `riskdesk
+//! score` and `riskdesk eval` run on it. For each order it rebuilds the facts live screening
+//! would have had at that moment (the account's history from earlier orders and events,
+//! windowed rows per entity, the inviter's invitees, list entries valid then) and hands them to
+//! the same feature and velocity code, so a backtest judges a rule set as live screening would.
+
+use crate::screening::lists::{ListIndex, Probe};
+use crate::screening::{current, decision_of};
+use chrono::{DateTime, Utc};
+use riskdesk_domain::{Decision, EntityKey, EntityKind, Order};
+use riskdesk_rules::RuleSet;
+use riskdesk_rules::Value;
+use riskdesk_rules::features::{ClusterFacts, Facts, History};
+use riskdesk_rules::needs::{Need, Subject};
+use riskdesk_rules::velocity::{self, UseRow};
+use riskdesk_store::ReplayEvent;
+use riskdesk_store::codec::add_event_to_history;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+const NOVELTY_WINDOW_MS: i64 = 90 * 86_400_000;
+
+#[derive(Default)]
+struct Account {
+    history: History,
+    /// Earlier orders within the novelty window (or the longest customer velocity window).
+    orders: VecDeque<UseRow>,
+}
+
+pub struct Replay {
+    sets: Vec<(i64, Arc<RuleSet>)>,
+    lists: Arc<ListIndex>,
+    accounts: HashMap<String, Account>,
+    /// Windowed uses per entity of the kinds some rule counts over.
+    uses: HashMap<EntityKey, VecDeque<UseRow>>,
+    kinds: Vec<(EntityKind, i64, bool)>,
+    customer_window: i64,
+    invitees: HashMap<String, HashSet<String>>,
+}
+
+impl Replay {
+    /// `sets` are judged side by side on the same history (version numbers label the results).
+    pub fn new(sets: Vec<(i64, Arc<RuleSet>)>, lists: Arc<ListIndex>) -> Self {
+        let mut kinds: Vec<(EntityKind, i64, bool)> = Vec::new();
+        let mut customer_window = NOVELTY_WINDOW_MS;
+        for (_, set) in &sets {
+            for need in set.needs() {
+                let Need::Velocity(v) = need else { continue };
+                let with = matches!(v.agg, riskdesk_rules::needs::Agg::Distinct(Subject::Entity(_)));
+                match v.subject {
+                    Subject::Customer => customer_window = customer_window.max(v.window_ms),
+                    Subject::Entity(k) => match kinds.iter_mut().find(|x| x.0 == k) {
+                        Some(x) => {
+                            x.1 = x.1.max(v.window_ms);
+                            x.2 |= with;
+                        }
+                        None => kinds.push((k, v.window_ms, with)),
+                    },
+                }
+            }
+        }
+        Self {
+            sets,
+            lists,
+            accounts: HashMap::new(),
+            uses: HashMap::new(),
+            kinds,
+            customer_window,
+            invitees: HashMap::new(),
+        }
+    }
+
+    /// Applies an event; call for every event that occurred before the next order.
+    pub fn event(&mut self, e: &ReplayEvent) {
+        if let Some(c) = &e.customer_id {
+            let acc = self.accounts.entry(c.clone()).or_default();
+            add_event_to_history(&mut acc.history, e.event_type, 1, e.at_ms);
+        }
+    }
+
+    /// Screens one order with every set, then records it into the history.
+    pub fn order(&mut self, order: &Order, entities: &[EntityKey]) -> Vec<Decision> {
+        let at = order.placed_at.timestamp_millis();
+        let cust = order.customer.customer_id.as_str();
+        let cur = current(order, entities);
+        let acc = self.accounts.entry(cust.to_owned()).or_default();
+        while acc.orders.front().is_some_and(|r| r.at_ms < at - self.customer_window) {
+            acc.orders.pop_front();
+        }
+        let customer_rows = &acc.orders;
+        let mut history = acc.history.clone();
+        if let Some(inviter) = &order.customer.invited_by {
+            let others = self.invitees.get(inviter.as_str()).map_or(0, |s| s.len() - usize::from(s.contains(cust)));
+            history.inviter_invites = others as i64 + 1;
+        }
+        history.new_device = velocity::is_new(EntityKind::Device, &cur, customer_rows.iter());
+        history.new_shipping_address = velocity::is_new(EntityKind::ShippingAddress, &cur, customer_rows.iter());
+        for (kind, window, _) in &self.kinds {
+            if let Some(key) = entities.iter().find(|e| e.kind == *kind)
+                && let Some(q) = self.uses.get_mut(key)
+            {
+                while q.front().is_some_and(|r| r.at_ms < at - window) {
+                    q.pop_front();
+                }
+            }
+        }
+        let probe = Probe::of(order, entities);
+        let empty = VecDeque::new();
+        let decided_at = DateTime::<Utc>::from(order.placed_at);
+        let mut out = Vec::with_capacity(self.sets.len());
+        for (version, set) in &self.sets {
+            let dynamic = set
+                .needs()
+                .iter()
+                .map(|need| match need {
+                    Need::Velocity(v) => match v.subject {
+                        Subject::Customer => velocity::aggregate(v, &cur, customer_rows.iter()),
+                        Subject::Entity(k) => {
+                            let rows = entities
+                                .iter()
+                                .find(|e| e.kind == k)
+                                .and_then(|key| self.uses.get(key))
+                                .unwrap_or(&empty);
+                            velocity::aggregate(v, &cur, rows.iter())
+                        }
+                    },
+                    Need::List(spec) => Value::Bool(self.lists.matches(*spec, &probe, at)),
+                    Need::Attribute(_) => Value::Null,
+                })
+                .collect();
+            let facts = Facts {
+                history: history.clone(),
+                cluster: ClusterFacts { size: 1, ..ClusterFacts::default() },
+                dynamic,
+            };
+            out.push(decision_of(order, set, *version, &facts, decided_at));
+        }
+        // Record the order for the ones after it.
+        let row = UseRow {
+            order_id: order.order_id.to_string(),
+            customer_id: cust.to_owned(),
+            at_ms: at,
+            amount_minor: order.total.minor,
+            entities: entities.to_vec(),
+        };
+        for (kind, _, with) in &self.kinds {
+            if let Some(key) = entities.iter().find(|e| e.kind == *kind) {
+                let mut r = row.clone();
+                if !with {
+                    r.entities = Vec::new();
+                }
+                self.uses.entry(*key).or_default().push_back(r);
+            }
+        }
+        let acc = self.accounts.entry(cust.to_owned()).or_default();
+        acc.history.prior_orders += 1;
+        acc.history.prior_spend_minor += order.total.minor;
+        acc.orders.push_back(row);
+        if let Some(inviter) = &order.customer.invited_by {
+            self.invitees.entry(inviter.to_string()).or_default().insert(cust.to_owned());
+        }
+        out
+    }
+}

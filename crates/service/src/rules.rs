@@ -1,0 +1,366 @@
+//! Rule-set life cycle: validate, save as a new version, backtest, shadow, publish, roll back.
+//! Versions are immutable; "live" and "shadow" are pointers moved in one transaction with a
+//! record of who moved them.
+
+use crate::replay::Replay;
+use crate::{ReadAccess, RulesAdmin, Service, ServiceError, ServiceResult};
+use riskdesk_domain::{EventType, Verdict};
+use riskdesk_rules::RuleSet;
+use riskdesk_store::{ControlChange, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord, ScreeningControl};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A validated rule set, summarised.
+#[derive(Debug, Clone, Serialize)]
+pub struct Validated {
+    pub rules: usize,
+    pub enabled: usize,
+    /// Facts the set reads besides the fixed variables (velocity windows, lists, attributes).
+    pub needs: Vec<String>,
+}
+
+pub fn validate(source: &str) -> ServiceResult<(RuleSet, Validated)> {
+    let set = RuleSet::from_toml(source).map_err(ServiceError::Rules)?;
+    let v = Validated {
+        rules: set.rules.len(),
+        enabled: set.rules.iter().filter(|r| r.doc.enabled).count(),
+        needs: set.needs().iter().map(|n| n.to_string()).collect(),
+    };
+    Ok((set, v))
+}
+
+/// Counts of verdicts.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Verdicts {
+    pub approve: u64,
+    pub review: u64,
+    pub decline: u64,
+}
+
+impl Verdicts {
+    fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Approve => self.approve += 1,
+            Verdict::Review => self.review += 1,
+            Verdict::Decline => self.decline += 1,
+        }
+    }
+}
+
+/// What a rule set did over the history.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SetStats {
+    pub version: Option<i64>,
+    pub verdicts: Verdicts,
+    /// Orders sent to review or declined.
+    pub flagged: u64,
+    pub flagged_fraud: u64,
+    /// flagged_fraud / flagged.
+    pub precision: Option<f64>,
+    /// flagged_fraud / fraud orders.
+    pub recall: Option<f64>,
+    /// Verdicts per outcome: `fraud` (confirmed or charged back), `legit` (confirmed), `unlabelled`.
+    pub by_outcome: HashMap<&'static str, Verdicts>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleStats {
+    pub rule: String,
+    pub hits: u64,
+    pub fraud_hits: u64,
+    pub precision: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Difference {
+    /// Flagged by the candidate, not by the live set.
+    pub newly_flagged: u64,
+    pub newly_flagged_fraud: u64,
+    /// Flagged by the live set, not by the candidate.
+    pub no_longer_flagged: u64,
+    pub no_longer_flagged_fraud: u64,
+    pub verdict_changed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Example {
+    pub order_id: String,
+    pub placed_at: String,
+    pub verdict: Verdict,
+    pub score: u8,
+    pub live_verdict: Option<Verdict>,
+    pub outcome: &'static str,
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Backtest {
+    pub orders: u64,
+    pub fraud_orders: u64,
+    pub legit_orders: u64,
+    pub candidate: SetStats,
+    /// The live set replayed on the same history, when there is one.
+    pub live: Option<SetStats>,
+    pub difference: Option<Difference>,
+    pub rules: Vec<RuleStats>,
+    /// Orders the candidate would have flagged (the newest first, at most 100).
+    pub flagged_examples: Vec<Example>,
+    pub load_seconds: f64,
+    pub replay_seconds: f64,
+}
+
+/// History loaded for replay, kept so repeated backtests do not reload it.
+pub struct LoadedHistory {
+    pub orders: Vec<ReplayOrder>,
+    pub events: Vec<ReplayEvent>,
+    pub load_seconds: f64,
+}
+
+fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+/// Outcome of each labelled order from its events: fraud wins over legit.
+fn outcomes(events: &[ReplayEvent]) -> HashMap<&str, &'static str> {
+    let mut out: HashMap<&str, &'static str> = HashMap::new();
+    for e in events {
+        let Some(o) = e.order_id.as_deref() else { continue };
+        match e.event_type {
+            EventType::FraudConfirmed | EventType::ChargebackReceived => {
+                out.insert(o, "fraud");
+            }
+            EventType::LegitConfirmed => {
+                out.entry(o).or_insert("legit");
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Replays `history` with the candidate (and the live set beside it) and tallies the results.
+pub fn run_backtest(
+    history: &LoadedHistory,
+    candidate: (Option<i64>, Arc<RuleSet>),
+    live: Option<(i64, Arc<RuleSet>)>,
+    lists: Arc<crate::screening::lists::ListIndex>,
+) -> Backtest {
+    let started = Instant::now();
+    let labels = outcomes(&history.events);
+    let mut sets = vec![(candidate.0.unwrap_or(0), candidate.1.clone())];
+    if let Some((v, s)) = &live {
+        sets.push((*v, s.clone()));
+    }
+    let mut replay = Replay::new(sets, lists);
+    let mut cand = SetStats { version: candidate.0, ..SetStats::default() };
+    let mut live_stats = live.as_ref().map(|(v, _)| SetStats { version: Some(*v), ..SetStats::default() });
+    let mut diff = Difference::default();
+    let mut rule_hits: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut examples = Vec::new();
+    let (mut fraud_orders, mut legit_orders) = (0u64, 0u64);
+    let mut ev = history.events.iter().peekable();
+    for o in &history.orders {
+        let at = o.order.placed_at.timestamp_millis();
+        while let Some(e) = ev.next_if(|e| e.at_ms < at) {
+            replay.event(e);
+        }
+        let decisions = replay.order(&o.order, &o.entities);
+        let outcome = labels.get(o.order.order_id.as_str()).copied().unwrap_or("unlabelled");
+        let fraud = outcome == "fraud";
+        fraud_orders += u64::from(fraud);
+        legit_orders += u64::from(outcome == "legit");
+        let tally = |s: &mut SetStats, v: Verdict| {
+            s.verdicts.add(v);
+            s.by_outcome.entry(outcome).or_default().add(v);
+            if v != Verdict::Approve {
+                s.flagged += 1;
+                s.flagged_fraud += u64::from(fraud);
+            }
+        };
+        let c = &decisions[0];
+        tally(&mut cand, c.decision);
+        for r in &c.reasons {
+            let e = rule_hits.entry(r.rule.clone()).or_default();
+            e.0 += 1;
+            e.1 += u64::from(fraud);
+        }
+        let live_verdict = decisions.get(1).map(|d| d.decision);
+        if let (Some(ls), Some(lv)) = (live_stats.as_mut(), live_verdict) {
+            tally(ls, lv);
+            let (cf, lf) = (c.decision != Verdict::Approve, lv != Verdict::Approve);
+            if cf && !lf {
+                diff.newly_flagged += 1;
+                diff.newly_flagged_fraud += u64::from(fraud);
+            }
+            if lf && !cf {
+                diff.no_longer_flagged += 1;
+                diff.no_longer_flagged_fraud += u64::from(fraud);
+            }
+            diff.verdict_changed += u64::from(c.decision != lv);
+        }
+        if c.decision != Verdict::Approve {
+            examples.push(Example {
+                order_id: o.order.order_id.to_string(),
+                placed_at: o.order.placed_at.to_rfc3339(),
+                verdict: c.decision,
+                score: c.score,
+                live_verdict,
+                outcome,
+                rules: c.reasons.iter().map(|r| r.rule.clone()).collect(),
+            });
+            if examples.len() > 200 {
+                examples.drain(..100);
+            }
+        }
+    }
+    let finish = |s: &mut SetStats| {
+        s.precision = ratio(s.flagged_fraud, s.flagged);
+        s.recall = ratio(s.flagged_fraud, fraud_orders);
+    };
+    finish(&mut cand);
+    if let Some(ls) = live_stats.as_mut() {
+        finish(ls);
+    }
+    let mut rules: Vec<RuleStats> = candidate
+        .1
+        .rules
+        .iter()
+        .map(|r| {
+            let (hits, fraud_hits) = rule_hits.get(&r.doc.id).copied().unwrap_or_default();
+            RuleStats { rule: r.doc.id.clone(), hits, fraud_hits, precision: ratio(fraud_hits, hits) }
+        })
+        .collect();
+    rules.sort_by(|a, b| b.hits.cmp(&a.hits).then(a.rule.cmp(&b.rule)));
+    examples.reverse();
+    examples.truncate(100);
+    Backtest {
+        orders: history.orders.len() as u64,
+        fraud_orders,
+        legit_orders,
+        candidate: cand,
+        live: live_stats,
+        difference: live.as_ref().map(|_| diff),
+        rules,
+        flagged_examples: examples,
+        load_seconds: history.load_seconds,
+        replay_seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// Which rule set to backtest.
+pub enum Candidate {
+    Source(String),
+    Version(i64),
+}
+
+impl Service {
+    pub fn validate_rules(&self, source: &str) -> ServiceResult<Validated> {
+        validate(source).map(|(_, v)| v)
+    }
+
+    /// Validates and saves a new version (not yet live).
+    pub async fn save_ruleset(&self, cap: &RulesAdmin, source: &str, note: &str) -> ServiceResult<(i64, Validated)> {
+        let (_, v) = validate(source)?;
+        let version = self.store().create_ruleset(source, &cap.actor, note, self.now()).await?;
+        Ok((version, v))
+    }
+
+    pub async fn rulesets(
+        &self,
+        _cap: &ReadAccess,
+    ) -> ServiceResult<(Vec<RuleSetRecord>, ScreeningControl, Vec<RuleSetChange>)> {
+        let s = self.store();
+        Ok((s.rulesets().await?, s.screening_control().await?, s.ruleset_changes().await?))
+    }
+
+    pub async fn ruleset(&self, _cap: &ReadAccess, version: i64) -> ServiceResult<RuleSetRecord> {
+        self.store().ruleset(version).await?.ok_or(ServiceError::NotFound("rule set version"))
+    }
+
+    async fn checked_version(&self, version: i64) -> ServiceResult<RuleSetRecord> {
+        let rec = self.store().ruleset(version).await?.ok_or(ServiceError::NotFound("rule set version"))?;
+        validate(&rec.source)?;
+        Ok(rec)
+    }
+
+    /// Makes a saved version live on every instance (each picks it up within a poll interval).
+    pub async fn publish_ruleset(&self, cap: &RulesAdmin, version: i64) -> ServiceResult<()> {
+        self.checked_version(version).await?;
+        if self.store().screening_control().await?.live_version == Some(version) {
+            return Err(ServiceError::Conflict(format!("version {version} is already live")));
+        }
+        self.store().change_control(ControlChange::Publish(version), &cap.actor, self.now()).await?;
+        self.screener().refresh().await
+    }
+
+    /// Returns to the version that was live before the current one.
+    pub async fn rollback_ruleset(&self, cap: &RulesAdmin) -> ServiceResult<i64> {
+        let mut stack: Vec<i64> = Vec::new();
+        for c in self.store().ruleset_changes().await? {
+            match (c.action.as_str(), c.version) {
+                ("publish", Some(v)) => stack.push(v),
+                ("rollback", Some(_)) => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        let Some(&target) = stack.len().checked_sub(2).and_then(|i| stack.get(i)) else {
+            return Err(ServiceError::Conflict("there is no earlier published version to roll back to".into()));
+        };
+        self.checked_version(target).await?;
+        self.store().change_control(ControlChange::Rollback(target), &cap.actor, self.now()).await?;
+        self.screener().refresh().await?;
+        Ok(target)
+    }
+
+    /// Runs a version beside the live set on incoming orders, without affecting decisions.
+    pub async fn shadow_ruleset(&self, cap: &RulesAdmin, version: Option<i64>) -> ServiceResult<()> {
+        let change = match version {
+            Some(v) => {
+                self.checked_version(v).await?;
+                ControlChange::Shadow(v)
+            }
+            None => ControlChange::ShadowStop,
+        };
+        self.store().change_control(change, &cap.actor, self.now()).await?;
+        self.screener().refresh().await
+    }
+
+    /// Loads every stored order and event for replay.
+    pub async fn load_history(&self, _cap: &ReadAccess) -> ServiceResult<LoadedHistory> {
+        let started = Instant::now();
+        let mut orders = Vec::new();
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let page = self.store().replay_orders(after.clone(), 20_000).await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.order.placed_at.timestamp_millis(), last.order.order_id.to_string()));
+            let done = page.len() < 20_000;
+            orders.extend(page);
+            if done {
+                break;
+            }
+        }
+        let events = self.store().replay_events().await?;
+        Ok(LoadedHistory { orders, events, load_seconds: started.elapsed().as_secs_f64() })
+    }
+
+    /// Backtests a rule set on all stored history, beside the live set.
+    pub async fn backtest(&self, cap: &ReadAccess, candidate: Candidate) -> ServiceResult<Backtest> {
+        let (version, source) = match candidate {
+            Candidate::Source(s) => (None, s),
+            Candidate::Version(v) => (Some(v), self.ruleset(cap, v).await?.source),
+        };
+        let (set, _) = validate(&source)?;
+        let history = self.load_history(cap).await?;
+        let live = self.screener().live().map(|c| (c.version, c.set));
+        let lists = self.screener().lists();
+        let set = Arc::new(set);
+        tokio::task::spawn_blocking(move || run_backtest(&history, (version, set), live, lists))
+            .await
+            .map_err(|e| ServiceError::Invalid(format!("backtest failed: {e}")))
+    }
+}

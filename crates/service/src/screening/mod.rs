@@ -1,0 +1,269 @@
+//! Screening: from an order to a decision with the live rule set (and, beside it, the shadow
+//! set), using facts read from storage. The rule sets and lists in use are cached per instance
+//! and reloaded when the control row in the database changes, so a publish reaches every instance
+//! sharing the database within one poll interval.
+
+pub mod lists;
+
+use crate::{ServiceError, ServiceResult};
+use chrono::{DateTime, Utc};
+use lists::{ListIndex, Probe};
+use riskdesk_domain::{Decision, EntityKey, EntityKind, Order};
+use riskdesk_rules::features::{ClusterFacts, Facts, build_frame};
+use riskdesk_rules::needs::{Agg, Need, Subject};
+use riskdesk_rules::velocity::{self, Current, UseRow};
+use riskdesk_rules::{RuleSet, Scratch, Value};
+use riskdesk_store::{ControlChange, ScreeningControl, ScreeningQuery, ScreeningRows, Store};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// The rule file a fresh installation publishes as version 1.
+pub const STARTER_PACK: &str = include_str!("../../../../rules/starter-fashion.toml");
+
+/// How far back "new device" and "new address" look at the account's orders.
+const NOVELTY_WINDOW_MS: i64 = 90 * 86_400_000;
+
+/// How often each instance checks for a published rule set or changed lists.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Clone)]
+pub struct Compiled {
+    pub version: i64,
+    pub set: Arc<RuleSet>,
+}
+
+#[derive(Default)]
+struct Active {
+    live: Option<Compiled>,
+    shadow: Option<Compiled>,
+    lists: Arc<ListIndex>,
+}
+
+pub struct Screener {
+    store: Arc<dyn Store>,
+    active: RwLock<Arc<Active>>,
+    seen: Mutex<Option<ScreeningControl>>,
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// A decision, and what the shadow set would have decided.
+pub struct Decided {
+    pub decision: Decision,
+    pub shadow: Option<Decision>,
+}
+
+impl Screener {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            active: RwLock::new(Arc::new(Active::default())),
+            seen: Mutex::new(None),
+            refresh_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn current(&self) -> Arc<Active> {
+        self.active.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn live(&self) -> Option<Compiled> {
+        self.current().live.clone()
+    }
+
+    pub fn shadow(&self) -> Option<Compiled> {
+        self.current().shadow.clone()
+    }
+
+    pub fn lists(&self) -> Arc<ListIndex> {
+        self.current().lists.clone()
+    }
+
+    /// Reloads whatever changed since the last look. Cheap when nothing did: one row is read.
+    pub async fn refresh(&self) -> ServiceResult<()> {
+        let _guard = self.refresh_lock.lock().await;
+        let control = self.store.screening_control().await?;
+        let before = *self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if before == Some(control) {
+            return Ok(());
+        }
+        let cur = self.current();
+        let load = |v: Option<i64>, have: &Option<Compiled>| {
+            let store = self.store.clone();
+            let have = have.clone();
+            async move {
+                match v {
+                    None => Ok::<_, ServiceError>(None),
+                    Some(v) if have.as_ref().is_some_and(|c| c.version == v) => Ok(have),
+                    Some(v) => {
+                        let rec = store.ruleset(v).await?.ok_or(ServiceError::NotFound("rule set version"))?;
+                        // A stored version was validated when saved; failing here means the
+                        // catalogue changed under it, which must not stop screening.
+                        let set = RuleSet::from_toml(&rec.source).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+                        Ok(Some(Compiled { version: v, set: Arc::new(set) }))
+                    }
+                }
+            }
+        };
+        let live = load(control.live_version, &cur.live).await?;
+        let shadow = load(control.shadow_version, &cur.shadow).await?;
+        let lists = if before.map(|b| b.lists_seq) == Some(control.lists_seq) {
+            cur.lists.clone()
+        } else {
+            Arc::new(ListIndex::build(&self.store.list_entries().await?))
+        };
+        if live.as_ref().map(|c| c.version) != cur.live.as_ref().map(|c| c.version) {
+            tracing::info!(version = live.as_ref().map(|c| c.version), "live rule set changed");
+        }
+        *self.active.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Active { live, shadow, lists });
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(control);
+        Ok(())
+    }
+
+    /// Polls for changes until the process ends.
+    pub fn spawn_poller(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(POLL_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(s) = me.upgrade() else { break };
+                if let Err(e) = s.refresh().await {
+                    tracing::warn!(error = %e, "reloading screening configuration failed");
+                }
+            }
+        });
+    }
+
+    /// Installs the starter pack as version 1 on a database that has no rule set yet. Safe when
+    /// several instances start at once: only the one whose token is stored installs.
+    pub async fn install_starter_pack(&self, now: DateTime<Utc>) -> ServiceResult<bool> {
+        let token = ulid::Ulid::new().to_string();
+        if self.store.setting_or_init("starter_pack_installer", &token).await? != token {
+            return Ok(false);
+        }
+        let v = self.store.create_ruleset(STARTER_PACK, "riskdesk", "starter pack for fashion e-commerce", now).await?;
+        self.store.change_control(ControlChange::Publish(v), "riskdesk", now).await?;
+        self.refresh().await?;
+        Ok(true)
+    }
+
+    /// Screens one order: live decision, and the shadow set's when one runs.
+    pub async fn decide(&self, order: &Order, entities: &[EntityKey], now: DateTime<Utc>) -> ServiceResult<Decided> {
+        let active = self.current();
+        let Some(live) = active.live.clone() else {
+            return Ok(Decided { decision: Decision::approve_unscreened(order.order_id.clone(), now), shadow: None });
+        };
+        let sets: Vec<&RuleSet> = std::iter::once(&*live.set).chain(active.shadow.as_ref().map(|s| &*s.set)).collect();
+        let q = query_for(order, entities, &sets);
+        let rows = self.store.screening_rows(&q).await?;
+        let probe = Probe::of(order, entities);
+        let decide = |c: &Compiled| {
+            let facts = facts_for(order, entities, &c.set, &q, &rows, |spec| {
+                active.lists.matches(spec, &probe, now.timestamp_millis())
+            });
+            decision_of(order, &c.set, c.version, &facts, now)
+        };
+        let decision = decide(&live);
+        let shadow = active.shadow.as_ref().map(decide);
+        Ok(Decided { decision, shadow })
+    }
+}
+
+/// The decision of `set` for an order whose facts are known.
+pub fn decision_of(order: &Order, set: &RuleSet, version: i64, facts: &Facts, now: DateTime<Utc>) -> Decision {
+    let mut frame = Vec::with_capacity(set.frame_len());
+    build_frame(order, facts, set, &mut frame);
+    let out = set.evaluate(&frame, &mut Scratch::default());
+    Decision {
+        order_id: order.order_id.clone(),
+        decision: out.verdict,
+        score: out.score,
+        reasons: out.reasons,
+        ruleset_version: version,
+        decided_at: now,
+        not_evaluated: out.not_evaluated,
+    }
+}
+
+/// What to read for an order, given the rule sets that will judge it.
+pub fn query_for(order: &Order, entities: &[EntityKey], sets: &[&RuleSet]) -> ScreeningQuery {
+    let at = order.placed_at.timestamp_millis();
+    let mut customer_window = NOVELTY_WINDOW_MS;
+    let mut wanted: Vec<(EntityKey, i64, bool)> = Vec::new();
+    for set in sets {
+        for need in set.needs() {
+            let Need::Velocity(v) = need else { continue };
+            let with_entities = matches!(v.agg, Agg::Distinct(Subject::Entity(_)));
+            match v.subject {
+                Subject::Customer => customer_window = customer_window.max(v.window_ms),
+                Subject::Entity(kind) => {
+                    let Some(key) = entities.iter().find(|e| e.kind == kind) else { continue };
+                    match wanted.iter_mut().find(|w| w.0.kind == kind) {
+                        Some(w) => {
+                            w.1 = w.1.min(at - v.window_ms);
+                            w.2 |= with_entities;
+                        }
+                        None => wanted.push((*key, at - v.window_ms, with_entities)),
+                    }
+                }
+            }
+        }
+    }
+    ScreeningQuery {
+        order_id: order.order_id.clone(),
+        customer_id: order.customer.customer_id.clone(),
+        invited_by: order.customer.invited_by.clone(),
+        at_ms: at,
+        customer_since_ms: at - customer_window,
+        entities: wanted,
+    }
+}
+
+/// Facts for one rule set from the rows read for `q`.
+pub fn facts_for(
+    order: &Order,
+    entities: &[EntityKey],
+    set: &RuleSet,
+    q: &ScreeningQuery,
+    rows: &ScreeningRows,
+    mut listed: impl FnMut(riskdesk_rules::needs::ListSpec) -> bool,
+) -> Facts {
+    let cur = current(order, entities);
+    let mut history = rows.history.clone();
+    history.new_device = velocity::is_new(EntityKind::Device, &cur, &rows.customer_orders);
+    history.new_shipping_address = velocity::is_new(EntityKind::ShippingAddress, &cur, &rows.customer_orders);
+    let empty: Vec<UseRow> = Vec::new();
+    let dynamic = set
+        .needs()
+        .iter()
+        .map(|need| match need {
+            Need::Velocity(v) => {
+                let rows_of = match v.subject {
+                    Subject::Customer => &rows.customer_orders,
+                    Subject::Entity(kind) => q
+                        .entities
+                        .iter()
+                        .position(|w| w.0.kind == kind)
+                        .and_then(|i| rows.entity_rows.get(i))
+                        .unwrap_or(&empty),
+                };
+                velocity::aggregate(v, &cur, rows_of)
+            }
+            Need::List(spec) => Value::Bool(listed(*spec)),
+            Need::Attribute(_) => Value::Null,
+        })
+        .collect();
+    Facts { history, cluster: ClusterFacts { size: 1, ..ClusterFacts::default() }, dynamic }
+}
+
+pub fn current<'a>(order: &'a Order, entities: &'a [EntityKey]) -> Current<'a> {
+    Current {
+        order_id: order.order_id.as_str(),
+        customer_id: order.customer.customer_id.as_str(),
+        at_ms: order.placed_at.timestamp_millis(),
+        amount_minor: order.total.minor,
+        minor_per_major: 10f64.powi(order.total.currency.exponent() as i32),
+        entities,
+    }
+}
