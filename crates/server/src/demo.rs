@@ -18,6 +18,9 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
 
+/// Ground truth of the planted fraud: order_id, customer_id, pattern.
+pub const TRUTH_FILE: &str = "demo-truth.csv";
+
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
     /// Seed of the generator: the same seed gives the same data.
@@ -87,7 +90,7 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
             service.import_events(&cap, events).await?;
         }
         std::fs::create_dir_all(&cfg.data_dir)?;
-        write_truth(&cfg.data_dir.join("demo-truth.csv"), &data.truth)?;
+        write_truth(&cfg.data_dir.join(TRUTH_FILE), &data.truth)?;
         eprintln!(
             "loaded {} orders and {} events ({} planted fraud orders)",
             data.orders.len(),

@@ -6,4 +6,5 @@ pub mod config;
 pub mod demo;
 pub mod import;
 pub mod logging;
+pub mod rules_cli;
 pub mod serve;

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use riskdesk_server::config::{Config, DEFAULT_FILE, Overrides};
+use riskdesk_server::rules_cli::{self, BacktestArgs, ListsCmd, RulesCmd};
 use riskdesk_server::{app, demo, import, serve};
 use riskdesk_service::Scope;
 use std::path::PathBuf;
@@ -71,6 +72,28 @@ enum Command {
     },
     /// Generate a fashion shop's history with planted fraud, load it, and serve it.
     Demo(demo::DemoArgs),
+    /// Rule sets: validate, backtest, publish, roll back, shadow.
+    Rules {
+        #[command(subcommand)]
+        action: RulesCmd,
+    },
+    /// Block and allow lists.
+    Lists {
+        #[command(subcommand)]
+        action: ListsCmd,
+    },
+    /// Replay stored history with a rule file (the same as `rules backtest`).
+    Backtest(BacktestArgs),
+    /// Decisions for a JSONL file of orders, screened in time order (JSONL out).
+    Score {
+        file: PathBuf,
+        /// Rule file to use instead of the live rule set (then no database is needed).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Where to write the decisions [default: stdout].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Manage API keys of machine clients.
     Apikey {
         #[command(subcommand)]
@@ -89,7 +112,8 @@ enum ApikeyAction {
     Create {
         #[arg(long)]
         name: String,
-        /// intake (send orders and events) or read (read orders and customers); repeatable.
+        /// intake (send orders and events), read (read orders and customers) or rules (change
+        /// rule sets and lists); repeatable.
         #[arg(long = "scope", value_enum, required = true)]
         scopes: Vec<ScopeArg>,
     },
@@ -103,6 +127,7 @@ enum ApikeyAction {
 enum ScopeArg {
     Intake,
     Read,
+    Rules,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -151,6 +176,15 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => demo::run(&cfg, args).await,
+        Command::Rules { action } => rules_cli::rules(&cfg, action).await,
+        Command::Lists { action } => rules_cli::lists(&cfg, action).await,
+        Command::Backtest(args) => {
+            let service = app::open_service(&cfg).await?;
+            rules_cli::backtest(&cfg, &service, args).await
+        }
+        Command::Score { file, rules, output } => {
+            rules_cli::score(&cfg, &file, rules.as_deref(), output.as_deref()).await
+        }
         Command::Apikey { action } => {
             let service = app::open_service(&cfg).await?;
             match action {
@@ -160,6 +194,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
                         .map(|s| match s {
                             ScopeArg::Intake => Scope::Intake,
                             ScopeArg::Read => Scope::Read,
+                            ScopeArg::Rules => Scope::Rules,
                         })
                         .collect();
                     let key = service.create_api_key(&name, &scopes).await?;

@@ -107,8 +107,21 @@ pub struct Backtest {
     pub rules: Vec<RuleStats>,
     /// Orders the candidate would have flagged (the newest first, at most 100).
     pub flagged_examples: Vec<Example>,
+    /// With ground truth (order id → pattern): how many orders of each pattern were flagged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_pattern: Vec<PatternStats>,
     pub load_seconds: f64,
     pub replay_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PatternStats {
+    pub pattern: String,
+    pub orders: u64,
+    pub flagged: u64,
+    pub declined: u64,
+    /// Flagged by the live set, when one is compared.
+    pub live_flagged: Option<u64>,
 }
 
 /// History loaded for replay, kept so repeated backtests do not reload it.
@@ -146,7 +159,9 @@ pub fn run_backtest(
     candidate: (Option<i64>, Arc<RuleSet>),
     live: Option<(i64, Arc<RuleSet>)>,
     lists: Arc<crate::screening::lists::ListIndex>,
+    truth: Option<&HashMap<String, String>>,
 ) -> Backtest {
+    let mut patterns: HashMap<String, PatternStats> = HashMap::new();
     let started = Instant::now();
     let labels = outcomes(&history.events);
     let mut sets = vec![(candidate.0.unwrap_or(0), candidate.1.clone())];
@@ -181,6 +196,21 @@ pub fn run_backtest(
         };
         let c = &decisions[0];
         tally(&mut cand, c.decision);
+        if let Some(p) = truth.and_then(|t| t.get(o.order.order_id.as_str())) {
+            let ps = patterns.entry(p.clone()).or_insert_with(|| PatternStats {
+                pattern: p.clone(),
+                orders: 0,
+                flagged: 0,
+                declined: 0,
+                live_flagged: decisions.get(1).map(|_| 0),
+            });
+            ps.orders += 1;
+            ps.flagged += u64::from(c.decision != Verdict::Approve);
+            ps.declined += u64::from(c.decision == Verdict::Decline);
+            if let (Some(lf), Some(l)) = (ps.live_flagged.as_mut(), decisions.get(1)) {
+                *lf += u64::from(l.decision != Verdict::Approve);
+            }
+        }
         for r in &c.reasons {
             let e = rule_hits.entry(r.rule.clone()).or_default();
             e.0 += 1;
@@ -235,6 +265,8 @@ pub fn run_backtest(
     rules.sort_by(|a, b| b.hits.cmp(&a.hits).then(a.rule.cmp(&b.rule)));
     examples.reverse();
     examples.truncate(100);
+    let mut by_pattern: Vec<PatternStats> = patterns.into_values().collect();
+    by_pattern.sort_by(|a, b| a.pattern.cmp(&b.pattern));
     Backtest {
         orders: history.orders.len() as u64,
         fraud_orders,
@@ -244,6 +276,7 @@ pub fn run_backtest(
         difference: live.as_ref().map(|_| diff),
         rules,
         flagged_examples: examples,
+        by_pattern,
         load_seconds: history.load_seconds,
         replay_seconds: started.elapsed().as_secs_f64(),
     }
@@ -350,6 +383,16 @@ impl Service {
 
     /// Backtests a rule set on all stored history, beside the live set.
     pub async fn backtest(&self, cap: &ReadAccess, candidate: Candidate) -> ServiceResult<Backtest> {
+        self.backtest_with_truth(cap, candidate, None).await
+    }
+
+    /// As [`Service::backtest`], with ground truth (order id → pattern) to break results down.
+    pub async fn backtest_with_truth(
+        &self,
+        cap: &ReadAccess,
+        candidate: Candidate,
+        truth: Option<HashMap<String, String>>,
+    ) -> ServiceResult<Backtest> {
         let (version, source) = match candidate {
             Candidate::Source(s) => (None, s),
             Candidate::Version(v) => (Some(v), self.ruleset(cap, v).await?.source),
@@ -359,7 +402,7 @@ impl Service {
         let live = self.screener().live().map(|c| (c.version, c.set));
         let lists = self.screener().lists();
         let set = Arc::new(set);
-        tokio::task::spawn_blocking(move || run_backtest(&history, (version, set), live, lists))
+        tokio::task::spawn_blocking(move || run_backtest(&history, (version, set), live, lists, truth.as_ref()))
             .await
             .map_err(|e| ServiceError::Invalid(format!("backtest failed: {e}")))
     }

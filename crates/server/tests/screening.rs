@@ -1,0 +1,275 @@
+//! Screening through the API on both backends: rule-set life cycle (validate, save, backtest,
+//! shadow, publish, roll back), lists, velocity (out of order, after a restart), reasons and
+//! rules that cannot be evaluated.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use riskdesk_store::conformance::order_json;
+use serde_json::{Value, json};
+
+const SMALL_SET: &str = r#"
+[scoring]
+review_at = 40
+decline_at = 80
+
+[[rule]]
+id = "device_burst"
+name = "Device burst"
+expression = 'velocity.count("device", "1h") >= 3'
+action = "score"
+points = 45
+
+[[rule]]
+id = "big"
+name = "Big order"
+expression = 'order.amount > 1000.0'
+action = "review"
+
+[[rule]]
+id = "blocked"
+name = "Blocked"
+expression = 'lists.blocked()'
+action = "decline"
+
+[[rule]]
+id = "tier"
+name = "Shop tier attribute"
+expression = 'attributes.loyalty_tier == "gold"'
+action = "score"
+points = 5
+"#;
+
+fn with_device(mut o: Value, device: &str) -> Value {
+    o["device"]["device_id"] = json!(device);
+    o
+}
+
+async fn call_as(app: &TestApp, key: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    app.call(method, path, Some(key), body.map(|b| serde_json::to_vec(&b).unwrap())).await
+}
+
+async fn publish(app: &TestApp, source: &str) -> i64 {
+    let k = app.rules_key.clone();
+    let (s, saved) =
+        call_as(app, &k, "POST", "/api/v1/rulesets", Some(json!({"source": source, "note": "test"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{saved}");
+    let v = saved["version"].as_i64().unwrap();
+    let (s, body) = call_as(app, &k, "POST", &format!("/api/v1/rulesets/{v}/publish"), None).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    v
+}
+
+both_backends!(invalid_rules_are_rejected_with_rule_line_and_column, |app: TestApp| async move {
+    let k = app.rules_key.clone();
+    let bad = "[[rule]]\nid = \"x\"\nname = \"x\"\nexpression = '''\norder.amount > 1.0 &&\n  customer.ordrs > 2'''\naction = \"review\"\n";
+    let (s, body) = call_as(&app, &k, "POST", "/api/v1/rulesets/validate", Some(json!({"source": bad}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "invalid_rules");
+    assert_eq!(body["field"], "rule.x.expression");
+    let e = &body["errors"][0];
+    assert_eq!((e["rule"].as_str(), e["line"].as_i64(), e["column"].as_i64()), (Some("x"), Some(2), Some(3)), "{body}");
+    assert!(e["message"].as_str().unwrap().contains("did you mean `customer.orders`"), "{body}");
+    // Nothing was saved.
+    let (_, list) = app.get("/api/v1/rulesets").await;
+    assert_eq!(list["versions"].as_array().unwrap().len(), 1);
+    // Saving an invalid set is refused the same way; a reader may not save at all.
+    let (s, _) = call_as(&app, &k, "POST", "/api/v1/rulesets", Some(json!({"source": bad}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let rk = app.read_key.clone();
+    let (s, _) = call_as(&app, &rk, "POST", "/api/v1/rulesets", Some(json!({"source": SMALL_SET}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call_as(&app, &rk, "POST", "/api/v1/rulesets/1/publish", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+});
+
+both_backends!(publish_rollback_and_shadow, |app: TestApp| async move {
+    let k = app.rules_key.clone();
+    // Some history for the backtest.
+    for i in 0..4 {
+        let o = with_device(order_json(&format!("H-{i}"), &format!("C-{i}"), i), "dev-shared");
+        assert_eq!(app.post("/api/v1/orders", &o).await.0, StatusCode::OK);
+    }
+    let (s, saved) = call_as(&app, &k, "POST", "/api/v1/rulesets", Some(json!({"source": SMALL_SET}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{saved}");
+    let v2 = saved["version"].as_i64().unwrap();
+    assert_eq!(v2, 2);
+    let (s, bt) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/backtest", None).await;
+    assert_eq!(s, StatusCode::OK, "{bt}");
+    assert_eq!(bt["orders"], 4);
+    // the third and fourth order on the shared device reach the burst rule: 45 points, review
+    assert_eq!(bt["candidate"]["verdicts"]["review"], 2, "{bt}");
+    assert_eq!(bt["live"]["version"], 1);
+    let device_rule = bt["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "device_burst").unwrap().clone();
+    assert_eq!(device_rule["hits"], 2);
+
+    // Shadow: decisions keep coming from version 1, version 2's are stored beside them.
+    let (s, _) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/shadow", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let o = with_device(order_json("S-1", "C-9", 10), "dev-shared");
+    let (_, d) = app.post("/api/v1/orders", &o).await;
+    assert_eq!(d["ruleset_version"], 1);
+    let (s, sh) = call_as(&app, &k, "GET", "/api/v1/rulesets/2/shadow", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(sh["orders"], 1, "{sh}");
+    assert_eq!(sh["decisions"][0]["shadow"]["decision"], "review", "{sh}");
+    assert_eq!(sh["decisions"][0]["live"]["ruleset_version"], 1);
+
+    let (s, _) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/publish", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, again) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/publish", None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{again}");
+    let (_, d) = app.post("/api/v1/orders", &with_device(order_json("P-1", "C-10", 11), "dev-shared")).await;
+    assert_eq!(d["ruleset_version"], 2);
+    assert_eq!(d["decision"], "review");
+    let r = &d["reasons"][0];
+    assert_eq!(r["rule"], "device_burst");
+    assert_eq!(r["points"], 45);
+    assert_eq!(r["detail"], "velocity.count(\"device\", \"1h\") = 6");
+
+    let (s, rb) = call_as(&app, &k, "POST", "/api/v1/rulesets/rollback", None).await;
+    assert_eq!((s, rb["live_version"].as_i64()), (StatusCode::OK, Some(1)));
+    let (_, d) = app.post("/api/v1/orders", &order_json("R-1", "C-11", 12)).await;
+    assert_eq!(d["ruleset_version"], 1);
+    let (s, _) = call_as(&app, &k, "POST", "/api/v1/rulesets/rollback", None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "nothing before version 1");
+    let (_, list) = app.get("/api/v1/rulesets").await;
+    let actions: Vec<&str> =
+        list["changes"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["publish", "shadow", "publish", "rollback"]);
+    assert!(list["changes"][2]["actor"].as_str().unwrap().starts_with("apikey:"));
+});
+
+both_backends!(lists_block_and_import_reports_bad_lines, |app: TestApp| async move {
+    let k = app.rules_key.clone();
+    publish(&app, SMALL_SET).await;
+    let entry =
+        json!({"list": "block", "kind": "email", "value": "Mallory.Evil+shop@GMAIL.com", "reason": "chargeback ring"});
+    let (s, added) = call_as(&app, &k, "POST", "/api/v1/lists", Some(entry)).await;
+    assert_eq!(s, StatusCode::CREATED, "{added}");
+    let id = added["entries"][0]["id"].as_str().unwrap().to_owned();
+    assert!(added["entries"][0]["author"].as_str().unwrap().starts_with("apikey:"));
+    let mut o = order_json("L-1", "C-1", 0);
+    o["customer"]["email"] = json!("malloryevil@gmail.com");
+    let (_, d) = app.post("/api/v1/orders", &o).await;
+    assert_eq!(d["decision"], "decline", "{d}");
+    assert_eq!(d["reasons"][0]["rule"], "blocked");
+
+    // CIDR ranges match addresses inside them.
+    let csv = "list,kind,value,reason,expires_at\nblock,ip,198.51.100.0/24,bad range,\nblock,bin,522222,test bin,2099-01-01T00:00:00Z\n";
+    let (s, imp) = app.call("POST", "/api/v1/lists/import", Some(&k), Some(csv.as_bytes().to_vec())).await;
+    assert_eq!((s, imp["imported"].as_i64()), (StatusCode::CREATED, Some(2)), "{imp}");
+    let mut o = order_json("L-2", "C-2", 1);
+    o["device"]["ip"] = json!("198.51.100.77");
+    let (_, d) = app.post("/api/v1/orders", &o).await;
+    assert_eq!(d["decision"], "decline", "{d}");
+
+    // A file with bad lines imports nothing and names each line.
+    let bad = "list,kind,value,reason\nblock,email,ok@example.com,fine\nblock,shoe,x,r\nmaybe,email,a@b.de,r\nblock,iban,DE00 0000,r\nblock,ip,not-an-ip,r\n";
+    let (s, err) = app.call("POST", "/api/v1/lists/import", Some(&k), Some(bad.as_bytes().to_vec())).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let lines: Vec<(i64, &str)> = err["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_i64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(lines, [(3, "kind"), (4, "list"), (5, "value"), (6, "value")]);
+    let (_, all) = app.get("/api/v1/lists").await;
+    assert_eq!(all["entries"].as_array().unwrap().len(), 3, "nothing of the bad file was stored");
+
+    // Removing the entry lets the customer through again.
+    let (s, _) = app.call("DELETE", &format!("/api/v1/lists/{id}"), Some(&k), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let mut o = order_json("L-3", "C-3", 2);
+    o["customer"]["email"] = json!("malloryevil@gmail.com");
+    let (_, d) = app.post("/api/v1/orders", &o).await;
+    assert_eq!(d["decision"], "approve", "{d}");
+    let (s, _) = app.call("DELETE", &format!("/api/v1/lists/{id}"), Some(&k), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, e) = call_as(
+        &app,
+        &k,
+        "POST",
+        "/api/v1/lists",
+        Some(json!({"list": "block", "kind": "email", "value": "x", "reason": ""})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+});
+
+both_backends!(velocity_counts_by_event_time_and_missing_fields_are_not_evaluated, |app: TestApp| async move {
+    publish(&app, SMALL_SET).await;
+    // A later order arrives first: it must not count for the earlier ones.
+    let (_, d) = app.post("/api/v1/orders", &with_device(order_json("V-late", "C-1", 50), "dev-v")).await;
+    assert_eq!(d["decision"], "approve");
+    let (_, d) = app.post("/api/v1/orders", &with_device(order_json("V-1", "C-2", 0), "dev-v")).await;
+    assert_eq!(d["decision"], "approve", "{d}");
+    let (_, d) = app.post("/api/v1/orders", &with_device(order_json("V-2", "C-3", 1), "dev-v")).await;
+    assert_eq!(d["decision"], "approve", "{d}: V-late is in V-2's future");
+    // The third order of the device within the hour, at minute 2: V-1, V-2 and itself.
+    let (_, d) = app.post("/api/v1/orders", &with_device(order_json("V-3", "C-4", 2), "dev-v")).await;
+    assert_eq!(d["decision"], "review", "{d}");
+    assert_eq!(d["reasons"][0]["detail"], "velocity.count(\"device\", \"1h\") = 3");
+    // The shop did not send loyalty_tier: the rule is recorded as not evaluated.
+    let ne = d["not_evaluated"].as_array().unwrap();
+    assert_eq!(ne.len(), 1, "{d}");
+    assert_eq!(ne[0]["rule"], "tier");
+    assert_eq!(ne[0]["reason"], "attributes.loyalty_tier is not known for this order");
+    let (_, stored) = app.get("/api/v1/orders/V-3").await;
+    assert_eq!(stored["decisions"][0]["not_evaluated"][0]["rule"], "tier", "{stored}");
+    // Out of window: two hours later the device counts only itself.
+    let (_, d) = app.post("/api/v1/orders", &with_device(order_json("V-4", "C-5", 180), "dev-v")).await;
+    assert_eq!(d["decision"], "approve", "{d}");
+});
+
+/// A publish through one instance reaches another instance on the same database without a
+/// restart; velocity counted by one instance is seen by the other.
+async fn two_instances(a: TestApp, b: TestApp) {
+    publish(&a, SMALL_SET).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut n = 0;
+    loop {
+        n += 1;
+        let (_, d) = b.post("/api/v1/orders", &order_json(&format!("B-{n}"), &format!("CB-{n}"), n)).await;
+        if d["ruleset_version"] == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "instance B never picked up version 2: {d}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Orders on A and B share velocity: the third on one device within the hour is flagged.
+    a.post("/api/v1/orders", &with_device(order_json("X-1", "CX-1", 1000), "dev-x")).await;
+    b.post("/api/v1/orders", &with_device(order_json("X-2", "CX-2", 1001), "dev-x")).await;
+    let (_, d) = a.post("/api/v1/orders", &with_device(order_json("X-3", "CX-3", 1002), "dev-x")).await;
+    assert_eq!(d["decision"], "review", "{d}");
+}
+
+#[tokio::test]
+async fn publish_reaches_other_instances_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let open = || async {
+        let s = riskdesk_store_sqlite::SqliteStore::open(&path, riskdesk_store_sqlite::SqliteOptions::default())
+            .await
+            .unwrap();
+        std::sync::Arc::new(s) as std::sync::Arc<dyn riskdesk_store::Store>
+    };
+    let a = app_on(open().await, Guard::None).await;
+    let b = app_on(open().await, Guard::None).await;
+    two_instances(a, b).await;
+    drop(dir);
+}
+
+#[tokio::test]
+async fn publish_reaches_other_instances_postgres() {
+    let Some(db) = riskdesk_store_postgres::testing::fresh_database().await else { return };
+    let open = || async {
+        std::sync::Arc::new(riskdesk_store_postgres::PgStore::connect(&db.url, 4).await.unwrap())
+            as std::sync::Arc<dyn riskdesk_store::Store>
+    };
+    let a = app_on(open().await, Guard::None).await;
+    let b = app_on(open().await, Guard::None).await;
+    two_instances(a, b).await;
+}
