@@ -2,6 +2,7 @@
 //! a per-order feature frame, and the decision a rule set takes. Pure: no I/O, no clock; the
 //! service and the replay feed it facts.
 
+pub mod clusters;
 pub mod compile;
 pub mod eval;
 pub mod features;

@@ -318,7 +318,14 @@ impl Gen {
     fn address(&mut self, name: &str) -> Value {
         let (country, postal, city) = *self.pick(CITIES);
         let street = *self.pick(STREETS);
-        json!({"name": name, "line1": format!("{street} {}", self.rng.u32(1..120)), "postal_code": postal, "city": city, "country": country})
+        // Vary the delivery district so that unrelated customers rarely share an address, as in
+        // a real city; households and drops are planted on purpose.
+        let postal = if postal.len() >= 4 && postal.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{}{:02}", &postal[..postal.len() - 2], self.rng.u32(0..100))
+        } else {
+            postal.to_owned()
+        };
+        json!({"name": name, "line1": format!("{street} {}", self.rng.u32(1..200)), "postal_code": postal, "city": city, "country": country})
     }
 
     fn card(&mut self, issuer: &str) -> (String, String, String) {

@@ -7,10 +7,11 @@
 use crate::screening::lists::{ListIndex, Probe};
 use crate::screening::{current, decision_of};
 use chrono::{DateTime, Utc};
-use riskdesk_domain::{Decision, EntityKey, EntityKind, Order};
+use riskdesk_domain::{Decision, EntityKey, EntityKind, EventType, Order};
 use riskdesk_rules::RuleSet;
 use riskdesk_rules::Value;
-use riskdesk_rules::features::{ClusterFacts, Facts, History};
+use riskdesk_rules::clusters::Clusters;
+use riskdesk_rules::features::{Facts, History};
 use riskdesk_rules::needs::{Need, Subject};
 use riskdesk_rules::velocity::{self, UseRow};
 use riskdesk_store::ReplayEvent;
@@ -36,6 +37,7 @@ pub struct Replay {
     kinds: Vec<(EntityKind, i64, bool)>,
     customer_window: i64,
     invitees: HashMap<String, HashSet<String>>,
+    clusters: Clusters,
 }
 
 impl Replay {
@@ -67,6 +69,7 @@ impl Replay {
             kinds,
             customer_window,
             invitees: HashMap::new(),
+            clusters: Clusters::default(),
         }
     }
 
@@ -75,6 +78,11 @@ impl Replay {
         if let Some(c) = &e.customer_id {
             let acc = self.accounts.entry(c.clone()).or_default();
             add_event_to_history(&mut acc.history, e.event_type, 1, e.at_ms);
+            let fraud = e.event_type == EventType::FraudConfirmed;
+            let chargeback = e.event_type == EventType::ChargebackReceived;
+            if fraud || chargeback {
+                self.clusters.flag(c, fraud, chargeback);
+            }
         }
     }
 
@@ -104,6 +112,7 @@ impl Replay {
                 }
             }
         }
+        let cluster = self.clusters.facts(cust, entities);
         let probe = Probe::of(order, entities);
         let empty = VecDeque::new();
         let decided_at = DateTime::<Utc>::from(order.placed_at);
@@ -128,11 +137,7 @@ impl Replay {
                     Need::Attribute(_) => Value::Null,
                 })
                 .collect();
-            let facts = Facts {
-                history: history.clone(),
-                cluster: ClusterFacts { size: 1, ..ClusterFacts::default() },
-                dynamic,
-            };
+            let facts = Facts { history: history.clone(), cluster, dynamic };
             out.push(decision_of(order, set, *version, &facts, decided_at));
         }
         // Record the order for the ones after it.
@@ -156,6 +161,7 @@ impl Replay {
         acc.history.prior_orders += 1;
         acc.history.prior_spend_minor += order.total.minor;
         acc.orders.push_back(row);
+        self.clusters.add(cust, entities);
         if let Some(inviter) = &order.customer.invited_by {
             self.invitees.entry(inviter.to_string()).or_default().insert(cust.to_owned());
         }
