@@ -22,6 +22,11 @@ pub fn links(kind: EntityKind) -> bool {
     !matches!(kind, EntityKind::Email)
 }
 
+/// An account's place in the partition: (account, cluster id, fraud, chargeback).
+pub type AccountRow = (String, String, bool, bool);
+/// A cluster's id and counts.
+pub type ClusterRow = (String, ClusterFacts);
+
 #[derive(Debug, Default)]
 pub struct Clusters {
     index: HashMap<String, usize>,
@@ -141,6 +146,26 @@ impl Clusters {
             by_index[*i] = n.clone();
         }
         names.into_iter().map(|(n, i)| (n, by_index[self.find(i)].clone())).collect()
+    }
+
+    /// The partition for storage: `(account, cluster id, fraud, chargeback)` and each cluster's
+    /// counts; a cluster's id is one of its accounts.
+    pub fn export(&mut self) -> (Vec<AccountRow>, Vec<ClusterRow>) {
+        let assignments = self.assignments();
+        let mut accounts = Vec::with_capacity(assignments.len());
+        let mut clusters = HashMap::new();
+        for (name, root_name) in assignments {
+            let i = self.index[&name];
+            let (f, c) = self.flags[i];
+            accounts.push((name, root_name.clone(), f, c));
+            let r = self.find(i);
+            clusters.entry(root_name).or_insert(ClusterFacts {
+                size: self.size[r],
+                fraud_accounts: self.fraud[r],
+                chargeback_accounts: self.chargebacks[r],
+            });
+        }
+        (accounts, clusters.into_iter().collect())
     }
 
     /// Facts of an account's current cluster.

@@ -28,7 +28,7 @@ pub struct History {
 }
 
 /// The linked cluster the account belongs to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ClusterFacts {
     pub size: i64,
     pub fraud_accounts: i64,

@@ -89,6 +89,7 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
             let events = chunk.iter().map(|l| parse_event_json(l.as_bytes())).collect::<Result<Vec<_>, _>>()?;
             service.import_events(&cap, events).await?;
         }
+        service.rebuild_clusters(&cap).await?;
         std::fs::create_dir_all(&cfg.data_dir)?;
         write_truth(&cfg.data_dir.join(TRUTH_FILE), &data.truth)?;
         eprintln!(

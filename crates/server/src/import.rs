@@ -149,6 +149,12 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
         tracing::info!(seconds = start.elapsed().as_secs_f64(), "indexes rebuilt");
     }
     let mut summary = result?;
+    if summary.imported > 0 {
+        // Imported history skips per-order linking; one pass links it all.
+        let start = Instant::now();
+        let accounts = service.rebuild_clusters(&riskdesk_service::auth::local::intake()).await?;
+        tracing::info!(accounts, seconds = start.elapsed().as_secs_f64(), "linked-account clusters rebuilt");
+    }
     summary.bulk = bulk;
     summary.elapsed = total.elapsed();
     Ok(summary)

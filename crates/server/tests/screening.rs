@@ -273,3 +273,92 @@ async fn publish_reaches_other_instances_postgres() {
     let b = app_on(open().await, Guard::None).await;
     two_instances(a, b).await;
 }
+
+const CLUSTER_SET: &str = r#"
+[[rule]]
+id = "linked_fraud"
+name = "Linked to fraud"
+expression = 'cluster.fraud_accounts >= 1'
+action = "review"
+points = 40
+
+[[rule]]
+id = "big_cluster"
+name = "Big cluster"
+expression = 'cluster.size >= 4'
+action = "score"
+points = 5
+"#;
+
+fn shaped(id: &str, customer: &str, minute: i64, device: &str, card: &str, ip: &str) -> Value {
+    let mut o = order_json(id, customer, minute);
+    o["device"]["device_id"] = json!(device);
+    o["device"]["ip"] = json!(ip);
+    o["payment"]["card"]["fingerprint"] = json!(card);
+    o["shipping_address"]["line1"] = json!(format!("Weg {minute}"));
+    o
+}
+
+both_backends!(linked_clusters_are_kept_on_ingest, |app: TestApp| async move {
+    publish(&app, CLUSTER_SET).await;
+    app.post("/api/v1/orders", &shaped("K-1", "CA", 0, "dev-1", "card-a", "192.0.2.1")).await;
+    app.post("/api/v1/orders", &shaped("K-2", "CB", 1, "dev-1", "card-b", "192.0.2.2")).await;
+    app.post("/api/v1/orders", &shaped("K-3", "CC", 2, "dev-3", "card-b", "192.0.2.3")).await;
+    app.post("/api/v1/orders", &shaped("K-4", "CD", 3, "dev-4", "card-d", "192.0.2.4")).await;
+    let (s, c) = app.get("/api/v1/customers/CA/cluster").await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!((c["size"].as_i64(), c["fraud_accounts"].as_i64()), (Some(3), Some(0)), "{c}");
+    assert_eq!(c["members"], json!(["CA", "CB", "CC"]));
+    let (_, d) = app.get("/api/v1/customers/CD/cluster").await;
+    assert_eq!(d["size"], 1);
+    // The path from CA to CC: through the device to CB, through the card to CC.
+    let (_, p) = app.get("/api/v1/customers/CA/path/CC").await;
+    assert_eq!(p["hops"], json!([{"customer": "CB", "via": "device"}, {"customer": "CC", "via": "card"}]), "{p}");
+    let (_, p) = app.get("/api/v1/customers/CA/path/CD").await;
+    assert_eq!(p["linked"], false);
+
+    // Confirmed fraud on CC counts in the cluster; a new account on CC's card joins it and is
+    // reviewed before its order is even stored.
+    let ev = json!({"event_id": "E-F1", "type": "fraud_confirmed", "occurred_at": "2026-06-01T13:00:00Z", "order_id": "K-3"});
+    assert_eq!(app.post("/api/v1/events", &ev).await.0, StatusCode::ACCEPTED);
+    let (_, c) = app.get("/api/v1/customers/CB/cluster").await;
+    assert_eq!(c["fraud_accounts"], 1, "{c}");
+    let (_, d) = app.post("/api/v1/orders", &shaped("K-5", "CE", 70, "dev-5", "card-b", "192.0.2.5")).await;
+    assert_eq!(d["decision"], "review", "{d}");
+    let rules: Vec<&str> = d["reasons"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["linked_fraud", "big_cluster"], "{d}");
+    assert_eq!(d["reasons"][1]["detail"], "cluster.size = 4");
+    // Merging two clusters: CD joins through a shared device with CE.
+    app.post("/api/v1/orders", &shaped("K-6", "CD", 80, "dev-5", "card-d", "192.0.2.6")).await;
+    let (_, c) = app.get("/api/v1/customers/CD/cluster").await;
+    assert_eq!((c["size"].as_i64(), c["fraud_accounts"].as_i64()), (Some(5), Some(1)), "{c}");
+
+    // An IP shared by many accounts is a hub and links nobody.
+    for i in 0..12 {
+        app.post(
+            "/api/v1/orders",
+            &shaped(&format!("H-{i}"), &format!("CH{i}"), 100 + i, &format!("dh{i}"), &format!("ch{i}"), "198.18.0.1"),
+        )
+        .await;
+    }
+    let (_, c) = app.get("/api/v1/customers/CH11/cluster").await;
+    assert_eq!(c["size"], 1, "{c}");
+});
+
+both_backends!(rebuild_matches_online_linking, |app: TestApp| async move {
+    for (i, (dev, card)) in [("d1", "c1"), ("d1", "c2"), ("d3", "c2"), ("d4", "c4")].iter().enumerate() {
+        let i = i as i64;
+        app.post(
+            "/api/v1/orders",
+            &shaped(&format!("R-{i}"), &format!("CR{i}"), i, dev, card, &format!("192.0.2.{i}")),
+        )
+        .await;
+    }
+    let before = app.get("/api/v1/customers/CR0/cluster").await.1;
+    let n = app.service.rebuild_clusters(&riskdesk_service::auth::local::intake()).await.unwrap();
+    assert_eq!(n, 4);
+    let (_, after) = app.get("/api/v1/customers/CR0/cluster").await;
+    assert_eq!(before["size"], after["size"]);
+    assert_eq!(after["size"], 3);
+    assert_eq!(after["members"], json!(["CR0", "CR1", "CR2"]));
+});

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod batcher;
 pub mod keys;
+pub mod links;
 pub mod lists;
 pub mod replay;
 pub mod rules;

@@ -9,8 +9,8 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, OrderId};
-use riskdesk_rules::features::History;
+use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EventType, OrderId};
+use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
@@ -18,8 +18,8 @@ use riskdesk_store::{
     NewOrder, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows,
     Store, StoreError, StoreResult, StoredCustomer, StoredOrder, from_millis,
 };
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -228,6 +228,12 @@ impl Store for PgStore {
             .map_err(db)?;
         }
 
+        // Screened orders join their accounts' clusters now; imported history is linked by
+        // a rebuild after the load.
+        for n in fresh.iter().filter(|n| n.decision.is_some()) {
+            link_account(&mut tx, n.order.customer.customer_id.as_str(), &n.entities).await?;
+        }
+
         let shadows: Vec<&Decision> = fresh.iter().filter_map(|n| n.shadow.as_ref()).collect();
         if !shadows.is_empty() {
             sqlx::query(
@@ -292,6 +298,28 @@ impl Store for PgStore {
         .map_err(db)?
         .into_iter()
         .collect();
+        let labelled: Vec<&NewEvent> = batch
+            .iter()
+            .filter(|n| inserted.contains(n.event.event_id.as_str()))
+            .filter(|n| matches!(n.event.event_type, EventType::FraudConfirmed | EventType::ChargebackReceived))
+            .collect();
+        for n in labelled {
+            let fraud = n.event.event_type == EventType::FraudConfirmed;
+            let customer: Option<String> = match &n.event.customer_id {
+                Some(c) => Some(c.to_string()),
+                None => match &n.event.order_id {
+                    Some(o) => sqlx::query_scalar("SELECT customer_id FROM orders WHERE order_id = $1")
+                        .bind(o.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?,
+                    None => None,
+                },
+            };
+            if let Some(c) = customer {
+                flag_account(&mut tx, &c, fraud).await?;
+            }
+        }
         tx.commit().await.map_err(db)?;
         Ok(codec::outcomes_from_inserted(batch.iter().map(|n| n.event.event_id.as_str()), &inserted))
     }
@@ -584,7 +612,8 @@ impl Store for PgStore {
             }
             entity_rows.push(out);
         }
-        Ok(ScreeningRows { history, customer_orders, entity_rows })
+        let cluster = cluster_facts(&mut conn, q.customer_id.as_str(), &q.all_entities).await?;
+        Ok(ScreeningRows { history, cluster, customer_orders, entity_rows })
     }
 
     async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
@@ -778,7 +807,219 @@ impl Store for PgStore {
         codec::shadow_pairs(rows)
     }
 
+    async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>> {
+        let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
+             JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id = $1",
+        )
+        .bind(customer.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(row.map(|(id, size, fraud_accounts, chargeback_accounts)| {
+            (id, ClusterFacts { size, fraud_accounts, chargeback_accounts })
+        }))
+    }
+
+    async fn cluster_members(&self, cluster_id: &str, limit: i64) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar("SELECT customer_id FROM account_links WHERE cluster_id = $1 ORDER BY customer_id LIMIT $2")
+            .bind(cluster_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn entity_uses_for_linking(&self) -> StoreResult<Vec<(String, EntityKey)>> {
+        let rows: Vec<(String, Vec<u8>, i64)> =
+            sqlx::query_as("SELECT customer_id, hash, kind FROM order_entities WHERE kind <> 1 ORDER BY seen_at")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.into_iter().map(|(c, h, k)| Ok((c, codec::entity_key(&h, k)?))).collect()
+    }
+
+    async fn replace_clusters(
+        &self,
+        accounts: &[(String, String, bool, bool)],
+        clusters: &[(String, ClusterFacts)],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("DELETE FROM account_links").execute(&mut *tx).await.map_err(db)?;
+        sqlx::query("DELETE FROM clusters").execute(&mut *tx).await.map_err(db)?;
+        for chunk in accounts.chunks(10_000) {
+            sqlx::query(
+                "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[])",
+            )
+            .bind(chunk.iter().map(|a| a.0.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|a| a.1.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|a| i64::from(a.2)).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|a| i64::from(a.3)).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        for chunk in clusters.chunks(10_000) {
+            sqlx::query(
+                "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) \
+                 SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::int8[])",
+            )
+            .bind(chunk.iter().map(|c| c.0.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| c.1.size).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| c.1.fraud_accounts).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|c| c.1.chargeback_accounts).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db).map(|_| ())
     }
+}
+
+async fn users_of(conn: &mut PgConnection, key: &EntityKey) -> StoreResult<Vec<String>> {
+    let limit = riskdesk_rules::clusters::hub_limit(key.kind) as i64 + 2;
+    sqlx::query_scalar("SELECT DISTINCT customer_id FROM order_entities WHERE hash = $1 AND kind = $2 LIMIT $3")
+        .bind(key.hash.to_vec())
+        .bind(i64::from(key.kind.code()))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)
+}
+
+async fn neighbours(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    for key in entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)) {
+        let users = users_of(conn, key).await?;
+        if codec::links_through(key.kind, &users, me) {
+            out.extend(users.into_iter().filter(|u| u != me));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+async fn clusters_of(conn: &mut PgConnection, accounts: &[String]) -> StoreResult<Vec<(String, i64, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT DISTINCT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
+         JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id = ANY($1)",
+    )
+    .bind(accounts)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)
+}
+
+async fn cluster_facts(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
+    let mut accounts = neighbours(conn, me, entities).await?;
+    accounts.push(me.to_owned());
+    let found = clusters_of(conn, &accounts).await?;
+    let own: Option<String> = sqlx::query_scalar("SELECT cluster_id FROM account_links WHERE customer_id = $1")
+        .bind(me)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(codec::merged_facts(&found, own.is_some()))
+}
+
+async fn ensure_linked(conn: &mut PgConnection, account: &str) -> StoreResult<()> {
+    let n = sqlx::query(
+        "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES ($1, $1, 0, 0) ON CONFLICT DO NOTHING",
+    )
+    .bind(account)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if n > 0 {
+        sqlx::query(
+            "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES ($1, 1, 0, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(account)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// As in the SQLite store: join the clusters of every account sharing a non-hub entity, the
+/// smaller ones moving into the largest. Cluster rows are locked in id order, so two instances
+/// merging overlapping clusters wait for each other instead of deadlocking.
+async fn link_account(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<()> {
+    ensure_linked(conn, me).await?;
+    let mut accounts = neighbours(conn, me, entities).await?;
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    for a in &accounts {
+        ensure_linked(conn, a).await?;
+    }
+    accounts.push(me.to_owned());
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT cluster_id FROM account_links WHERE customer_id = ANY($1) ORDER BY cluster_id",
+    )
+    .bind(&accounts)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    if ids.len() < 2 {
+        return Ok(());
+    }
+    let mut found: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT cluster_id, size, fraud_accounts, chargeback_accounts FROM clusters WHERE cluster_id = ANY($1) \
+         ORDER BY cluster_id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    if found.len() < 2 {
+        return Ok(());
+    }
+    found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let big = found[0].0.clone();
+    let rest: Vec<String> = found[1..].iter().map(|r| r.0.clone()).collect();
+    sqlx::query("UPDATE account_links SET cluster_id = $1 WHERE cluster_id = ANY($2)")
+        .bind(&big)
+        .bind(&rest)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let (size, fraud, cb) = found.iter().fold((0, 0, 0), |t, r| (t.0 + r.1, t.1 + r.2, t.2 + r.3));
+    sqlx::query("UPDATE clusters SET size = $1, fraud_accounts = $2, chargeback_accounts = $3 WHERE cluster_id = $4")
+        .bind(size)
+        .bind(fraud)
+        .bind(cb)
+        .bind(&big)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    sqlx::query("DELETE FROM clusters WHERE cluster_id = ANY($1)").bind(&rest).execute(&mut *conn).await.map_err(db)?;
+    Ok(())
+}
+
+async fn flag_account(conn: &mut PgConnection, customer: &str, fraud: bool) -> StoreResult<()> {
+    let sql = if fraud {
+        "UPDATE account_links SET fraud = 1 WHERE customer_id = $1 AND fraud = 0 RETURNING cluster_id"
+    } else {
+        "UPDATE account_links SET chargeback = 1 WHERE customer_id = $1 AND chargeback = 0 RETURNING cluster_id"
+    };
+    let cluster: Option<String> =
+        sqlx::query_scalar(sql).bind(customer).fetch_optional(&mut *conn).await.map_err(db)?;
+    if let Some(c) = cluster {
+        let sql = if fraud {
+            "UPDATE clusters SET fraud_accounts = fraud_accounts + 1 WHERE cluster_id = $1"
+        } else {
+            "UPDATE clusters SET chargeback_accounts = chargeback_accounts + 1 WHERE cluster_id = $1"
+        };
+        sqlx::query(sql).bind(c).execute(&mut *conn).await.map_err(db)?;
+    }
+    Ok(())
 }

@@ -8,8 +8,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, OrderId};
-use riskdesk_rules::features::History;
+use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EventType, OrderId};
+use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
@@ -18,7 +18,7 @@ use riskdesk_store::{
     Store, StoreError, StoreResult, StoredCustomer, StoredOrder, from_millis,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
@@ -197,6 +197,12 @@ impl Store for SqliteStore {
             q.build().execute(&mut *tx).await.map_err(db)?;
         }
 
+        // Screened orders join their accounts' clusters now; imported history is linked by
+        // a rebuild after the load.
+        for n in fresh.iter().filter(|n| n.decision.is_some()) {
+            link_account(&mut tx, n.order.customer.customer_id.as_str(), &n.entities).await?;
+        }
+
         let shadows: Vec<&Decision> = fresh.iter().filter_map(|n| n.shadow.as_ref()).collect();
         for chunk in shadows.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -261,6 +267,28 @@ impl Store for SqliteStore {
             q.push(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id");
             let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await.map_err(db)?;
             inserted.extend(ids);
+        }
+        let labelled: Vec<&NewEvent> = batch
+            .iter()
+            .filter(|n| inserted.contains(n.event.event_id.as_str()))
+            .filter(|n| matches!(n.event.event_type, EventType::FraudConfirmed | EventType::ChargebackReceived))
+            .collect();
+        for n in labelled {
+            let fraud = n.event.event_type == EventType::FraudConfirmed;
+            let customer: Option<String> = match &n.event.customer_id {
+                Some(c) => Some(c.to_string()),
+                None => match &n.event.order_id {
+                    Some(o) => sqlx::query_scalar("SELECT customer_id FROM orders WHERE order_id = ?")
+                        .bind(o.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?,
+                    None => None,
+                },
+            };
+            if let Some(c) = customer {
+                flag_account(&mut tx, &c, fraud).await?;
+            }
         }
         tx.commit().await.map_err(db)?;
         Ok(codec::outcomes_from_inserted(batch.iter().map(|n| n.event.event_id.as_str()), &inserted))
@@ -555,7 +583,8 @@ impl Store for SqliteStore {
             }
             entity_rows.push(out);
         }
-        Ok(ScreeningRows { history, customer_orders, entity_rows })
+        let cluster = cluster_facts(&mut conn, q.customer_id.as_str(), &q.all_entities).await?;
+        Ok(ScreeningRows { history, cluster, customer_orders, entity_rows })
     }
 
     async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
@@ -743,6 +772,66 @@ impl Store for SqliteStore {
         codec::shadow_pairs(rows)
     }
 
+    async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>> {
+        let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
+             JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id = ?",
+        )
+        .bind(customer.as_str())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        Ok(row.map(|(id, size, fraud_accounts, chargeback_accounts)| {
+            (id, ClusterFacts { size, fraud_accounts, chargeback_accounts })
+        }))
+    }
+
+    async fn cluster_members(&self, cluster_id: &str, limit: i64) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar("SELECT customer_id FROM account_links WHERE cluster_id = ? ORDER BY customer_id LIMIT ?")
+            .bind(cluster_id)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)
+    }
+
+    async fn entity_uses_for_linking(&self) -> StoreResult<Vec<(String, EntityKey)>> {
+        let rows: Vec<(String, Vec<u8>, i64)> =
+            sqlx::query_as("SELECT customer_id, hash, kind FROM order_entities WHERE kind <> 1 ORDER BY seen_at")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db)?;
+        rows.into_iter().map(|(c, h, k)| Ok((c, codec::entity_key(&h, k)?))).collect()
+    }
+
+    async fn replace_clusters(
+        &self,
+        accounts: &[(String, String, bool, bool)],
+        clusters: &[(String, ClusterFacts)],
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        sqlx::query("DELETE FROM account_links").execute(&mut *tx).await.map_err(db)?;
+        sqlx::query("DELETE FROM clusters").execute(&mut *tx).await.map_err(db)?;
+        for chunk in accounts.chunks(CHUNK) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) ");
+            q.push_values(chunk, |mut b, (c, id, f, cb)| {
+                b.push_bind(c.clone()).push_bind(id.clone()).push_bind(i64::from(*f)).push_bind(i64::from(*cb));
+            });
+            q.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        for chunk in clusters.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) ",
+            );
+            q.push_values(chunk, |mut b, (id, f)| {
+                b.push_bind(id.clone()).push_bind(f.size).push_bind(f.fraud_accounts).push_bind(f.chargeback_accounts);
+            });
+            q.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db).map(|_| ())
     }
@@ -806,3 +895,145 @@ const UPSERT_CUSTOMER: &str = " ON CONFLICT (customer_id) DO UPDATE SET \
     channel = CASE WHEN excluded.first_order_at < customers.first_order_at THEN COALESCE(excluded.channel, customers.channel) ELSE COALESCE(customers.channel, excluded.channel) END, \
     first_order_at = MIN(customers.first_order_at, excluded.first_order_at), \
     last_order_at = MAX(customers.last_order_at, excluded.last_order_at)";
+
+/// Distinct accounts that used an entity, up to the hub limit and two more.
+async fn users_of(conn: &mut SqliteConnection, key: &EntityKey) -> StoreResult<Vec<String>> {
+    let limit = riskdesk_rules::clusters::hub_limit(key.kind) as i64 + 2;
+    sqlx::query_scalar("SELECT DISTINCT customer_id FROM order_entities WHERE hash = ? AND kind = ? LIMIT ?")
+        .bind(key.hash.to_vec())
+        .bind(i64::from(key.kind.code()))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)
+}
+
+/// Accounts linked to `me` through these entities (hubs excluded).
+async fn neighbours(conn: &mut SqliteConnection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    for key in entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)) {
+        let users = users_of(conn, key).await?;
+        if codec::links_through(key.kind, &users, me) {
+            out.extend(users.into_iter().filter(|u| u != me));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Cluster rows (id, size, fraud, chargebacks) of these accounts.
+async fn clusters_of(conn: &mut SqliteConnection, accounts: &[String]) -> StoreResult<Vec<(String, i64, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT DISTINCT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
+         JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(accounts).unwrap_or_default())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)
+}
+
+async fn cluster_facts(conn: &mut SqliteConnection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
+    let mut accounts = neighbours(conn, me, entities).await?;
+    accounts.push(me.to_owned());
+    let found = clusters_of(conn, &accounts).await?;
+    let own: Option<String> = sqlx::query_scalar("SELECT cluster_id FROM account_links WHERE customer_id = ?")
+        .bind(me)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(codec::merged_facts(&found, own.is_some()))
+}
+
+/// Puts an account into a cluster with every account it now shares a non-hub entity with,
+/// merging clusters smaller into larger.
+async fn link_account(conn: &mut SqliteConnection, me: &str, entities: &[EntityKey]) -> StoreResult<()> {
+    let inserted = sqlx::query(
+        "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING",
+    )
+    .bind(me)
+    .bind(me)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if inserted > 0 {
+        sqlx::query("INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES (?, 1, 0, 0) ON CONFLICT DO NOTHING")
+            .bind(me)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    let mut accounts = neighbours(conn, me, entities).await?;
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    // Accounts stored before clustering existed get their own cluster first.
+    for a in &accounts {
+        let n = sqlx::query("INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING")
+            .bind(a)
+            .bind(a)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if n > 0 {
+            sqlx::query("INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES (?, 1, 0, 0) ON CONFLICT DO NOTHING")
+                .bind(a)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+        }
+    }
+    accounts.push(me.to_owned());
+    let mut found = clusters_of(conn, &accounts).await?;
+    if found.len() < 2 {
+        return Ok(());
+    }
+    found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let (big, rest) = found.split_first().map(|(b, r)| (b.clone(), r.to_vec())).unwrap_or_default();
+    let ids: Vec<&String> = rest.iter().map(|r| &r.0).collect();
+    let ids = serde_json::to_string(&ids).unwrap_or_default();
+    sqlx::query("UPDATE account_links SET cluster_id = ? WHERE cluster_id IN (SELECT value FROM json_each(?))")
+        .bind(&big.0)
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let (size, fraud, cb) = found.iter().fold((0, 0, 0), |t, r| (t.0 + r.1, t.1 + r.2, t.2 + r.3));
+    sqlx::query("UPDATE clusters SET size = ?, fraud_accounts = ?, chargeback_accounts = ? WHERE cluster_id = ?")
+        .bind(size)
+        .bind(fraud)
+        .bind(cb)
+        .bind(&big.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    sqlx::query("DELETE FROM clusters WHERE cluster_id IN (SELECT value FROM json_each(?))")
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Marks an account's confirmed fraud or chargeback once, and counts it in its cluster.
+async fn flag_account(conn: &mut SqliteConnection, customer: &str, fraud: bool) -> StoreResult<()> {
+    let sql = if fraud {
+        "UPDATE account_links SET fraud = 1 WHERE customer_id = ? AND fraud = 0 RETURNING cluster_id"
+    } else {
+        "UPDATE account_links SET chargeback = 1 WHERE customer_id = ? AND chargeback = 0 RETURNING cluster_id"
+    };
+    let cluster: Option<String> =
+        sqlx::query_scalar(sql).bind(customer).fetch_optional(&mut *conn).await.map_err(db)?;
+    if let Some(c) = cluster {
+        let sql = if fraud {
+            "UPDATE clusters SET fraud_accounts = fraud_accounts + 1 WHERE cluster_id = ?"
+        } else {
+            "UPDATE clusters SET chargeback_accounts = chargeback_accounts + 1 WHERE cluster_id = ?"
+        };
+        sqlx::query(sql).bind(c).execute(&mut *conn).await.map_err(db)?;
+    }
+    Ok(())
+}

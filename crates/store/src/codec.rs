@@ -378,3 +378,25 @@ pub fn shadow_pairs(rows: Vec<ShadowRow>) -> StoreResult<Vec<(Decision, Option<D
         })
         .collect()
 }
+
+/// Whether the distinct accounts of an entity (`users`, fetched up to the hub limit + 2) still
+/// link, counting `me` as one of them: the rule the replay's in-memory clusters apply too.
+pub fn links_through(kind: EntityKind, users: &[String], me: &str) -> bool {
+    let n = users.len() + usize::from(!users.iter().any(|u| u == me));
+    riskdesk_rules::clusters::links(kind) && n <= riskdesk_rules::clusters::hub_limit(kind)
+}
+
+/// The counts of the cluster an account would be in: the distinct clusters found (id and
+/// counts), plus one for the account itself when it has no cluster yet.
+pub fn merged_facts(found: &[(String, i64, i64, i64)], own_known: bool) -> riskdesk_rules::features::ClusterFacts {
+    let mut seen = std::collections::HashSet::new();
+    let mut f = riskdesk_rules::features::ClusterFacts { size: i64::from(!own_known), ..Default::default() };
+    for (id, size, fraud, cb) in found {
+        if seen.insert(id) {
+            f.size += size;
+            f.fraud_accounts += fraud;
+            f.chargeback_accounts += cb;
+        }
+    }
+    f
+}

@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use riskdesk_domain::{
     ApiKeyId, CustomerId, Decision, EntityKey, EntityKind, Event, EventType, Order, OrderId, PaymentMethod,
 };
-use riskdesk_rules::features::History;
+use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::needs::{ListKind, ListType};
 use riskdesk_rules::velocity::UseRow;
 use serde::Serialize;
@@ -242,11 +242,16 @@ pub struct ScreeningQuery {
     pub customer_since_ms: i64,
     /// Per entity: rows since when, and whether each row needs its order's entity keys.
     pub entities: Vec<(EntityKey, i64, bool)>,
+    /// Every entity of the order, for the linked cluster.
+    pub all_entities: Vec<EntityKey>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct ScreeningRows {
     pub history: History,
+    /// The cluster the account belongs to with this order's entities (its own cluster merged
+    /// with those of accounts sharing a non-hub entity).
+    pub cluster: ClusterFacts,
     /// The account's earlier orders in the customer window, with their entity keys.
     pub customer_orders: Vec<UseRow>,
     /// Aligned with [`ScreeningQuery::entities`].
@@ -344,6 +349,20 @@ pub trait Store: Send + Sync + 'static {
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>>;
     /// Shadow decisions of a version, newest first.
     async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>>;
+
+    /// The cluster of an account: its id and counts.
+    async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>>;
+    /// Accounts of a cluster, at most `limit`.
+    async fn cluster_members(&self, cluster_id: &str, limit: i64) -> StoreResult<Vec<String>>;
+    /// Every (account, entity) use of linking kinds, oldest first: the input of a rebuild.
+    async fn entity_uses_for_linking(&self) -> StoreResult<Vec<(String, EntityKey)>>;
+    /// Replaces the whole partition (after bulk loads): `(account, cluster id, fraud, chargeback)`
+    /// and each cluster's counts.
+    async fn replace_clusters(
+        &self,
+        accounts: &[(String, String, bool, bool)],
+        clusters: &[(String, ClusterFacts)],
+    ) -> StoreResult<()>;
 
     /// Cheap round trip for health checks.
     async fn ping(&self) -> StoreResult<()>;

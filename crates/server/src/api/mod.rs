@@ -43,6 +43,8 @@ pub fn router(service: Service, http: &HttpConfig) -> Router {
         .route("/orders/{order_id}", get(get_order))
         .route("/events", post(post_event))
         .route("/customers/{customer_id}", get(get_customer))
+        .route("/customers/{customer_id}/cluster", get(get_cluster))
+        .route("/customers/{customer_id}/path/{other_id}", get(get_path))
         .merge(rules::routes())
         .route("/openapi.json", get(openapi::document));
     Router::new()
@@ -182,6 +184,32 @@ async fn get_customer(
     let id = CustomerId::parse(&id, "customer_id").map_err(|_| ApiError::not_found())?;
     let customer = st.service.customer(&cap, &id).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(customer).into_response())
+}
+
+/// `GET /api/v1/customers/{customer_id}/cluster`: the linked cluster, its counts and members.
+async fn get_cluster(
+    State(st): State<Arc<AppState>>,
+    key: ApiKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let cap = key.0.read().ok_or_else(ApiError::forbidden)?;
+    let id = CustomerId::parse(&id, "customer_id").map_err(|_| ApiError::not_found())?;
+    let view = st.service.cluster(&cap, &id, 500).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(view).into_response())
+}
+
+/// `GET /api/v1/customers/{a}/path/{b}`: the chain of shared entities that links two accounts.
+async fn get_path(
+    State(st): State<Arc<AppState>>,
+    key: ApiKey,
+    Path((a, b)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let cap = key.0.read().ok_or_else(ApiError::forbidden)?;
+    let a = CustomerId::parse(&a, "customer_id").map_err(|_| ApiError::not_found())?;
+    let b = CustomerId::parse(&b, "other_id").map_err(|_| ApiError::not_found())?;
+    let hops = st.service.link_path(&cap, &a, &b).await?;
+    Ok(Json(serde_json::json!({"from": a.as_str(), "to": b.as_str(), "linked": hops.is_some(), "hops": hops}))
+        .into_response())
 }
 
 async fn healthz(State(st): State<Arc<AppState>>) -> Response {

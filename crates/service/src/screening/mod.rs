@@ -9,7 +9,7 @@ use crate::{ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use lists::{ListIndex, Probe};
 use riskdesk_domain::{Decision, EntityKey, EntityKind, Order};
-use riskdesk_rules::features::{ClusterFacts, Facts, build_frame};
+use riskdesk_rules::features::{Facts, build_frame};
 use riskdesk_rules::needs::{Agg, Need, Subject};
 use riskdesk_rules::velocity::{self, Current, UseRow};
 use riskdesk_rules::{RuleSet, Scratch, Value};
@@ -217,6 +217,7 @@ pub fn query_for(order: &Order, entities: &[EntityKey], sets: &[&RuleSet]) -> Sc
         at_ms: at,
         customer_since_ms: at - customer_window,
         entities: wanted,
+        all_entities: entities.to_vec(),
     }
 }
 
@@ -254,7 +255,7 @@ pub fn facts_for(
             Need::Attribute(_) => Value::Null,
         })
         .collect();
-    Facts { history, cluster: ClusterFacts { size: 1, ..ClusterFacts::default() }, dynamic }
+    Facts { history, cluster: rows.cluster, dynamic }
 }
 
 pub fn current<'a>(order: &'a Order, entities: &'a [EntityKey]) -> Current<'a> {
