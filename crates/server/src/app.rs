@@ -74,5 +74,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 pub async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
     let store = open_store(cfg).await?;
     let key = entity_key(cfg)?;
-    Ok(Service::new(store, &key, Arc::new(SystemClock)).await?)
+    let service = Service::new(store, &key, Arc::new(SystemClock)).await?;
+    service.set_webhooks(cfg.webhooks.to_service())?;
+    Ok(service)
 }

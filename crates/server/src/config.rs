@@ -22,6 +22,29 @@ pub struct Config {
     pub sqlite: SqliteConfig,
     pub postgres: PostgresConfig,
     pub http: HttpConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    pub max_attempts: i64,
+    pub first_retry_secs: i64,
+    #[serde(default)]
+    pub endpoints: Vec<riskdesk_service::webhooks::Endpoint>,
+}
+
+impl WebhooksConfig {
+    pub fn to_service(&self) -> riskdesk_service::webhooks::Webhooks {
+        riskdesk_service::webhooks::Webhooks {
+            endpoints: self.endpoints.clone(),
+            policy: riskdesk_service::webhooks::Policy {
+                max_attempts: self.max_attempts,
+                first_retry: chrono::Duration::seconds(self.first_retry_secs),
+                ..Default::default()
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +127,12 @@ impl Config {
             bail!("http.request_timeout_secs must be positive");
         }
         tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
+        if !(1..=50).contains(&self.webhooks.max_attempts) || self.webhooks.first_retry_secs < 1 {
+            bail!("webhooks.max_attempts must be 1-50 and webhooks.first_retry_secs positive");
+        }
+        for e in &self.webhooks.endpoints {
+            e.validate().map_err(|m| anyhow::anyhow!("webhooks.endpoints: {m}"))?;
+        }
         Ok(())
     }
 
@@ -120,6 +149,9 @@ impl Config {
         let mut c = self.clone();
         if !c.entity_key.is_empty() {
             c.entity_key = "<set>".into();
+        }
+        for e in &mut c.webhooks.endpoints {
+            e.secret = "<set>".into();
         }
         if let Some(at) = c.database_url.find('@') {
             let scheme_end = c.database_url.find("://").map_or(0, |i| i + 3);

@@ -13,6 +13,7 @@ pub async fn serve(
     let listener = TcpListener::bind(cfg.listen_addr()?).await?;
     let addr = listener.local_addr()?;
     let backend = service.store().backend();
+    service.spawn_webhook_deliverer()?;
     let app = crate::api::router(service, &cfg.http);
     tracing::info!(%addr, backend, "riskdesk listening");
     eprintln!("riskdesk listening on http://{addr} ({backend})");

@@ -362,3 +362,57 @@ both_backends!(rebuild_matches_online_linking, |app: TestApp| async move {
     assert_eq!(after["size"], 3);
     assert_eq!(after["members"], json!(["CR0", "CR1", "CR2"]));
 });
+
+const ATO_SET: &str = r#"
+[[rule]]
+id = "changed_then_open"
+name = "Account changed"
+expression = 'has(customer.hours_since_account_change) && customer.hours_since_account_change < 48.0'
+action = "review"
+
+[[rule]]
+id = "linked_fraud"
+name = "Linked to fraud"
+expression = 'cluster.fraud_accounts >= 1'
+action = "review"
+"#;
+
+both_backends!(events_rescreen_open_approved_orders, |app: TestApp| async move {
+    publish(&app, ATO_SET).await;
+    let (_, d) = app.post("/api/v1/orders", &shaped("Q-1", "CQ", -60, "dq", "cq", "192.0.2.50")).await;
+    assert_eq!(d["decision"], "approve");
+    let (_, d) = app.post("/api/v1/orders", &shaped("Q-2", "CQ2", -59, "dq2", "cq2", "192.0.2.51")).await;
+    assert_eq!(d["decision"], "approve");
+    // Q-2 ships: it is out of reach of re-screening.
+    let shipped =
+        json!({"event_id": "E-S", "type": "order_shipped", "occurred_at": "2026-06-01T11:30:00Z", "order_id": "Q-2"});
+    app.post("/api/v1/events", &shipped).await;
+    // The address of CQ changes after the order was approved: Q-1 is decided again.
+    let ev = json!({"event_id": "E-A", "type": "address_changed", "occurred_at": "2026-06-01T11:40:00Z", "customer_id": "CQ"});
+    assert_eq!(app.post("/api/v1/events", &ev).await.0, StatusCode::ACCEPTED);
+    let (_, o) = app.get("/api/v1/orders/Q-1").await;
+    let ds = o["decisions"].as_array().unwrap();
+    assert_eq!(ds.len(), 2, "{o}");
+    assert_eq!(ds[1]["decision"], "review");
+    assert_eq!(ds[1]["reasons"][0]["rule"], "changed_then_open");
+    // The first answer stays what POST /orders replays.
+    let (_, again) = app.post("/api/v1/orders", &shaped("Q-1", "CQ", -60, "dq", "cq", "192.0.2.50")).await;
+    assert_eq!(again["decision"], "approve");
+    // Reviewed orders are not re-decided again by the next event.
+    let ev =
+        json!({"event_id": "E-B", "type": "email_changed", "occurred_at": "2026-06-01T11:41:00Z", "customer_id": "CQ"});
+    app.post("/api/v1/events", &ev).await;
+    assert_eq!(app.get("/api/v1/orders/Q-1").await.1["decisions"].as_array().unwrap().len(), 2);
+
+    // Confirmed fraud in a cluster re-decides the cluster's open orders.
+    app.post("/api/v1/orders", &shaped("Q-3", "CR1", -50, "d-ring", "c-r1", "192.0.2.60")).await;
+    app.post("/api/v1/orders", &shaped("Q-4", "CR2", -49, "d-ring", "c-r2", "192.0.2.61")).await;
+    let ev =
+        json!({"event_id": "E-F", "type": "fraud_confirmed", "occurred_at": "2026-06-01T11:45:00Z", "order_id": "Q-4"});
+    app.post("/api/v1/events", &ev).await;
+    let (_, o) = app.get("/api/v1/orders/Q-3").await;
+    assert_eq!(o["decisions"][1]["decision"], "review", "{o}");
+    assert_eq!(o["decisions"][1]["reasons"][0]["detail"], "cluster.fraud_accounts = 1");
+    let (_, o) = app.get("/api/v1/orders/Q-2").await;
+    assert_eq!(o["decisions"].as_array().unwrap().len(), 1, "shipped orders stay as they are");
+});

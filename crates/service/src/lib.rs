@@ -7,8 +7,10 @@ pub mod keys;
 pub mod links;
 pub mod lists;
 pub mod replay;
+pub mod rescreen;
 pub mod rules;
 pub mod screening;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{Clock, CustomerId, Decision, EntityHasher, EntityKey, Event, Order, OrderId};
@@ -59,6 +61,7 @@ pub struct Service {
     orders: batcher::Batcher<NewOrder>,
     events: batcher::Batcher<NewEvent>,
     screener: Arc<screening::Screener>,
+    webhooks: Arc<std::sync::RwLock<webhooks::SharedWebhooks>>,
 }
 
 /// What became of a submitted order: its answer, and whether this call stored it.
@@ -92,11 +95,33 @@ impl Service {
             screener.install_starter_pack(clock.now()).await?;
         }
         screener.spawn_poller();
-        Ok(Self { store, hasher, clock, api_keys: Arc::new(auth::KeyCache::default()), orders, events, screener })
+        Ok(Self {
+            store,
+            hasher,
+            clock,
+            api_keys: Arc::new(auth::KeyCache::default()),
+            orders,
+            events,
+            screener,
+            webhooks: Arc::default(),
+        })
     }
 
     pub fn screener(&self) -> &Arc<screening::Screener> {
         &self.screener
+    }
+
+    /// Sets the webhook endpoints (validated) that decisions are announced to.
+    pub fn set_webhooks(&self, hooks: webhooks::Webhooks) -> ServiceResult<()> {
+        for e in &hooks.endpoints {
+            e.validate().map_err(ServiceError::Invalid)?;
+        }
+        *self.webhooks.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(hooks);
+        Ok(())
+    }
+
+    pub fn webhooks(&self) -> webhooks::SharedWebhooks {
+        self.webhooks.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -115,7 +140,7 @@ impl Service {
     pub fn prepare(&self, order: Order, decision: Option<Decision>) -> NewOrder {
         let entities: Vec<EntityKey> = order.entities().iter().map(|e| self.hasher.key_of(e)).collect();
         let body = riskdesk_store::codec::order_body(&order);
-        NewOrder { order, body, entities, received_at: self.clock.now(), decision, shadow: None }
+        NewOrder { order, body, entities, received_at: self.clock.now(), decision, shadow: None, outbox: Vec::new() }
     }
 
     /// Screens and stores one order with its decision (and the shadow set's), in one
@@ -126,6 +151,7 @@ impl Service {
         let mut new = self.prepare(order, None);
         let decided = self.screener.decide(&new.order, &new.entities, new.received_at).await?;
         let decision = decided.decision;
+        new.outbox = webhooks::messages_for(&self.webhooks().endpoints, "order.decided", &decision, new.received_at);
         new.decision = Some(decision.clone());
         new.shadow = decided.shadow;
         let outcome = self.orders.submit(new).await?;
@@ -153,7 +179,11 @@ impl Service {
 
     #[tracing::instrument(skip_all, fields(event_id = %event.event_id, event_type = %event.event_type))]
     pub async fn submit_event(&self, _cap: &Intake, event: Event) -> ServiceResult<InsertOutcome> {
-        Ok(self.events.submit(NewEvent { event, received_at: self.clock.now() }).await?)
+        let outcome = self.events.submit(NewEvent { event: event.clone(), received_at: self.clock.now() }).await?;
+        if outcome == InsertOutcome::Inserted {
+            self.rescreen_after(&event).await?;
+        }
+        Ok(outcome)
     }
 
     pub async fn import_events(&self, _cap: &Intake, events: Vec<Event>) -> ServiceResult<Vec<InsertOutcome>> {

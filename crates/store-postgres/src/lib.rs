@@ -15,8 +15,9 @@ use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
     ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent,
-    NewOrder, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows,
-    Store, StoreError, StoreResult, StoredCustomer, StoredOrder, from_millis,
+    NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord,
+    ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
+    from_millis,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
@@ -227,6 +228,9 @@ impl Store for PgStore {
             .await
             .map_err(db)?;
         }
+
+        let outbox: Vec<&OutboxMessage> = fresh.iter().flat_map(|n| n.outbox.iter()).collect();
+        insert_outbox(&mut tx, &outbox).await?;
 
         // Screened orders join their accounts' clusters now; imported history is linked by
         // a rebuild after the load.
@@ -537,7 +541,7 @@ impl Store for PgStore {
             "SELECT type, COUNT(*), MAX(occurred_at) FROM events WHERE customer_id = $1 AND occurred_at < $2 GROUP BY type",
         )
         .bind(q.customer_id.as_str())
-        .bind(q.at_ms)
+        .bind(q.events_until_ms)
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
@@ -807,6 +811,111 @@ impl Store for PgStore {
         codec::shadow_pairs(rows)
     }
 
+    async fn open_approved_orders(&self, customers: &[String], since_ms: i64) -> StoreResult<Vec<OrderId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT o.order_id FROM orders o WHERE o.customer_id IN (SELECT UNNEST($1::text[])) AND o.placed_at >= $2 \
+             AND (SELECT d.verdict FROM decisions d WHERE d.order_id = o.order_id ORDER BY d.seq DESC LIMIT 1) = 'approve' \
+             AND NOT EXISTS (SELECT 1 FROM events e WHERE e.order_id = o.order_id \
+                 AND e.type IN ('order_shipped', 'order_delivered', 'order_cancelled')) \
+             ORDER BY o.placed_at LIMIT 1000",
+        )
+        .bind(customers)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        ids.iter().map(|i| OrderId::parse(i, "order_id").map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+    }
+
+    async fn add_decision(&self, d: &Decision, outbox: &[OutboxMessage]) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) \
+             SELECT $1, COALESCE(MAX(seq), -1) + 1, $2, $3, $4, $5::jsonb, $6 FROM decisions WHERE order_id = $1 RETURNING seq",
+        )
+        .bind(d.order_id.as_str())
+        .bind(d.decision.as_str())
+        .bind(i64::from(d.score))
+        .bind(d.ruleset_version)
+        .bind(codec::reasons_json(d))
+        .bind(ms(d.decided_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let refs: Vec<&OutboxMessage> = outbox.iter().collect();
+        insert_outbox(&mut tx, &refs).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(seq)
+    }
+
+    async fn claim_outbox(&self, now: DateTime<Utc>, lease_ms: i64, limit: i64) -> StoreResult<Vec<PendingMessage>> {
+        let rows: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+            "UPDATE webhook_outbox SET locked_until = $1 WHERE id IN (SELECT id FROM webhook_outbox \
+             WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2 \
+             AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, endpoint, event_type, payload, created_at, attempts",
+        )
+        .bind(ms(now) + lease_ms)
+        .bind(ms(now))
+        .bind(ms(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(id, endpoint, event_type, payload, created_at, attempts)| {
+                Ok(PendingMessage { id, endpoint, event_type, payload, created_at: from_millis(created_at)?, attempts })
+            })
+            .collect()
+    }
+
+    async fn outbox_delivered(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET delivered_at = $1, attempts = attempts + 1, locked_until = NULL WHERE id = $2",
+        )
+        .bind(ms(at))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn outbox_failed(
+        &self,
+        id: &str,
+        attempts: i64,
+        retry_at: Option<DateTime<Utc>>,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
+             failed_at = $3, last_error = $4, locked_until = NULL WHERE id = $5",
+        )
+        .bind(attempts)
+        .bind(retry_at.map(ms))
+        .bind(retry_at.is_none().then(|| ms(at)))
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn outbox_counts(&self) -> StoreResult<OutboxCounts> {
+        let (pending, delivered, failed): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN delivered_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0)::int8, \
+             COALESCE(SUM(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END), 0)::int8, \
+             COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0)::int8 FROM webhook_outbox",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(OutboxCounts { pending, delivered, failed })
+    }
+
     async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>> {
         let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
             "SELECT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
@@ -1021,5 +1130,24 @@ async fn flag_account(conn: &mut PgConnection, customer: &str, fraud: bool) -> S
         };
         sqlx::query(sql).bind(c).execute(&mut *conn).await.map_err(db)?;
     }
+    Ok(())
+}
+
+async fn insert_outbox(conn: &mut PgConnection, msgs: &[&OutboxMessage]) -> StoreResult<()> {
+    if msgs.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO webhook_outbox (id, endpoint, event_type, payload, created_at, attempts, next_attempt_at) \
+         SELECT u.i, u.e, u.t, u.p, u.c, 0, u.c FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) AS u(i, e, t, p, c)",
+    )
+    .bind(msgs.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
+    .bind(msgs.iter().map(|m| m.endpoint.clone()).collect::<Vec<_>>())
+    .bind(msgs.iter().map(|m| m.event_type.clone()).collect::<Vec<_>>())
+    .bind(msgs.iter().map(|m| m.payload.clone()).collect::<Vec<_>>())
+    .bind(msgs.iter().map(|m| ms(m.created_at)).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
     Ok(())
 }

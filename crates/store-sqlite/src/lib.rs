@@ -14,8 +14,9 @@ use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
     ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent,
-    NewOrder, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows,
-    Store, StoreError, StoreResult, StoredCustomer, StoredOrder, from_millis,
+    NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord,
+    ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
+    from_millis,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -196,6 +197,9 @@ impl Store for SqliteStore {
             });
             q.build().execute(&mut *tx).await.map_err(db)?;
         }
+
+        let outbox: Vec<&OutboxMessage> = fresh.iter().flat_map(|n| n.outbox.iter()).collect();
+        insert_outbox(&mut tx, &outbox).await?;
 
         // Screened orders join their accounts' clusters now; imported history is linked by
         // a rebuild after the load.
@@ -507,7 +511,7 @@ impl Store for SqliteStore {
             "SELECT type, COUNT(*), MAX(occurred_at) FROM events WHERE customer_id = ? AND occurred_at < ? GROUP BY type",
         )
         .bind(q.customer_id.as_str())
-        .bind(q.at_ms)
+        .bind(q.events_until_ms)
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
@@ -772,6 +776,112 @@ impl Store for SqliteStore {
         codec::shadow_pairs(rows)
     }
 
+    async fn open_approved_orders(&self, customers: &[String], since_ms: i64) -> StoreResult<Vec<OrderId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT o.order_id FROM orders o WHERE o.customer_id IN (SELECT value FROM json_each(?)) AND o.placed_at >= ? \
+             AND (SELECT d.verdict FROM decisions d WHERE d.order_id = o.order_id ORDER BY d.seq DESC LIMIT 1) = 'approve' \
+             AND NOT EXISTS (SELECT 1 FROM events e WHERE e.order_id = o.order_id \
+                 AND e.type IN ('order_shipped', 'order_delivered', 'order_cancelled')) \
+             ORDER BY o.placed_at LIMIT 1000",
+        )
+        .bind(serde_json::to_string(customers).unwrap_or_default())
+        .bind(since_ms)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        ids.iter().map(|i| OrderId::parse(i, "order_id").map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+    }
+
+    async fn add_decision(&self, d: &Decision, outbox: &[OutboxMessage]) -> StoreResult<i64> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) \
+             SELECT ?, COALESCE(MAX(seq), -1) + 1, ?, ?, ?, ?, ? FROM decisions WHERE order_id = ? RETURNING seq",
+        )
+        .bind(d.order_id.as_str())
+        .bind(d.decision.as_str())
+        .bind(i64::from(d.score))
+        .bind(d.ruleset_version)
+        .bind(codec::reasons_json(d))
+        .bind(ms(d.decided_at))
+        .bind(d.order_id.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let refs: Vec<&OutboxMessage> = outbox.iter().collect();
+        insert_outbox(&mut tx, &refs).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(seq)
+    }
+
+    async fn claim_outbox(&self, now: DateTime<Utc>, lease_ms: i64, limit: i64) -> StoreResult<Vec<PendingMessage>> {
+        let rows: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+            "UPDATE webhook_outbox SET locked_until = ? WHERE id IN (SELECT id FROM webhook_outbox \
+             WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? \
+             AND (locked_until IS NULL OR locked_until < ?) ORDER BY next_attempt_at LIMIT ?) \
+             RETURNING id, endpoint, event_type, payload, created_at, attempts",
+        )
+        .bind(ms(now) + lease_ms)
+        .bind(ms(now))
+        .bind(ms(now))
+        .bind(limit)
+        .fetch_all(&self.writer)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(id, endpoint, event_type, payload, created_at, attempts)| {
+                Ok(PendingMessage { id, endpoint, event_type, payload, created_at: from_millis(created_at)?, attempts })
+            })
+            .collect()
+    }
+
+    async fn outbox_delivered(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET delivered_at = ?, attempts = attempts + 1, locked_until = NULL WHERE id = ?",
+        )
+        .bind(ms(at))
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn outbox_failed(
+        &self,
+        id: &str,
+        attempts: i64,
+        retry_at: Option<DateTime<Utc>>,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), \
+             failed_at = ?, last_error = ?, locked_until = NULL WHERE id = ?",
+        )
+        .bind(attempts)
+        .bind(retry_at.map(ms))
+        .bind(retry_at.is_none().then(|| ms(at)))
+        .bind(error)
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn outbox_counts(&self) -> StoreResult<OutboxCounts> {
+        let (pending, delivered, failed): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN delivered_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM webhook_outbox",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db)?;
+        Ok(OutboxCounts { pending, delivered, failed })
+    }
+
     async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>> {
         let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
             "SELECT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
@@ -1034,6 +1144,25 @@ async fn flag_account(conn: &mut SqliteConnection, customer: &str, fraud: bool) 
             "UPDATE clusters SET chargeback_accounts = chargeback_accounts + 1 WHERE cluster_id = ?"
         };
         sqlx::query(sql).bind(c).execute(&mut *conn).await.map_err(db)?;
+    }
+    Ok(())
+}
+
+async fn insert_outbox(conn: &mut SqliteConnection, msgs: &[&OutboxMessage]) -> StoreResult<()> {
+    for chunk in msgs.chunks(CHUNK / 2) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO webhook_outbox (id, endpoint, event_type, payload, created_at, attempts, next_attempt_at) ",
+        );
+        q.push_values(chunk, |mut b, m| {
+            b.push_bind(m.id.clone())
+                .push_bind(m.endpoint.clone())
+                .push_bind(m.event_type.clone())
+                .push_bind(m.payload.clone())
+                .push_bind(ms(m.created_at))
+                .push_bind(0i64)
+                .push_bind(ms(m.created_at));
+        });
+        q.build().execute(&mut *conn).await.map_err(db)?;
     }
     Ok(())
 }

@@ -69,6 +69,7 @@ pub fn new_order(v: &Value) -> NewOrder {
     NewOrder {
         decision: Some(Decision::approve_unscreened(order.order_id.clone(), decided_at)),
         shadow: None,
+        outbox: Vec::new(),
         entities,
         received_at: decided_at,
         body: crate::codec::order_body(&order),

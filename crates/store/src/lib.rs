@@ -40,6 +40,36 @@ pub struct NewOrder {
     pub decision: Option<Decision>,
     /// What the shadow rule set would have decided, when one is running.
     pub shadow: Option<Decision>,
+    /// Webhook messages announcing the decision, stored in the same transaction.
+    pub outbox: Vec<OutboxMessage>,
+}
+
+/// A webhook message to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub endpoint: String,
+    pub event_type: String,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMessage {
+    pub id: String,
+    pub endpoint: String,
+    pub event_type: String,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub delivered: i64,
+    pub failed: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -238,6 +268,8 @@ pub struct ScreeningQuery {
     pub invited_by: Option<CustomerId>,
     /// The order's `placed_at`: history and windows are "as of" this time.
     pub at_ms: i64,
+    /// Events count up to here: `at_ms` for a first decision, now for a re-decision.
+    pub events_until_ms: i64,
     /// The account's orders placed since then (velocity per customer, new device, new address).
     pub customer_since_ms: i64,
     /// Per entity: rows since when, and whether each row needs its order's entity keys.
@@ -349,6 +381,26 @@ pub trait Store: Send + Sync + 'static {
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>>;
     /// Shadow decisions of a version, newest first.
     async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>>;
+
+    /// Orders of these accounts placed since `since_ms` whose latest decision approves them and
+    /// that are not shipped, delivered or cancelled: what a re-screening may still stop.
+    async fn open_approved_orders(&self, customers: &[String], since_ms: i64) -> StoreResult<Vec<OrderId>>;
+    /// Appends a re-decision to an order; returns its sequence number.
+    async fn add_decision(&self, decision: &Decision, outbox: &[OutboxMessage]) -> StoreResult<i64>;
+
+    /// Claims up to `limit` due messages for `lease_ms` (other instances skip them meanwhile).
+    async fn claim_outbox(&self, now: DateTime<Utc>, lease_ms: i64, limit: i64) -> StoreResult<Vec<PendingMessage>>;
+    async fn outbox_delivered(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a failed attempt; `retry_at: None` gives up.
+    async fn outbox_failed(
+        &self,
+        id: &str,
+        attempts: i64,
+        retry_at: Option<DateTime<Utc>>,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn outbox_counts(&self) -> StoreResult<OutboxCounts>;
 
     /// The cluster of an account: its id and counts.
     async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>>;

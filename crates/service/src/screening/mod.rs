@@ -150,12 +150,25 @@ impl Screener {
 
     /// Screens one order: live decision, and the shadow set's when one runs.
     pub async fn decide(&self, order: &Order, entities: &[EntityKey], now: DateTime<Utc>) -> ServiceResult<Decided> {
+        self.decide_knowing(order, entities, now, order.placed_at.timestamp_millis()).await
+    }
+
+    /// As [`Screener::decide`], counting the account's events up to `events_until_ms` (now, for a
+    /// re-decision after something happened).
+    pub async fn decide_knowing(
+        &self,
+        order: &Order,
+        entities: &[EntityKey],
+        now: DateTime<Utc>,
+        events_until_ms: i64,
+    ) -> ServiceResult<Decided> {
         let active = self.current();
         let Some(live) = active.live.clone() else {
             return Ok(Decided { decision: Decision::approve_unscreened(order.order_id.clone(), now), shadow: None });
         };
         let sets: Vec<&RuleSet> = std::iter::once(&*live.set).chain(active.shadow.as_ref().map(|s| &*s.set)).collect();
-        let q = query_for(order, entities, &sets);
+        let mut q = query_for(order, entities, &sets);
+        q.events_until_ms = events_until_ms;
         let rows = self.store.screening_rows(&q).await?;
         let probe = Probe::of(order, entities);
         let decide = |c: &Compiled| {
@@ -215,6 +228,7 @@ pub fn query_for(order: &Order, entities: &[EntityKey], sets: &[&RuleSet]) -> Sc
         customer_id: order.customer.customer_id.clone(),
         invited_by: order.customer.invited_by.clone(),
         at_ms: at,
+        events_until_ms: at,
         customer_since_ms: at - customer_window,
         entities: wanted,
         all_entities: entities.to_vec(),
