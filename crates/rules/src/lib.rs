@@ -6,6 +6,7 @@ pub mod clusters;
 pub mod compile;
 pub mod eval;
 pub mod features;
+pub mod metrics;
 pub mod needs;
 pub mod ruleset;
 pub mod schema;

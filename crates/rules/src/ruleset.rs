@@ -171,6 +171,9 @@ pub struct Outcome {
 pub struct Scratch {
     pub hits: Vec<usize>,
     pub faults: Vec<(usize, Fault)>,
+    /// The values each hit read, flat: hit `k` owns `values[spans[k].0..spans[k].1]`.
+    pub values: Vec<Value>,
+    pub spans: Vec<(u32, u32)>,
 }
 
 pub const MAX_RULES: usize = 500;
@@ -371,11 +374,47 @@ impl RuleSet {
         (verdict, score)
     }
 
+    /// Evaluates and records each hit's reason as data: the rule (and so its action and points)
+    /// and a copy of the values that fired it. Text is made only when a reason is shown
+    /// ([`RuleSet::render`]), so the hot path stays free of formatting.
+    pub fn evaluate_recorded(&self, frame: &[Value], scratch: &mut Scratch) -> (Verdict, u8) {
+        self.evaluate_into(frame, scratch);
+        scratch.values.clear();
+        scratch.spans.clear();
+        for &i in &scratch.hits {
+            let start = scratch.values.len() as u32;
+            for &s in &self.rules[i].refs {
+                scratch.values.push(frame.get(s as usize).cloned().unwrap_or_default());
+            }
+            scratch.spans.push((start, scratch.values.len() as u32));
+        }
+        self.verdict(&scratch.hits)
+    }
+
+    /// The reasons of a recorded evaluation, as answered and stored.
+    pub fn render(&self, scratch: &Scratch) -> Vec<Reason> {
+        scratch
+            .hits
+            .iter()
+            .zip(&scratch.spans)
+            .map(|(&i, &(a, b))| {
+                let r = &self.rules[i];
+                let detail = r
+                    .refs
+                    .iter()
+                    .zip(&scratch.values[a as usize..b as usize])
+                    .map(|(&s, v)| format!("{} = {v}", self.slots.name(s)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Reason { rule: r.doc.id.clone(), action: r.doc.action.as_str().into(), points: r.doc.points, detail }
+            })
+            .collect()
+    }
+
     /// Full evaluation with reasons: every hit rule with its points and the values that fired it.
     pub fn evaluate(&self, frame: &[Value], scratch: &mut Scratch) -> Outcome {
-        self.evaluate_into(frame, scratch);
-        let (verdict, score) = self.verdict(&scratch.hits);
-        let reasons = scratch.hits.iter().map(|&i| self.reason(i, frame)).collect();
+        let (verdict, score) = self.evaluate_recorded(frame, scratch);
+        let reasons = self.render(scratch);
         let not_evaluated = scratch
             .faults
             .iter()

@@ -4,6 +4,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod eval;
 pub mod import;
 pub mod logging;
 pub mod rules_cli;

@@ -94,6 +94,16 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Detection quality on the public e-commerce fraud data set: ROC-AUC and AUPRC of the score,
+    /// screening in time order, tuned on the first 70 % of the timeline, reported on the last 30 %.
+    Eval {
+        /// Directory with fraud_data_30k.csv and ip_to_country_partial.csv.
+        #[arg(long, default_value = "../shared/data/ecommerce-fraud")]
+        data: PathBuf,
+        /// Rule file to evaluate [default: rules/eval-ecommerce-fraud.toml, built in].
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// Manage API keys of machine clients.
     Apikey {
         #[command(subcommand)]
@@ -182,6 +192,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             let service = app::open_service(&cfg).await?;
             rules_cli::backtest(&cfg, &service, args).await
         }
+        Command::Eval { data, rules } => riskdesk_server::eval::run(&data, rules.as_deref()),
         Command::Score { file, rules, output } => {
             rules_cli::score(&cfg, &file, rules.as_deref(), output.as_deref()).await
         }
