@@ -140,7 +140,7 @@ pub fn run(data: &Path, rules: Option<&Path>) -> anyhow::Result<()> {
         );
     }
     let mut hits: Vec<_> = hits.into_iter().collect();
-    hits.sort_by(|a, b| b.1.0.cmp(&a.1.0));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.1.0));
     println!("\n| rule | hits | on fraud |\n|---|---:|---:|");
     for (rule, (n, f)) in hits {
         println!("| {rule} | {n} | {f} |");
