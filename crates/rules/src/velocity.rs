@@ -68,7 +68,10 @@ pub fn aggregate<'r>(spec: &VelocitySpec, cur: &Current<'_>, rows: impl IntoIter
         return Value::Null;
     }
     let from = cur.at_ms - spec.window_ms;
-    let in_window = rows.into_iter().filter(|r| r.at_ms >= from && r.at_ms <= cur.at_ms && r.order_id != cur.order_id);
+    // The current order is never among its own past; ids are compared only on a time tie.
+    let in_window = rows
+        .into_iter()
+        .filter(|r| r.at_ms >= from && r.at_ms <= cur.at_ms && (r.at_ms != cur.at_ms || r.order_id != cur.order_id));
     match spec.agg {
         Agg::Count => Value::Int(in_window.count() as i64 + 1),
         Agg::Sum => {

@@ -91,7 +91,10 @@ impl Replay {
         let at = order.placed_at.timestamp_millis();
         let cust = order.customer.customer_id.as_str();
         let cur = current(order, entities);
-        let acc = self.accounts.entry(cust.to_owned()).or_default();
+        if !self.accounts.contains_key(cust) {
+            self.accounts.insert(cust.to_owned(), Account::default());
+        }
+        let acc = self.accounts.get_mut(cust).unwrap_or_else(|| unreachable!("inserted above"));
         while acc.orders.front().is_some_and(|r| r.at_ms < at - self.customer_window) {
             acc.orders.pop_front();
         }
@@ -113,7 +116,8 @@ impl Replay {
             }
         }
         let cluster = self.clusters.facts(cust, entities);
-        let probe = Probe::of(order, entities);
+        let wants_lists = self.sets.iter().any(|(_, s)| s.needs().iter().any(|n| matches!(n, Need::List(_))));
+        let probe = wants_lists.then(|| Probe::of(order, entities));
         let empty = VecDeque::new();
         let decided_at = DateTime::<Utc>::from(order.placed_at);
         let mut out = Vec::with_capacity(self.sets.len());
@@ -133,7 +137,7 @@ impl Replay {
                             velocity::aggregate(v, &cur, rows.iter())
                         }
                     },
-                    Need::List(spec) => Value::Bool(self.lists.matches(*spec, &probe, at)),
+                    Need::List(spec) => Value::Bool(probe.as_ref().is_some_and(|p| self.lists.matches(*spec, p, at))),
                     Need::Attribute(_) => Value::Null,
                 })
                 .collect();
@@ -157,7 +161,7 @@ impl Replay {
                 self.uses.entry(*key).or_default().push_back(r);
             }
         }
-        let acc = self.accounts.entry(cust.to_owned()).or_default();
+        let Some(acc) = self.accounts.get_mut(cust) else { unreachable!("inserted above") };
         acc.history.prior_orders += 1;
         acc.history.prior_spend_minor += order.total.minor;
         acc.orders.push_back(row);
