@@ -160,3 +160,74 @@ async fn acknowledged_orders_survive_kill_9() {
         assert_eq!(v["decisions"][0]["decision"], "approve");
     }
 }
+
+fn run_err(args: &[&str], data_dir: &Path) -> String {
+    let out = bin().args(args).arg("--data-dir").arg(data_dir).output().expect("run riskdesk");
+    assert!(!out.status.success(), "riskdesk {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn rules_and_lists_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A demo history with ground truth, loaded without serving.
+    run_ok(&["demo", "--customers", "300", "--orders", "3000", "--no-serve"], &data);
+
+    // Validation names file position, rule, line and column, and fails.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[rule]]\nid = \"r\"\nname = \"r\"\nexpression = 'order.amount > 10.0 && velocity.count(\"device\", \"2w\") > 1'\naction = \"review\"\n").unwrap();
+    let err = run_err(&["rules", "validate", bad.to_str().unwrap()], &data);
+    assert!(err.contains("bad.toml:4:63: rule `r`, line 1, column 49: window \"2w\" has an unknown unit"), "{err}");
+
+    // The starter pack validates; a stricter copy is backtested beside it and published.
+    let pack =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/starter-fashion.toml")).unwrap();
+    let strict = dir.path().join("strict.toml");
+    std::fs::write(&strict, pack.replace("review_at = 50", "review_at = 30")).unwrap();
+    let out = run_ok(&["rules", "validate", strict.to_str().unwrap()], &data);
+    assert!(out.contains("valid,"), "{out}");
+    let out = run_ok(&["rules", "backtest", strict.to_str().unwrap()], &data);
+    assert!(out.contains("| planted pattern |") && out.contains("| card_testing |"), "{out}");
+    assert!(out.contains("newly flagged"), "{out}");
+    let out = run_ok(&["rules", "publish", strict.to_str().unwrap(), "--note", "stricter"], &data);
+    assert!(out.contains("published version 2"), "{out}");
+    let out = run_ok(&["rules", "list"], &data);
+    assert!(out.contains("   2  live"), "{out}");
+    let out = run_ok(&["rules", "rollback"], &data);
+    assert!(out.contains("version 1 is live"), "{out}");
+
+    // Lists: a bad import names its lines and stores nothing.
+    let csv = dir.path().join("lists.csv");
+    std::fs::write(&csv, "list,kind,value,reason\nblock,email,ok@example.com,ring\nblock,bin,12,short\n").unwrap();
+    let err = run_err(&["lists", "import", csv.to_str().unwrap()], &data);
+    assert!(err.contains("line 3: value: a BIN is 6 to 8 digits"), "{err}");
+    assert!(run_ok(&["lists", "show"], &data).trim().is_empty());
+    std::fs::write(&csv, "list,kind,value,reason\nblock,email,ok@example.com,ring\n").unwrap();
+    assert!(run_ok(&["lists", "import", csv.to_str().unwrap()], &data).contains("imported 1 entries"));
+
+    // Offline scoring of a file with a rule file: no database involved.
+    let orders = dir.path().join("o.jsonl");
+    let line = |id: &str, min: u32| {
+        json!({"order_id": id, "placed_at": format!("2026-01-01T10:{min:02}:00Z"), "customer": {"customer_id": id},
+               "total": {"amount": "10.00", "currency": "EUR"}, "payment": {"method": "card"},
+               "device": {"device_id": "shared"}})
+        .to_string()
+    };
+    std::fs::write(&orders, [line("A", 1), line("B", 2), line("C", 3), "{broken".into()].join("\n")).unwrap();
+    let rules = dir.path().join("v.toml");
+    std::fs::write(&rules, "[[rule]]\nid = \"burst\"\nname = \"b\"\nexpression = 'velocity.count(\"device\", \"1h\") >= 3'\naction = \"review\"\n").unwrap();
+    let out = bin()
+        .args(["score", orders.to_str().unwrap(), "--rules", rules.to_str().unwrap()])
+        .arg("--data-dir")
+        .arg(dir.path().join("none"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let decisions: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let verdicts: Vec<&str> = decisions.iter().map(|d| d["decision"].as_str().unwrap()).collect();
+    assert_eq!(verdicts, ["approve", "approve", "review"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 lines rejected"));
+    assert!(!dir.path().join("none").exists(), "scoring with --rules touches no database");
+}
