@@ -257,7 +257,15 @@ async fn openapi_health_and_metrics() {
     let (s, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for p in ["/api/v1/orders", "/api/v1/events", "/api/v1/orders/{order_id}", "/api/v1/customers/{customer_id}"] {
+    for p in [
+        "/api/v1/orders",
+        "/api/v1/events",
+        "/api/v1/orders/{order_id}",
+        "/api/v1/customers/{customer_id}",
+        "/api/v1/rulesets",
+        "/api/v1/rulesets/{version}/publish",
+        "/api/v1/lists/import",
+    ] {
         assert!(doc["paths"].get(p).is_some(), "{p} documented");
     }
     assert!(doc["components"]["schemas"].get("OrderIn").is_some());

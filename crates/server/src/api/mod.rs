@@ -5,7 +5,7 @@ mod error;
 mod extract;
 mod metrics_layer;
 pub mod openapi;
-mod rules;
+pub(crate) mod rules;
 
 use crate::config::HttpConfig;
 pub use error::ApiError;

@@ -17,6 +17,14 @@ pub struct DecisionOut {
     pub reasons: Vec<ReasonOut>,
     pub ruleset_version: i64,
     pub decided_at: String,
+    /// Rules that could not be evaluated for this order, with the reason (absent when none).
+    pub not_evaluated: Option<Vec<NotEvaluatedOut>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotEvaluatedOut {
+    pub rule: String,
+    pub reason: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -57,9 +65,30 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "riskdesk API", description = "Order and event intake (intake-v1) and reads."),
-    paths(super::post_order, super::post_event, super::get_order, super::get_customer),
-    components(schemas(DecisionOut, ReasonOut, EventAckOut, ErrorOut)),
+    info(title = "riskdesk API", description = "Order and event intake (intake-v1), reads, rule sets and lists."),
+    paths(
+        super::post_order,
+        super::post_event,
+        super::get_order,
+        super::get_customer,
+        super::rules::schema,
+        super::rules::validate,
+        super::rules::list_rulesets,
+        super::rules::save_ruleset,
+        super::rules::get_ruleset,
+        super::rules::backtest_source,
+        super::rules::backtest_version,
+        super::rules::publish,
+        super::rules::rollback,
+        super::rules::start_shadow,
+        super::rules::stop_shadow,
+        super::rules::shadow_results,
+        super::rules::list_entries,
+        super::rules::add_entries,
+        super::rules::import_csv,
+        super::rules::remove_entry
+    ),
+    components(schemas(DecisionOut, ReasonOut, NotEvaluatedOut, EventAckOut, ErrorOut)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

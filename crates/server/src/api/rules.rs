@@ -58,18 +58,34 @@ fn version_of(s: &str) -> Result<i64, ApiError> {
     s.parse().ok().filter(|v| *v > 0).ok_or_else(ApiError::not_found)
 }
 
-async fn schema() -> Response {
+/// The variables and functions rules can use.
+#[utoipa::path(get, path = "/api/v1/rules/schema", tag = "rules",
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn schema() -> Response {
     Json(json!({"variables": VARS, "functions": FUNCTIONS})).into_response()
 }
 
-async fn validate(State(st): State<Arc<AppState>>, key: ApiKey, body: JsonBody) -> Result<Response, ApiError> {
+/// Validate a rule file (TOML in `source`); 422 lists every error with rule, line and column.
+#[utoipa::path(post, path = "/api/v1/rulesets/validate", tag = "rules", request_body = Object,
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn validate(
+    State(st): State<Arc<AppState>>,
+    key: ApiKey,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     key.0.read().ok_or_else(ApiError::forbidden)?;
     let s: SourceIn = json_of(&body.0)?;
     let v = st.service.validate_rules(&s.source)?;
     Ok(Json(json!({"valid": true, "summary": v})).into_response())
 }
 
-async fn list_rulesets(State(st): State<Arc<AppState>>, key: ApiKey) -> Result<Response, ApiError> {
+/// Versions, the live and shadow pointers, and the history of changes.
+#[utoipa::path(get, path = "/api/v1/rulesets", tag = "rules",
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn list_rulesets(State(st): State<Arc<AppState>>, key: ApiKey) -> Result<Response, ApiError> {
     let cap = key.0.read().ok_or_else(ApiError::forbidden)?;
     let (versions, control, changes) = st.service.rulesets(&cap).await?;
     let versions: Vec<_> = versions
@@ -85,14 +101,26 @@ async fn list_rulesets(State(st): State<Arc<AppState>>, key: ApiKey) -> Result<R
     .into_response())
 }
 
-async fn save_ruleset(State(st): State<Arc<AppState>>, key: ApiKey, body: JsonBody) -> Result<Response, ApiError> {
+/// Save a validated rule file as a new version (scope `rules`).
+#[utoipa::path(post, path = "/api/v1/rulesets", tag = "rules", request_body = Object,
+    responses((status = 201, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn save_ruleset(
+    State(st): State<Arc<AppState>>,
+    key: ApiKey,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let cap = key.0.rules().ok_or_else(ApiError::forbidden)?;
     let s: SourceIn = json_of(&body.0)?;
     let (version, summary) = st.service.save_ruleset(&cap, &s.source, &s.note).await?;
     Ok((StatusCode::CREATED, Json(json!({"version": version, "summary": summary}))).into_response())
 }
 
-async fn get_ruleset(
+/// One version with its rule file.
+#[utoipa::path(get, path = "/api/v1/rulesets/{version}", tag = "rules", params(("version" = i64, Path)),
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn get_ruleset(
     State(st): State<Arc<AppState>>,
     key: ApiKey,
     Path(v): Path<String>,
@@ -102,13 +130,25 @@ async fn get_ruleset(
     Ok(Json(rec).into_response())
 }
 
-async fn backtest_source(State(st): State<Arc<AppState>>, key: ApiKey, body: JsonBody) -> Result<Response, ApiError> {
+/// Backtest an unsaved rule file on all stored history beside the live set.
+#[utoipa::path(post, path = "/api/v1/rulesets/backtest", tag = "rules", request_body = Object,
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn backtest_source(
+    State(st): State<Arc<AppState>>,
+    key: ApiKey,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let cap = key.0.read().ok_or_else(ApiError::forbidden)?;
     let s: SourceIn = json_of(&body.0)?;
     Ok(Json(st.service.backtest(&cap, Candidate::Source(s.source)).await?).into_response())
 }
 
-async fn backtest_version(
+/// Backtest a saved version beside the live set.
+#[utoipa::path(post, path = "/api/v1/rulesets/{version}/backtest", tag = "rules", params(("version" = i64, Path)),
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn backtest_version(
     State(st): State<Arc<AppState>>,
     key: ApiKey,
     Path(v): Path<String>,
@@ -117,20 +157,36 @@ async fn backtest_version(
     Ok(Json(st.service.backtest(&cap, Candidate::Version(version_of(&v)?)).await?).into_response())
 }
 
-async fn publish(State(st): State<Arc<AppState>>, key: ApiKey, Path(v): Path<String>) -> Result<Response, ApiError> {
+/// Make a version live on every instance within a second (scope `rules`).
+#[utoipa::path(post, path = "/api/v1/rulesets/{version}/publish", tag = "rules", params(("version" = i64, Path)),
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn publish(
+    State(st): State<Arc<AppState>>,
+    key: ApiKey,
+    Path(v): Path<String>,
+) -> Result<Response, ApiError> {
     let cap = key.0.rules().ok_or_else(ApiError::forbidden)?;
     let v = version_of(&v)?;
     st.service.publish_ruleset(&cap, v).await?;
     Ok(Json(json!({"live_version": v})).into_response())
 }
 
-async fn rollback(State(st): State<Arc<AppState>>, key: ApiKey) -> Result<Response, ApiError> {
+/// Make the previously live version live again (scope `rules`).
+#[utoipa::path(post, path = "/api/v1/rulesets/rollback", tag = "rules",
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn rollback(State(st): State<Arc<AppState>>, key: ApiKey) -> Result<Response, ApiError> {
     let cap = key.0.rules().ok_or_else(ApiError::forbidden)?;
     let v = st.service.rollback_ruleset(&cap).await?;
     Ok(Json(json!({"live_version": v})).into_response())
 }
 
-async fn start_shadow(
+/// Run a version beside the live set without affecting decisions (scope `rules`).
+#[utoipa::path(post, path = "/api/v1/rulesets/{version}/shadow", tag = "rules", params(("version" = i64, Path)),
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn start_shadow(
     State(st): State<Arc<AppState>>,
     key: ApiKey,
     Path(v): Path<String>,
@@ -141,19 +197,27 @@ async fn start_shadow(
     Ok(Json(json!({"shadow_version": v})).into_response())
 }
 
-async fn stop_shadow(State(st): State<Arc<AppState>>, key: ApiKey) -> Result<Response, ApiError> {
+/// Stop shadowing (scope `rules`).
+#[utoipa::path(delete, path = "/api/v1/rulesets/shadow", tag = "rules",
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn stop_shadow(State(st): State<Arc<AppState>>, key: ApiKey) -> Result<Response, ApiError> {
     let cap = key.0.rules().ok_or_else(ApiError::forbidden)?;
     st.service.shadow_ruleset(&cap, None).await?;
     Ok(Json(json!({"shadow_version": null})).into_response())
 }
 
 #[derive(Deserialize)]
-struct Limit {
+pub(super) struct Limit {
     limit: Option<i64>,
 }
 
 /// What the shadow set decided on live traffic, beside the live decision.
-async fn shadow_results(
+/// Shadow decisions beside the live ones, with agreement counts.
+#[utoipa::path(get, path = "/api/v1/rulesets/{version}/shadow", tag = "rules", params(("version" = i64, Path)),
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn shadow_results(
     State(st): State<Arc<AppState>>,
     key: ApiKey,
     Path(v): Path<String>,
@@ -184,7 +248,11 @@ async fn shadow_results(
     .into_response())
 }
 
-async fn list_entries(State(st): State<Arc<AppState>>, key: ApiKey) -> Result<Response, ApiError> {
+/// Active block- and allow-list entries.
+#[utoipa::path(get, path = "/api/v1/lists", tag = "lists",
+    responses((status = 200, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn list_entries(State(st): State<Arc<AppState>>, key: ApiKey) -> Result<Response, ApiError> {
     let cap = key.0.read().ok_or_else(ApiError::forbidden)?;
     Ok(Json(json!({"entries": st.service.list_entries(&cap).await?})).into_response())
 }
@@ -196,7 +264,15 @@ enum OneOrMany {
     One(NewListEntry),
 }
 
-async fn add_entries(State(st): State<Arc<AppState>>, key: ApiKey, body: JsonBody) -> Result<Response, ApiError> {
+/// Add one entry or an array of entries, all or none (scope `rules`).
+#[utoipa::path(post, path = "/api/v1/lists", tag = "lists", request_body = Object,
+    responses((status = 201, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn add_entries(
+    State(st): State<Arc<AppState>>,
+    key: ApiKey,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let cap = key.0.rules().ok_or_else(ApiError::forbidden)?;
     let entries = match json_of::<OneOrMany>(&body.0)? {
         OneOrMany::Many(v) => v,
@@ -207,7 +283,11 @@ async fn add_entries(State(st): State<Arc<AppState>>, key: ApiKey, body: JsonBod
 }
 
 /// `POST /lists/import` with a `text/csv` body: `list,kind,value,reason,expires_at`.
-async fn import_csv(
+/// Import CSV `list,kind,value,reason[,expires_at]`; every bad line is reported (scope `rules`).
+#[utoipa::path(post, path = "/api/v1/lists/import", tag = "lists",
+    responses((status = 201, body = Object), (status = 422, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn import_csv(
     State(st): State<Arc<AppState>>,
     key: ApiKey,
     body: axum::body::Bytes,
@@ -220,7 +300,11 @@ async fn import_csv(
     Ok((StatusCode::CREATED, Json(json!({"imported": added.len()}))).into_response())
 }
 
-async fn remove_entry(
+/// Remove an entry (scope `rules`).
+#[utoipa::path(delete, path = "/api/v1/lists/{id}", tag = "lists", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = super::openapi::ErrorOut)),
+    security(("api_key" = [])))]
+pub(super) async fn remove_entry(
     State(st): State<Arc<AppState>>,
     key: ApiKey,
     Path(id): Path<String>,
