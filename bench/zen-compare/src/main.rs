@@ -6,13 +6,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use zen_engine::loader::MemoryLoader;
 use zen_engine::model::DecisionContent;
 use zen_engine::nodes::custom::NoopCustomNode;
-use zen_engine::{Decision, DecisionEngine, Variable};
+use zen_engine::{Decision, DecisionEngine, EvaluationError, Variable};
 
 const RULES: &str = "../rules-50.json";
 const ORDERS: &str = "../orders-1000.json";
@@ -76,11 +76,8 @@ fn unary_cell(c: &Cond) -> Result<String> {
 /// fires every matching rule, and each row outputs its `rule` id and `points`.
 fn build_graph(set: &RuleSet) -> Result<Value> {
     let col_id = |field: &str| format!("in_{field}");
-    let inputs: Vec<Value> = set
-        .fields
-        .iter()
-        .map(|f| json!({ "id": col_id(&f.field), "name": f.field, "field": f.field }))
-        .collect();
+    let inputs: Vec<Value> =
+        set.fields.iter().map(|f| json!({ "id": col_id(&f.field), "name": f.field, "field": f.field })).collect();
 
     let mut rows = Vec::with_capacity(set.rules.len());
     for rule in &set.rules {
@@ -90,7 +87,8 @@ fn build_graph(set: &RuleSet) -> Result<Value> {
             row.insert(col_id(&f.field), json!(""));
         }
         for c in &rule.conds {
-            let cell = row.get_mut(&col_id(&c.field)).with_context(|| format!("{}: unknown field {}", rule.id, c.field))?;
+            let cell =
+                row.get_mut(&col_id(&c.field)).with_context(|| format!("{}: unknown field {}", rule.id, c.field))?;
             ensure!(cell == "", "{}: two conds on {} (would need one combined cell)", rule.id, c.field);
             *cell = json!(unary_cell(c)?);
         }
@@ -179,9 +177,11 @@ async fn run() -> Result<()> {
     let mut compiled = decision.clone();
     compiled.compile();
 
-    let by_key = |ctx| async { Ok(engine.evaluate(KEY, ctx).await?.result) };
-    let reused = |ctx| async { Ok(decision.evaluate(ctx).await?.result) };
-    let precompiled = |ctx| async { Ok(compiled.evaluate(ctx).await?.result) };
+    // ZEN's error type holds `Rc`s (not Send/Sync), so it is stringified for anyhow.
+    let zen_err = |e: Box<EvaluationError>| anyhow!("zen evaluation failed: {e}");
+    let by_key = |ctx| async { Ok(engine.evaluate(KEY, ctx).await.map_err(zen_err)?.result) };
+    let reused = |ctx| async { Ok(decision.evaluate(ctx).await.map_err(zen_err)?.result) };
+    let precompiled = |ctx| async { Ok(compiled.evaluate(ctx).await.map_err(zen_err)?.result) };
 
     // 1. Correctness: every variant must collect the same rows as riskdesk.
     let mut total = 0;

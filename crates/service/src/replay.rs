@@ -17,6 +17,7 @@ use riskdesk_rules::velocity::{self, UseRow};
 use riskdesk_store::ReplayEvent;
 use riskdesk_store::codec::add_event_to_history;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
 use std::sync::Arc;
 
 const NOVELTY_WINDOW_MS: i64 = 90 * 86_400_000;
@@ -25,7 +26,7 @@ const NOVELTY_WINDOW_MS: i64 = 90 * 86_400_000;
 struct Account {
     history: History,
     /// Earlier orders within the novelty window (or the longest customer velocity window).
-    orders: VecDeque<UseRow>,
+    orders: VecDeque<Rc<UseRow>>,
 }
 
 pub struct Replay {
@@ -33,7 +34,8 @@ pub struct Replay {
     lists: Arc<ListIndex>,
     accounts: HashMap<String, Account>,
     /// Windowed uses per entity of the kinds some rule counts over.
-    uses: HashMap<EntityKey, VecDeque<UseRow>>,
+    /// Rows are shared between an order's entities and its account: one allocation per order.
+    uses: HashMap<EntityKey, VecDeque<Rc<UseRow>>>,
     kinds: Vec<(EntityKind, i64, bool)>,
     customer_window: i64,
     invitees: HashMap<String, HashSet<String>>,
@@ -104,8 +106,9 @@ impl Replay {
             let others = self.invitees.get(inviter.as_str()).map_or(0, |s| s.len() - usize::from(s.contains(cust)));
             history.inviter_invites = others as i64 + 1;
         }
-        history.new_device = velocity::is_new(EntityKind::Device, &cur, customer_rows.iter());
-        history.new_shipping_address = velocity::is_new(EntityKind::ShippingAddress, &cur, customer_rows.iter());
+        history.new_device = velocity::is_new(EntityKind::Device, &cur, customer_rows.iter().map(|r| &**r));
+        history.new_shipping_address =
+            velocity::is_new(EntityKind::ShippingAddress, &cur, customer_rows.iter().map(|r| &**r));
         for (kind, window, _) in &self.kinds {
             if let Some(key) = entities.iter().find(|e| e.kind == *kind)
                 && let Some(q) = self.uses.get_mut(key)
@@ -127,14 +130,14 @@ impl Replay {
                 .iter()
                 .map(|need| match need {
                     Need::Velocity(v) => match v.subject {
-                        Subject::Customer => velocity::aggregate(v, &cur, customer_rows.iter()),
+                        Subject::Customer => velocity::aggregate(v, &cur, customer_rows.iter().map(|r| &**r)),
                         Subject::Entity(k) => {
                             let rows = entities
                                 .iter()
                                 .find(|e| e.kind == k)
                                 .and_then(|key| self.uses.get(key))
                                 .unwrap_or(&empty);
-                            velocity::aggregate(v, &cur, rows.iter())
+                            velocity::aggregate(v, &cur, rows.iter().map(|r| &**r))
                         }
                     },
                     Need::List(spec) => Value::Bool(probe.as_ref().is_some_and(|p| self.lists.matches(*spec, p, at))),
@@ -145,20 +148,16 @@ impl Replay {
             out.push(decision_of(order, set, *version, &facts, decided_at));
         }
         // Record the order for the ones after it.
-        let row = UseRow {
+        let row = Rc::new(UseRow {
             order_id: order.order_id.to_string(),
             customer_id: cust.to_owned(),
             at_ms: at,
             amount_minor: order.total.minor,
             entities: entities.to_vec(),
-        };
-        for (kind, _, with) in &self.kinds {
+        });
+        for (kind, _, _) in &self.kinds {
             if let Some(key) = entities.iter().find(|e| e.kind == *kind) {
-                let mut r = row.clone();
-                if !with {
-                    r.entities = Vec::new();
-                }
-                self.uses.entry(*key).or_default().push_back(r);
+                self.uses.entry(*key).or_default().push_back(row.clone());
             }
         }
         let Some(acc) = self.accounts.get_mut(cust) else { unreachable!("inserted above") };

@@ -365,18 +365,36 @@ impl Service {
     /// Loads every stored order and event for replay.
     pub async fn load_history(&self, _cap: &ReadAccess) -> ServiceResult<LoadedHistory> {
         let started = Instant::now();
-        let mut orders = Vec::new();
-        let mut after: Option<(i64, String)> = None;
+        let mut rows = Vec::new();
+        let mut cursor = None;
         loop {
-            let page = self.store().replay_orders(after.clone(), 20_000).await?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.order.placed_at.timestamp_millis(), last.order.order_id.to_string()));
-            let done = page.len() < 20_000;
-            orders.extend(page);
-            if done {
-                break;
+            let (page, next) = self.store().replay_rows(cursor, 50_000).await?;
+            rows.extend(page);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
             }
         }
+        // Parsing is the expensive part of loading: spread it over every core.
+        let orders = tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            let mut orders = rows
+                .into_par_iter()
+                .map(|r| {
+                    Ok(ReplayOrder {
+                        order: riskdesk_store::codec::order_from_body(&r.body)?,
+                        entities: riskdesk_store::codec::unpack_entities(&r.entities)?,
+                        verdict: r.verdict,
+                    })
+                })
+                .collect::<Result<Vec<_>, riskdesk_store::StoreError>>()?;
+            orders.par_sort_unstable_by(|a, b| {
+                (a.order.placed_at, a.order.order_id.as_str()).cmp(&(b.order.placed_at, b.order.order_id.as_str()))
+            });
+            Ok::<_, riskdesk_store::StoreError>(orders)
+        })
+        .await
+        .map_err(|e| ServiceError::Invalid(format!("loading history failed: {e}")))??;
         let events = self.store().replay_events().await?;
         Ok(LoadedHistory { orders, events, load_seconds: started.elapsed().as_secs_f64() })
     }

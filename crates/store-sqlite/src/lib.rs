@@ -14,7 +14,7 @@ use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
     ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent,
-    NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord,
+    NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord,
     ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
     from_millis,
 };
@@ -722,29 +722,20 @@ impl Store for SqliteStore {
         rows.into_iter().map(codec::list_entry_from_row).collect()
     }
 
-    async fn replay_orders(&self, after: Option<(i64, String)>, limit: i64) -> StoreResult<Vec<ReplayOrder>> {
-        let (at, id) = after.unwrap_or((i64::MIN, String::new()));
-        let rows: Vec<(String, Vec<u8>, Option<String>)> = sqlx::query_as(
-            "SELECT o.body, o.entities, d.verdict FROM orders o \
+    async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
+        // Table order (rowid) is a sequential read; the caller sorts by time.
+        let rows: Vec<(i64, String, Vec<u8>, Option<String>)> = sqlx::query_as(
+            "SELECT o.rowid, o.body, o.entities, d.verdict FROM orders o \
              LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
-             WHERE o.placed_at > ? OR (o.placed_at = ? AND o.order_id > ?) ORDER BY o.placed_at, o.order_id LIMIT ?",
+             WHERE o.rowid > ? ORDER BY o.rowid LIMIT ?",
         )
-        .bind(at)
-        .bind(at)
-        .bind(id)
+        .bind(cursor.unwrap_or(0))
         .bind(limit)
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        rows.into_iter()
-            .map(|(body, ents, verdict)| {
-                Ok(ReplayOrder {
-                    order: codec::order_from_body(&body)?,
-                    entities: codec::unpack_entities(&ents)?,
-                    verdict,
-                })
-            })
-            .collect()
+        let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
+        Ok((rows.into_iter().map(|(_, body, entities, verdict)| ReplayRow { body, entities, verdict }).collect(), next))
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {

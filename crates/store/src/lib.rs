@@ -302,6 +302,14 @@ pub struct ReplayEvent {
     pub customer_id: Option<String>,
 }
 
+/// A stored order as read for replay, before parsing.
+#[derive(Debug, Clone)]
+pub struct ReplayRow {
+    pub body: String,
+    pub entities: Vec<u8>,
+    pub verdict: Option<String>,
+}
+
 /// A stored order for replay, in `placed_at` order.
 #[derive(Debug, Clone)]
 pub struct ReplayOrder {
@@ -375,8 +383,10 @@ pub trait Store: Send + Sync + 'static {
     /// Entries not removed (expired ones included: matching checks expiry at its own time).
     async fn list_entries(&self) -> StoreResult<Vec<ListEntry>>;
 
-    /// Stored orders by (`placed_at`, `order_id`), after the given position, at most `limit`.
-    async fn replay_orders(&self, after: Option<(i64, String)>, limit: i64) -> StoreResult<Vec<ReplayOrder>>;
+    /// A page of stored orders, unparsed, in the order the backend reads fastest (callers sort);
+    /// `cursor` is what the previous page returned, `None` to start. Returns the rows and the
+    /// cursor of the next page (`None` at the end).
+    async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)>;
     /// Every stored event, by time of occurrence.
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>>;
     /// Shadow decisions of a version, newest first.
