@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::hint::black_box;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,9 +12,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use zen_engine::loader::MemoryLoader;
 use zen_engine::model::DecisionContent;
-use zen_engine::nodes::custom::NoopCustomNode;
 use zen_engine::{Decision, DecisionEngine, EvaluationError, Variable};
 
+// Relative to this crate's directory, read at run time (whatever the cwd).
 const RULES: &str = "../rules-50.json";
 const ORDERS: &str = "../orders-1000.json";
 const EXPECTED_HITS: usize = 13_554;
@@ -162,7 +163,10 @@ where
 }
 
 async fn run() -> Result<()> {
-    let read = |path: &str| std::fs::read_to_string(path).with_context(|| format!("reading {path}"));
+    let read = |rel: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+    };
     let set: RuleSet = serde_json::from_str(&read(RULES)?)?;
     let orders: Vec<Value> = serde_json::from_str(&read(ORDERS)?)?;
     let content: Arc<DecisionContent> = Arc::new(serde_json::from_value(build_graph(&set)?)?);
@@ -172,7 +176,7 @@ async fn run() -> Result<()> {
 
     let loader = Arc::new(MemoryLoader::default());
     loader.add(KEY, content.as_ref().clone());
-    let engine = DecisionEngine::new(loader, Arc::new(NoopCustomNode::default()));
+    let engine = DecisionEngine::default().with_loader(loader);
     let decision: Decision = engine.create_decision(content.clone())?;
     let mut compiled = decision.clone();
     compiled.compile();

@@ -58,7 +58,7 @@ fn frames(spec: &J, orders: &J, set: &RuleSet) -> Vec<Vec<Value>> {
                     riskdesk_rules::value::Ty::Int => Value::Int(0),
                     riskdesk_rules::value::Ty::Double => Value::Double(0.0),
                     riskdesk_rules::value::Ty::List => Value::List(Vec::new()),
-                    _ => Value::Str(String::new()),
+                    _ => Value::str(""),
                 };
             }
             for fld in spec["fields"].as_array().unwrap() {
@@ -68,7 +68,7 @@ fn frames(spec: &J, orders: &J, set: &RuleSet) -> Vec<Vec<Value>> {
                     "double" => Value::Double(x.as_f64().unwrap()),
                     "int" => Value::Int(x.as_i64().unwrap()),
                     "bool" => Value::Bool(x.as_bool().unwrap()),
-                    _ => Value::Str(x.as_str().unwrap().to_owned()),
+                    _ => Value::str(x.as_str().unwrap()),
                 };
             }
             f

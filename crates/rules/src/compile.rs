@@ -210,7 +210,7 @@ impl Cx<'_> {
             }
             LiteralValue::String(s) => {
                 let k = self.consts.len();
-                self.consts.push(Value::Str(s.inner().to_owned()));
+                self.consts.push(Value::str(s.inner()));
                 (Box::new(move |env: &Env<'_>| Ok(env.consts[k].as_v())), Ty::String)
             }
             LiteralValue::Null => (Box::new(|_: &Env<'_>| Ok(V::Null)), Ty::Null),

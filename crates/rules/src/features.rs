@@ -71,7 +71,7 @@ pub fn build_frame(order: &Order, facts: &Facts, set: &RuleSet, frame: &mut Vec<
             Need::Attribute(name) => match order.attributes.get(name) {
                 Some(AttributeValue::Bool(b)) => Value::Bool(*b),
                 Some(AttributeValue::Number(n)) => Value::Double(*n),
-                Some(AttributeValue::Text(t)) => Value::Str(t.clone()),
+                Some(AttributeValue::Text(t)) => Value::str(t.as_str()),
                 None => Value::Null,
             },
             _ => facts.dynamic.get(i).cloned().unwrap_or(Value::Null),

@@ -383,9 +383,7 @@ impl RuleSet {
         scratch.spans.clear();
         for &i in &scratch.hits {
             let start = scratch.values.len() as u32;
-            for &s in &self.rules[i].refs {
-                scratch.values.push(frame.get(s as usize).cloned().unwrap_or_default());
-            }
+            scratch.values.extend(self.rules[i].refs.iter().map(|&s| frame[s as usize].clone()));
             scratch.spans.push((start, scratch.values.len() as u32));
         }
         self.verdict(&scratch.hits)
@@ -459,7 +457,7 @@ fn probe(rule: &CompiledRule, slots: &Slots, consts: &[Value]) -> Option<String>
             Ty::Int => Value::Int(0),
             Ty::Double => Value::Double(0.0),
             Ty::Bool => Value::Bool(false),
-            Ty::String => Value::Str(String::new()),
+            Ty::String => Value::str(""),
             Ty::List => Value::List(Vec::new()),
             Ty::Dyn | Ty::Null => Value::Int(0),
         })

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
 /// The static type of an expression, checked when a rule set is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,16 +59,17 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Double(f64),
-    Str(String),
+    /// Shared, so recording the values a rule read copies a pointer, not the text.
+    Str(Arc<str>),
     List(Vec<String>),
 }
 
 impl Value {
-    pub fn str(s: impl Into<String>) -> Self {
+    pub fn str(s: impl Into<Arc<str>>) -> Self {
         Value::Str(s.into())
     }
 
-    pub fn opt_str(s: Option<impl Into<String>>) -> Self {
+    pub fn opt_str(s: Option<impl Into<Arc<str>>>) -> Self {
         s.map_or(Value::Null, |s| Value::Str(s.into()))
     }
 
