@@ -12,15 +12,15 @@ request = function()
   n = n + 1
   local c = n % 5000
   local body = string.format([[{"order_id":"%s-%d-%d","placed_at":"2026-11-21T10:15:00+01:00","channel":"webshop",
-"customer":{"customer_id":"C-%d-%d","email":"c%d.%d@example.com","phone":"+4915112345678","name":"Anna Beispiel","created_at":"2025-01-02T08:00:00Z"},
+"customer":{"customer_id":"C-%d-%d","email":"c%d.%d@example.com","phone":"+4915%d%07d","name":"Anna Beispiel","created_at":"2025-01-02T08:00:00Z"},
 "total":{"amount":"249.90","currency":"EUR"},
 "items":[{"sku":"SKU-1","brand":"Acme","category":"sneakers","quantity":1,"unit_price":{"amount":"249.90","currency":"EUR"}}],
 "payment":{"method":"card","card":{"bin":"411111","last4":"1111","fingerprint":"fp_%d_%d","issuer_country":"DE"}},
 "billing_address":{"name":"Anna Beispiel","line1":"Torstr. %d","postal_code":"10115","city":"Berlin","country":"DE"},
 "shipping_address":{"name":"Anna Beispiel","line1":"Torstr. %d","postal_code":"10115","city":"Berlin","country":"DE"},
-"device":{"device_id":"dev-%d-%d","ip":"203.0.113.7","user_agent":"Mozilla/5.0"},
+"device":{"device_id":"dev-%d-%d","ip":"10.%d.%d.%d","user_agent":"Mozilla/5.0"},
 "promo_codes":["WELCOME10"],"attributes":{"checkout_seconds":41}}]],
-    run, tid, n, tid, c, tid, c, tid, c, c, c, tid, c)
+    run, tid, n, tid, c, tid, c, tid, c, tid, c, c, c, tid, c, tid, math.floor(c / 256), c % 256)
   return wrk.format("POST", "/api/v1/orders", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}, body)
 end
 response = function(status, headers, body)

@@ -14,10 +14,10 @@ use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent,
-    NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord,
-    ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
-    from_millis,
+    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, InsertOutcome, ListEntry,
+    MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow,
+    RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult,
+    StoredCustomer, StoredOrder, from_millis,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
@@ -984,14 +984,18 @@ impl Store for PgStore {
 }
 
 async fn users_of(conn: &mut PgConnection, key: &EntityKey) -> StoreResult<Vec<String>> {
-    let limit = riskdesk_rules::clusters::hub_limit(key.kind) as i64 + 2;
-    sqlx::query_scalar("SELECT DISTINCT customer_id FROM order_entities WHERE hash = $1 AND kind = $2 LIMIT $3")
-        .bind(key.hash.to_vec())
-        .bind(i64::from(key.kind.code()))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)
+    // The latest uses only: a hub (a shared NAT, a forwarding address) shows more distinct
+    // accounts than the limit among them, and the cost stays bounded however busy it is.
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT customer_id FROM order_entities WHERE hash = $1 AND kind = $2 ORDER BY seen_at DESC LIMIT $3",
+    )
+    .bind(key.hash.to_vec())
+    .bind(i64::from(key.kind.code()))
+    .bind(HUB_SCAN_ROWS)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(codec::distinct_capped(rows, riskdesk_rules::clusters::hub_limit(key.kind) + 2))
 }
 
 async fn neighbours(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {

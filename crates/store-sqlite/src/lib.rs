@@ -13,10 +13,10 @@ use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent,
-    NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord,
-    ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
-    from_millis,
+    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, InsertOutcome, ListEntry,
+    MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow,
+    RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult,
+    StoredCustomer, StoredOrder, from_millis,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -999,14 +999,18 @@ const UPSERT_CUSTOMER: &str = " ON CONFLICT (customer_id) DO UPDATE SET \
 
 /// Distinct accounts that used an entity, up to the hub limit and two more.
 async fn users_of(conn: &mut SqliteConnection, key: &EntityKey) -> StoreResult<Vec<String>> {
-    let limit = riskdesk_rules::clusters::hub_limit(key.kind) as i64 + 2;
-    sqlx::query_scalar("SELECT DISTINCT customer_id FROM order_entities WHERE hash = ? AND kind = ? LIMIT ?")
-        .bind(key.hash.to_vec())
-        .bind(i64::from(key.kind.code()))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)
+    // The latest uses only: a hub (a shared NAT, a forwarding address) shows more distinct
+    // accounts than the limit among them, and the cost stays bounded however busy it is.
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT customer_id FROM order_entities WHERE hash = ? AND kind = ? ORDER BY seen_at DESC LIMIT ?",
+    )
+    .bind(key.hash.to_vec())
+    .bind(i64::from(key.kind.code()))
+    .bind(HUB_SCAN_ROWS)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(codec::distinct_capped(rows, riskdesk_rules::clusters::hub_limit(key.kind) + 2))
 }
 
 /// Accounts linked to `me` through these entities (hubs excluded).

@@ -400,3 +400,17 @@ pub fn merged_facts(found: &[(String, i64, i64, i64)], own_known: bool) -> riskd
     }
     f
 }
+
+/// Distinct values in first-seen order, at most `cap` of them.
+pub fn distinct_capped(rows: Vec<String>, cap: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        if !out.contains(&r) {
+            out.push(r);
+            if out.len() >= cap {
+                break;
+            }
+        }
+    }
+    out
+}

@@ -290,8 +290,12 @@ pub struct ScreeningRows {
     pub entity_rows: Vec<Vec<UseRow>>,
 }
 
-/// Rows a subject's window may hold at most; a busier entity is capped to its latest uses.
-pub const MAX_WINDOW_ROWS: i64 = 5_000;
+/// Rows a subject's window may hold at most; a busier entity is capped to its latest uses, so a
+/// count saturates there ("1,000 or more") instead of costing a scan of every use.
+pub const MAX_WINDOW_ROWS: i64 = 1_000;
+
+/// Latest uses of an entity read to find the accounts it links (and whether it is a hub).
+pub const HUB_SCAN_ROWS: i64 = 500;
 
 /// A stored event as replay needs it (no body: labels and history counts only).
 #[derive(Debug, Clone, PartialEq, Eq)]
