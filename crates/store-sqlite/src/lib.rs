@@ -495,38 +495,32 @@ impl Store for SqliteStore {
 
     async fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {
         let mut conn = self.reader.acquire().await.map_err(db)?;
+        // The account's history in one statement: every statement is a hop to the connection's
+        // thread, which costs more than the lookups themselves.
         let mut history = History::default();
-        let (n, spend): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), SUM(total_minor) FROM orders WHERE customer_id = ? AND placed_at <= ? AND order_id <> ?",
+        let (n, spend, events, invites): (i64, Option<i64>, String, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM orders WHERE customer_id = ?1 AND placed_at <= ?2 AND order_id <> ?3), \
+             (SELECT SUM(total_minor) FROM orders WHERE customer_id = ?1 AND placed_at <= ?2 AND order_id <> ?3), \
+             (SELECT json_group_array(json_array(type, n, m)) FROM (SELECT type, COUNT(*) AS n, MAX(occurred_at) AS m \
+                 FROM events WHERE customer_id = ?1 AND occurred_at < ?4 GROUP BY type)), \
+             (SELECT COUNT(*) FROM customers WHERE ?5 IS NOT NULL AND invited_by = ?5 AND customer_id <> ?1 \
+                 AND first_order_at <= ?2)",
         )
         .bind(q.customer_id.as_str())
         .bind(q.at_ms)
         .bind(q.order_id.as_str())
+        .bind(q.events_until_ms)
+        .bind(q.invited_by.as_ref().map(|i| i.as_str()))
         .fetch_one(&mut *conn)
         .await
         .map_err(db)?;
         history.prior_orders = n;
         history.prior_spend_minor = spend.unwrap_or(0);
-        let events: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT type, COUNT(*), MAX(occurred_at) FROM events WHERE customer_id = ? AND occurred_at < ? GROUP BY type",
-        )
-        .bind(q.customer_id.as_str())
-        .bind(q.events_until_ms)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+        let events: Vec<(String, i64, i64)> =
+            serde_json::from_str(&events).map_err(|e| StoreError::Corrupt(format!("event counts: {e}")))?;
         codec::history_from_events(&mut history, &events);
-        if let Some(inviter) = &q.invited_by {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM customers WHERE invited_by = ? AND customer_id <> ? AND first_order_at <= ?",
-            )
-            .bind(inviter.as_str())
-            .bind(q.customer_id.as_str())
-            .bind(q.at_ms)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-            history.inviter_invites = n + 1;
+        if q.invited_by.is_some() {
+            history.inviter_invites = invites + 1;
         }
         let rows: Vec<(String, i64, i64, Vec<u8>)> = sqlx::query_as(
             "SELECT order_id, placed_at, total_minor, entities FROM orders WHERE customer_id = ? AND placed_at >= ? \
@@ -1040,15 +1034,43 @@ async fn clusters_of(conn: &mut SqliteConnection, accounts: &[String]) -> StoreR
 }
 
 async fn cluster_facts(conn: &mut SqliteConnection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
-    let mut accounts = neighbours(conn, me, entities).await?;
-    accounts.push(me.to_owned());
-    let found = clusters_of(conn, &accounts).await?;
-    let own: Option<String> = sqlx::query_scalar("SELECT cluster_id FROM account_links WHERE customer_id = ?")
-        .bind(me)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-    Ok(codec::merged_facts(&found, own.is_some()))
+    // The latest uses of every linking entity in one statement, then the clusters in another.
+    let linking: Vec<&EntityKey> = entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)).collect();
+    let mut accounts = vec![me.to_owned()];
+    if !linking.is_empty() {
+        let mut q = QueryBuilder::<Sqlite>::new("");
+        for (i, key) in linking.iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push("SELECT * FROM (SELECT ")
+                .push_bind(i as i64)
+                .push(", customer_id FROM order_entities WHERE hash = ");
+            q.push_bind(key.hash.to_vec()).push(" AND kind = ").push_bind(i64::from(key.kind.code()));
+            q.push(" ORDER BY seen_at DESC LIMIT ").push_bind(HUB_SCAN_ROWS).push(")");
+        }
+        let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        for (i, key) in linking.iter().enumerate() {
+            let uses: Vec<String> = rows.iter().filter(|r| r.0 == i as i64).map(|r| r.1.clone()).collect();
+            let users = codec::distinct_capped(uses, riskdesk_rules::clusters::hub_limit(key.kind) + 2);
+            if codec::links_through(key.kind, &users, me) {
+                accounts.extend(users.into_iter().filter(|u| u != me));
+            }
+        }
+        accounts.sort();
+        accounts.dedup();
+    }
+    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT a.customer_id, c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
+         JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(&accounts).unwrap_or_default())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let own = rows.iter().any(|r| r.0 == me);
+    let found: Vec<(String, i64, i64, i64)> = rows.into_iter().map(|r| (r.1, r.2, r.3, r.4)).collect();
+    Ok(codec::merged_facts(&found, own))
 }
 
 /// Puts an account into a cluster with every account it now shares a non-hub entity with,
