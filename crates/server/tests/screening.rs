@@ -416,3 +416,28 @@ both_backends!(events_rescreen_open_approved_orders, |app: TestApp| async move {
     let (_, o) = app.get("/api/v1/orders/Q-2").await;
     assert_eq!(o["decisions"].as_array().unwrap().len(), 1, "shipped orders stay as they are");
 });
+
+/// Velocity and clusters live in the database: a restarted instance counts what the previous one
+/// stored.
+#[tokio::test]
+async fn velocity_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let open = || async {
+        let s = riskdesk_store_sqlite::SqliteStore::open(&path, riskdesk_store_sqlite::SqliteOptions::default())
+            .await
+            .unwrap();
+        std::sync::Arc::new(s) as std::sync::Arc<dyn riskdesk_store::Store>
+    };
+    {
+        let a = app_on(open().await, Guard::None).await;
+        publish(&a, SMALL_SET).await;
+        a.post("/api/v1/orders", &with_device(order_json("Z-1", "CZ1", 0), "dev-z")).await;
+        a.post("/api/v1/orders", &with_device(order_json("Z-2", "CZ2", 1), "dev-z")).await;
+    }
+    let b = app_on(open().await, Guard::None).await;
+    let (_, d) = b.post("/api/v1/orders", &with_device(order_json("Z-3", "CZ3", 2), "dev-z")).await;
+    assert_eq!(d["ruleset_version"], 2, "{d}");
+    assert_eq!(d["reasons"][0]["detail"], "velocity.count(\"device\", \"1h\") = 3", "{d}");
+    drop(dir);
+}
