@@ -991,27 +991,27 @@ const UPSERT_CUSTOMER: &str = " ON CONFLICT (customer_id) DO UPDATE SET \
     first_order_at = MIN(customers.first_order_at, excluded.first_order_at), \
     last_order_at = MAX(customers.last_order_at, excluded.last_order_at)";
 
-/// Distinct accounts that used an entity, up to the hub limit and two more.
-async fn users_of(conn: &mut SqliteConnection, key: &EntityKey) -> StoreResult<Vec<String>> {
-    // The latest uses only: a hub (a shared NAT, a forwarding address) shows more distinct
-    // accounts than the limit among them, and the cost stays bounded however busy it is.
-    let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT customer_id FROM order_entities WHERE hash = ? AND kind = ? ORDER BY seen_at DESC LIMIT ?",
-    )
-    .bind(key.hash.to_vec())
-    .bind(i64::from(key.kind.code()))
-    .bind(HUB_SCAN_ROWS)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(codec::distinct_capped(rows, riskdesk_rules::clusters::hub_limit(key.kind) + 2))
-}
-
-/// Accounts linked to `me` through these entities (hubs excluded).
+/// Accounts linked to `me` through these entities (hubs excluded): the latest uses of every
+/// linking entity in one statement.
 async fn neighbours(conn: &mut SqliteConnection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {
+    let linking: Vec<&EntityKey> = entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)).collect();
     let mut out = Vec::new();
-    for key in entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)) {
-        let users = users_of(conn, key).await?;
+    if linking.is_empty() {
+        return Ok(out);
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    for (i, key) in linking.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        q.push("SELECT * FROM (SELECT ").push_bind(i as i64).push(", customer_id FROM order_entities WHERE hash = ");
+        q.push_bind(key.hash.to_vec()).push(" AND kind = ").push_bind(i64::from(key.kind.code()));
+        q.push(" ORDER BY seen_at DESC LIMIT ").push_bind(HUB_SCAN_ROWS).push(")");
+    }
+    let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+    for (i, key) in linking.iter().enumerate() {
+        let uses: Vec<String> = rows.iter().filter(|r| r.0 == i as i64).map(|r| r.1.clone()).collect();
+        let users = codec::distinct_capped(uses, riskdesk_rules::clusters::hub_limit(key.kind) + 2);
         if codec::links_through(key.kind, &users, me) {
             out.extend(users.into_iter().filter(|u| u != me));
         }
@@ -1034,32 +1034,8 @@ async fn clusters_of(conn: &mut SqliteConnection, accounts: &[String]) -> StoreR
 }
 
 async fn cluster_facts(conn: &mut SqliteConnection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
-    // The latest uses of every linking entity in one statement, then the clusters in another.
-    let linking: Vec<&EntityKey> = entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)).collect();
-    let mut accounts = vec![me.to_owned()];
-    if !linking.is_empty() {
-        let mut q = QueryBuilder::<Sqlite>::new("");
-        for (i, key) in linking.iter().enumerate() {
-            if i > 0 {
-                q.push(" UNION ALL ");
-            }
-            q.push("SELECT * FROM (SELECT ")
-                .push_bind(i as i64)
-                .push(", customer_id FROM order_entities WHERE hash = ");
-            q.push_bind(key.hash.to_vec()).push(" AND kind = ").push_bind(i64::from(key.kind.code()));
-            q.push(" ORDER BY seen_at DESC LIMIT ").push_bind(HUB_SCAN_ROWS).push(")");
-        }
-        let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-        for (i, key) in linking.iter().enumerate() {
-            let uses: Vec<String> = rows.iter().filter(|r| r.0 == i as i64).map(|r| r.1.clone()).collect();
-            let users = codec::distinct_capped(uses, riskdesk_rules::clusters::hub_limit(key.kind) + 2);
-            if codec::links_through(key.kind, &users, me) {
-                accounts.extend(users.into_iter().filter(|u| u != me));
-            }
-        }
-        accounts.sort();
-        accounts.dedup();
-    }
+    let mut accounts = neighbours(conn, me, entities).await?;
+    accounts.push(me.to_owned());
     let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
         "SELECT a.customer_id, c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
          JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id IN (SELECT value FROM json_each(?))",
