@@ -983,25 +983,28 @@ impl Store for PgStore {
     }
 }
 
-async fn users_of(conn: &mut PgConnection, key: &EntityKey) -> StoreResult<Vec<String>> {
-    // The latest uses only: a hub (a shared NAT, a forwarding address) shows more distinct
-    // accounts than the limit among them, and the cost stays bounded however busy it is.
-    let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT customer_id FROM order_entities WHERE hash = $1 AND kind = $2 ORDER BY seen_at DESC LIMIT $3",
+/// Accounts linked to `me` through these entities (hubs excluded): the latest uses of every
+/// linking entity in one round trip.
+async fn neighbours(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {
+    let linking: Vec<&EntityKey> = entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)).collect();
+    let mut out = Vec::new();
+    if linking.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT k.i, u.customer_id FROM UNNEST($1::bytea[], $2::int8[]) WITH ORDINALITY AS k(hash, kind, i) \
+         CROSS JOIN LATERAL (SELECT customer_id FROM order_entities e WHERE e.hash = k.hash AND e.kind = k.kind \
+         ORDER BY e.seen_at DESC LIMIT $3) u",
     )
-    .bind(key.hash.to_vec())
-    .bind(i64::from(key.kind.code()))
+    .bind(linking.iter().map(|k| k.hash.to_vec()).collect::<Vec<_>>())
+    .bind(linking.iter().map(|k| i64::from(k.kind.code())).collect::<Vec<_>>())
     .bind(HUB_SCAN_ROWS)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(codec::distinct_capped(rows, riskdesk_rules::clusters::hub_limit(key.kind) + 2))
-}
-
-async fn neighbours(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {
-    let mut out = Vec::new();
-    for key in entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)) {
-        let users = users_of(conn, key).await?;
+    for (i, key) in linking.iter().enumerate() {
+        let uses: Vec<String> = rows.iter().filter(|r| r.0 as usize == i + 1).map(|r| r.1.clone()).collect();
+        let users = codec::distinct_capped(uses, riskdesk_rules::clusters::hub_limit(key.kind) + 2);
         if codec::links_through(key.kind, &users, me) {
             out.extend(users.into_iter().filter(|u| u != me));
         }
