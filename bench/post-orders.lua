@@ -1,4 +1,5 @@
--- wrk script: POST /api/v1/orders with a distinct, realistic order per request.
+-- wrk script: POST /api/v1/orders with a distinct, realistic order per request: placed now, from
+-- 100,000 customers per thread (each with its own device, phone, card and IP; two share an address).
 -- The API key comes from RISKDESK_KEY; RUN_ID keeps ids distinct across runs on one database.
 local key = os.getenv("RISKDESK_KEY")
 local run = os.getenv("RUN_ID") or "r"
@@ -10,8 +11,9 @@ end
 local n = 0
 request = function()
   n = n + 1
-  local c = n % 5000
-  local body = string.format([[{"order_id":"%s-%d-%d","placed_at":"2026-11-21T10:15:00+01:00","channel":"webshop",
+  local c = n % 100000
+  local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  local body = string.format([[{"order_id":"%s-%d-%d","placed_at":"%s","channel":"webshop",
 "customer":{"customer_id":"C-%d-%d","email":"c%d.%d@example.com","phone":"+4915%d%07d","name":"Anna Beispiel","created_at":"2025-01-02T08:00:00Z"},
 "total":{"amount":"249.90","currency":"EUR"},
 "items":[{"sku":"SKU-1","brand":"Acme","category":"sneakers","quantity":1,"unit_price":{"amount":"249.90","currency":"EUR"}}],
@@ -20,7 +22,7 @@ request = function()
 "shipping_address":{"name":"Anna Beispiel","line1":"Torstr. %d","postal_code":"10115","city":"Berlin","country":"DE"},
 "device":{"device_id":"dev-%d-%d","ip":"10.%d.%d.%d","user_agent":"Mozilla/5.0"},
 "promo_codes":["WELCOME10"],"attributes":{"checkout_seconds":41}}]],
-    run, tid, n, tid, c, tid, c, tid, c, tid, c, c, c, tid, c, tid, math.floor(c / 256), c % 256)
+    run, tid, n, now, tid, c, tid, c, tid, c, tid, c, c, c, tid, c, tid, math.floor(c / 256), c % 256)
   return wrk.format("POST", "/api/v1/orders", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}, body)
 end
 response = function(status, headers, body)

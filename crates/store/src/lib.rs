@@ -295,7 +295,7 @@ pub struct ScreeningRows {
 pub const MAX_WINDOW_ROWS: i64 = 1_000;
 
 /// Latest uses of an entity read to find the accounts it links (and whether it is a hub).
-pub const HUB_SCAN_ROWS: i64 = 500;
+pub const HUB_SCAN_ROWS: i64 = 128;
 
 /// A stored event as replay needs it (no body: labels and history counts only).
 #[derive(Debug, Clone, PartialEq, Eq)]
