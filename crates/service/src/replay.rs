@@ -8,12 +8,13 @@ use crate::screening::lists::{ListIndex, Probe};
 use crate::screening::{current, decision_of};
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{Decision, EntityKey, EntityKind, EventType, Order};
-use riskdesk_rules::RuleSet;
 use riskdesk_rules::Value;
 use riskdesk_rules::clusters::Clusters;
+use riskdesk_rules::features::build_frame;
 use riskdesk_rules::features::{Facts, History};
 use riskdesk_rules::needs::{Need, Subject};
 use riskdesk_rules::velocity::{self, UseRow};
+use riskdesk_rules::{RuleSet, Scratch};
 use riskdesk_store::ReplayEvent;
 use riskdesk_store::codec::add_event_to_history;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -27,6 +28,15 @@ struct Account {
     history: History,
     /// Earlier orders within the novelty window (or the longest customer velocity window).
     orders: VecDeque<Rc<UseRow>>,
+}
+
+/// A set's judgement of one order, without reason text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub verdict: riskdesk_domain::Verdict,
+    pub score: u8,
+    /// Indices of the rules that fired, into the set's rules.
+    pub hits: Vec<usize>,
 }
 
 pub struct Replay {
@@ -90,6 +100,28 @@ impl Replay {
 
     /// Screens one order with every set, then records it into the history.
     pub fn order(&mut self, order: &Order, entities: &[EntityKey]) -> Vec<Decision> {
+        let decided_at = DateTime::<Utc>::from(order.placed_at);
+        let mut out = Vec::with_capacity(self.sets.len());
+        self.step(order, entities, |version, set, facts| out.push(decision_of(order, set, version, facts, decided_at)));
+        out
+    }
+
+    /// Screens one order with every set without building decisions: verdict, score and the
+    /// indices of the rules that fired (backtests need no reason text).
+    pub fn judge(&mut self, order: &Order, entities: &[EntityKey], scratch: &mut Scratch) -> Vec<Judged> {
+        let mut out = Vec::with_capacity(self.sets.len());
+        let mut frame = Vec::new();
+        self.step(order, entities, |_, set, facts| {
+            build_frame(order, facts, set, &mut frame);
+            let (verdict, score) = set.evaluate_recorded(&frame, scratch);
+            out.push(Judged { verdict, score, hits: scratch.hits.clone() });
+        });
+        out
+    }
+
+    /// Builds each set's facts for the order (as of its time), hands them to `judge`, then adds
+    /// the order to the history.
+    fn step(&mut self, order: &Order, entities: &[EntityKey], mut judge: impl FnMut(i64, &RuleSet, &Facts)) {
         let at = order.placed_at.timestamp_millis();
         let cust = order.customer.customer_id.as_str();
         let cur = current(order, entities);
@@ -122,8 +154,6 @@ impl Replay {
         let wants_lists = self.sets.iter().any(|(_, s)| s.needs().iter().any(|n| matches!(n, Need::List(_))));
         let probe = wants_lists.then(|| Probe::of(order, entities));
         let empty = VecDeque::new();
-        let decided_at = DateTime::<Utc>::from(order.placed_at);
-        let mut out = Vec::with_capacity(self.sets.len());
         for (version, set) in &self.sets {
             let dynamic = set
                 .needs()
@@ -145,7 +175,7 @@ impl Replay {
                 })
                 .collect();
             let facts = Facts { history: history.clone(), cluster, dynamic };
-            out.push(decision_of(order, set, *version, &facts, decided_at));
+            judge(*version, set, &facts);
         }
         // Record the order for the ones after it.
         let row = Rc::new(UseRow {
@@ -168,6 +198,5 @@ impl Replay {
         if let Some(inviter) = &order.customer.invited_by {
             self.invitees.entry(inviter.to_string()).or_default().insert(cust.to_owned());
         }
-        out
     }
 }

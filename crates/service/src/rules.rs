@@ -172,7 +172,8 @@ pub fn run_backtest(
     let mut cand = SetStats { version: candidate.0, ..SetStats::default() };
     let mut live_stats = live.as_ref().map(|(v, _)| SetStats { version: Some(*v), ..SetStats::default() });
     let mut diff = Difference::default();
-    let mut rule_hits: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut rule_hits: Vec<(u64, u64)> = vec![(0, 0); candidate.1.rules.len()];
+    let mut scratch = riskdesk_rules::Scratch::default();
     let mut examples = Vec::new();
     let (mut fraud_orders, mut legit_orders) = (0u64, 0u64);
     let mut ev = history.events.iter().peekable();
@@ -181,7 +182,7 @@ pub fn run_backtest(
         while let Some(e) = ev.next_if(|e| e.at_ms < at) {
             replay.event(e);
         }
-        let decisions = replay.order(&o.order, &o.entities);
+        let decisions = replay.judge(&o.order, &o.entities, &mut scratch);
         let outcome = labels.get(o.order.order_id.as_str()).copied().unwrap_or("unlabelled");
         let fraud = outcome == "fraud";
         fraud_orders += u64::from(fraud);
@@ -195,7 +196,7 @@ pub fn run_backtest(
             }
         };
         let c = &decisions[0];
-        tally(&mut cand, c.decision);
+        tally(&mut cand, c.verdict);
         if let Some(p) = truth.and_then(|t| t.get(o.order.order_id.as_str())) {
             let ps = patterns.entry(p.clone()).or_insert_with(|| PatternStats {
                 pattern: p.clone(),
@@ -205,21 +206,20 @@ pub fn run_backtest(
                 live_flagged: decisions.get(1).map(|_| 0),
             });
             ps.orders += 1;
-            ps.flagged += u64::from(c.decision != Verdict::Approve);
-            ps.declined += u64::from(c.decision == Verdict::Decline);
+            ps.flagged += u64::from(c.verdict != Verdict::Approve);
+            ps.declined += u64::from(c.verdict == Verdict::Decline);
             if let (Some(lf), Some(l)) = (ps.live_flagged.as_mut(), decisions.get(1)) {
-                *lf += u64::from(l.decision != Verdict::Approve);
+                *lf += u64::from(l.verdict != Verdict::Approve);
             }
         }
-        for r in &c.reasons {
-            let e = rule_hits.entry(r.rule.clone()).or_default();
-            e.0 += 1;
-            e.1 += u64::from(fraud);
+        for &i in &c.hits {
+            rule_hits[i].0 += 1;
+            rule_hits[i].1 += u64::from(fraud);
         }
-        let live_verdict = decisions.get(1).map(|d| d.decision);
+        let live_verdict = decisions.get(1).map(|d| d.verdict);
         if let (Some(ls), Some(lv)) = (live_stats.as_mut(), live_verdict) {
             tally(ls, lv);
-            let (cf, lf) = (c.decision != Verdict::Approve, lv != Verdict::Approve);
+            let (cf, lf) = (c.verdict != Verdict::Approve, lv != Verdict::Approve);
             if cf && !lf {
                 diff.newly_flagged += 1;
                 diff.newly_flagged_fraud += u64::from(fraud);
@@ -228,17 +228,17 @@ pub fn run_backtest(
                 diff.no_longer_flagged += 1;
                 diff.no_longer_flagged_fraud += u64::from(fraud);
             }
-            diff.verdict_changed += u64::from(c.decision != lv);
+            diff.verdict_changed += u64::from(c.verdict != lv);
         }
-        if c.decision != Verdict::Approve {
+        if c.verdict != Verdict::Approve {
             examples.push(Example {
                 order_id: o.order.order_id.to_string(),
                 placed_at: o.order.placed_at.to_rfc3339(),
-                verdict: c.decision,
+                verdict: c.verdict,
                 score: c.score,
                 live_verdict,
                 outcome,
-                rules: c.reasons.iter().map(|r| r.rule.clone()).collect(),
+                rules: c.hits.iter().map(|&i| candidate.1.rules[i].doc.id.clone()).collect(),
             });
             if examples.len() > 200 {
                 examples.drain(..100);
@@ -257,8 +257,9 @@ pub fn run_backtest(
         .1
         .rules
         .iter()
-        .map(|r| {
-            let (hits, fraud_hits) = rule_hits.get(&r.doc.id).copied().unwrap_or_default();
+        .enumerate()
+        .map(|(i, r)| {
+            let (hits, fraud_hits) = rule_hits[i];
             RuleStats { rule: r.doc.id.clone(), hits, fraud_hits, precision: ratio(fraud_hits, hits) }
         })
         .collect();
