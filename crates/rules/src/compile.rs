@@ -254,13 +254,7 @@ impl Cx<'_> {
         let (slot, ty) = self.resolve(e, None, e)?;
         self.note(slot);
         let s = slot as usize;
-        Ok((
-            Box::new(move |env: &Env<'_>| match &env.slots[s] {
-                Value::Null => Err(Fault::Missing(s as u32)),
-                v => Ok(v.as_v()),
-            }),
-            ty,
-        ))
+        Ok((read_slot(s), ty))
     }
 
     fn call(&mut self, e: &IdedExpr, c: &CallExpr) -> Result<(Node, Ty), CompileError> {
@@ -583,13 +577,7 @@ impl Cx<'_> {
             let slot = self.slots.need(Need::Attribute(name.to_owned()));
             self.note(slot);
             let s = slot as usize;
-            return Ok((
-                Box::new(move |env: &Env<'_>| match &env.slots[s] {
-                    Value::Null => Err(Fault::Missing(s as u32)),
-                    v => Ok(v.as_v()),
-                }),
-                Ty::Dyn,
-            ));
+            return Ok((read_slot(s), Ty::Dyn));
         }
         let (na, ta) = self.expr(a)?;
         let (nb, tb) = self.expr(b)?;
@@ -726,14 +714,16 @@ impl Cx<'_> {
         let ty = self.slots.ty(slot);
         self.note(slot);
         let s = slot as usize;
-        Ok((
-            Box::new(move |env: &Env<'_>| match &env.slots[s] {
-                Value::Null => Err(Fault::Missing(s as u32)),
-                v => Ok(v.as_v()),
-            }),
-            ty,
-        ))
+        Ok((read_slot(s), ty))
     }
+}
+
+/// Reads a frame slot; an absent value makes the rule "not evaluated" for this order.
+fn read_slot(s: usize) -> Node {
+    Box::new(move |env: &Env<'_>| match &env.slots[s] {
+        Value::Null => Err(Fault::Missing(s as u32)),
+        v => Ok(v.as_v()),
+    })
 }
 
 fn example(root: &str) -> &'static str {

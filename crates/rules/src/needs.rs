@@ -204,6 +204,40 @@ impl fmt::Display for Need {
     }
 }
 
+/// How far back "new device" and "new address" look at the account's orders.
+pub const NOVELTY_WINDOW_MS: i64 = 90 * 86_400_000;
+
+/// What must be read for an order so that every velocity need of some rule sets can be
+/// answered: the account's orders over the longest customer window (at least the novelty
+/// window), and per entity kind the longest window and whether rows need their orders' entities
+/// (for a distinct count of another entity). Online screening and the replay both follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadPlan {
+    pub customer_window_ms: i64,
+    pub entities: Vec<(EntityKind, i64, bool)>,
+}
+
+impl ReadPlan {
+    pub fn of<'a>(needs: impl IntoIterator<Item = &'a Need>) -> Self {
+        let mut plan = ReadPlan { customer_window_ms: NOVELTY_WINDOW_MS, entities: Vec::new() };
+        for need in needs {
+            let Need::Velocity(v) = need else { continue };
+            let with_entities = matches!(v.agg, Agg::Distinct(Subject::Entity(_)));
+            match v.subject {
+                Subject::Customer => plan.customer_window_ms = plan.customer_window_ms.max(v.window_ms),
+                Subject::Entity(kind) => match plan.entities.iter_mut().find(|x| x.0 == kind) {
+                    Some(x) => {
+                        x.1 = x.1.max(v.window_ms);
+                        x.2 |= with_entities;
+                    }
+                    None => plan.entities.push((kind, v.window_ms, with_entities)),
+                },
+            }
+        }
+        plan
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

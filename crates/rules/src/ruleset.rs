@@ -421,20 +421,6 @@ impl RuleSet {
         Outcome { verdict, score, reasons, not_evaluated }
     }
 
-    pub fn reason(&self, i: usize, frame: &[Value]) -> Reason {
-        let r = &self.rules[i];
-        let mut detail = String::new();
-        for &s in &r.refs {
-            if !detail.is_empty() {
-                detail.push_str(", ");
-            }
-            detail.push_str(&self.slots.name(s));
-            detail.push_str(" = ");
-            detail.push_str(&frame.get(s as usize).map_or_else(|| "null".into(), |v| v.to_string()));
-        }
-        Reason { rule: r.doc.id.clone(), action: r.doc.action.as_str().into(), points: r.doc.points, detail }
-    }
-
     pub fn describe_fault(&self, f: Fault) -> String {
         match f {
             Fault::Missing(s) => format!("{} is not known for this order", self.slots.name(s)),

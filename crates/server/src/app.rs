@@ -71,6 +71,13 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot create {}", path.display()))
 }
 
+/// A hasher with a random key, for work whose hashes never leave memory (offline scoring, eval).
+pub fn ephemeral_hasher() -> anyhow::Result<riskdesk_domain::EntityHasher> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(riskdesk_domain::EntityHasher::new(&key))
+}
+
 pub async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
     let store = open_store(cfg).await?;
     let key = entity_key(cfg)?;

@@ -6,7 +6,6 @@
 
 use anyhow::Context;
 use chrono::NaiveDateTime;
-use riskdesk_domain::EntityHasher;
 use riskdesk_domain::intake::parse_order_json;
 use riskdesk_rules::metrics::{average_precision, roc_auc};
 use riskdesk_service::replay::Replay;
@@ -98,9 +97,7 @@ pub fn run(data: &Path, rules: Option<&Path>) -> anyhow::Result<()> {
     let (set, _) = validate(&source).map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = std::time::Instant::now();
     let (rows, skipped) = load(data)?;
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let hasher = EntityHasher::new(&key);
+    let hasher = crate::app::ephemeral_hasher()?;
     let mut replay = Replay::new(vec![(0, Arc::new(set))], Default::default());
     let mut scored = Vec::with_capacity(rows.len());
     let mut hits: HashMap<String, (u64, u64)> = HashMap::new();

@@ -6,8 +6,8 @@ use crate::app;
 use crate::config::Config;
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use riskdesk_domain::Verdict;
 use riskdesk_domain::intake::parse_order_json;
-use riskdesk_domain::{EntityHasher, Verdict};
 use riskdesk_rules::schema::{FUNCTIONS, VARS};
 use riskdesk_service::auth::local;
 use riskdesk_service::lists::NewListEntry;
@@ -343,10 +343,7 @@ pub async fn score(cfg: &Config, file: &Path, rules: Option<&Path>, out: Option<
     let (set, version, hasher, lists) = match rules {
         Some(r) => {
             let (set, _) = validate(&read(r)?).map_err(|e| explain(r, e))?;
-            // Hashes live only in memory here, so any key will do.
-            let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            (Arc::new(set), 0, EntityHasher::new(&key), Default::default())
+            (Arc::new(set), 0, app::ephemeral_hasher()?, Default::default())
         }
         None => {
             let service = app::open_service(cfg).await?;

@@ -12,7 +12,7 @@ use riskdesk_rules::Value;
 use riskdesk_rules::clusters::Clusters;
 use riskdesk_rules::features::build_frame;
 use riskdesk_rules::features::{Facts, History};
-use riskdesk_rules::needs::{Need, Subject};
+use riskdesk_rules::needs::{Need, ReadPlan, Subject};
 use riskdesk_rules::velocity::{self, UseRow};
 use riskdesk_rules::{RuleSet, Scratch};
 use riskdesk_store::ReplayEvent;
@@ -20,8 +20,6 @@ use riskdesk_store::codec::add_event_to_history;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
-
-const NOVELTY_WINDOW_MS: i64 = 90 * 86_400_000;
 
 #[derive(Default)]
 struct Account {
@@ -55,24 +53,8 @@ pub struct Replay {
 impl Replay {
     /// `sets` are judged side by side on the same history (version numbers label the results).
     pub fn new(sets: Vec<(i64, Arc<RuleSet>)>, lists: Arc<ListIndex>) -> Self {
-        let mut kinds: Vec<(EntityKind, i64, bool)> = Vec::new();
-        let mut customer_window = NOVELTY_WINDOW_MS;
-        for (_, set) in &sets {
-            for need in set.needs() {
-                let Need::Velocity(v) = need else { continue };
-                let with = matches!(v.agg, riskdesk_rules::needs::Agg::Distinct(Subject::Entity(_)));
-                match v.subject {
-                    Subject::Customer => customer_window = customer_window.max(v.window_ms),
-                    Subject::Entity(k) => match kinds.iter_mut().find(|x| x.0 == k) {
-                        Some(x) => {
-                            x.1 = x.1.max(v.window_ms);
-                            x.2 |= with;
-                        }
-                        None => kinds.push((k, v.window_ms, with)),
-                    },
-                }
-            }
-        }
+        let plan = ReadPlan::of(sets.iter().flat_map(|(_, s)| s.needs()));
+        let (kinds, customer_window) = (plan.entities, plan.customer_window_ms);
         Self {
             sets,
             lists,

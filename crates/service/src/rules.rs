@@ -385,7 +385,6 @@ impl Service {
                     Ok(ReplayOrder {
                         order: riskdesk_store::codec::order_from_body(&r.body)?,
                         entities: riskdesk_store::codec::unpack_entities(&r.entities)?,
-                        verdict: r.verdict,
                     })
                 })
                 .collect::<Result<Vec<_>, riskdesk_store::StoreError>>()?;

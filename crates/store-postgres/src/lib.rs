@@ -761,18 +761,15 @@ impl Store for PgStore {
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
         // Keyset pages over the primary key's order; the caller sorts by time.
         let offset = cursor.unwrap_or(0);
-        let rows: Vec<(String, Vec<u8>, Option<String>)> = sqlx::query_as(
-            "SELECT o.body::text, o.entities, d.verdict FROM orders o \
-             LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
-             ORDER BY o.order_id OFFSET $1 LIMIT $2",
-        )
-        .bind(offset)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        let rows: Vec<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT body::text, entities FROM orders ORDER BY order_id OFFSET $1 LIMIT $2")
+                .bind(offset)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
         let next = (rows.len() as i64 == limit).then_some(offset + limit);
-        Ok((rows.into_iter().map(|(body, entities, verdict)| ReplayRow { body, entities, verdict }).collect(), next))
+        Ok((rows.into_iter().map(|(body, entities)| ReplayRow { body, entities }).collect(), next))
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {

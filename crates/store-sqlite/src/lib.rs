@@ -718,18 +718,15 @@ impl Store for SqliteStore {
 
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
         // Table order (rowid) is a sequential read; the caller sorts by time.
-        let rows: Vec<(i64, String, Vec<u8>, Option<String>)> = sqlx::query_as(
-            "SELECT o.rowid, o.body, o.entities, d.verdict FROM orders o \
-             LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
-             WHERE o.rowid > ? ORDER BY o.rowid LIMIT ?",
-        )
-        .bind(cursor.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db)?;
+        let rows: Vec<(i64, String, Vec<u8>)> =
+            sqlx::query_as("SELECT rowid, body, entities FROM orders WHERE rowid > ? ORDER BY rowid LIMIT ?")
+                .bind(cursor.unwrap_or(0))
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db)?;
         let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
-        Ok((rows.into_iter().map(|(_, body, entities, verdict)| ReplayRow { body, entities, verdict }).collect(), next))
+        Ok((rows.into_iter().map(|(_, body, entities)| ReplayRow { body, entities }).collect(), next))
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {

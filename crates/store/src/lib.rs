@@ -311,7 +311,6 @@ pub struct ReplayEvent {
 pub struct ReplayRow {
     pub body: String,
     pub entities: Vec<u8>,
-    pub verdict: Option<String>,
 }
 
 /// A stored order for replay, in `placed_at` order.
@@ -319,8 +318,6 @@ pub struct ReplayRow {
 pub struct ReplayOrder {
     pub order: Order,
     pub entities: Vec<EntityKey>,
-    /// The live decision taken when it arrived, if it was screened.
-    pub verdict: Option<String>,
 }
 
 #[async_trait]

@@ -110,7 +110,8 @@ impl Validity {
 /// The lists, indexed for look-up by (list, kind, match key).
 #[derive(Debug, Default)]
 pub struct ListIndex {
-    exact: HashMap<(ListType, ListKind, String), Vec<Validity>>,
+    /// (list, kind) → match key → validity of each entry: looked up by `&str`, no allocation.
+    exact: HashMap<(ListType, ListKind), HashMap<String, Vec<Validity>>>,
     ranges: Vec<(ListType, IpNet, Validity)>,
     pub entries: usize,
 }
@@ -168,13 +169,13 @@ impl ListIndex {
             } else {
                 e.match_key.clone()
             };
-            idx.exact.entry((e.list, e.kind, key)).or_default().push(v);
+            idx.exact.entry((e.list, e.kind)).or_default().entry(key).or_default().push(v);
         }
         idx
     }
 
     fn hit(&self, list: ListType, kind: ListKind, key: &str, at_ms: i64) -> bool {
-        self.exact.get(&(list, kind, key.to_owned())).is_some_and(|vs| vs.iter().any(|v| v.active(at_ms)))
+        self.exact.get(&(list, kind)).and_then(|m| m.get(key)).is_some_and(|vs| vs.iter().any(|v| v.active(at_ms)))
     }
 
     /// Whether the order is on the list, as of `at_ms` (entries count from their creation until

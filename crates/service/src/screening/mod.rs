@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use lists::{ListIndex, Probe};
 use riskdesk_domain::{Decision, EntityKey, EntityKind, Order};
 use riskdesk_rules::features::{Facts, build_frame};
-use riskdesk_rules::needs::{Agg, Need, Subject};
+use riskdesk_rules::needs::{Need, ReadPlan, Subject};
 use riskdesk_rules::velocity::{self, Current, UseRow};
 use riskdesk_rules::{RuleSet, Scratch, Value};
 use riskdesk_store::{ControlChange, ScreeningControl, ScreeningQuery, ScreeningRows, Store};
@@ -19,9 +19,6 @@ use std::time::Duration;
 
 /// The rule file a fresh installation publishes as version 1.
 pub const STARTER_PACK: &str = include_str!("../../../../rules/starter-fashion.toml");
-
-/// How far back "new device" and "new address" look at the account's orders.
-const NOVELTY_WINDOW_MS: i64 = 90 * 86_400_000;
 
 /// How often each instance checks for a published rule set or changed lists.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -170,10 +167,12 @@ impl Screener {
         let mut q = query_for(order, entities, &sets);
         q.events_until_ms = events_until_ms;
         let rows = self.store.screening_rows(&q).await?;
-        let probe = Probe::of(order, entities);
+        // The order's list keys are made only when some rule reads a list.
+        let reads_lists = sets.iter().any(|s| s.needs().iter().any(|n| matches!(n, Need::List(_))));
+        let probe = reads_lists.then(|| Probe::of(order, entities));
         let decide = |c: &Compiled| {
             let facts = facts_for(order, entities, &c.set, &q, &rows, |spec| {
-                active.lists.matches(spec, &probe, now.timestamp_millis())
+                probe.as_ref().is_some_and(|p| active.lists.matches(spec, p, now.timestamp_millis()))
             });
             decision_of(order, &c.set, c.version, &facts, now)
         };
@@ -202,34 +201,19 @@ pub fn decision_of(order: &Order, set: &RuleSet, version: i64, facts: &Facts, no
 /// What to read for an order, given the rule sets that will judge it.
 pub fn query_for(order: &Order, entities: &[EntityKey], sets: &[&RuleSet]) -> ScreeningQuery {
     let at = order.placed_at.timestamp_millis();
-    let mut customer_window = NOVELTY_WINDOW_MS;
-    let mut wanted: Vec<(EntityKey, i64, bool)> = Vec::new();
-    for set in sets {
-        for need in set.needs() {
-            let Need::Velocity(v) = need else { continue };
-            let with_entities = matches!(v.agg, Agg::Distinct(Subject::Entity(_)));
-            match v.subject {
-                Subject::Customer => customer_window = customer_window.max(v.window_ms),
-                Subject::Entity(kind) => {
-                    let Some(key) = entities.iter().find(|e| e.kind == kind) else { continue };
-                    match wanted.iter_mut().find(|w| w.0.kind == kind) {
-                        Some(w) => {
-                            w.1 = w.1.min(at - v.window_ms);
-                            w.2 |= with_entities;
-                        }
-                        None => wanted.push((*key, at - v.window_ms, with_entities)),
-                    }
-                }
-            }
-        }
-    }
+    let plan = ReadPlan::of(sets.iter().flat_map(|s| s.needs()));
+    let wanted = plan
+        .entities
+        .iter()
+        .filter_map(|&(kind, window, with)| entities.iter().find(|e| e.kind == kind).map(|k| (*k, at - window, with)))
+        .collect();
     ScreeningQuery {
         order_id: order.order_id.clone(),
         customer_id: order.customer.customer_id.clone(),
         invited_by: order.customer.invited_by.clone(),
         at_ms: at,
         events_until_ms: at,
-        customer_since_ms: at - customer_window,
+        customer_since_ms: at - plan.customer_window_ms,
         entities: wanted,
         all_entities: entities.to_vec(),
     }
