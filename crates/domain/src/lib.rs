@@ -17,6 +17,7 @@ pub mod money;
 pub mod order;
 pub mod phone;
 pub mod text;
+pub mod workspace;
 
 pub use address::{Address, AddressKey};
 pub use clock::{Clock, FixedClock};

@@ -83,5 +83,6 @@ pub async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
     let key = entity_key(cfg)?;
     let service = Service::new(store, &key, Arc::new(SystemClock)).await?;
     service.set_webhooks(cfg.webhooks.to_service())?;
+    service.set_workspace_config(cfg.workspace.to_service());
     Ok(service)
 }

@@ -23,6 +23,42 @@ pub struct Config {
     pub postgres: PostgresConfig,
     pub http: HttpConfig,
     pub webhooks: WebhooksConfig,
+    pub workspace: WorkspaceSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSettings {
+    pub cancel_four_eyes_from: i64,
+    pub proposal_ttl_hours: i64,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub login_max_per_user: i64,
+    pub login_max_per_ip: i64,
+    pub login_window_minutes: i64,
+    pub secure_cookies: String,
+    pub sla_default_minutes: i64,
+    #[serde(default)]
+    pub sla_minutes: std::collections::BTreeMap<String, i64>,
+}
+
+impl WorkspaceSettings {
+    pub fn to_service(&self) -> riskdesk_service::workspace::WorkspaceConfig {
+        use chrono::Duration;
+        riskdesk_service::workspace::WorkspaceConfig {
+            sla: riskdesk_domain::workspace::SlaPolicy {
+                default_minutes: self.sla_default_minutes,
+                per_channel: self.sla_minutes.clone(),
+            },
+            cancel_four_eyes_from: self.cancel_four_eyes_from,
+            proposal_ttl: Duration::hours(self.proposal_ttl_hours),
+            session_idle: Duration::minutes(self.session_idle_minutes),
+            session_absolute: Duration::hours(self.session_absolute_hours),
+            login_max_per_user: self.login_max_per_user,
+            login_max_per_ip: self.login_max_per_ip,
+            login_window: Duration::minutes(self.login_window_minutes),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +165,29 @@ impl Config {
         tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
         if !(1..=50).contains(&self.webhooks.max_attempts) || self.webhooks.first_retry_secs < 1 {
             bail!("webhooks.max_attempts must be 1-50 and webhooks.first_retry_secs positive");
+        }
+        let w = &self.workspace;
+        if w.cancel_four_eyes_from < 0 {
+            bail!("workspace.cancel_four_eyes_from must not be negative");
+        }
+        for (name, v) in [
+            ("proposal_ttl_hours", w.proposal_ttl_hours),
+            ("session_idle_minutes", w.session_idle_minutes),
+            ("session_absolute_hours", w.session_absolute_hours),
+            ("login_max_per_user", w.login_max_per_user),
+            ("login_max_per_ip", w.login_max_per_ip),
+            ("login_window_minutes", w.login_window_minutes),
+            ("sla_default_minutes", w.sla_default_minutes),
+        ] {
+            if v <= 0 {
+                bail!("workspace.{name} must be positive");
+            }
+        }
+        if w.sla_minutes.values().any(|m| *m <= 0) {
+            bail!("workspace.sla_minutes: every channel's minutes must be positive");
+        }
+        if !matches!(w.secure_cookies.as_str(), "auto" | "always" | "never") {
+            bail!("workspace.secure_cookies must be \"auto\", \"always\" or \"never\"");
         }
         for e in &self.webhooks.endpoints {
             e.validate().map_err(|m| anyhow::anyhow!("webhooks.endpoints: {m}"))?;

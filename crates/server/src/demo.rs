@@ -39,6 +39,9 @@ pub struct DemoArgs {
     /// Write orders.jsonl, events.jsonl and truth.csv to this directory instead of loading them.
     #[arg(long)]
     pub export: Option<PathBuf>,
+    /// Screen the orders of the last this many days, so the review queue holds the newest.
+    #[arg(long, default_value_t = 14)]
+    pub screen_days: i64,
     /// Load the data but do not start the server.
     #[arg(long)]
     pub no_serve: bool,
@@ -90,6 +93,8 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
             service.import_events(&cap, events).await?;
         }
         service.rebuild_clusters(&cap).await?;
+        let screened = service.screen_undecided(&cap, until - chrono::Duration::days(args.screen_days)).await?;
+        eprintln!("screened the {screened} orders of the last {} days with the live rule set", args.screen_days);
         std::fs::create_dir_all(&cfg.data_dir)?;
         write_truth(&cfg.data_dir.join(TRUTH_FILE), &data.truth)?;
         eprintln!(
@@ -101,7 +106,11 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     let key = service.create_api_key("demo", &[Scope::Intake, Scope::Read]).await?;
     let listen = cfg.listen_addr()?;
-    println!("riskdesk demo: http://{listen}/api/v1/openapi.json");
+    let users = demo_users(&service).await?;
+    println!("riskdesk demo: http://{listen}/ (web UI) and http://{listen}/api/v1/openapi.json");
+    for (name, role, password) in &users {
+        println!("  sign in as {name} ({role}) with password {password}");
+    }
     println!("API key (intake, read): {}", key.secret);
     println!("try: curl -H 'Authorization: Bearer {}' http://{listen}/api/v1/customers/C-00001", key.secret);
     if args.no_serve {
@@ -793,4 +802,27 @@ mod tests {
             assert!(patterns.contains(p), "{p} planted");
         }
     }
+}
+
+/// On a database without users: an administrator and one user per daily role, each with a
+/// random password printed once.
+async fn demo_users(service: &riskdesk_service::Service) -> anyhow::Result<Vec<(String, &'static str, String)>> {
+    use riskdesk_domain::workspace::Role;
+    let Some((admin, password)) = service.ensure_first_admin().await? else { return Ok(Vec::new()) };
+    let mut out = vec![(admin, "admin", password)];
+    let cap = riskdesk_service::workspace::local::user_admin();
+    for (name, display, role) in [
+        ("ana", "Ana Analyst", Role::FraudAnalyst),
+        ("ben", "Ben Expert", Role::RiskExpert),
+        ("tia", "Tia Tier-2", Role::Tier2Agent),
+        ("pia", "Pia Privacy", Role::PrivacyOfficer),
+        ("aud", "Aud Auditor", Role::Auditor),
+    ] {
+        let mut raw = [0u8; 12];
+        getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let password = hex::encode(raw);
+        service.add_user(&cap, name, display, role, &password).await?;
+        out.push((name.to_owned(), role.as_str(), password));
+    }
+    Ok(out)
 }

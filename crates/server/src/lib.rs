@@ -9,3 +9,4 @@ pub mod import;
 pub mod logging;
 pub mod rules_cli;
 pub mod serve;
+pub mod web;

@@ -109,6 +109,16 @@ enum Command {
         #[command(subcommand)]
         action: ApikeyAction,
     },
+    /// Manage the people who sign in to the web UI.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Print the commented default configuration, or the effective one (JSON, secrets hidden).
     Config {
         #[arg(value_enum, default_value_t = ConfigAction::Default)]
@@ -131,6 +141,35 @@ enum ApikeyAction {
     Revoke {
         id: String,
     },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user. The password is read from standard input with --password-stdin, otherwise
+    /// a random one is generated and printed once.
+    Add {
+        username: String,
+        #[arg(long)]
+        role: String,
+        /// Display name [default: the username].
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    List,
+    /// Change a user's role.
+    SetRole {
+        username: String,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check every record's hash and link and the chain's head; exits 1 if anything is wrong.
+    Verify,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -238,9 +277,66 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::User { action } => user_cli(&cfg, action).await,
+        Command::Audit { action: AuditAction::Verify } => {
+            let service = app::open_service(&cfg).await?;
+            let report = service.verify_audit(&riskdesk_service::workspace::local::audit_reader()).await?;
+            if report.problems.is_empty() {
+                println!("audit log intact: {} records, head at {}", report.records, report.head_seq);
+                Ok(())
+            } else {
+                println!("audit log BROKEN: {} problem(s) in {} records", report.problems.len(), report.records);
+                for p in &report.problems {
+                    println!("  {}", serde_json::to_string(p)?);
+                }
+                std::process::exit(1);
+            }
+        }
         Command::Config { .. } => {
             println!("{}", serde_json::to_string_pretty(&cfg.redacted())?);
             Ok(())
         }
     }
+}
+
+fn parse_role(s: &str) -> anyhow::Result<riskdesk_domain::workspace::Role> {
+    use riskdesk_domain::workspace::Role;
+    Role::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        anyhow::anyhow!("--role must be one of {}", all.join(", "))
+    })
+}
+
+async fn user_cli(cfg: &Config, action: UserAction) -> anyhow::Result<()> {
+    let service = app::open_service(cfg).await?;
+    let cap = riskdesk_service::workspace::local::user_admin();
+    match action {
+        UserAction::Add { username, role, name, password_stdin } => {
+            let role = parse_role(&role)?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                let mut raw = [0u8; 15];
+                getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+                (hex::encode(raw), true)
+            };
+            let u = service.add_user(&cap, &username, name.as_deref().unwrap_or(&username), role, &password).await?;
+            println!("added {} ({})", u.username, u.role);
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        UserAction::List => {
+            for u in service.users(&cap).await? {
+                println!("{}\t{}\t{}\t{}", u.username, u.role, u.display_name, u.created_at.to_rfc3339());
+            }
+        }
+        UserAction::SetRole { username, role } => {
+            service.set_role(&cap, &username, parse_role(&role)?).await?;
+            println!("{username} is now {role}");
+        }
+    }
+    Ok(())
 }

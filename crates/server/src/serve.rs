@@ -14,7 +14,10 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let backend = service.store().backend();
     service.spawn_webhook_deliverer()?;
-    let app = crate::api::router(service, &cfg.http);
+    if let Some((name, password)) = service.ensure_first_admin().await? {
+        eprintln!("first run: created the administrator {name} with password {password} (shown once; change it by adding users)");
+    }
+    let app = crate::api::router(service, cfg);
     tracing::info!(%addr, backend, "riskdesk listening");
     eprintln!("riskdesk listening on http://{addr} ({backend})");
     if let Some(tx) = ready {

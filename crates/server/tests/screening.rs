@@ -57,7 +57,8 @@ async fn publish(app: &TestApp, source: &str) -> i64 {
     assert_eq!(s, StatusCode::CREATED, "{saved}");
     let v = saved["version"].as_i64().unwrap();
     let (s, body) = call_as(app, &k, "POST", &format!("/api/v1/rulesets/{v}/publish"), None).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    app.approve_pending().await;
     v
 }
 
@@ -116,8 +117,15 @@ both_backends!(publish_rollback_and_shadow, |app: TestApp| async move {
     assert_eq!(sh["decisions"][0]["shadow"]["decision"], "review", "{sh}");
     assert_eq!(sh["decisions"][0]["live"]["ruleset_version"], 1);
 
-    let (s, _) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/publish", None).await;
-    assert_eq!(s, StatusCode::OK);
+    // Publishing needs four eyes: the API key proposes, a second person approves.
+    let (s, p) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/publish", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{p}");
+    assert_eq!(p["status"], "pending");
+    let (s, twice) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/publish", None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "a second pending proposal for the same version is refused: {twice}");
+    let (_, d) = app.post("/api/v1/orders", &order_json("W-1", "C-12", 10)).await;
+    assert_eq!(d["ruleset_version"], 1, "nothing changes before the approval");
+    app.approve_pending().await;
     let (s, again) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/publish", None).await;
     assert_eq!(s, StatusCode::CONFLICT, "{again}");
     let (_, d) = app.post("/api/v1/orders", &with_device(order_json("P-1", "C-10", 11), "dev-shared")).await;

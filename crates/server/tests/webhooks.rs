@@ -53,7 +53,7 @@ async fn run(store: Arc<dyn riskdesk_store::Store>) {
     let key = service.create_api_key("shop", &[Scope::Intake, Scope::Read]).await.unwrap().secret;
     let cfg = riskdesk_server::config::Config::load(None, &riskdesk_server::config::Overrides::default()).unwrap();
     let app = TestApp {
-        router: riskdesk_server::api::router(service.clone(), &cfg.http),
+        router: riskdesk_server::api::router(service.clone(), &cfg),
         intake_key: key.clone(),
         read_key: key.clone(),
         full_key: key.clone(),

@@ -54,6 +54,8 @@ pub struct ReadAccess(());
 #[derive(Debug)]
 pub struct RulesAdmin {
     pub actor: String,
+    /// The local operator (CLI), who holds the database's own rights.
+    pub(crate) local: bool,
 }
 
 impl Principal {
@@ -70,7 +72,7 @@ impl Principal {
     }
 
     pub fn rules(&self) -> Option<RulesAdmin> {
-        self.scopes.contains(&Scope::Rules).then(|| RulesAdmin { actor: format!("apikey:{}", self.key_id) })
+        self.scopes.contains(&Scope::Rules).then(|| RulesAdmin { actor: format!("apikey:{}", self.key_id), local: false })
     }
 }
 
@@ -84,7 +86,7 @@ pub mod local {
     }
     /// `actor` is recorded with every change (the operating-system user for the CLI).
     pub fn rules(actor: &str) -> super::RulesAdmin {
-        super::RulesAdmin { actor: actor.to_owned() }
+        super::RulesAdmin { actor: actor.to_owned(), local: true }
     }
 }
 

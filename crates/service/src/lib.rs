@@ -11,6 +11,7 @@ pub mod rescreen;
 pub mod rules;
 pub mod screening;
 pub mod webhooks;
+pub mod workspace;
 
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{Clock, CustomerId, Decision, EntityHasher, EntityKey, Event, Order, OrderId};
@@ -32,6 +33,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// The caller may not do this (a four-eye refusal, a role without the right).
+    #[error("{0}")]
+    Forbidden(String),
     /// A rule set that does not validate: every problem, each naming rule, line and column.
     #[error("the rule set is invalid:\n{0}")]
     Rules(riskdesk_rules::RuleErrors),
@@ -62,6 +66,9 @@ pub struct Service {
     events: batcher::Batcher<NewEvent>,
     screener: Arc<screening::Screener>,
     webhooks: Arc<std::sync::RwLock<webhooks::SharedWebhooks>>,
+    /// Seals the audit chain; derived from the entity key, so it lives outside the database too.
+    audit_key: Arc<[u8; 32]>,
+    workspace: Arc<std::sync::RwLock<workspace::WorkspaceConfig>>,
 }
 
 /// What became of a submitted order: its answer, and whether this call stored it.
@@ -104,7 +111,21 @@ impl Service {
             events,
             screener,
             webhooks: Arc::default(),
+            audit_key: Arc::new(audit_key(entity_key)),
+            workspace: Arc::default(),
         })
+    }
+
+    pub(crate) fn audit_key(&self) -> &[u8] {
+        &self.audit_key[..]
+    }
+
+    pub fn workspace_config(&self) -> workspace::WorkspaceConfig {
+        self.workspace.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_workspace_config(&self, cfg: workspace::WorkspaceConfig) {
+        *self.workspace.write().unwrap_or_else(|e| e.into_inner()) = cfg;
     }
 
     pub fn screener(&self) -> &Arc<screening::Screener> {
@@ -220,3 +241,12 @@ impl Service {
 
 #[cfg(test)]
 mod tests;
+
+/// The audit-chain key: an HMAC of a fixed label under the entity key, so that one secret
+/// outside the database serves both and neither can be derived from the other's use.
+fn audit_key(entity_key: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(entity_key).expect("HMAC takes keys of any length");
+    mac.update(b"riskdesk audit chain v1");
+    mac.finalize().into_bytes().into()
+}

@@ -3,6 +3,8 @@
 //! line by number.
 
 use crate::screening::lists::normalise;
+use crate::workspace::audit::entry;
+use riskdesk_store::workspace::Effect;
 use crate::{ReadAccess, RulesAdmin, Service, ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use riskdesk_rules::needs::{ListKind, ListType};
@@ -32,7 +34,7 @@ pub struct LineError {
 pub const MAX_IMPORT_LINES: usize = 100_000;
 
 impl Service {
-    fn entry_from(&self, e: &NewListEntry, author: &str, now: DateTime<Utc>) -> Result<ListEntry, (String, String)> {
+    pub(crate) fn entry_from(&self, e: &NewListEntry, author: &str, now: DateTime<Utc>) -> Result<ListEntry, (String, String)> {
         let list =
             ListType::parse(e.list.trim()).ok_or(("list".to_owned(), "list must be block or allow".to_owned()))?;
         let kind = ListKind::parse(e.kind.trim()).ok_or_else(|| {
@@ -77,8 +79,7 @@ impl Service {
         if ok.is_empty() {
             return Err(ServiceError::Invalid("no entries given".into()));
         }
-        self.store().add_list_entries(&ok).await?;
-        self.screener().refresh().await?;
+        self.store_entries(cap, &ok).await?;
         Ok(ok)
     }
 
@@ -144,17 +145,50 @@ impl Service {
         if entries.is_empty() {
             return Err(ServiceError::Invalid("the file has no entries".into()));
         }
-        self.store().add_list_entries(&entries).await?;
-        self.screener().refresh().await?;
+        self.store_entries(cap, &entries).await?;
         Ok(entries)
     }
 
-    pub async fn remove_list_entry(&self, cap: &RulesAdmin, id: &str) -> ServiceResult<()> {
-        if !self.store().remove_list_entry(id, &cap.actor, self.now()).await? {
-            return Err(ServiceError::NotFound("list entry"));
+    /// Stores entries with one audit record each; blocking a customer id needs four eyes
+    /// except for the local operator.
+    async fn store_entries(&self, cap: &RulesAdmin, entries: &[ListEntry]) -> ServiceResult<()> {
+        if !cap.local && entries.iter().any(|e| e.list == ListType::Block && e.kind == ListKind::Customer) {
+            return Err(ServiceError::Forbidden(
+                "blocking a customer id needs four eyes: propose it (POST /api/v1/proposals/block-customer)".into(),
+            ));
         }
-        self.screener().refresh().await?;
-        Ok(())
+        let now = self.now();
+        let audit: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                entry(
+                    &cap.actor,
+                    "list.add",
+                    format!("list:{}:{}", e.list.as_str(), e.kind.as_str()),
+                    serde_json::json!({"entry": e.id, "expires_at": e.expires_at}),
+                    now,
+                )
+            })
+            .collect();
+        self.commit_audited(&[Effect::AddListEntries(entries.to_vec())], &audit).await?;
+        self.screener().refresh().await
+    }
+
+    pub async fn remove_list_entry(&self, cap: &RulesAdmin, id: &str) -> ServiceResult<()> {
+        let Some(e) = self.store().list_entries().await?.into_iter().find(|e| e.id == id) else {
+            return Err(ServiceError::NotFound("list entry"));
+        };
+        let now = self.now();
+        let audit = entry(
+            &cap.actor,
+            "list.remove",
+            format!("list:{}:{}", e.list.as_str(), e.kind.as_str()),
+            serde_json::json!({"entry": id}),
+            now,
+        );
+        let effect = Effect::RemoveListEntry { id: id.to_owned(), actor: cap.actor.clone(), at: now };
+        self.commit_audited(&[effect], &[audit]).await?;
+        self.screener().refresh().await
     }
 
     pub async fn list_entries(&self, _cap: &ReadAccess) -> ServiceResult<Vec<ListEntry>> {

@@ -54,3 +54,39 @@ impl Service {
         Ok(out)
     }
 }
+
+impl Service {
+    /// Screens stored orders placed since `since` that have no decision yet (imported history),
+    /// as if each had just arrived at its placing time: their decisions, reviews included, are
+    /// stored. Used by the demo so that the review queue holds the latest days' orders.
+    pub async fn screen_undecided(&self, _cap: &crate::Intake, since: chrono::DateTime<chrono::Utc>) -> ServiceResult<usize> {
+        let mut cursor = None;
+        let mut todo = Vec::new();
+        loop {
+            let (rows, next) = self.store().replay_rows(cursor, 5_000).await?;
+            for r in rows {
+                let order = riskdesk_store::codec::order_from_body(&r.body)?;
+                if order.placed_at >= since {
+                    todo.push(order);
+                }
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        todo.sort_by_key(|o| o.placed_at);
+        let mut n = 0;
+        for order in todo {
+            if self.store().first_decision(&order.order_id).await?.is_some() {
+                continue;
+            }
+            let at = order.placed_at.with_timezone(&chrono::Utc);
+            let entities: Vec<_> = order.entities().iter().map(|x| self.hasher().key_of(x)).collect();
+            let decided = self.screener().decide_knowing(&order, &entities, at, at.timestamp_millis()).await?;
+            self.store().add_decision(&decided.decision, &[]).await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}

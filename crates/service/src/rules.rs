@@ -3,6 +3,9 @@
 //! record of who moved them.
 
 use crate::replay::Replay;
+use crate::workspace::audit::entry;
+use riskdesk_domain::workspace::AuditEntry;
+use riskdesk_store::workspace::Effect;
 use crate::{ReadAccess, RulesAdmin, Service, ServiceError, ServiceResult};
 use riskdesk_domain::{EventType, Verdict};
 use riskdesk_rules::RuleSet;
@@ -297,7 +300,17 @@ impl Service {
     /// Validates and saves a new version (not yet live).
     pub async fn save_ruleset(&self, cap: &RulesAdmin, source: &str, note: &str) -> ServiceResult<(i64, Validated)> {
         let (_, v) = validate(source)?;
-        let version = self.store().create_ruleset(source, &cap.actor, note, self.now()).await?;
+        let now = self.now();
+        let version = self.store().rulesets().await?.iter().map(|r| r.version).max().unwrap_or(0) + 1;
+        let effect = Effect::SaveRuleSet {
+            version,
+            source: source.to_owned(),
+            author: cap.actor.clone(),
+            note: note.to_owned(),
+            at: now,
+        };
+        let audit = entry(&cap.actor, "ruleset.save", format!("ruleset:{version}"), serde_json::json!({"rules": v.rules}), now);
+        self.commit_audited(&[effect], &[audit]).await?;
         Ok((version, v))
     }
 
@@ -320,12 +333,26 @@ impl Service {
     }
 
     /// Makes a saved version live on every instance (each picks it up within a poll interval).
+    /// Only the local operator publishes directly (flagged in the audit log); everyone else
+    /// proposes, and a second person approves ([`Service::propose_publish`]).
     pub async fn publish_ruleset(&self, cap: &RulesAdmin, version: i64) -> ServiceResult<()> {
+        if !cap.local {
+            return Err(ServiceError::Forbidden("publishing a rule set needs four eyes: propose it".into()));
+        }
         self.checked_version(version).await?;
         if self.store().screening_control().await?.live_version == Some(version) {
             return Err(ServiceError::Conflict(format!("version {version} is already live")));
         }
-        self.store().change_control(ControlChange::Publish(version), &cap.actor, self.now()).await?;
+        let now = self.now();
+        let mut audit = entry(&cap.actor, "ruleset.publish", format!("ruleset:{version}"), serde_json::json!({}), now);
+        audit.flagged = true;
+        audit.purpose = Some("published by the local operator, outside four eyes".into());
+        self.control(ControlChange::Publish(version), &cap.actor, audit).await
+    }
+
+    async fn control(&self, change: ControlChange, actor: &str, audit: AuditEntry) -> ServiceResult<()> {
+        let effect = Effect::Control { change, actor: actor.to_owned(), at: audit.at };
+        self.commit_audited(&[effect], &[audit]).await?;
         self.screener().refresh().await
     }
 
@@ -345,8 +372,8 @@ impl Service {
             return Err(ServiceError::Conflict("there is no earlier published version to roll back to".into()));
         };
         self.checked_version(target).await?;
-        self.store().change_control(ControlChange::Rollback(target), &cap.actor, self.now()).await?;
-        self.screener().refresh().await?;
+        let audit = entry(&cap.actor, "ruleset.rollback", format!("ruleset:{target}"), serde_json::json!({}), self.now());
+        self.control(ControlChange::Rollback(target), &cap.actor, audit).await?;
         Ok(target)
     }
 
@@ -359,8 +386,9 @@ impl Service {
             }
             None => ControlChange::ShadowStop,
         };
-        self.store().change_control(change, &cap.actor, self.now()).await?;
-        self.screener().refresh().await
+        let subject = change.version().map_or("ruleset:shadow".to_owned(), |v| format!("ruleset:{v}"));
+        let audit = entry(&cap.actor, &format!("ruleset.{}", change.action()), subject, serde_json::json!({}), self.now());
+        self.control(change, &cap.actor, audit).await
     }
 
     /// Loads every stored order and event for replay.

@@ -200,6 +200,9 @@ impl Store for SqliteStore {
 
         let outbox: Vec<&OutboxMessage> = fresh.iter().flat_map(|n| n.outbox.iter()).collect();
         insert_outbox(&mut tx, &outbox).await?;
+        for d in decisions.iter().filter(|d| d.decision == riskdesk_domain::Verdict::Review) {
+            enqueue_review(&mut tx, d).await?;
+        }
 
         // Screened orders join their accounts' clusters now; imported history is linked by
         // a rebuild after the load.
@@ -776,20 +779,10 @@ impl Store for SqliteStore {
 
     async fn add_decision(&self, d: &Decision, outbox: &[OutboxMessage]) -> StoreResult<i64> {
         let mut tx = self.writer.begin().await.map_err(db)?;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) \
-             SELECT ?, COALESCE(MAX(seq), -1) + 1, ?, ?, ?, ?, ? FROM decisions WHERE order_id = ? RETURNING seq",
-        )
-        .bind(d.order_id.as_str())
-        .bind(d.decision.as_str())
-        .bind(i64::from(d.score))
-        .bind(d.ruleset_version)
-        .bind(codec::reasons_json(d))
-        .bind(ms(d.decided_at))
-        .bind(d.order_id.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
+        let seq = append_decision(&mut tx, d).await?;
+        if d.decision == riskdesk_domain::Verdict::Review {
+            enqueue_review(&mut tx, d).await?;
+        }
         let refs: Vec<&OutboxMessage> = outbox.iter().collect();
         insert_outbox(&mut tx, &refs).await?;
         tx.commit().await.map_err(db)?;
@@ -1156,3 +1149,25 @@ async fn insert_outbox(conn: &mut SqliteConnection, msgs: &[&OutboxMessage]) -> 
     }
     Ok(())
 }
+
+/// Appends a decision after the order's latest; returns its sequence number.
+async fn append_decision(conn: &mut SqliteConnection, d: &Decision) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) \
+         SELECT $1, COALESCE(MAX(seq), -1) + 1, $2, $3, $4, $5, $6 FROM decisions WHERE order_id = $1 RETURNING seq",
+    )
+    .bind(d.order_id.as_str())
+    .bind(d.decision.as_str())
+    .bind(i64::from(d.score))
+    .bind(d.ruleset_version)
+    .bind(codec::reasons_json(d))
+    .bind(ms(d.decided_at))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)
+}
+
+riskdesk_store::impl_workspace_store!(
+    SqliteStore, Sqlite, writer: writer, reader: reader, lock: "",
+    country: "json_extract(o.body, '$.shipping_address.country')", json_param: "$6"
+);

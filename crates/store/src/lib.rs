@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod conformance;
+pub mod workspace;
 
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -321,7 +322,7 @@ pub struct ReplayOrder {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
     /// Which backend this is, for logs and metrics.
     fn backend(&self) -> &'static str;
 

@@ -60,6 +60,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             ServiceError::Invalid(m) => Self::new(unprocessable, "invalid", m),
+            ServiceError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
             ServiceError::Rules(errs) => {
                 let first = errs.0.first();
                 let field = first

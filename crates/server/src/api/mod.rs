@@ -7,7 +7,7 @@ mod metrics_layer;
 pub mod openapi;
 pub(crate) mod rules;
 
-use crate::config::HttpConfig;
+use crate::config::Config;
 pub use error::ApiError;
 use extract::{ApiKey, JsonBody};
 
@@ -33,10 +33,18 @@ pub struct AppState {
     pub service: Service,
     pub body_limit: usize,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// `workspace.secure_cookies`: "auto", "always" or "never".
+    pub secure_cookies: String,
 }
 
-pub fn router(service: Service, http: &HttpConfig) -> Router {
-    let state = Arc::new(AppState { service, body_limit: http.body_limit, metrics: metrics_layer::handle() });
+pub fn router(service: Service, cfg: &Config) -> Router {
+    let http = &cfg.http;
+    let state = Arc::new(AppState {
+        service,
+        body_limit: http.body_limit,
+        metrics: metrics_layer::handle(),
+        secure_cookies: cfg.workspace.secure_cookies.clone(),
+    });
     let request_id = HeaderName::from_static("x-request-id");
     let api = Router::new()
         .route("/orders", post(post_order))
@@ -49,11 +57,13 @@ pub fn router(service: Service, http: &HttpConfig) -> Router {
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::web::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found() })
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics_layer::track))
+        .layer(axum::middleware::from_fn(with_request_id))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(http.request_timeout_secs)))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -64,6 +74,12 @@ pub fn router(service: Service, http: &HttpConfig) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, Ulids))
+}
+
+/// Runs the request with its id in scope, so audit entries written anywhere below name it.
+async fn with_request_id(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+    riskdesk_service::workspace::REQUEST_ID.scope(id, next.run(req)).await
 }
 
 /// Request ids are ULIDs: unique, and sortable by time in logs.

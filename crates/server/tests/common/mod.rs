@@ -35,6 +35,26 @@ pub struct TestApp {
     pub _guard: Guard,
 }
 
+impl TestApp {
+    /// Approves every pending four-eye proposal as a second person (a risk expert).
+    #[allow(dead_code)]
+    pub async fn approve_pending(&self) {
+        let cap = riskdesk_service::workspace::local::user_admin();
+        if self.service.store().user_by_name("checker").await.unwrap().is_none() {
+            self.service
+                .add_user(&cap, "checker", "Checker", riskdesk_domain::workspace::Role::RiskExpert, "checker-password-1")
+                .await
+                .unwrap();
+        }
+        let token = self.service.login("checker", "checker-password-1", "test").await.unwrap().unwrap();
+        let analyst = self.service.session(&token.0).await.unwrap().unwrap();
+        let approver = analyst.approver().unwrap();
+        for p in self.service.proposals(true).await.unwrap() {
+            self.service.approve_proposal(&approver, &p.id, &p.payload_hash, None).await.unwrap();
+        }
+    }
+}
+
 pub async fn app_on(store: Arc<dyn Store>, guard: Guard) -> TestApp {
     let service = Service::new(store, &[9u8; 32], Arc::new(FixedClock::new(t0()))).await.unwrap();
     let intake_key = service.create_api_key("shop", &[Scope::Intake]).await.unwrap().secret;
@@ -43,7 +63,7 @@ pub async fn app_on(store: Arc<dyn Store>, guard: Guard) -> TestApp {
     let rules_key = service.create_api_key("analyst", &[Scope::Read, Scope::Rules]).await.unwrap().secret;
     let cfg = Config::load(None, &Overrides::default()).unwrap();
     TestApp {
-        router: riskdesk_server::api::router(service.clone(), &cfg.http),
+        router: riskdesk_server::api::router(service.clone(), &cfg),
         intake_key,
         read_key,
         full_key,

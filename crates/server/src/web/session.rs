@@ -1,0 +1,108 @@
+//! Sign-in state at the HTTP edge: the session cookie, the signed-in analyst extractor, CSRF
+//! checks and the client address for login throttling.
+
+use crate::api::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use riskdesk_service::workspace::Analyst;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub const COOKIE: &str = "riskdesk_session";
+
+/// A request from a signed-in analyst. Pages without one redirect to the sign-in page.
+pub struct Signed(pub Analyst);
+
+impl FromRequestParts<Arc<AppState>> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &Arc<AppState>) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        if let Some(c) = jar.get(COOKIE) {
+            match st.service.session(c.value()).await {
+                Ok(Some(a)) => return Ok(Signed(a)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "session lookup failed");
+                    return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+                }
+            }
+        }
+        if parts.headers.contains_key("hx-request") {
+            // htmx follows this header with a full navigation.
+            return Err((StatusCode::UNAUTHORIZED, [("hx-redirect", "/login")]).into_response());
+        }
+        let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let target = if parts.method == axum::http::Method::GET && next.starts_with('/') && !next.starts_with("//") {
+            format!("/login?next={}", urlencode(next))
+        } else {
+            "/login".to_owned()
+        };
+        Err(Redirect::to(&target).into_response())
+    }
+}
+
+/// The client's address as the listener saw it (for throttling sign-ins); "local" in tests
+/// that call the router directly.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(ClientAddr(addr.unwrap_or_else(|| "local".into())))
+    }
+}
+
+/// Checks the synchroniser token: from the form field, or from the `x-csrf-token` header that
+/// htmx sends with every request of the page.
+pub fn csrf_ok(analyst: &Analyst, headers: &HeaderMap, form_token: Option<&str>) -> bool {
+    let sent = form_token
+        .filter(|t| !t.is_empty())
+        .or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
+        .unwrap_or("");
+    constant_time_eq(sent.as_bytes(), analyst.csrf().as_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether to mark the cookie Secure: always, never, or unless the page is on loopback.
+pub fn secure_cookie(setting: &str, headers: &HeaderMap) -> bool {
+    match setting {
+        "always" => true,
+        "never" => false,
+        _ => {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            !matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+        }
+    }
+}
+
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((COOKIE, token)).path("/").http_only(true).same_site(SameSite::Strict).secure(secure).build()
+}
+
+pub fn removal_cookie() -> Cookie<'static> {
+    let mut c = Cookie::build((COOKIE, "")).path("/").build();
+    c.make_removal();
+    c
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

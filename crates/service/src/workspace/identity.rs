@@ -1,0 +1,247 @@
+//! Users, passwords and sessions. Passwords are hashed with Argon2id; a session is a random
+//! token in a cookie whose SHA-256 is stored, with its own CSRF token, an idle and an absolute
+//! timeout, and a fresh token at every sign-in. Failed sign-ins are counted per username and per
+//! client address in the database, so the limit holds across instances.
+
+use super::audit::entry;
+use super::{Analyst, UserAdmin};
+use crate::{Service, ServiceError, ServiceResult};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+use base64::Engine;
+use riskdesk_domain::workspace::Role;
+use riskdesk_store::workspace::{Effect, SessionRecord, UserRecord};
+use sha2::{Digest, Sha256};
+
+/// The cookie value of a session; shown to the browser once, stored only as a hash.
+#[derive(Debug, Clone)]
+pub struct SessionToken(pub String);
+
+/// Why a sign-in failed. Deliberately says nothing about which part was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginError {
+    /// Unknown user, wrong password or disabled account: indistinguishable to the caller.
+    Invalid,
+    /// Too many failures for this username or address in the window.
+    Throttled,
+}
+
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system provides randomness");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+pub fn hash_password(password: &str) -> ServiceResult<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::Invalid(format!("cannot hash the password: {e}")))
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A hash of a password nobody has, verified when the user does not exist so that a failed
+/// sign-in takes as long either way.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_token(24)).unwrap_or_default())
+}
+
+pub fn validate_username(name: &str) -> ServiceResult<String> {
+    let name = name.trim().to_ascii_lowercase();
+    let ok = (2..=64).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok { Ok(name) } else { Err(ServiceError::Invalid("username: 2-64 characters of a-z 0-9 . _ -".into())) }
+}
+
+pub fn validate_password(password: &str) -> ServiceResult<()> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ServiceError::Invalid(format!("password: at least {MIN_PASSWORD_LEN} characters")));
+    }
+    Ok(())
+}
+
+impl Service {
+    /// Creates a user; `password` must be at least 12 characters.
+    pub async fn add_user(
+        &self,
+        cap: &UserAdmin,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        password: &str,
+    ) -> ServiceResult<UserRecord> {
+        let username = validate_username(username)?;
+        validate_password(password)?;
+        let display_name = riskdesk_domain::text::clean(display_name, "display_name", 100)
+            .map_err(|e| ServiceError::Invalid(e.detail))?
+            .unwrap_or_else(|| username.clone());
+        if self.store().user_by_name(&username).await?.is_some() {
+            return Err(ServiceError::Conflict(format!("user {username} already exists")));
+        }
+        let now = self.now();
+        let user = UserRecord {
+            id: format!("usr_{}", ulid::Ulid::new()),
+            username: username.clone(),
+            display_name,
+            role,
+            password_hash: hash_password(password)?,
+            created_at: now,
+            disabled_at: None,
+        };
+        let audit = entry(
+            &cap.actor().id,
+            "user.create",
+            format!("user:{username}"),
+            serde_json::json!({"role": role.as_str()}),
+            now,
+        );
+        self.commit_audited(&[Effect::CreateUser(user.clone())], &[audit]).await?;
+        Ok(user)
+    }
+
+    pub async fn set_role(&self, cap: &UserAdmin, username: &str, role: Role) -> ServiceResult<()> {
+        let user = self.store().user_by_name(username).await?.ok_or(ServiceError::NotFound("user"))?;
+        let audit = entry(
+            &cap.actor().id,
+            "user.role",
+            format!("user:{}", user.username),
+            serde_json::json!({"from": user.role.as_str(), "to": role.as_str()}),
+            self.now(),
+        );
+        self.commit_audited(&[Effect::SetRole { user_id: user.id, role }], &[audit]).await
+    }
+
+    pub async fn users(&self, _cap: &UserAdmin) -> ServiceResult<Vec<UserRecord>> {
+        Ok(self.store().users().await?)
+    }
+
+    /// On a database without users, creates `admin` with a random password and returns it (to
+    /// be shown once); `None` when users exist.
+    pub async fn ensure_first_admin(&self) -> ServiceResult<Option<(String, String)>> {
+        if !self.store().users().await?.is_empty() {
+            return Ok(None);
+        }
+        let password = random_token(18);
+        self.add_user(&super::local::user_admin(), "admin", "Administrator", Role::Admin, &password).await?;
+        Ok(Some(("admin".into(), password)))
+    }
+
+    /// Signs in; on success a new session (a new token, never a reused one).
+    pub async fn login(&self, username: &str, password: &str, client: &str) -> ServiceResult<Result<SessionToken, LoginError>> {
+        let cfg = self.workspace_config();
+        let now = self.now();
+        let name = username.trim().to_ascii_lowercase();
+        let since = now - cfg.login_window;
+        let user_key = format!("user:{name}");
+        let ip_key = format!("ip:{client}");
+        let store = self.store();
+        if store.login_failures_since(&user_key, since).await? >= cfg.login_max_per_user
+            || store.login_failures_since(&ip_key, since).await? >= cfg.login_max_per_ip
+        {
+            return Ok(Err(LoginError::Throttled));
+        }
+        let user = store.user_by_name(&name).await?;
+        let hash = user.as_ref().map_or(dummy_hash(), |u| u.password_hash.as_str()).to_owned();
+        let pw = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || password_matches(&hash, &pw))
+            .await
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let user = match user {
+            Some(u) if matches && u.disabled_at.is_none() => u,
+            _ => {
+                store.record_login_failure(&[user_key, ip_key], now).await?;
+                // The audit names the attempted account only if it exists: a typo'd password
+                // pasted into the username field must not be stored.
+                let subject = match store.user_by_name(&name).await? {
+                    Some(u) => format!("user:{}", u.username),
+                    None => "user:?".into(),
+                };
+                self.audit_only(entry("anonymous", "session.login_failed", subject, serde_json::json!({}), now)).await?;
+                return Ok(Err(LoginError::Invalid));
+            }
+        };
+        let token = random_token(32);
+        let session = SessionRecord {
+            token_hash: token_hash(&token),
+            user_id: user.id.clone(),
+            csrf: random_token(32),
+            created_at: now,
+            last_seen_at: now,
+            ended_at: None,
+        };
+        let audit = entry(
+            &format!("user:{}", user.username),
+            "session.login",
+            format!("user:{}", user.username),
+            serde_json::json!({}),
+            now,
+        );
+        self.commit_audited(&[Effect::CreateSession(session)], &[audit]).await?;
+        Ok(Ok(SessionToken(token)))
+    }
+
+    /// The user behind a session cookie, if the session is live: not ended, used within the
+    /// idle timeout and younger than the absolute timeout.
+    pub async fn session(&self, token: &str) -> ServiceResult<Option<Analyst>> {
+        let cfg = self.workspace_config();
+        let hash = token_hash(token);
+        let Some((s, user)) = self.store().session(&hash).await? else { return Ok(None) };
+        let now = self.now();
+        if now - s.last_seen_at > cfg.session_idle || now - s.created_at > cfg.session_absolute || user.disabled_at.is_some()
+        {
+            return Ok(None);
+        }
+        // Touch at most once a minute: the idle clock needs no finer grain.
+        if now - s.last_seen_at > chrono::Duration::seconds(60) {
+            self.store().touch_session(&hash, now).await?;
+        }
+        Ok(Some(Analyst { user, csrf: s.csrf }))
+    }
+
+    pub async fn logout(&self, token: &str) -> ServiceResult<()> {
+        let hash = token_hash(token);
+        let Some((_, user)) = self.store().session(&hash).await? else { return Ok(()) };
+        let now = self.now();
+        let audit = entry(
+            &format!("user:{}", user.username),
+            "session.logout",
+            format!("user:{}", user.username),
+            serde_json::json!({}),
+            now,
+        );
+        self.commit_audited(&[Effect::EndSession { token_hash: hash, at: now }], &[audit]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(password_matches(&h, "correct horse battery"));
+        assert!(!password_matches(&h, "correct horse batterY"));
+        assert!(!password_matches("not a hash", "x"));
+    }
+
+    #[test]
+    fn usernames() {
+        assert_eq!(validate_username(" Ana.Lyst ").unwrap(), "ana.lyst");
+        assert!(validate_username("a").is_err());
+        assert!(validate_username("<script>").is_err());
+        assert!(validate_password("short").is_err());
+    }
+}
