@@ -814,7 +814,7 @@ macro_rules! impl_workspace_store {
                     }
                     if let Some(s) = &f.subject {
                         // Prefix match without LIKE wildcards in the user's text.
-                        q.push(" AND substr(subject, 1, ").push_bind(s.chars().count() as i64).push(") = ").push_bind(s.clone());
+                        q.push(" AND substr(subject, 1, CAST(").push_bind(s.chars().count() as i64).push(" AS INTEGER)) = ").push_bind(s.clone());
                     }
                     if let Some(t) = f.from {
                         q.push(" AND at >= ").push_bind(t.timestamp_millis());

@@ -559,7 +559,11 @@ pub async fn review(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(i
     let reason = ReviewReason::parse(&f.reason).ok_or_else(|| WebError::bad("reason: choose a reason code"))?;
     let outcome = st.service.review_order(&cap, &id, ReviewInput { action, reason, note: f.note }).await?;
     let message = match outcome {
-        ReviewOutcome::Done => format!("Order {}d.", action.as_str().trim_end_matches('e')),
+        ReviewOutcome::Done => match action {
+            ReviewAction::Release => "Order released.".to_owned(),
+            ReviewAction::Hold => "Order put on hold.".to_owned(),
+            ReviewAction::Cancel => "Order cancelled.".to_owned(),
+        },
         ReviewOutcome::Proposed(p) => format!("Cancellation proposed ({p}); it runs when a second person approves it."),
     };
     order_page(&st, &a, &id, None, Some(message)).await
