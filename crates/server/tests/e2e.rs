@@ -231,3 +231,84 @@ fn rules_and_lists_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 lines rejected"));
     assert!(!dir.path().join("none").exists(), "scoring with --rules touches no database");
 }
+
+fn verify(data: &Path) -> (bool, String) {
+    let out = bin().args(["audit", "verify", "--data-dir"]).arg(data).output().expect("run riskdesk");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `riskdesk audit verify` finds an edited, a deleted and an inserted row; the tests tamper
+/// with the SQLite file directly, as someone with access to the database could.
+#[test]
+fn audit_verify_detects_edited_deleted_and_inserted_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for (name, role) in [("ana", "fraud_analyst"), ("ben", "risk_expert"), ("cat", "auditor"), ("dan", "team_lead")] {
+        let out = run_ok(&["user", "add", name, "--role", role], &data);
+        assert!(out.contains("password (shown once)"), "{out}");
+    }
+    let bad_role = bin().args(["user", "add", "eve", "--role", "root", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(!bad_role.status.success());
+    let (ok, out) = verify(&data);
+    assert!(ok && out.contains("audit log intact: 4 records"), "{out}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = data.join("riskdesk.db");
+    let exec = |sql: &str| {
+        let url = format!("sqlite://{}", db.display());
+        rt.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.unwrap();
+            pool.close().await;
+        });
+    };
+
+    // Edited: the subject of record 2 changed.
+    exec("UPDATE audit_log SET subject = 'user:mallory' WHERE seq = 2");
+    let (ok, out) = verify(&data);
+    assert!(!ok && out.contains("\"problem\":\"bad_hash\",\"seq\":2"), "{out}");
+    exec("UPDATE audit_log SET subject = 'user:ben' WHERE seq = 2");
+    assert!(verify(&data).0, "restoring the row restores the chain");
+
+    // Deleted: record 3 is gone.
+    exec("CREATE TABLE saved AS SELECT * FROM audit_log WHERE seq = 3");
+    exec("DELETE FROM audit_log WHERE seq = 3");
+    let (ok, out) = verify(&data);
+    assert!(!ok && out.contains("\"problem\":\"gap\",\"after\":2,\"next\":4"), "{out}");
+    assert!(out.contains("\"problem\":\"broken_link\",\"seq\":4"), "{out}");
+    exec("INSERT INTO audit_log SELECT * FROM saved");
+    assert!(verify(&data).0);
+
+    // Deleted at the end: the head still names record 4.
+    exec("DELETE FROM saved");
+    exec("INSERT INTO saved SELECT * FROM audit_log WHERE seq = 4");
+    exec("DELETE FROM audit_log WHERE seq = 4");
+    let (ok, out) = verify(&data);
+    assert!(!ok && out.contains("\"problem\":\"head\""), "{out}");
+    exec("INSERT INTO audit_log SELECT * FROM saved");
+    assert!(verify(&data).0);
+
+    // Inserted: a forged record appended, head moved along; without the key its hash is wrong.
+    exec(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, request_id, detail, flagged, prev_hash, hash) \
+         SELECT 5, at, 'user:mallory', 'user.create', 'user:mallory', NULL, NULL, '{}', 0, hash, randomblob(32) \
+         FROM audit_log WHERE seq = 4",
+    );
+    exec("UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit_log WHERE seq = 5)");
+    let (ok, out) = verify(&data);
+    assert!(!ok && out.contains("\"problem\":\"bad_hash\",\"seq\":5"), "{out}");
+    // Inserted in the middle, renumbering what follows: the links break.
+    exec("DELETE FROM audit_log WHERE seq = 5");
+    exec("UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_log WHERE seq = 4)");
+    assert!(verify(&data).0);
+    exec("UPDATE audit_log SET seq = seq + 10 WHERE seq >= 3");
+    exec("UPDATE audit_log SET seq = seq - 9 WHERE seq >= 13");
+    exec(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, request_id, detail, flagged, prev_hash, hash) \
+         SELECT 3, at, 'user:mallory', 'personal_data.unmask', 'order:o1', 'x', NULL, '{}', 0, hash, randomblob(32) \
+         FROM audit_log WHERE seq = 2",
+    );
+    exec("UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit_log WHERE seq = 5)");
+    let (ok, out) = verify(&data);
+    assert!(!ok && out.contains("\"problem\":\"bad_hash\",\"seq\":3") && out.contains("\"problem\":\"broken_link\",\"seq\":4"), "{out}");
+}

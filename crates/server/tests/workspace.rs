@@ -425,3 +425,44 @@ both_backends!(audit_chain_verifies_and_names_the_request, |app: TestApp| async 
     assert_eq!(log[0].entry.actor, "user:ana");
     assert!(log[0].entry.request_id.as_deref().is_some_and(|r| r.len() == 26), "the request's ULID: {:?}", log[0].entry.request_id);
 });
+
+/// The same chain on PostgreSQL: an edited, a deleted and an inserted row are found.
+#[tokio::test]
+async fn audit_verify_detects_tampering_on_postgres() {
+    let Some(db) = riskdesk_store_postgres::testing::fresh_database().await else { return };
+    let store = riskdesk_store_postgres::PgStore::connect(&db.url, 4).await.unwrap();
+    let app = app_on(std::sync::Arc::new(store), Guard::None).await;
+    for (n, r) in [("ana", Role::FraudAnalyst), ("ben", Role::RiskExpert), ("cat", Role::Auditor), ("dan", Role::TeamLead)] {
+        add_user(&app, n, r).await;
+    }
+    let verify = || async { app.service.verify_audit(&local::audit_reader()).await.unwrap().problems };
+    assert!(verify().await.is_empty());
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let exec = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query(sql).execute(&pool).await.unwrap() }
+    };
+    exec("UPDATE audit_log SET detail = '{\"role\":\"admin\"}' WHERE seq = 2").await;
+    let p = verify().await;
+    assert!(p.iter().any(|x| matches!(x, riskdesk_domain::workspace::ChainProblem::BadHash { seq: 2 })), "{p:?}");
+    exec("UPDATE audit_log SET detail = '{\"role\":\"risk_expert\"}' WHERE seq = 2").await;
+    assert!(verify().await.is_empty());
+    exec("CREATE TABLE saved AS SELECT * FROM audit_log WHERE seq = 3").await;
+    exec("DELETE FROM audit_log WHERE seq = 3").await;
+    let p = verify().await;
+    assert!(p.iter().any(|x| matches!(x, riskdesk_domain::workspace::ChainProblem::Gap { after: 2, next: 4 })), "{p:?}");
+    exec("INSERT INTO audit_log SELECT * FROM saved").await;
+    assert!(verify().await.is_empty());
+    exec(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, request_id, detail, flagged, prev_hash, hash) \
+         SELECT 5, at, 'user:mallory', 'user.create', 'user:mallory', NULL, NULL, '{}', 0, hash, sha256(hash) \
+         FROM audit_log WHERE seq = 4",
+    )
+    .await;
+    exec("UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit_log WHERE seq = 5)").await;
+    let p = verify().await;
+    assert!(p.iter().any(|x| matches!(x, riskdesk_domain::workspace::ChainProblem::BadHash { seq: 5 })), "{p:?}");
+    pool.close().await;
+    drop(app);
+    drop(db);
+}
