@@ -769,6 +769,30 @@ fn plant_fraud(g: &mut Gen, people: &mut [Person], customers: usize) -> usize {
     g.order_seq - before
 }
 
+/// On a database without users: an administrator and one user per daily role, each with a
+/// random password printed once.
+async fn demo_users(service: &riskdesk_service::Service) -> anyhow::Result<Vec<(String, &'static str, String)>> {
+    use riskdesk_domain::workspace::Role;
+    let Some((admin, password)) = service.ensure_first_admin().await? else { return Ok(Vec::new()) };
+    let mut out = vec![(admin, "admin", password)];
+    let cap = riskdesk_service::workspace::local::user_admin();
+    for (name, display, role) in [
+        ("ana", "Ana Analyst", Role::FraudAnalyst),
+        ("ben", "Ben Expert", Role::RiskExpert),
+        ("lea", "Lea Lead", Role::TeamLead),
+        ("tia", "Tia Tier-2", Role::Tier2Agent),
+        ("pia", "Pia Privacy", Role::PrivacyOfficer),
+        ("aud", "Aud Auditor", Role::Auditor),
+    ] {
+        let mut raw = [0u8; 12];
+        getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let password = hex::encode(raw);
+        service.add_user(&cap, name, display, role, &password).await?;
+        out.push((name.to_owned(), role.as_str(), password));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -802,27 +826,4 @@ mod tests {
             assert!(patterns.contains(p), "{p} planted");
         }
     }
-}
-
-/// On a database without users: an administrator and one user per daily role, each with a
-/// random password printed once.
-async fn demo_users(service: &riskdesk_service::Service) -> anyhow::Result<Vec<(String, &'static str, String)>> {
-    use riskdesk_domain::workspace::Role;
-    let Some((admin, password)) = service.ensure_first_admin().await? else { return Ok(Vec::new()) };
-    let mut out = vec![(admin, "admin", password)];
-    let cap = riskdesk_service::workspace::local::user_admin();
-    for (name, display, role) in [
-        ("ana", "Ana Analyst", Role::FraudAnalyst),
-        ("ben", "Ben Expert", Role::RiskExpert),
-        ("tia", "Tia Tier-2", Role::Tier2Agent),
-        ("pia", "Pia Privacy", Role::PrivacyOfficer),
-        ("aud", "Aud Auditor", Role::Auditor),
-    ] {
-        let mut raw = [0u8; 12];
-        getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let password = hex::encode(raw);
-        service.add_user(&cap, name, display, role, &password).await?;
-        out.push((name.to_owned(), role.as_str(), password));
-    }
-    Ok(out)
 }

@@ -15,7 +15,9 @@ pub async fn serve(
     let backend = service.store().backend();
     service.spawn_webhook_deliverer()?;
     if let Some((name, password)) = service.ensure_first_admin().await? {
-        eprintln!("first run: created the administrator {name} with password {password} (shown once; change it by adding users)");
+        eprintln!(
+            "first run: created the administrator {name} with password {password} (shown once; change it by adding users)"
+        );
     }
     let app = crate::api::router(service, cfg);
     tracing::info!(%addr, backend, "riskdesk listening");

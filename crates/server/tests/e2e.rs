@@ -310,5 +310,9 @@ fn audit_verify_detects_edited_deleted_and_inserted_rows() {
     );
     exec("UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit_log WHERE seq = 5)");
     let (ok, out) = verify(&data);
-    assert!(!ok && out.contains("\"problem\":\"bad_hash\",\"seq\":3") && out.contains("\"problem\":\"broken_link\",\"seq\":4"), "{out}");
+    assert!(
+        !ok && out.contains("\"problem\":\"bad_hash\",\"seq\":3")
+            && out.contains("\"problem\":\"broken_link\",\"seq\":4"),
+        "{out}"
+    );
 }

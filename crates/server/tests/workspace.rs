@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use riskdesk_domain::workspace::Role;
 use riskdesk_service::workspace::local;
 use riskdesk_store::conformance::order_json;
-use riskdesk_store::workspace::{AuditFilter, WorkspaceStore};
+use riskdesk_store::workspace::AuditFilter;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -59,7 +59,8 @@ async fn send(app: &TestApp, method: &str, path: &str, cookie: Option<&str>, for
         req = req.header("content-type", "application/x-www-form-urlencoded");
     }
     req = req.header("host", "localhost");
-    let resp = app.router.clone().oneshot(req.body(form.map(Body::from).unwrap_or_else(Body::empty)).unwrap()).await.unwrap();
+    let resp =
+        app.router.clone().oneshot(req.body(form.map(Body::from).unwrap_or_else(Body::empty)).unwrap()).await.unwrap();
     let status = resp.status();
     let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
     let set_cookie = resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
@@ -135,7 +136,8 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
     let c = raw.set_cookie.iter().find(|c| c.starts_with("riskdesk_session=")).unwrap();
     assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Path=/"), "{c}");
     // Open redirects are refused.
-    let evil = send(&app, "POST", "/login", None, Some(format!("username=ana&password={PASSWORD}&next=//evil.example"))).await;
+    let evil =
+        send(&app, "POST", "/login", None, Some(format!("username=ana&password={PASSWORD}&next=//evil.example"))).await;
     assert_eq!(evil.location.as_deref(), Some("/"));
     // A form without the CSRF token is refused.
     let p = send(&app, "POST", "/logout", Some(&a.cookie), Some(String::new())).await;
@@ -160,7 +162,10 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
 });
 
 /// Every route, and which permission it needs (None: any signed-in user).
-fn routes(order: &str, proposal: &str) -> Vec<(&'static str, String, String, Option<riskdesk_domain::workspace::Permission>)> {
+fn routes(
+    order: &str,
+    proposal: &str,
+) -> Vec<(&'static str, String, String, Option<riskdesk_domain::workspace::Permission>)> {
     use riskdesk_domain::workspace::Permission::*;
     let o = enc(order);
     vec![
@@ -171,7 +176,12 @@ fn routes(order: &str, proposal: &str) -> Vec<(&'static str, String, String, Opt
         ("POST", format!("/orders/{o}/claim"), String::new(), Some(DecideOrders)),
         ("POST", format!("/orders/{o}/unclaim"), String::new(), Some(DecideOrders)),
         ("POST", format!("/orders/{o}/assign"), "user=ana".into(), Some(AssignQueue)),
-        ("POST", format!("/orders/{o}/review"), "action=hold&reason=awaiting_customer&note=x".into(), Some(DecideOrders)),
+        (
+            "POST",
+            format!("/orders/{o}/review"),
+            "action=hold&reason=awaiting_customer&note=x".into(),
+            Some(DecideOrders),
+        ),
         ("POST", format!("/orders/{o}/unmask"), "purpose=checking+the+matrix".into(), Some(Unmask)),
         ("GET", "/rules".into(), String::new(), Some(ViewRules)),
         ("GET", "/rules/1".into(), String::new(), Some(ViewRules)),
@@ -179,7 +189,12 @@ fn routes(order: &str, proposal: &str) -> Vec<(&'static str, String, String, Opt
         ("POST", "/rules/1/shadow".into(), String::new(), Some(EditRules)),
         ("POST", "/rules/shadow/stop".into(), String::new(), Some(EditRules)),
         ("GET", "/lists".into(), String::new(), Some(ViewRules)),
-        ("POST", "/lists/add".into(), "list=block&kind=email_domain&value=spam.example&reason=matrix".into(), Some(EditRules)),
+        (
+            "POST",
+            "/lists/add".into(),
+            "list=block&kind=email_domain&value=spam.example&reason=matrix".into(),
+            Some(EditRules),
+        ),
         ("GET", "/audit".into(), String::new(), Some(ViewAudit)),
         ("GET", "/audit.csv".into(), String::new(), Some(ViewAudit)),
         ("GET", "/users".into(), String::new(), Some(ManageUsers)),
@@ -201,7 +216,9 @@ both_backends!(route_by_role_matrix, |app: TestApp| async move {
         let maker = sign_in(&app, "ana").await;
         let big = format!("B-{}", r.as_str());
         submit(&app, &order_of(&big, &format!("D-{}", r.as_str()), "900.00", 2)).await;
-        let p = maker.post(&app, &format!("/orders/{}/review", enc(&big)), "action=cancel&reason=stolen_card&note=matrix").await;
+        let p = maker
+            .post(&app, &format!("/orders/{}/review", enc(&big)), "action=cancel&reason=stolen_card&note=matrix")
+            .await;
         assert_eq!(p.status, StatusCode::OK, "{}", p.body);
         let proposal = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == big).unwrap().id;
         for (method, path, form, need) in routes(&order, &proposal) {
@@ -249,7 +266,9 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
     // The maker is not offered Approve, and the server refuses it anyway.
     let page = ana.get(&app, "/proposals").await;
     assert!(!page.body.contains("class=\"approve\""), "no Approve for the maker");
-    let p = ana.post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash)).await;
+    let p = ana
+        .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
+        .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN, "an analyst may not approve at all");
     // A team lead who amends nothing but is the maker of another proposal is fine; a stale
     // payload hash (what the approver saw) is refused.
@@ -258,7 +277,9 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
     assert!(p.body.contains("changed after you opened it"), "{}", p.body);
     let page = ben.get(&app, "/proposals").await;
     assert!(page.body.contains("class=\"approve\""), "the expert is offered Approve");
-    let p = ben.post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash)).await;
+    let p = ben
+        .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
+        .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
 
     // Exactly the approved payload ran: the order is declined, labelled fraud, the shop told.
@@ -273,7 +294,9 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
     assert!(actions.contains(&("order.cancel", "user:ana")), "{actions:?}");
     assert!(actions.contains(&("proposal.create", "user:ana")), "{actions:?}");
     // Approving again is refused: it ran once.
-    let p = ben.post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash)).await;
+    let p = ben
+        .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
+        .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
 
     // The emergency bypass: administrators only, with a reason, flagged.
@@ -281,12 +304,20 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
     ana.post(&app, "/orders/BIG-2/review", "action=cancel&reason=account_takeover&note=").await;
     let prop = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == "BIG-2").unwrap();
     let lea = sign_in(&app, "lea").await;
-    assert_eq!(lea.post(&app, &format!("/proposals/{}/bypass", prop.id), "note=urgent").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        lea.post(&app, &format!("/proposals/{}/bypass", prop.id), "note=urgent").await.status,
+        StatusCode::FORBIDDEN
+    );
     let root = sign_in(&app, "root").await;
     assert_eq!(root.post(&app, &format!("/proposals/{}/bypass", prop.id), "note=").await.status, StatusCode::FORBIDDEN);
     let p = root.post(&app, &format!("/proposals/{}/bypass", prop.id), "note=fraud+ring+shipping+tonight").await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    let log = app.service.store().audit_records(&AuditFilter { action: Some("proposal.bypass".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let log = app
+        .service
+        .store()
+        .audit_records(&AuditFilter { action: Some("proposal.bypass".into()), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(log.len(), 1);
     assert!(log[0].entry.flagged);
     assert_eq!(log[0].entry.purpose.as_deref(), Some("fraud ring shipping tonight"));
@@ -295,11 +326,24 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
     let p = ana.post(&app, "/lists/add", "list=block&kind=customer&value=C-9&reason=mule").await;
     assert!(p.body.contains("needs four eyes"), "{}", p.body);
     let (s, e) = app
-        .call("POST", "/api/v1/lists", Some(&app.rules_key), Some(serde_json::to_vec(&json!([{"list": "block", "kind": "customer", "value": "C-8", "reason": "x"}])).unwrap()))
+        .call(
+            "POST",
+            "/api/v1/lists",
+            Some(&app.rules_key),
+            Some(
+                serde_json::to_vec(&json!([{"list": "block", "kind": "customer", "value": "C-8", "reason": "x"}]))
+                    .unwrap(),
+            ),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     let (s, e) = app
-        .call("POST", "/api/v1/proposals/block-customer", Some(&app.rules_key), Some(serde_json::to_vec(&json!({"customer_id": "C-9", "reason": "mule"})).unwrap()))
+        .call(
+            "POST",
+            "/api/v1/proposals/block-customer",
+            Some(&app.rules_key),
+            Some(serde_json::to_vec(&json!({"customer_id": "C-9", "reason": "mule"})).unwrap()),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "one pending proposal per customer: {e}");
     app.approve_pending().await;
@@ -374,9 +418,17 @@ both_backends!(hostile_data_is_shown_inert, |app: TestApp| async move {
     submit(&app, &o).await;
     let ana = sign_in(&app, "ana").await;
     // Notes with tags are refused like intake text; quotes and ampersands are kept.
-    let p = ana.post(&app, "/orders/X-1/review", "action=hold&reason=awaiting_customer&note=%3Cscript%3Ealert(4)%3C%2Fscript%3E").await;
+    let p = ana
+        .post(
+            &app,
+            "/orders/X-1/review",
+            "action=hold&reason=awaiting_customer&note=%3Cscript%3Ealert(4)%3C%2Fscript%3E",
+        )
+        .await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let p = ana.post(&app, "/orders/X-1/review", "action=hold&reason=awaiting_customer&note=%22%3E+%26+it%27s+%22fine%22").await;
+    let p = ana
+        .post(&app, "/orders/X-1/review", "action=hold&reason=awaiting_customer&note=%22%3E+%26+it%27s+%22fine%22")
+        .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     let p = ana.post(&app, "/orders/X-1/unmask", "purpose=check+the+%22address%22+line").await;
     assert_eq!(p.status, StatusCode::OK);
@@ -402,13 +454,22 @@ both_backends!(hostile_data_is_shown_inert, |app: TestApp| async move {
         }
     }
     // Shown as text: escaped once, pre-escaped text escaped again, templates not evaluated.
-    let named = |b: &str| b.replace("&#60;", "&lt;").replace("&#62;", "&gt;").replace("&#34;", "&quot;").replace("&#39;", "&apos;").replace("&#38;", "&amp;");
+    let named = |b: &str| {
+        b.replace("&#60;", "&lt;")
+            .replace("&#62;", "&gt;")
+            .replace("&#34;", "&quot;")
+            .replace("&#39;", "&apos;")
+            .replace("&#38;", "&amp;")
+    };
     let order_page = named(&pages[0]);
     assert!(order_page.contains("&quot; onmouseover=&quot;alert(1)"), "address");
     assert!(order_page.contains("&lt; script &gt;alert(1)"), "city");
     assert!(order_page.contains("{{7*7}} &amp;lt;script&amp;gt;"), "brand");
     let source = named(&pages[4]);
-    assert!(source.contains("&lt;b&gt;everything&lt;/b&gt;") && source.contains("&lt;script&gt;alert("), "rule source as text");
+    assert!(
+        source.contains("&lt;b&gt;everything&lt;/b&gt;") && source.contains("&lt;script&gt;alert("),
+        "rule source as text"
+    );
     assert!(named(&pages[3]).contains("&lt;img src=x onerror=alert(1)&gt;"), "author as text");
     let page = named(&lea.get(&app, "/orders/X-1").await.body);
     assert!(page.contains("&quot;&gt; &amp; it&apos;s &quot;fine&quot;"), "note as text");
@@ -421,9 +482,18 @@ both_backends!(audit_chain_verifies_and_names_the_request, |app: TestApp| async 
     let report = app.service.verify_audit(&local::audit_reader()).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(report.records >= 3, "user.create, session.login, list.add: {}", report.records);
-    let log = app.service.store().audit_records(&AuditFilter { action: Some("list.add".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let log = app
+        .service
+        .store()
+        .audit_records(&AuditFilter { action: Some("list.add".into()), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(log[0].entry.actor, "user:ana");
-    assert!(log[0].entry.request_id.as_deref().is_some_and(|r| r.len() == 26), "the request's ULID: {:?}", log[0].entry.request_id);
+    assert!(
+        log[0].entry.request_id.as_deref().is_some_and(|r| r.len() == 26),
+        "the request's ULID: {:?}",
+        log[0].entry.request_id
+    );
 });
 
 /// The same chain on PostgreSQL: an edited, a deleted and an inserted row are found.
@@ -432,7 +502,9 @@ async fn audit_verify_detects_tampering_on_postgres() {
     let Some(db) = riskdesk_store_postgres::testing::fresh_database().await else { return };
     let store = riskdesk_store_postgres::PgStore::connect(&db.url, 4).await.unwrap();
     let app = app_on(std::sync::Arc::new(store), Guard::None).await;
-    for (n, r) in [("ana", Role::FraudAnalyst), ("ben", Role::RiskExpert), ("cat", Role::Auditor), ("dan", Role::TeamLead)] {
+    for (n, r) in
+        [("ana", Role::FraudAnalyst), ("ben", Role::RiskExpert), ("cat", Role::Auditor), ("dan", Role::TeamLead)]
+    {
         add_user(&app, n, r).await;
     }
     let verify = || async { app.service.verify_audit(&local::audit_reader()).await.unwrap().problems };
@@ -450,7 +522,10 @@ async fn audit_verify_detects_tampering_on_postgres() {
     exec("CREATE TABLE saved AS SELECT * FROM audit_log WHERE seq = 3").await;
     exec("DELETE FROM audit_log WHERE seq = 3").await;
     let p = verify().await;
-    assert!(p.iter().any(|x| matches!(x, riskdesk_domain::workspace::ChainProblem::Gap { after: 2, next: 4 })), "{p:?}");
+    assert!(
+        p.iter().any(|x| matches!(x, riskdesk_domain::workspace::ChainProblem::Gap { after: 2, next: 4 })),
+        "{p:?}"
+    );
     exec("INSERT INTO audit_log SELECT * FROM saved").await;
     assert!(verify().await.is_empty());
     exec(

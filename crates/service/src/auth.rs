@@ -72,7 +72,9 @@ impl Principal {
     }
 
     pub fn rules(&self) -> Option<RulesAdmin> {
-        self.scopes.contains(&Scope::Rules).then(|| RulesAdmin { actor: format!("apikey:{}", self.key_id), local: false })
+        self.scopes
+            .contains(&Scope::Rules)
+            .then(|| RulesAdmin { actor: format!("apikey:{}", self.key_id), local: false })
     }
 }
 

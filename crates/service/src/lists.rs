@@ -4,11 +4,11 @@
 
 use crate::screening::lists::normalise;
 use crate::workspace::audit::entry;
-use riskdesk_store::workspace::Effect;
 use crate::{ReadAccess, RulesAdmin, Service, ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use riskdesk_rules::needs::{ListKind, ListType};
 use riskdesk_store::ListEntry;
+use riskdesk_store::workspace::Effect;
 use serde::{Deserialize, Serialize};
 
 /// A list entry as a caller writes it.
@@ -34,7 +34,12 @@ pub struct LineError {
 pub const MAX_IMPORT_LINES: usize = 100_000;
 
 impl Service {
-    pub(crate) fn entry_from(&self, e: &NewListEntry, author: &str, now: DateTime<Utc>) -> Result<ListEntry, (String, String)> {
+    pub(crate) fn entry_from(
+        &self,
+        e: &NewListEntry,
+        author: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ListEntry, (String, String)> {
         let list =
             ListType::parse(e.list.trim()).ok_or(("list".to_owned(), "list must be block or allow".to_owned()))?;
         let kind = ListKind::parse(e.kind.trim()).ok_or_else(|| {

@@ -59,7 +59,11 @@ impl Service {
     /// Screens stored orders placed since `since` that have no decision yet (imported history),
     /// as if each had just arrived at its placing time: their decisions, reviews included, are
     /// stored. Used by the demo so that the review queue holds the latest days' orders.
-    pub async fn screen_undecided(&self, _cap: &crate::Intake, since: chrono::DateTime<chrono::Utc>) -> ServiceResult<usize> {
+    pub async fn screen_undecided(
+        &self,
+        _cap: &crate::Intake,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<usize> {
         let mut cursor = None;
         let mut todo = Vec::new();
         loop {

@@ -4,11 +4,11 @@
 
 use crate::replay::Replay;
 use crate::workspace::audit::entry;
-use riskdesk_domain::workspace::AuditEntry;
-use riskdesk_store::workspace::Effect;
 use crate::{ReadAccess, RulesAdmin, Service, ServiceError, ServiceResult};
+use riskdesk_domain::workspace::AuditEntry;
 use riskdesk_domain::{EventType, Verdict};
 use riskdesk_rules::RuleSet;
+use riskdesk_store::workspace::Effect;
 use riskdesk_store::{ControlChange, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord, ScreeningControl};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -309,7 +309,8 @@ impl Service {
             note: note.to_owned(),
             at: now,
         };
-        let audit = entry(&cap.actor, "ruleset.save", format!("ruleset:{version}"), serde_json::json!({"rules": v.rules}), now);
+        let audit =
+            entry(&cap.actor, "ruleset.save", format!("ruleset:{version}"), serde_json::json!({"rules": v.rules}), now);
         self.commit_audited(&[effect], &[audit]).await?;
         Ok((version, v))
     }
@@ -372,7 +373,8 @@ impl Service {
             return Err(ServiceError::Conflict("there is no earlier published version to roll back to".into()));
         };
         self.checked_version(target).await?;
-        let audit = entry(&cap.actor, "ruleset.rollback", format!("ruleset:{target}"), serde_json::json!({}), self.now());
+        let audit =
+            entry(&cap.actor, "ruleset.rollback", format!("ruleset:{target}"), serde_json::json!({}), self.now());
         self.control(ControlChange::Rollback(target), &cap.actor, audit).await?;
         Ok(target)
     }
@@ -387,7 +389,8 @@ impl Service {
             None => ControlChange::ShadowStop,
         };
         let subject = change.version().map_or("ruleset:shadow".to_owned(), |v| format!("ruleset:{v}"));
-        let audit = entry(&cap.actor, &format!("ruleset.{}", change.action()), subject, serde_json::json!({}), self.now());
+        let audit =
+            entry(&cap.actor, &format!("ruleset.{}", change.action()), subject, serde_json::json!({}), self.now());
         self.control(change, &cap.actor, audit).await
     }
 

@@ -131,16 +131,31 @@ pub struct ReviewActionRecord {
     pub proposal_id: Option<String>,
 }
 
-/// One change, applied in the transaction that records its audit entries.
+/// One change, applied in the transaction that records its audit entries. (A handful are built
+/// per request, so the size of the largest variant does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Effect {
     CreateUser(UserRecord),
-    SetRole { user_id: String, role: Role },
-    SetPassword { user_id: String, password_hash: String },
+    SetRole {
+        user_id: String,
+        role: Role,
+    },
+    SetPassword {
+        user_id: String,
+        password_hash: String,
+    },
     CreateSession(SessionRecord),
-    EndSession { token_hash: Vec<u8>, at: DateTime<Utc> },
+    EndSession {
+        token_hash: Vec<u8>,
+        at: DateTime<Utc>,
+    },
     /// Claim (`Some(user)`) or release (`None`) a queue item.
-    Claim { order_id: String, user: Option<String>, at: DateTime<Utc> },
+    Claim {
+        order_id: String,
+        user: Option<String>,
+        at: DateTime<Utc>,
+    },
     /// A manual review: the action, a decision the shop is told about, a label, the queue state.
     Review {
         action: ReviewActionRecord,
@@ -150,11 +165,25 @@ pub enum Effect {
         state: QueueState,
     },
     AddListEntries(Vec<ListEntry>),
-    RemoveListEntry { id: String, actor: String, at: DateTime<Utc> },
-    Control { change: crate::ControlChange, actor: String, at: DateTime<Utc> },
+    RemoveListEntry {
+        id: String,
+        actor: String,
+        at: DateTime<Utc>,
+    },
+    Control {
+        change: crate::ControlChange,
+        actor: String,
+        at: DateTime<Utc>,
+    },
     /// A new rule-set version under the number the caller chose (the next free one; a race
     /// with another writer fails on the key instead of overwriting).
-    SaveRuleSet { version: i64, source: String, author: String, note: String, at: DateTime<Utc> },
+    SaveRuleSet {
+        version: i64,
+        source: String,
+        author: String,
+        note: String,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]

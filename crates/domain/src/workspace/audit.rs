@@ -156,7 +156,9 @@ mod tests {
         let mut deleted = rs.clone();
         deleted.remove(1);
         let p = verify_chain(b"k", &deleted, Some((h.0, &h.1)));
-        assert!(p.contains(&ChainProblem::Gap { after: 1, next: 3 }) && p.contains(&ChainProblem::BrokenLink { seq: 3 }));
+        assert!(
+            p.contains(&ChainProblem::Gap { after: 1, next: 3 }) && p.contains(&ChainProblem::BrokenLink { seq: 3 })
+        );
 
         // An insert by someone without the key: renumbering cannot forge the hashes.
         let mut inserted = chain(b"k", 5);

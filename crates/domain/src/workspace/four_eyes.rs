@@ -170,7 +170,11 @@ impl Proposal {
 
     /// The status as of `now`: a pending proposal past its expiry is expired.
     pub fn status_at(&self, now: DateTime<Utc>) -> ProposalStatus {
-        if self.status == ProposalStatus::Pending && now >= self.expires_at { ProposalStatus::Expired } else { self.status }
+        if self.status == ProposalStatus::Pending && now >= self.expires_at {
+            ProposalStatus::Expired
+        } else {
+            self.status
+        }
     }
 
     fn open(&self, now: DateTime<Utc>) -> Result<(), Refusal> {
@@ -196,18 +200,26 @@ impl Proposal {
     /// Whether `user` with `role` may approve or reject now (what the UI offers).
     pub fn may_decide(&self, user: &str, role: Role, now: DateTime<Utc>) -> Result<(), Refusal> {
         self.open(now)?;
-        if !role.allows(self.kind.approver_permission()) {
-            return Err(Refusal::NotAllowed);
-        }
+        // The maker check first: it is the one that must never be missed or misreported.
         if self.makers.iter().any(|m| m == user) {
             return Err(Refusal::OwnProposal);
+        }
+        if !role.allows(self.kind.approver_permission()) {
+            return Err(Refusal::NotAllowed);
         }
         Ok(())
     }
 
     /// Approves the payload the approver saw (`seen_hash`); on success the caller runs exactly
     /// `self.payload`.
-    pub fn approve(&mut self, user: &str, role: Role, seen_hash: &str, note: Option<String>, now: DateTime<Utc>) -> Result<(), Refusal> {
+    pub fn approve(
+        &mut self,
+        user: &str,
+        role: Role,
+        seen_hash: &str,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
         self.may_decide(user, role, now)?;
         if seen_hash != self.payload_hash {
             return Err(Refusal::Changed);
@@ -282,7 +294,10 @@ mod tests {
         assert_eq!(p.approve("ben", Role::FraudAnalyst, &h, None, t(1)), Err(Refusal::NotAllowed));
         assert_eq!(p.approve("ben", Role::RiskExpert, &h, None, t(1)), Ok(()));
         assert_eq!(p.status, ProposalStatus::Executed);
-        assert_eq!(p.approve("cat", Role::RiskExpert, &h, None, t(2)), Err(Refusal::NotPending(ProposalStatus::Executed)));
+        assert_eq!(
+            p.approve("cat", Role::RiskExpert, &h, None, t(2)),
+            Err(Refusal::NotPending(ProposalStatus::Executed))
+        );
     }
 
     #[test]
@@ -315,7 +330,15 @@ mod tests {
 
     #[test]
     fn rules_need_the_rules_approver() {
-        let p = Proposal::new("p".into(), ProposalKind::PublishRuleSet, "4".into(), "{}".into(), "ana", t(0), chrono::Duration::hours(1));
+        let p = Proposal::new(
+            "p".into(),
+            ProposalKind::PublishRuleSet,
+            "4".into(),
+            "{}".into(),
+            "ana",
+            t(0),
+            chrono::Duration::hours(1),
+        );
         assert_eq!(p.may_decide("ben", Role::PrivacyOfficer, t(1)), Err(Refusal::NotAllowed));
         assert_eq!(p.may_decide("ben", Role::RiskExpert, t(1)), Ok(()));
         assert_eq!(p.may_decide("ben", Role::Auditor, t(1)), Err(Refusal::NotAllowed));

@@ -115,11 +115,21 @@ impl Role {
             Self::Tier2Agent | Self::QaReviewer => matches!(p, ViewOrders),
             Self::FraudAnalyst => matches!(p, ViewOrders | DecideOrders | ViewRules | EditRules | Unmask),
             Self::RiskExpert => {
-                matches!(p, ViewOrders | DecideOrders | ApproveOrderActions | ViewRules | EditRules | ApproveRules | Unmask)
+                matches!(
+                    p,
+                    ViewOrders | DecideOrders | ApproveOrderActions | ViewRules | EditRules | ApproveRules | Unmask
+                )
             }
             Self::TeamLead => matches!(
                 p,
-                ViewOrders | DecideOrders | AssignQueue | ApproveOrderActions | ViewRules | EditRules | ApproveRules | Unmask
+                ViewOrders
+                    | DecideOrders
+                    | AssignQueue
+                    | ApproveOrderActions
+                    | ViewRules
+                    | EditRules
+                    | ApproveRules
+                    | Unmask
             ),
             Self::PrivacyOfficer => matches!(p, ViewOrders | Unmask | ViewAudit),
             Self::Auditor => matches!(p, ViewOrders | ViewRules | ViewAudit),

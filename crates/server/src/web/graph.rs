@@ -52,12 +52,7 @@ pub fn layout(center_id: &str, center_fraud: bool, neighbours: &[Neighbour]) -> 
             ly: cy + (y - cy) * 0.55 - 4.0,
             label: nb.shared.join(", "),
         });
-        nodes.push(Node {
-            x,
-            y,
-            label: short(&nb.customer_id),
-            fraud: nb.fraud,
-        });
+        nodes.push(Node { x, y, label: short(&nb.customer_id), fraud: nb.fraud });
     }
     Graph {
         width: w,

@@ -47,7 +47,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/audit", get(pages::audit))
         .route("/audit.csv", get(pages::audit_csv))
         .route("/users", get(pages::users).post(pages::users_add))
-        .route("/static/htmx.min.js", get(|| async { asset("text/javascript", include_str!("../../static/htmx.min.js")) }))
+        .route(
+            "/static/htmx.min.js",
+            get(|| async { asset("text/javascript", include_str!("../../static/htmx.min.js")) }),
+        )
         .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
         .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))
         .layer(axum::middleware::from_fn(security_headers))

@@ -6,16 +6,14 @@ use super::session::{COOKIE, ClientAddr, Signed, csrf_ok, removal_cookie, secure
 use crate::api::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use chrono::{DateTime, Utc};
-use riskdesk_domain::workspace::{
-    AuditRecord, Permission, Proposal, ProposalKind, ReviewAction, ReviewReason, Role,
-};
 use riskdesk_domain::OrderId;
+use riskdesk_domain::workspace::{AuditRecord, Permission, Proposal, ProposalKind, ReviewAction, ReviewReason, Role};
 use riskdesk_service::ServiceError;
 use riskdesk_service::lists::NewListEntry;
 use riskdesk_service::rules::{Backtest, Candidate};
@@ -68,11 +66,18 @@ impl From<ServiceError> for WebError {
             ServiceError::Forbidden(m) => Self(StatusCode::FORBIDDEN, m),
             ServiceError::Rules(errs) => Self::bad(errs.to_string()),
             ServiceError::ListLines(lines) => Self::bad(
-                lines.iter().map(|l| format!("line {}: {}: {}", l.line, l.field, l.message)).collect::<Vec<_>>().join("\n"),
+                lines
+                    .iter()
+                    .map(|l| format!("line {}: {}: {}", l.line, l.field, l.message))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             ),
             e => {
                 tracing::error!(error = %e, "page failed");
-                Self(StatusCode::INTERNAL_SERVER_ERROR, "Internal error; the request id identifies it in the logs.".into())
+                Self(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error; the request id identifies it in the logs.".into(),
+                )
             }
         }
     }
@@ -146,7 +151,13 @@ fn until(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let m = (t - now).num_minutes();
     if m < 0 {
         let late = -m;
-        if late < 120 { format!("{late} min late") } else if late < 2880 { format!("{} h late", late / 60) } else { format!("{} d late", late / 1440) }
+        if late < 120 {
+            format!("{late} min late")
+        } else if late < 2880 {
+            format!("{} h late", late / 60)
+        } else {
+            format!("{} d late", late / 1440)
+        }
     } else if m < 120 {
         format!("{m} min left")
     } else {
@@ -192,7 +203,13 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn login(State(st): St, ClientAddr(client): ClientAddr, headers: HeaderMap, jar: CookieJar, Form(f): Form<LoginForm>) -> WebResult<Response> {
+pub async fn login(
+    State(st): St,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(f): Form<LoginForm>,
+) -> WebResult<Response> {
     let next = safe_next(f.next);
     match st.service.login(&f.username, &f.password, &client).await? {
         Ok(token) => {
@@ -202,8 +219,12 @@ pub async fn login(State(st): St, ClientAddr(client): ClientAddr, headers: Heade
         }
         Err(e) => {
             let message = match e {
-                riskdesk_service::workspace::LoginError::Invalid => "Sign-in failed: the username or password is not right.",
-                riskdesk_service::workspace::LoginError::Throttled => "Too many failed sign-ins. Wait a few minutes and try again.",
+                riskdesk_service::workspace::LoginError::Invalid => {
+                    "Sign-in failed: the username or password is not right."
+                }
+                riskdesk_service::workspace::LoginError::Throttled => {
+                    "Too many failed sign-ins. Wait a few minutes and try again."
+                }
             };
             let status = match e {
                 riskdesk_service::workspace::LoginError::Invalid => StatusCode::UNAUTHORIZED,
@@ -219,7 +240,13 @@ pub struct CsrfForm {
     csrf: Option<String>,
 }
 
-pub async fn logout(State(st): St, Signed(a): Signed, headers: HeaderMap, jar: CookieJar, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn logout(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     if let Some(c) = jar.get(COOKIE) {
         st.service.logout(c.value()).await?;
@@ -454,7 +481,13 @@ fn order_id(raw: &str) -> WebResult<OrderId> {
     OrderId::parse(raw, "order_id").map_err(|_| WebError::not_found())
 }
 
-async fn order_page(st: &AppState, a: &Analyst, id: &OrderId, clear: Option<Party>, message: Option<String>) -> WebResult<Response> {
+async fn order_page(
+    st: &AppState,
+    a: &Analyst,
+    id: &OrderId,
+    clear: Option<Party>,
+    message: Option<String>,
+) -> WebResult<Response> {
     let cap = a.orders().ok_or_else(WebError::forbidden)?;
     let v = st.service.order_view(&cap, id).await?.ok_or_else(WebError::not_found)?;
     let now = st.service.now();
@@ -479,11 +512,17 @@ async fn order_page(st: &AppState, a: &Analyst, id: &OrderId, clear: Option<Part
         .map(|d| {
             d.reasons
                 .iter()
-                .map(|r| Hit { rule: r.rule.clone(), action: r.action.clone(), points: r.points, detail: r.detail.clone() })
+                .map(|r| Hit {
+                    rule: r.rule.clone(),
+                    action: r.action.clone(),
+                    points: r.points,
+                    detail: r.detail.clone(),
+                })
                 .collect()
         })
         .unwrap_or_default();
-    let attributes = o.attributes.iter().map(|(k, v)| (k.clone(), serde_json::to_string(v).unwrap_or_default())).collect();
+    let attributes =
+        o.attributes.iter().map(|(k, v)| (k.clone(), serde_json::to_string(v).unwrap_or_default())).collect();
     let page = OrderPage {
         nav: Nav::of(a, "queue"),
         id: id.to_string(),
@@ -512,7 +551,13 @@ pub async fn order(State(st): St, Signed(a): Signed, Path(id): Path<String>) -> 
     order_page(&st, &a, &id, None, None).await
 }
 
-pub async fn claim(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn claim(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.decider().ok_or_else(WebError::forbidden)?;
     let id = order_id(&id)?;
@@ -520,7 +565,13 @@ pub async fn claim(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id
     Ok(back_to(format!("/orders/{}", super::session::urlencode(id.as_str()))))
 }
 
-pub async fn unclaim(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn unclaim(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.decider().ok_or_else(WebError::forbidden)?;
     let id = order_id(&id)?;
@@ -534,7 +585,13 @@ pub struct AssignForm {
     user: String,
 }
 
-pub async fn assign(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<AssignForm>) -> WebResult<Response> {
+pub async fn assign(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<AssignForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.assigner().ok_or_else(WebError::forbidden)?;
     let id = order_id(&id)?;
@@ -551,7 +608,13 @@ pub struct ReviewForm {
     note: String,
 }
 
-pub async fn review(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<ReviewForm>) -> WebResult<Response> {
+pub async fn review(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ReviewForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.decider().ok_or_else(WebError::forbidden)?;
     let id = order_id(&id)?;
@@ -576,12 +639,19 @@ pub struct UnmaskForm {
     purpose: String,
 }
 
-pub async fn unmask(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<UnmaskForm>) -> WebResult<Response> {
+pub async fn unmask(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<UnmaskForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.unmasker().ok_or_else(WebError::forbidden)?;
     let id = order_id(&id)?;
     let party = st.service.unmask_order(&cap, &id, &f.purpose).await?;
-    order_page(&st, &a, &id, Some(party), Some("Personal data shown for this page view; the access is logged.".into())).await
+    order_page(&st, &a, &id, Some(party), Some("Personal data shown for this page view; the access is logged.".into()))
+        .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -635,7 +705,8 @@ pub async fn proposals(State(st): St, Signed(a): Signed, Query(q): Query<AllQuer
                 can_decide: check.is_ok(),
                 why_not: check.err().map(|r| r.to_string()).unwrap_or_default(),
                 is_maker: p.makers.contains(&me.id),
-                can_bypass: a.may(Permission::EmergencyBypass) && p.status_at(now) == riskdesk_domain::workspace::ProposalStatus::Pending,
+                can_bypass: a.may(Permission::EmergencyBypass)
+                    && p.status_at(now) == riskdesk_domain::workspace::ProposalStatus::Pending,
                 created: fmt_time(p.created_at),
                 expires: fmt_time(p.expires_at),
                 link,
@@ -661,28 +732,52 @@ fn note(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.chars().take(1000).collect())
 }
 
-pub async fn approve(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<DecideForm>) -> WebResult<Response> {
+pub async fn approve(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.approver().ok_or_else(WebError::forbidden)?;
     st.service.approve_proposal(&cap, &id, &f.payload_hash, note(&f.note)).await?;
     Ok(back_to("/proposals?all=1".into()))
 }
 
-pub async fn reject(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<DecideForm>) -> WebResult<Response> {
+pub async fn reject(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.approver().ok_or_else(WebError::forbidden)?;
     st.service.reject_proposal(&cap, &id, note(&f.note)).await?;
     Ok(back_to("/proposals?all=1".into()))
 }
 
-pub async fn withdraw(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn withdraw(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     a.orders().ok_or_else(WebError::forbidden)?;
     st.service.withdraw_proposal(&a.actor(), &id).await?;
     Ok(back_to("/proposals?all=1".into()))
 }
 
-pub async fn bypass(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<DecideForm>) -> WebResult<Response> {
+pub async fn bypass(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     if !a.may(Permission::EmergencyBypass) {
         return Err(WebError::forbidden());
@@ -717,7 +812,14 @@ pub async fn rules(State(st): St, Signed(a): Signed) -> WebResult<impl IntoRespo
         .and_then(|v| versions.iter().find(|r| r.version == v))
         .map(|r| r.source.clone())
         .unwrap_or_default();
-    Ok(RulesPage { nav: Nav::of(&a, "rules"), versions, control, changes, can_edit: a.may(Permission::EditRules), draft })
+    Ok(RulesPage {
+        nav: Nav::of(&a, "rules"),
+        versions,
+        control,
+        changes,
+        can_edit: a.may(Permission::EditRules),
+        draft,
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -752,7 +854,13 @@ fn pct(x: Option<f64>) -> String {
     x.map(|v| format!("{:.1} %", v * 100.0)).unwrap_or_else(|| "—".into())
 }
 
-async fn ruleset_page(st: &AppState, a: &Analyst, version: i64, backtest: Option<Backtest>, message: Option<String>) -> WebResult<Response> {
+async fn ruleset_page(
+    st: &AppState,
+    a: &Analyst,
+    version: i64,
+    backtest: Option<Backtest>,
+    message: Option<String>,
+) -> WebResult<Response> {
     let cap = a.rules_viewer().ok_or_else(WebError::forbidden)?;
     let r = st.service.ruleset(&cap, version).await?;
     let control = st.service.store().screening_control().await.map_err(ServiceError::from)?;
@@ -774,8 +882,17 @@ async fn ruleset_page(st: &AppState, a: &Analyst, version: i64, backtest: Option
         live_recall: pct(b.live.as_ref().and_then(|l| l.recall)),
         b,
     });
-    Ok(RuleSetPage { nav: Nav::of(a, "rules"), r, control, can_edit: a.may(Permission::EditRules), shadow, shadow_same, backtest, message }
-        .into_response())
+    Ok(RuleSetPage {
+        nav: Nav::of(a, "rules"),
+        r,
+        control,
+        can_edit: a.may(Permission::EditRules),
+        shadow,
+        shadow_same,
+        backtest,
+        message,
+    }
+    .into_response())
 }
 
 fn version_of(raw: &str) -> WebResult<i64> {
@@ -803,7 +920,12 @@ struct ValidationFragment {
 }
 
 /// Validation as the analyst types: a fragment htmx swaps in under the editor.
-pub async fn rules_validate(State(st): St, Signed(a): Signed, headers: HeaderMap, Form(f): Form<SourceForm>) -> WebResult<Response> {
+pub async fn rules_validate(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Form(f): Form<SourceForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     a.rules_admin().ok_or_else(WebError::forbidden)?;
     let frag = match st.service.validate_rules(&f.source) {
@@ -823,14 +945,25 @@ pub async fn rules_validate(State(st): St, Signed(a): Signed, headers: HeaderMap
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
 }
 
-pub async fn rules_save(State(st): St, Signed(a): Signed, headers: HeaderMap, Form(f): Form<SourceForm>) -> WebResult<Response> {
+pub async fn rules_save(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Form(f): Form<SourceForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.rules_admin().ok_or_else(WebError::forbidden)?;
     let (v, _) = st.service.save_ruleset(&cap, &f.source, f.note.trim()).await?;
     Ok(back_to(format!("/rules/{v}")))
 }
 
-pub async fn rules_backtest(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(v): Path<String>, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn rules_backtest(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     a.rules_admin().ok_or_else(WebError::forbidden)?;
     let read = a.rules_viewer().ok_or_else(WebError::forbidden)?;
@@ -839,7 +972,13 @@ pub async fn rules_backtest(State(st): St, Signed(a): Signed, headers: HeaderMap
     ruleset_page(&st, &a, v, Some(b), None).await
 }
 
-pub async fn rules_shadow(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(v): Path<String>, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn rules_shadow(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.rules_admin().ok_or_else(WebError::forbidden)?;
     let v = version_of(&v)?;
@@ -847,22 +986,45 @@ pub async fn rules_shadow(State(st): St, Signed(a): Signed, headers: HeaderMap, 
     Ok(back_to(format!("/rules/{v}")))
 }
 
-pub async fn rules_shadow_stop(State(st): St, Signed(a): Signed, headers: HeaderMap, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn rules_shadow_stop(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.rules_admin().ok_or_else(WebError::forbidden)?;
     st.service.shadow_ruleset(&cap, None).await?;
     Ok(back_to("/rules".into()))
 }
 
-pub async fn rules_propose(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(v): Path<String>, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn rules_propose(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(v): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.rules_admin().ok_or_else(WebError::forbidden)?;
     let v = version_of(&v)?;
     let id = st.service.propose_publish(&cap, v).await?;
-    ruleset_page(&st, &a, v, None, Some(format!("Publishing proposed ({id}); it goes live when a second person approves it."))).await
+    ruleset_page(
+        &st,
+        &a,
+        v,
+        None,
+        Some(format!("Publishing proposed ({id}); it goes live when a second person approves it.")),
+    )
+    .await
 }
 
-pub async fn rules_rollback(State(st): St, Signed(a): Signed, headers: HeaderMap, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn rules_rollback(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.rules_admin().ok_or_else(WebError::forbidden)?;
     st.service.rollback_ruleset(&cap).await?;
@@ -887,7 +1049,8 @@ async fn lists_page(st: &AppState, a: &Analyst, message: Option<String>) -> WebR
     let mut entries = st.service.list_entries(&cap).await?;
     entries.reverse();
     let kinds = riskdesk_rules::needs::ListKind::ALL.iter().map(|k| k.as_str()).collect();
-    Ok(ListsPage { nav: Nav::of(a, "lists"), entries, can_edit: a.may(Permission::EditRules), kinds, message }.into_response())
+    Ok(ListsPage { nav: Nav::of(a, "lists"), entries, can_edit: a.may(Permission::EditRules), kinds, message }
+        .into_response())
 }
 
 pub async fn lists(State(st): St, Signed(a): Signed) -> WebResult<Response> {
@@ -917,7 +1080,12 @@ fn expiry(days: &str, now: DateTime<Utc>) -> WebResult<Option<DateTime<Utc>>> {
     }
 }
 
-pub async fn lists_add(State(st): St, Signed(a): Signed, headers: HeaderMap, Form(f): Form<ListForm>) -> WebResult<Response> {
+pub async fn lists_add(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Form(f): Form<ListForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.rules_admin().ok_or_else(WebError::forbidden)?;
     let expires_at = expiry(&f.expires_days, st.service.now())?;
@@ -940,17 +1108,31 @@ pub struct BlockForm {
     reason: String,
 }
 
-pub async fn lists_block_customer(State(st): St, Signed(a): Signed, headers: HeaderMap, Form(f): Form<BlockForm>) -> WebResult<Response> {
+pub async fn lists_block_customer(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Form(f): Form<BlockForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.rules_admin().ok_or_else(WebError::forbidden)?;
     let id = st
         .service
-        .propose_block_customer(&cap, BlockCustomerPayload { customer_id: f.customer_id, reason: f.reason, expires_at: None })
+        .propose_block_customer(
+            &cap,
+            BlockCustomerPayload { customer_id: f.customer_id, reason: f.reason, expires_at: None },
+        )
         .await?;
     lists_page(&st, &a, Some(format!("Blocking a customer needs four eyes: proposed ({id})."))).await
 }
 
-pub async fn lists_remove(State(st): St, Signed(a): Signed, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn lists_remove(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.rules_admin().ok_or_else(WebError::forbidden)?;
     st.service.remove_list_entry(&cap, &id).await?;
@@ -1010,7 +1192,9 @@ fn audit_filter(q: &AuditQuery, limit: i64) -> WebResult<AuditFilter> {
 
 fn audit_query_string(q: &AuditQuery) -> String {
     let mut parts = Vec::new();
-    for (k, v) in [("actor", &q.actor), ("action", &q.action), ("subject", &q.subject), ("from", &q.from), ("to", &q.to)] {
+    for (k, v) in
+        [("actor", &q.actor), ("action", &q.action), ("subject", &q.subject), ("from", &q.from), ("to", &q.to)]
+    {
         if let Some(v) = non_empty(v) {
             parts.push(format!("{k}={}", super::session::urlencode(&v)));
         }
@@ -1104,11 +1288,15 @@ pub struct UserForm {
     password: String,
 }
 
-pub async fn users_add(State(st): St, Signed(a): Signed, headers: HeaderMap, Form(f): Form<UserForm>) -> WebResult<Response> {
+pub async fn users_add(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Form(f): Form<UserForm>,
+) -> WebResult<Response> {
     check_csrf(&a, &headers, &f.csrf)?;
     let cap = a.user_admin().ok_or_else(WebError::forbidden)?;
     let role = Role::parse(&f.role).ok_or_else(|| WebError::bad("role: choose a role"))?;
     let u = st.service.add_user(&cap, &f.username, &f.display_name, role, &f.password).await?;
     users_page(&st, &a, Some(format!("User {} added.", u.username))).await
 }
-

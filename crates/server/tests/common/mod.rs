@@ -42,7 +42,13 @@ impl TestApp {
         let cap = riskdesk_service::workspace::local::user_admin();
         if self.service.store().user_by_name("checker").await.unwrap().is_none() {
             self.service
-                .add_user(&cap, "checker", "Checker", riskdesk_domain::workspace::Role::RiskExpert, "checker-password-1")
+                .add_user(
+                    &cap,
+                    "checker",
+                    "Checker",
+                    riskdesk_domain::workspace::Role::RiskExpert,
+                    "checker-password-1",
+                )
                 .await
                 .unwrap();
         }

@@ -6,9 +6,9 @@
 use super::audit::entry;
 use super::{Analyst, UserAdmin};
 use crate::{Service, ServiceError, ServiceResult};
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use base64::Engine;
 use riskdesk_domain::workspace::Role;
 use riskdesk_store::workspace::{Effect, SessionRecord, UserRecord};
@@ -138,7 +138,12 @@ impl Service {
     }
 
     /// Signs in; on success a new session (a new token, never a reused one).
-    pub async fn login(&self, username: &str, password: &str, client: &str) -> ServiceResult<Result<SessionToken, LoginError>> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: &str,
+    ) -> ServiceResult<Result<SessionToken, LoginError>> {
         let cfg = self.workspace_config();
         let now = self.now();
         let name = username.trim().to_ascii_lowercase();
@@ -167,7 +172,8 @@ impl Service {
                     Some(u) => format!("user:{}", u.username),
                     None => "user:?".into(),
                 };
-                self.audit_only(entry("anonymous", "session.login_failed", subject, serde_json::json!({}), now)).await?;
+                self.audit_only(entry("anonymous", "session.login_failed", subject, serde_json::json!({}), now))
+                    .await?;
                 return Ok(Err(LoginError::Invalid));
             }
         };
@@ -198,7 +204,9 @@ impl Service {
         let hash = token_hash(token);
         let Some((s, user)) = self.store().session(&hash).await? else { return Ok(None) };
         let now = self.now();
-        if now - s.last_seen_at > cfg.session_idle || now - s.created_at > cfg.session_absolute || user.disabled_at.is_some()
+        if now - s.last_seen_at > cfg.session_idle
+            || now - s.created_at > cfg.session_absolute
+            || user.disabled_at.is_some()
         {
             return Ok(None);
         }

@@ -34,7 +34,13 @@ fn refused(r: Refusal) -> ServiceError {
 
 impl Service {
     /// Stores a proposal; refuses a second pending one for the same thing.
-    pub(crate) async fn propose(&self, maker: &Actor, kind: ProposalKind, target: String, payload: String) -> ServiceResult<String> {
+    pub(crate) async fn propose(
+        &self,
+        maker: &Actor,
+        kind: ProposalKind,
+        target: String,
+        payload: String,
+    ) -> ServiceResult<String> {
         let now = self.now();
         let p = Proposal::new(
             format!("prp_{}", ulid::Ulid::new()),
@@ -62,8 +68,13 @@ impl Service {
     }
 
     /// Proposes putting a customer id on the block list.
-    pub async fn propose_block_customer(&self, cap: &RulesAdmin, payload: BlockCustomerPayload) -> ServiceResult<String> {
-        let id = CustomerId::parse(payload.customer_id.trim(), "customer_id").map_err(|e| ServiceError::Invalid(e.detail))?;
+    pub async fn propose_block_customer(
+        &self,
+        cap: &RulesAdmin,
+        payload: BlockCustomerPayload,
+    ) -> ServiceResult<String> {
+        let id = CustomerId::parse(payload.customer_id.trim(), "customer_id")
+            .map_err(|e| ServiceError::Invalid(e.detail))?;
         // Checked now so that a proposal never holds an entry that could not be stored.
         self.block_entry(&payload, &Actor::other(&cap.actor))?;
         let payload = BlockCustomerPayload { customer_id: id.to_string(), ..payload };
@@ -74,7 +85,8 @@ impl Service {
     /// Proposes publishing a saved rule-set version.
     pub async fn propose_publish(&self, cap: &RulesAdmin, version: i64) -> ServiceResult<String> {
         self.publishable(version).await?;
-        let text = serde_json::to_string(&PublishPayload { version }).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let text =
+            serde_json::to_string(&PublishPayload { version }).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         self.propose(&Actor::other(&cap.actor), ProposalKind::PublishRuleSet, version.to_string(), text).await
     }
 
@@ -95,7 +107,8 @@ impl Service {
             reason: p.reason.clone(),
             expires_at: p.expires_at,
         };
-        self.entry_from(&e, &maker.id, self.now()).map_err(|(field, msg)| ServiceError::Invalid(format!("{field}: {msg}")))
+        self.entry_from(&e, &maker.id, self.now())
+            .map_err(|(field, msg)| ServiceError::Invalid(format!("{field}: {msg}")))
     }
 
     pub async fn proposal(&self, id: &str) -> ServiceResult<Proposal> {
@@ -110,7 +123,13 @@ impl Service {
     }
 
     /// Approves the payload the approver saw (`seen_hash`) and runs it, in one transaction.
-    pub async fn approve_proposal(&self, cap: &Approver, id: &str, seen_hash: &str, note: Option<String>) -> ServiceResult<()> {
+    pub async fn approve_proposal(
+        &self,
+        cap: &Approver,
+        id: &str,
+        seen_hash: &str,
+        note: Option<String>,
+    ) -> ServiceResult<()> {
         let actor = cap.actor();
         let role = actor.role.ok_or_else(|| refused(Refusal::NotAllowed))?;
         let mut p = self.proposal(id).await?;
@@ -162,18 +181,35 @@ impl Service {
     }
 
     /// Builds the effects of the stored payload and commits them with the proposal's new state.
-    async fn run_proposal(&self, p: Proposal, before: i64, actor: &Actor, action: &str, flagged: bool) -> ServiceResult<()> {
+    async fn run_proposal(
+        &self,
+        p: Proposal,
+        before: i64,
+        actor: &Actor,
+        action: &str,
+        flagged: bool,
+    ) -> ServiceResult<()> {
         let maker = Actor::other(p.makers.first().map_or("unknown", String::as_str));
         let now = self.now();
         let mut label: Option<Event> = None;
         let (effects, done) = match p.kind {
             ProposalKind::CancelOrder => {
-                let c: CancelPayload = serde_json::from_str(&p.payload).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+                let c: CancelPayload =
+                    serde_json::from_str(&p.payload).map_err(|e| ServiceError::Invalid(e.to_string()))?;
                 let order = OrderId::parse(&c.order_id, "order_id").map_err(|e| ServiceError::Invalid(e.detail))?;
                 let input = clean_input(c.review)?;
                 let (effects, l) = self.review_effects(&maker, &order, &input, Some(p.id.clone())).await?;
                 label = l;
-                (effects, entry(&maker.id, "order.cancel", format!("order:{order}"), serde_json::json!({"reason": input.reason.as_str(), "proposal": p.id}), now))
+                (
+                    effects,
+                    entry(
+                        &maker.id,
+                        "order.cancel",
+                        format!("order:{order}"),
+                        serde_json::json!({"reason": input.reason.as_str(), "proposal": p.id}),
+                        now,
+                    ),
+                )
             }
             ProposalKind::BlockCustomer => {
                 let b: BlockCustomerPayload =
@@ -182,15 +218,32 @@ impl Service {
                 let id = e.id.clone();
                 (
                     vec![Effect::AddListEntries(vec![e])],
-                    entry(&maker.id, "list.add", format!("customer:{}", b.customer_id), serde_json::json!({"entry": id, "list": "block", "proposal": p.id}), now),
+                    entry(
+                        &maker.id,
+                        "list.add",
+                        format!("customer:{}", b.customer_id),
+                        serde_json::json!({"entry": id, "list": "block", "proposal": p.id}),
+                        now,
+                    ),
                 )
             }
             ProposalKind::PublishRuleSet => {
-                let x: PublishPayload = serde_json::from_str(&p.payload).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+                let x: PublishPayload =
+                    serde_json::from_str(&p.payload).map_err(|e| ServiceError::Invalid(e.to_string()))?;
                 self.publishable(x.version).await?;
                 (
-                    vec![Effect::Control { change: ControlChange::Publish(x.version), actor: maker.id.clone(), at: now }],
-                    entry(&maker.id, "ruleset.publish", format!("ruleset:{}", x.version), serde_json::json!({"proposal": p.id}), now),
+                    vec![Effect::Control {
+                        change: ControlChange::Publish(x.version),
+                        actor: maker.id.clone(),
+                        at: now,
+                    }],
+                    entry(
+                        &maker.id,
+                        "ruleset.publish",
+                        format!("ruleset:{}", x.version),
+                        serde_json::json!({"proposal": p.id}),
+                        now,
+                    ),
                 )
             }
         };

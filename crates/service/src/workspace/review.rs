@@ -214,10 +214,7 @@ impl Service {
         let item = self.open_item(id).await?;
         let me = cap.actor().username.clone().unwrap_or_default();
         if take && item.claimed_by.as_deref().is_some_and(|u| u != me) {
-            return Err(ServiceError::Conflict(format!(
-                "already claimed by {}",
-                item.claimed_by.unwrap_or_default()
-            )));
+            return Err(ServiceError::Conflict(format!("already claimed by {}", item.claimed_by.unwrap_or_default())));
         }
         let now = self.now();
         let user = take.then_some(me);
@@ -259,7 +256,12 @@ impl Service {
     }
 
     /// Releases, holds or cancels an order in review.
-    pub async fn review_order(&self, cap: &OrderDecider, id: &OrderId, input: ReviewInput) -> ServiceResult<ReviewOutcome> {
+    pub async fn review_order(
+        &self,
+        cap: &OrderDecider,
+        id: &OrderId,
+        input: ReviewInput,
+    ) -> ServiceResult<ReviewOutcome> {
         let input = clean_input(input)?;
         let item = self.open_item(id).await?;
         if input.action == ReviewAction::Cancel && self.cancel_needs_approval(item.total_minor, &item.currency) {
@@ -382,7 +384,11 @@ pub(crate) fn clean_input(mut input: ReviewInput) -> ServiceResult<ReviewInput> 
     Ok(input)
 }
 
-fn timeline(stored: &StoredOrder, customer: Option<&StoredCustomer>, actions: &[ReviewActionRecord]) -> Vec<TimelineEntry> {
+fn timeline(
+    stored: &StoredOrder,
+    customer: Option<&StoredCustomer>,
+    actions: &[ReviewActionRecord],
+) -> Vec<TimelineEntry> {
     let mut out = Vec::new();
     if let Some(c) = customer {
         for o in &c.orders {
@@ -392,7 +398,11 @@ fn timeline(stored: &StoredOrder, customer: Option<&StoredCustomer>, actions: &[
                 text: format!(
                     "order {} {} {}{}",
                     o.order_id,
-                    riskdesk_domain::Money::new(o.total_minor, riskdesk_domain::Currency::parse(&o.currency, "c").unwrap_or_else(|_| stored.order.total.currency)).amount_string(),
+                    riskdesk_domain::Money::new(
+                        o.total_minor,
+                        riskdesk_domain::Currency::parse(&o.currency, "c").unwrap_or(stored.order.total.currency)
+                    )
+                    .amount_string(),
                     o.currency,
                     o.decision.as_deref().map(|d| format!(" — {d}")).unwrap_or_default()
                 ),
@@ -425,7 +435,7 @@ fn timeline(stored: &StoredOrder, customer: Option<&StoredCustomer>, actions: &[
             order_id: Some(a.order_id.clone()),
         });
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|e| std::cmp::Reverse(e.at));
     out.truncate(200);
     out
 }
