@@ -65,7 +65,8 @@ async fn main() -> anyhow::Result<()> {
                 let mut o = order_json(&id, &format!("QC-{i:05}"), rng.i64(0..360));
                 o["channel"] = json!(channels[rng.usize(..channels.len())]);
                 o["shipping_address"]["country"] = json!(countries[rng.usize(..countries.len())]);
-                o["total"] = json!({"amount": format!("{}.{:02}", rng.u32(20..3000), rng.u32(0..100)), "currency": "EUR"});
+                o["total"] =
+                    json!({"amount": format!("{}.{:02}", rng.u32(20..3000), rng.u32(0..100)), "currency": "EUR"});
                 let hit: Vec<&str> = rules.iter().copied().filter(|_| rng.bool()).collect();
                 let order = riskdesk_domain::intake::parse_order_json(&serde_json::to_vec(&o).unwrap()).unwrap();
                 service.prepare(order, Some(decision(&id, Verdict::Review, rng.u8(40..100), &hit)))
@@ -88,7 +89,9 @@ async fn main() -> anyhow::Result<()> {
             o["device"]["device_id"] = json!(if i <= 30 { "dev-shared".to_owned() } else { format!("dev-{i}") });
             let order = riskdesk_domain::intake::parse_order_json(&serde_json::to_vec(&o).unwrap()).unwrap();
             let verdict = if i == 0 && k == 1 { Verdict::Review } else { Verdict::Approve };
-            batch.push(service.prepare(order, Some(decision(&id, verdict, 70, &["cluster_with_fraud", "device_burst"]))));
+            batch.push(
+                service.prepare(order, Some(decision(&id, verdict, 70, &["cluster_with_fraud", "device_burst"]))),
+            );
         }
     }
     service.import_prepared(&intake, &batch).await?;
@@ -101,7 +104,13 @@ async fn main() -> anyhow::Result<()> {
     let cfg = Config::load(None, &Overrides::default())?;
     service.set_workspace_config(cfg.workspace.to_service());
     service
-        .add_user(&riskdesk_service::workspace::local::user_admin(), "ana", "Ana", Role::FraudAnalyst, "bench-password-1")
+        .add_user(
+            &riskdesk_service::workspace::local::user_admin(),
+            "ana",
+            "Ana",
+            Role::FraudAnalyst,
+            "bench-password-1",
+        )
         .await?;
     let token = service.login("ana", "bench-password-1", "bench").await?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let cookie = format!("riskdesk_session={}", token.0);

@@ -89,12 +89,28 @@ async fn text(c: &Client, css: &str) -> Result<String, String> {
         .map_err(err)
 }
 
+/// Polls an element's text until `ok` holds (pages load after a click; the old page's element
+/// may still be there for a moment). Returns the last text seen.
+async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Result<String, String> {
+    let start = Instant::now();
+    loop {
+        let t = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if ok(&t) || start.elapsed() > Duration::from_secs(10) {
+            return Ok(t);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn sign_in(c: &Client, base: &str, user: &str, password: &str) -> Step {
     c.goto(&format!("{base}/login")).await.map_err(err)?;
     c.find(Locator::Id("username")).await.map_err(err)?.send_keys(user).await.map_err(err)?;
     c.find(Locator::Id("password")).await.map_err(err)?.send_keys(password).await.map_err(err)?;
     c.find(Locator::Id("signin")).await.map_err(err)?.click().await.map_err(err)?;
-    let who = text(c, "#whoami").await?;
+    let who = text_until(c, "#whoami", |t| !t.is_empty()).await?;
     if who.is_empty() {
         return Err(format!("{user} is not signed in"));
     }
@@ -179,7 +195,7 @@ async fn journey(
         "claim and propose the cancellation",
         async {
             c.find(Locator::Id("claim")).await.map_err(err)?.click().await.map_err(err)?;
-            let by = text(c, "#claimed-by").await?;
+            let by = text_until(c, "#claimed-by", |t| t == "ben").await?;
             if by != "ben" {
                 return Err(format!("claimed by {by}"));
             }
@@ -262,7 +278,7 @@ async fn journey(
                 return Err(format!("status {status}"));
             }
             c.goto(&format!("{base}/orders/{order_id}")).await.map_err(err)?;
-            let v = text(c, "#verdict").await?;
+            let v = text_until(c, "#verdict", |t| t.eq_ignore_ascii_case("decline")).await?;
             if !v.eq_ignore_ascii_case("decline") {
                 Err(format!("verdict {v} after the approved cancel"))
             } else {

@@ -165,6 +165,7 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
 fn routes(
     order: &str,
     proposal: &str,
+    amendable: &str,
 ) -> Vec<(&'static str, String, String, Option<riskdesk_domain::workspace::Permission>)> {
     use riskdesk_domain::workspace::Permission::*;
     let o = enc(order);
@@ -198,6 +199,12 @@ fn routes(
         ("GET", "/audit".into(), String::new(), Some(ViewAudit)),
         ("GET", "/audit.csv".into(), String::new(), Some(ViewAudit)),
         ("GET", "/users".into(), String::new(), Some(ManageUsers)),
+        (
+            "POST",
+            format!("/proposals/{amendable}/amend"),
+            "reason=stolen_card&note=matrix+amended".into(),
+            Some(DecideOrders),
+        ),
         ("POST", format!("/proposals/{proposal}/reject"), String::new(), Some(ApproveOrderActions)),
     ]
 }
@@ -221,7 +228,13 @@ both_backends!(route_by_role_matrix, |app: TestApp| async move {
             .await;
         assert_eq!(p.status, StatusCode::OK, "{}", p.body);
         let proposal = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == big).unwrap().id;
-        for (method, path, form, need) in routes(&order, &proposal) {
+        let big2 = format!("E-{}", r.as_str());
+        submit(&app, &order_of(&big2, &format!("F-{}", r.as_str()), "900.00", 3)).await;
+        maker
+            .post(&app, &format!("/orders/{}/review", enc(&big2)), "action=cancel&reason=stolen_card&note=matrix")
+            .await;
+        let amendable = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == big2).unwrap().id;
+        for (method, path, form, need) in routes(&order, &proposal, &amendable) {
             let allowed = need.is_none_or(|p| r.allows(p));
             let page = if method == "GET" { b.get(&app, &path).await } else { b.post(&app, &path, &form).await };
             if allowed {
@@ -270,8 +283,7 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
         .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN, "an analyst may not approve at all");
-    // A team lead who amends nothing but is the maker of another proposal is fine; a stale
-    // payload hash (what the approver saw) is refused.
+    // An approval of a payload other than the stored one (what the approver saw) is refused.
     let p = ben.post(&app, &format!("/proposals/{}/approve", prop.id), "payload_hash=0000").await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("changed after you opened it"), "{}", p.body);
@@ -298,6 +310,34 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
         .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    // Any change voids an approval in flight, and whoever changed it is a maker too.
+    submit(&app, &order_of("BIG-3", "C-4", "700.00", 4)).await;
+    ana.post(&app, "/orders/BIG-3/review", "action=cancel&reason=stolen_card&note=first").await;
+    let seen = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == "BIG-3").unwrap();
+    let p = ben.post(&app, &format!("/proposals/{}/amend", seen.id), "reason=account_takeover&note=it+is+an+ATO").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let now = app.service.proposal(&seen.id).await.unwrap();
+    assert_ne!(now.payload_hash, seen.payload_hash);
+    assert_eq!(now.makers, ["user:ana", "user:ben"]);
+    let p =
+        ben.post(&app, &format!("/proposals/{}/approve", seen.id), &format!("payload_hash={}", now.payload_hash)).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "the amender is a maker");
+    assert!(p.body.contains("you made or changed"), "{}", p.body);
+    let lea = sign_in(&app, "lea").await;
+    let p = lea
+        .post(&app, &format!("/proposals/{}/approve", seen.id), &format!("payload_hash={}", seen.payload_hash))
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "approving what was shown before the change is void");
+    let p =
+        lea.post(&app, &format!("/proposals/{}/approve", seen.id), &format!("payload_hash={}", now.payload_hash)).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let (_, order) = app.get("/api/v1/orders/BIG-3").await;
+    assert_eq!(
+        order["decisions"].as_array().unwrap().last().unwrap()["reasons"][0]["detail"],
+        "account_takeover",
+        "the amended payload ran"
+    );
 
     // The emergency bypass: administrators only, with a reason, flagged.
     submit(&app, &order_of("BIG-2", "C-3", "800.00", 3)).await;
@@ -508,16 +548,18 @@ async fn audit_verify_detects_tampering_on_postgres() {
         add_user(&app, n, r).await;
     }
     let verify = || async { app.service.verify_audit(&local::audit_reader()).await.unwrap().problems };
-    assert!(verify().await.is_empty());
+    let first = verify().await;
+    assert!(first.is_empty(), "{first:?}");
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     let exec = |sql: &'static str| {
         let pool = pool.clone();
         async move { sqlx::query(sql).execute(&pool).await.unwrap() }
     };
+    exec("CREATE TABLE original AS SELECT * FROM audit_log WHERE seq = 2").await;
     exec("UPDATE audit_log SET detail = '{\"role\":\"admin\"}' WHERE seq = 2").await;
     let p = verify().await;
     assert!(p.iter().any(|x| matches!(x, riskdesk_domain::workspace::ChainProblem::BadHash { seq: 2 })), "{p:?}");
-    exec("UPDATE audit_log SET detail = '{\"role\":\"risk_expert\"}' WHERE seq = 2").await;
+    exec("UPDATE audit_log a SET detail = o.detail FROM original o WHERE a.seq = 2").await;
     assert!(verify().await.is_empty());
     exec("CREATE TABLE saved AS SELECT * FROM audit_log WHERE seq = 3").await;
     exec("DELETE FROM audit_log WHERE seq = 3").await;
@@ -530,13 +572,13 @@ async fn audit_verify_detects_tampering_on_postgres() {
     assert!(verify().await.is_empty());
     exec(
         "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, request_id, detail, flagged, prev_hash, hash) \
-         SELECT 5, at, 'user:mallory', 'user.create', 'user:mallory', NULL, NULL, '{}', 0, hash, sha256(hash) \
-         FROM audit_log WHERE seq = 4",
+         SELECT seq + 1, at, 'user:mallory', 'user.create', 'user:mallory', NULL, NULL, '{}', 0, hash, sha256(hash) \
+         FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)",
     )
     .await;
-    exec("UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit_log WHERE seq = 5)").await;
+    exec("UPDATE audit_head SET (seq, hash) = (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1)").await;
     let p = verify().await;
-    assert!(p.iter().any(|x| matches!(x, riskdesk_domain::workspace::ChainProblem::BadHash { seq: 5 })), "{p:?}");
+    assert!(p.iter().any(|x| matches!(x, riskdesk_domain::workspace::ChainProblem::BadHash { .. })), "{p:?}");
     pool.close().await;
     drop(app);
     drop(db);

@@ -35,6 +35,14 @@ impl Service {
             revoked_at: None,
         };
         self.store.insert_api_key(&record).await?;
+        let audit = crate::workspace::audit::entry(
+            "cli",
+            "apikey.create",
+            format!("apikey:{}", record.id),
+            serde_json::json!({"name": record.name, "scopes": record.scopes}),
+            now,
+        );
+        self.audit_only(audit).await?;
         Ok(NewKey { record, secret })
     }
 
@@ -43,6 +51,17 @@ impl Service {
     }
 
     pub async fn revoke_api_key(&self, id: &ApiKeyId) -> ServiceResult<bool> {
-        Ok(self.store.revoke_api_key(id, self.now()).await?)
+        let done = self.store.revoke_api_key(id, self.now()).await?;
+        if done {
+            let audit = crate::workspace::audit::entry(
+                "cli",
+                "apikey.revoke",
+                format!("apikey:{id}"),
+                serde_json::json!({}),
+                self.now(),
+            );
+            self.audit_only(audit).await?;
+        }
+        Ok(done)
     }
 }

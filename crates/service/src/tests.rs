@@ -82,3 +82,58 @@ async fn concurrent_submissions_are_group_committed_with_their_own_outcomes() {
     assert!(stored.values().all(|n| *n == 1));
     assert_eq!(svc.store().counts().await.unwrap().orders, 200);
 }
+
+#[tokio::test]
+async fn sessions_end_after_idle_and_absolute_timeouts_and_on_logout() {
+    use riskdesk_domain::workspace::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db"), SqliteOptions::default()).await.unwrap();
+    let clock = Arc::new(FixedClock::new(t0()));
+    let svc = Service::new(Arc::new(store), &[1; 32], clock.clone()).await.unwrap();
+    svc.add_user(&workspace::local::user_admin(), "ana", "Ana", Role::FraudAnalyst, "long-enough-password")
+        .await
+        .unwrap();
+    let cfg = svc.workspace_config();
+    let login = || async { svc.login("ana", "long-enough-password", "10.0.0.1").await.unwrap().unwrap() };
+
+    // Idle: used every 20 minutes the session lives on; 31 minutes of silence end it.
+    let token = login().await;
+    for _ in 0..3 {
+        clock.advance(chrono::Duration::minutes(20));
+        assert!(svc.session(&token.0).await.unwrap().is_some());
+    }
+    clock.advance(cfg.session_idle + chrono::Duration::minutes(1));
+    assert!(svc.session(&token.0).await.unwrap().is_none(), "idle timeout");
+
+    // Absolute: even a busy session ends after 12 hours.
+    let token = login().await;
+    let mut alive = chrono::Duration::zero();
+    while alive < cfg.session_absolute - chrono::Duration::minutes(20) {
+        clock.advance(chrono::Duration::minutes(20));
+        alive += chrono::Duration::minutes(20);
+        assert!(svc.session(&token.0).await.unwrap().is_some());
+    }
+    clock.advance(chrono::Duration::minutes(25));
+    assert!(svc.session(&token.0).await.unwrap().is_none(), "absolute timeout");
+
+    // Sign-out ends it at once; an unknown token is nobody.
+    let token = login().await;
+    svc.logout(&token.0).await.unwrap();
+    assert!(svc.session(&token.0).await.unwrap().is_none());
+    assert!(svc.session("forged").await.unwrap().is_none());
+
+    // The password is checked; failures are counted and then throttle even the right password.
+    assert_eq!(
+        svc.login("ana", "wrong-password!", "10.0.0.2").await.unwrap().err(),
+        Some(workspace::LoginError::Invalid)
+    );
+    for _ in 0..4 {
+        svc.login("ana", "wrong-password!", "10.0.0.2").await.unwrap().ok();
+    }
+    assert_eq!(
+        svc.login("ana", "long-enough-password", "10.0.0.3").await.unwrap().err(),
+        Some(workspace::LoginError::Throttled)
+    );
+    clock.advance(cfg.login_window + chrono::Duration::minutes(1));
+    assert!(svc.login("ana", "long-enough-password", "10.0.0.3").await.unwrap().is_ok(), "the window passes");
+}

@@ -183,6 +183,8 @@ async fn get_order(State(st): State<Arc<AppState>>, key: ApiKey, Path(id): Path<
     let cap = key.0.read().ok_or_else(ApiError::forbidden)?;
     let id = OrderId::parse(&id, "order_id").map_err(|_| ApiError::not_found())?;
     let order = st.service.order(&cap, &id).await?.ok_or_else(ApiError::not_found)?;
+    // The body carries personal data in clear: the read is audited before it is sent.
+    st.service.record_api_read(&key.0, format!("order:{id}")).await?;
     Ok(Json(order).into_response())
 }
 
@@ -199,6 +201,7 @@ async fn get_customer(
     let cap = key.0.read().ok_or_else(ApiError::forbidden)?;
     let id = CustomerId::parse(&id, "customer_id").map_err(|_| ApiError::not_found())?;
     let customer = st.service.customer(&cap, &id).await?.ok_or_else(ApiError::not_found)?;
+    st.service.record_api_read(&key.0, format!("customer:{id}")).await?;
     Ok(Json(customer).into_response())
 }
 

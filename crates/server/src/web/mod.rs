@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/proposals/{id}/approve", post(pages::approve))
         .route("/proposals/{id}/reject", post(pages::reject))
         .route("/proposals/{id}/withdraw", post(pages::withdraw))
+        .route("/proposals/{id}/amend", post(pages::amend))
         .route("/proposals/{id}/bypass", post(pages::bypass))
         .route("/rules", get(pages::rules))
         .route("/rules/validate", post(pages::rules_validate))

@@ -676,6 +676,8 @@ struct ProposalsPage {
     nav: Nav,
     rows: Vec<ProposalRow>,
     all: bool,
+    can_amend: bool,
+    cancel_reasons: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(Deserialize)]
@@ -715,7 +717,14 @@ pub async fn proposals(State(st): St, Signed(a): Signed, Query(q): Query<AllQuer
             }
         })
         .collect();
-    Ok(ProposalsPage { nav: Nav::of(&a, "proposals"), rows, all })
+    let cancel_reasons = ReviewReason::for_action(ReviewAction::Cancel).map(|r| (r.as_str(), r.label())).collect();
+    Ok(ProposalsPage {
+        nav: Nav::of(&a, "proposals"),
+        rows,
+        all,
+        can_amend: a.may(Permission::DecideOrders),
+        cancel_reasons,
+    })
 }
 
 #[derive(Deserialize)]
@@ -756,6 +765,28 @@ pub async fn reject(
     let cap = a.approver().ok_or_else(WebError::forbidden)?;
     st.service.reject_proposal(&cap, &id, note(&f.note)).await?;
     Ok(back_to("/proposals?all=1".into()))
+}
+
+#[derive(Deserialize)]
+pub struct AmendForm {
+    csrf: Option<String>,
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn amend(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<AmendForm>,
+) -> WebResult<Response> {
+    check_csrf(&a, &headers, &f.csrf)?;
+    let cap = a.decider().ok_or_else(WebError::forbidden)?;
+    let reason = ReviewReason::parse(&f.reason).ok_or_else(|| WebError::bad("reason: choose a reason code"))?;
+    st.service.amend_cancel(&cap, &id, ReviewInput { action: ReviewAction::Cancel, reason, note: f.note }).await?;
+    Ok(back_to("/proposals".into()))
 }
 
 pub async fn withdraw(

@@ -63,6 +63,14 @@ pub fn masked_party(order: &Order) -> MaskedParty {
 }
 
 impl Service {
+    /// Records that a machine client read a record with personal data in clear.
+    pub async fn record_api_read(&self, p: &crate::Principal, subject: String) -> ServiceResult<()> {
+        let mut e =
+            entry(&format!("apikey:{}", p.key_id), "personal_data.read", subject, serde_json::json!({}), self.now());
+        e.purpose = Some("API read by a machine client".into());
+        self.audit_only(e).await
+    }
+
     /// The clear personal data of an order, for a stated purpose; the read is audited first.
     pub async fn unmask_order(&self, cap: &Unmasker, id: &OrderId, purpose: &str) -> ServiceResult<Party> {
         let purpose = riskdesk_domain::text::clean(purpose, "purpose", 500)

@@ -158,6 +158,38 @@ impl Service {
         self.save_proposal(&p, before, &[], &[audit]).await
     }
 
+    /// Changes a pending cancellation's reason or note. The amender becomes one of its makers,
+    /// and an approval of the earlier payload in flight is void (its hash no longer matches).
+    pub async fn amend_cancel(
+        &self,
+        cap: &super::OrderDecider,
+        id: &str,
+        input: super::review::ReviewInput,
+    ) -> ServiceResult<()> {
+        let mut p = self.proposal(id).await?;
+        if p.kind != ProposalKind::CancelOrder {
+            return Err(ServiceError::Invalid("only cancellations can be amended".into()));
+        }
+        let old: CancelPayload = serde_json::from_str(&p.payload).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let review = clean_input(input)?;
+        if review.action != riskdesk_domain::workspace::ReviewAction::Cancel {
+            return Err(ServiceError::Invalid("action: an amended cancellation stays a cancellation".into()));
+        }
+        let payload = serde_json::to_string(&CancelPayload { order_id: old.order_id, review })
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let before = p.revision;
+        let actor = cap.actor();
+        p.amend(&actor.id, payload, self.now()).map_err(refused)?;
+        let audit = entry(
+            &actor.id,
+            "proposal.amend",
+            format!("proposal:{id}"),
+            serde_json::json!({"payload_hash": p.payload_hash}),
+            self.now(),
+        );
+        self.save_proposal(&p, before, &[], &[audit]).await
+    }
+
     /// A maker takes their proposal back.
     pub async fn withdraw_proposal(&self, actor: &Actor, id: &str) -> ServiceResult<()> {
         let mut p = self.proposal(id).await?;
