@@ -164,6 +164,14 @@ enum UserAction {
         #[arg(long)]
         role: String,
     },
+    /// Set a new password, read from standard input.
+    SetPassword {
+        username: String,
+    },
+    /// Disable an account and end its sessions.
+    Disable {
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -336,6 +344,16 @@ async fn user_cli(cfg: &Config, action: UserAction) -> anyhow::Result<()> {
         UserAction::SetRole { username, role } => {
             service.set_role(&cap, &username, parse_role(&role)?).await?;
             println!("{username} is now {role}");
+        }
+        UserAction::SetPassword { username } => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            service.set_password(&cap, &username, line.trim_end_matches(['\r', '\n'])).await?;
+            println!("password of {username} changed");
+        }
+        UserAction::Disable { username } => {
+            service.disable_user(&cap, &username).await?;
+            println!("{username} disabled; their sessions have ended");
         }
     }
     Ok(())

@@ -583,3 +583,50 @@ async fn audit_verify_detects_tampering_on_postgres() {
     drop(app);
     drop(db);
 }
+
+both_backends!(rules_pages_validate_backtest_publish_with_four_eyes_and_roll_back, |app: TestApp| async move {
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    add_user(&app, "ben", Role::RiskExpert).await;
+    for i in 0..3 {
+        submit(&app, &order_of(&format!("H-{i}"), &format!("C-{i}"), "150.00", i)).await;
+    }
+    let ana = sign_in(&app, "ana").await;
+    // Validation as you type: the fragment names rule, line and column.
+    let bad = "[[rule]]\nid = \"x\"\nname = \"x\"\nexpression = 'order.amont > 1.0'\naction = \"review\"\n";
+    let p = ana.post(&app, "/rules/validate", &format!("source={}", enc(bad))).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("role=\"alert\"") && p.body.contains("x") && p.body.contains("line 1"), "{}", p.body);
+    let p = ana.post(&app, "/rules/validate", &format!("source={}", enc(REVIEW_SET))).await;
+    assert!(p.body.contains("Valid: 2 rules"), "{}", p.body);
+    // Save, backtest, propose.
+    let p = ana.post(&app, "/rules/save", &format!("source={}&note=review+all", enc(REVIEW_SET))).await;
+    assert_eq!((p.status, p.location.as_deref()), (StatusCode::SEE_OTHER, Some("/rules/2")));
+    let p = ana.post(&app, "/rules/2/backtest", "").await;
+    assert!(p.body.contains("Backtest: 3 orders") && p.body.contains("review_all"), "{}", p.body);
+    let p = ana.post(&app, "/rules/2/propose", "").await;
+    assert!(p.body.contains("Publishing proposed"), "{}", p.body);
+    let (_, d) = app.post("/api/v1/orders", &order_of("N-1", "C-9", "150.00", 9)).await;
+    assert_eq!(d["ruleset_version"], 1, "not live before the approval");
+    let prop = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == "2").unwrap();
+    let ben = sign_in(&app, "ben").await;
+    let p = ben
+        .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let page = ana.get(&app, "/rules").await;
+    assert!(page.body.contains("id=\"live-version\">v2"), "live after approval");
+    let (_, d) = app.post("/api/v1/orders", &order_of("N-2", "C-10", "150.00", 10)).await;
+    assert_eq!((d["ruleset_version"].as_i64(), d["decision"].as_str()), (Some(2), Some("review")));
+    // Roll back, straight away (the way back needs no second person), audited.
+    let p = ana.post(&app, "/rules/rollback", "").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(ana.get(&app, "/rules").await.body.contains("id=\"live-version\">v1"));
+    let log = app
+        .service
+        .store()
+        .audit_records(&AuditFilter { subject: Some("ruleset:".into()), limit: 50, ..Default::default() })
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log.iter().rev().map(|r| r.entry.action.as_str()).collect();
+    assert_eq!(actions, ["ruleset.save", "ruleset.publish", "ruleset.rollback"], "{actions:?}");
+});

@@ -135,5 +135,19 @@ async fn sessions_end_after_idle_and_absolute_timeouts_and_on_logout() {
         Some(workspace::LoginError::Throttled)
     );
     clock.advance(cfg.login_window + chrono::Duration::minutes(1));
-    assert!(svc.login("ana", "long-enough-password", "10.0.0.3").await.unwrap().is_ok(), "the window passes");
+    let token = svc.login("ana", "long-enough-password", "10.0.0.3").await.unwrap().expect("the window passed");
+
+    // A disabled account loses its sessions at once and cannot sign in; a new password works.
+    let admin = workspace::local::user_admin();
+    svc.disable_user(&admin, "ana").await.unwrap();
+    assert!(svc.session(&token.0).await.unwrap().is_none());
+    assert_eq!(
+        svc.login("ana", "long-enough-password", "10.0.0.4").await.unwrap().err(),
+        Some(workspace::LoginError::Invalid)
+    );
+    svc.add_user(&admin, "ben", "Ben", Role::RiskExpert, "first-password-1").await.unwrap();
+    assert!(svc.set_password(&admin, "ben", "short").await.is_err());
+    svc.set_password(&admin, "ben", "second-password-2").await.unwrap();
+    assert!(svc.login("ben", "first-password-1", "10.0.0.5").await.unwrap().is_err());
+    assert!(svc.login("ben", "second-password-2", "10.0.0.5").await.unwrap().is_ok());
 }

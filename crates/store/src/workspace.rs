@@ -145,6 +145,11 @@ pub enum Effect {
         user_id: String,
         password_hash: String,
     },
+    /// Disables the account and ends its sessions.
+    DisableUser {
+        user_id: String,
+        at: DateTime<Utc>,
+    },
     CreateSession(SessionRecord),
     EndSession {
         token_hash: Vec<u8>,
@@ -477,6 +482,20 @@ macro_rules! impl_workspace_store {
                     Effect::SetPassword { user_id, password_hash } => {
                         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                             .bind(password_hash)
+                            .bind(user_id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(dberr)?;
+                    }
+                    Effect::DisableUser { user_id, at } => {
+                        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+                            .bind(at.timestamp_millis())
+                            .bind(user_id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(dberr)?;
+                        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
+                            .bind(at.timestamp_millis())
                             .bind(user_id)
                             .execute(&mut **tx)
                             .await

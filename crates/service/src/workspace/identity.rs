@@ -122,6 +122,30 @@ impl Service {
         self.commit_audited(&[Effect::SetRole { user_id: user.id, role }], &[audit]).await
     }
 
+    /// Sets a new password (at least 12 characters).
+    pub async fn set_password(&self, cap: &UserAdmin, username: &str, password: &str) -> ServiceResult<()> {
+        validate_password(password)?;
+        let user = self.store().user_by_name(username).await?.ok_or(ServiceError::NotFound("user"))?;
+        let audit = entry(
+            &cap.actor().id,
+            "user.password",
+            format!("user:{}", user.username),
+            serde_json::json!({}),
+            self.now(),
+        );
+        let effect = Effect::SetPassword { user_id: user.id, password_hash: hash_password(password)? };
+        self.commit_audited(&[effect], &[audit]).await
+    }
+
+    /// Disables an account: it can no longer sign in, and its sessions end now.
+    pub async fn disable_user(&self, cap: &UserAdmin, username: &str) -> ServiceResult<()> {
+        let user = self.store().user_by_name(username).await?.ok_or(ServiceError::NotFound("user"))?;
+        let now = self.now();
+        let audit =
+            entry(&cap.actor().id, "user.disable", format!("user:{}", user.username), serde_json::json!({}), now);
+        self.commit_audited(&[Effect::DisableUser { user_id: user.id, at: now }], &[audit]).await
+    }
+
     pub async fn users(&self, _cap: &UserAdmin) -> ServiceResult<Vec<UserRecord>> {
         Ok(self.store().users().await?)
     }
