@@ -258,6 +258,13 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
     add_user(&app, "ben", Role::RiskExpert).await;
     add_user(&app, "lea", Role::TeamLead).await;
     add_user(&app, "root", Role::Admin).await;
+    use riskdesk_service::webhooks::{Endpoint, Policy, Webhooks};
+    let shop = Endpoint {
+        name: "shop".into(),
+        url: "http://127.0.0.1:9/hooks".into(),
+        secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMy".into(),
+    };
+    app.service.set_webhooks(Webhooks { endpoints: vec![shop], policy: Policy::default() }).unwrap();
     let d = submit(&app, &order_of("BIG-1", "C-1", "1200.00", 1)).await;
     assert_eq!(d["decision"], "review");
     submit(&app, &order_of("SMALL-1", "C-2", "120.00", 2)).await;
@@ -305,6 +312,16 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
     assert!(actions.contains(&("proposal.approve", "user:ben")), "{actions:?}");
     assert!(actions.contains(&("order.cancel", "user:ana")), "{actions:?}");
     assert!(actions.contains(&("proposal.create", "user:ana")), "{actions:?}");
+    // The shop is told of both outcomes by webhook (delivered from the outbox).
+    let due =
+        app.service.store().claim_outbox(chrono::Utc::now() + chrono::Duration::days(365), 1_000, 100).await.unwrap();
+    let reviewed: Vec<String> = due
+        .iter()
+        .filter(|m| m.event_type == "order.reviewed")
+        .map(|m| serde_json::from_str::<Value>(&m.payload).unwrap()["data"]["order_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(reviewed.len(), 2, "{reviewed:?}");
+    assert!(reviewed.contains(&"SMALL-1".to_owned()) && reviewed.contains(&"BIG-1".to_owned()));
     // Approving again is refused: it ran once.
     let p = ben
         .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))

@@ -261,6 +261,8 @@ pub trait WorkspaceStore: Send + Sync {
     async fn review_item(&self, order_id: &str, sla: &SlaMinutes) -> StoreResult<Option<ReviewItem>>;
     async fn review_actions(&self, order_id: &str) -> StoreResult<Vec<ReviewActionRecord>>;
     async fn queue_stats(&self, now: DateTime<Utc>, since: DateTime<Utc>, sla: &SlaMinutes) -> StoreResult<QueueStats>;
+    /// Which of these accounts are labelled confirmed fraud (from their linked-cluster rows).
+    async fn fraud_accounts(&self, customers: &[String]) -> StoreResult<Vec<String>>;
     /// Distinct values seen in the queue for the filter menus: channels, countries, methods.
     async fn queue_facets(&self) -> StoreResult<(Vec<String>, Vec<String>, Vec<String>)>;
 }
@@ -985,6 +987,21 @@ macro_rules! impl_workspace_store {
                         breached: row.try_get("breached").map_err(dberr)?,
                         decided_since: decided,
                     })
+                }
+
+                async fn fraud_accounts(&self, customers: &[String]) -> StoreResult<Vec<String>> {
+                    if customers.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT customer_id FROM account_links WHERE fraud <> 0 AND customer_id IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for c in customers {
+                        list.push_bind(c.clone());
+                    }
+                    q.push(")");
+                    q.build_query_scalar().fetch_all(&self.$r).await.map_err(dberr)
                 }
 
                 async fn queue_facets(&self) -> StoreResult<(Vec<String>, Vec<String>, Vec<String>)> {

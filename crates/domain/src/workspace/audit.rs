@@ -75,33 +75,79 @@ pub enum ChainProblem {
     BrokenLink { seq: i64 },
     /// The record's fields do not give its hash (edited, or inserted without the key).
     BadHash { seq: i64 },
-    /// The head does not name the last record (the newest rows were deleted, or rows appended).
+    /// The head names no record of the chain (the newest rows were deleted, or the head moved).
     Head { head_seq: i64, last_seq: i64 },
 }
 
 /// Checks records in sequence order against the key and the stored head `(seq, hash)`.
 pub fn verify_chain(key: &[u8], records: &[AuditRecord], head: Option<(i64, &[u8])>) -> Vec<ChainProblem> {
-    let mut problems = Vec::new();
-    let mut prev_seq = 0i64;
-    let mut prev_hash: Vec<u8> = GENESIS.to_vec();
+    let mut v = ChainVerifier::new(key, head);
     for r in records {
-        if r.seq != prev_seq + 1 {
-            problems.push(ChainProblem::Gap { after: prev_seq, next: r.seq });
-        }
-        if r.prev_hash != prev_hash {
-            problems.push(ChainProblem::BrokenLink { seq: r.seq });
-        }
-        if chain_hash(key, r.seq, &r.prev_hash, &r.entry).as_slice() != r.hash.as_slice() {
-            problems.push(ChainProblem::BadHash { seq: r.seq });
-        }
-        prev_seq = r.seq;
-        prev_hash = r.hash.clone();
+        v.push(r);
     }
-    let (head_seq, head_hash) = head.unwrap_or((0, &GENESIS));
-    if head_seq != prev_seq || head_hash != prev_hash.as_slice() {
-        problems.push(ChainProblem::Head { head_seq, last_seq: prev_seq });
+    v.finish()
+}
+
+/// Verifies a chain fed one record at a time in sequence order, so a long log is checked page
+/// by page in constant memory. The head, read before the records, must name a record of the
+/// chain with its hash; records after it (appended while verifying) must verify like the rest.
+pub struct ChainVerifier<'k> {
+    key: &'k [u8],
+    head_seq: i64,
+    head_hash: Vec<u8>,
+    head_found: bool,
+    prev_seq: i64,
+    prev_hash: Vec<u8>,
+    problems: Vec<ChainProblem>,
+    records: i64,
+}
+
+impl<'k> ChainVerifier<'k> {
+    pub fn new(key: &'k [u8], head: Option<(i64, &[u8])>) -> Self {
+        let (head_seq, head_hash) = head.unwrap_or((0, &GENESIS));
+        Self {
+            key,
+            head_seq,
+            head_hash: head_hash.to_vec(),
+            head_found: head_seq == 0 && head_hash == GENESIS,
+            prev_seq: 0,
+            prev_hash: GENESIS.to_vec(),
+            problems: Vec::new(),
+            records: 0,
+        }
     }
-    problems
+
+    pub fn push(&mut self, r: &AuditRecord) {
+        if r.seq != self.prev_seq + 1 {
+            self.problems.push(ChainProblem::Gap { after: self.prev_seq, next: r.seq });
+        }
+        if r.prev_hash != self.prev_hash {
+            self.problems.push(ChainProblem::BrokenLink { seq: r.seq });
+        }
+        if chain_hash(self.key, r.seq, &r.prev_hash, &r.entry).as_slice() != r.hash.as_slice() {
+            self.problems.push(ChainProblem::BadHash { seq: r.seq });
+        }
+        if r.seq == self.head_seq && r.hash == self.head_hash {
+            self.head_found = true;
+        }
+        self.prev_seq = r.seq;
+        self.prev_hash.clone_from(&r.hash);
+        self.records += 1;
+    }
+
+    /// Records seen so far.
+    pub fn records(&self) -> i64 {
+        self.records
+    }
+
+    /// The problems found; a head that names no record of the chain is one (the newest rows
+    /// were deleted, or the head was moved).
+    pub fn finish(mut self) -> Vec<ChainProblem> {
+        if !self.head_found {
+            self.problems.push(ChainProblem::Head { head_seq: self.head_seq, last_seq: self.prev_seq });
+        }
+        self.problems
+    }
 }
 
 #[cfg(test)]

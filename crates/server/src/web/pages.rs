@@ -492,7 +492,7 @@ async fn order_page(
     let v = st.service.order_view(&cap, id).await?.ok_or_else(WebError::not_found)?;
     let now = st.service.now();
     let o = &v.stored.order;
-    let graph = graph::layout(o.customer.customer_id.as_str(), false, &v.neighbours);
+    let graph = graph::layout(o.customer.customer_id.as_str(), v.customer_fraud, &v.neighbours);
     let deciders = if a.may(Permission::AssignQueue) {
         st.service
             .store()

@@ -4,7 +4,8 @@
 use super::AuditReader;
 use crate::{Service, ServiceResult};
 use chrono::{DateTime, Utc};
-use riskdesk_domain::workspace::{AuditEntry, AuditRecord, ChainProblem, Role, verify_chain};
+use riskdesk_domain::workspace::audit::ChainVerifier;
+use riskdesk_domain::workspace::{AuditEntry, AuditRecord, ChainProblem, Role};
 use riskdesk_store::workspace::{AuditFilter, Effect};
 use serde::Serialize;
 
@@ -78,18 +79,20 @@ impl Service {
         Ok(self.store().audit_records(f).await?)
     }
 
-    /// Walks the whole chain: every record's link and hash, and the head.
+    /// Walks the whole chain: every record's link and hash, and the head (read first, so a live
+    /// server may keep appending meanwhile).
     pub async fn verify_audit(&self, _cap: &AuditReader) -> ServiceResult<VerifyReport> {
         let (head_seq, head_hash) = self.store().audit_head().await?;
-        let mut all = Vec::new();
+        let mut v = ChainVerifier::new(self.audit_key(), Some((head_seq, &head_hash)));
         let mut after = 0;
         loop {
             let page = self.store().audit_chain(after, VERIFY_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
-            all.extend(page);
+            page.iter().for_each(|r| v.push(r));
         }
-        let problems = verify_chain(self.audit_key(), &all, Some((head_seq, &head_hash)));
-        Ok(VerifyReport { records: all.len() as i64, head_seq, problems })
+        let records = v.records();
+        let problems = v.finish();
+        Ok(VerifyReport { records, head_seq, problems })
     }
 }

@@ -62,6 +62,8 @@ pub struct OrderView {
     pub cluster_size: i64,
     pub cluster_fraud: i64,
     pub neighbours: Vec<Neighbour>,
+    /// Whether the order's own account is labelled confirmed fraud.
+    pub customer_fraud: bool,
     /// Neighbours left out of the picture.
     pub more_neighbours: usize,
     pub list_hits: Vec<ListEntry>,
@@ -114,6 +116,7 @@ impl Service {
             None => (None, 1, 0),
         };
         let (neighbours, more) = self.neighbours(&cid).await?;
+        let customer_fraud = !store.fraud_accounts(&[cid.to_string()]).await?.is_empty();
         let entities: Vec<EntityKey> = stored.order.entities().iter().map(|e| self.hasher().key_of(e)).collect();
         let list_hits = self.list_hits(&stored, &entities).await?;
         let timeline = timeline(&stored, customer.as_ref(), &actions);
@@ -137,6 +140,7 @@ impl Service {
             cluster_size,
             cluster_fraud,
             neighbours,
+            customer_fraud,
             more_neighbours: more,
             list_hits,
             pending_proposal,
@@ -161,23 +165,13 @@ impl Service {
         all.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
         let more = all.len().saturating_sub(GRAPH_LIMIT);
         all.truncate(GRAPH_LIMIT);
-        let mut out = Vec::with_capacity(all.len());
-        for (id, shared) in all {
-            let fraud = match CustomerId::parse(&id, "customer_id") {
-                Ok(c) => self.is_fraud(&c).await?,
-                Err(_) => false,
-            };
-            out.push(Neighbour { customer_id: id, shared, fraud });
-        }
+        let ids: Vec<String> = all.iter().map(|(id, _)| id.clone()).collect();
+        let fraud: std::collections::HashSet<String> = self.store().fraud_accounts(&ids).await?.into_iter().collect();
+        let out = all
+            .into_iter()
+            .map(|(id, shared)| Neighbour { fraud: fraud.contains(&id), customer_id: id, shared })
+            .collect();
         Ok((out, more))
-    }
-
-    async fn is_fraud(&self, c: &CustomerId) -> ServiceResult<bool> {
-        Ok(self
-            .store()
-            .get_customer(c, 0)
-            .await?
-            .is_some_and(|s| s.events.iter().any(|e| e.event.event_type == EventType::FraudConfirmed)))
     }
 
     /// Active list entries that match the order's values.
