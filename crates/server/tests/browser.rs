@@ -376,7 +376,7 @@ async fn a_day_in_the_browser() {
     caps.insert(
         "goog:chromeOptions".into(),
         json!({"binary": CHROMIUM, "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                              "--disable-dev-shm-usage", "--window-size=1440,1000"]}),
+                                              "--disable-dev-shm-usage", "--window-size=1440,1700"]}),
     );
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)

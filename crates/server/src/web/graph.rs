@@ -19,6 +19,8 @@ pub struct Edge {
     pub lx: f64,
     pub ly: f64,
     pub label: String,
+    /// Through a hub entity: drawn dashed.
+    pub hub: bool,
 }
 
 pub struct Graph {
@@ -51,6 +53,7 @@ pub fn layout(center_id: &str, center_fraud: bool, neighbours: &[Neighbour]) -> 
             lx: cx + (x - cx) * 0.55,
             ly: cy + (y - cy) * 0.55 - 4.0,
             label: nb.shared.join(", "),
+            hub: nb.via_hub,
         });
         nodes.push(Node { x, y, label: short(&nb.customer_id), fraud: nb.fraud });
     }

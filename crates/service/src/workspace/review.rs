@@ -38,6 +38,15 @@ pub struct Neighbour {
     pub customer_id: String,
     pub shared: Vec<&'static str>,
     pub fraud: bool,
+    /// Linked only through an entity shared too widely to count as a link.
+    pub via_hub: bool,
+}
+
+/// An entity of the account shared by too many accounts to mean a link.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hub {
+    pub kind: &'static str,
+    pub accounts: usize,
 }
 
 /// A line of the customer's timeline.
@@ -64,8 +73,10 @@ pub struct OrderView {
     pub neighbours: Vec<Neighbour>,
     /// Whether the order's own account is labelled confirmed fraud.
     pub customer_fraud: bool,
-    /// Neighbours left out of the picture.
+    /// Directly linked accounts (not through a hub) left out of the picture.
     pub more_neighbours: usize,
+    /// Entities shared too widely to link (not drawn).
+    pub hubs: Vec<Hub>,
     pub list_hits: Vec<ListEntry>,
     /// The latest decision.
     pub latest: Option<Decision>,
@@ -76,6 +87,9 @@ pub struct OrderView {
 
 /// Accounts drawn around the order's customer at most; the rest is counted.
 pub const GRAPH_LIMIT: usize = 40;
+
+/// Accounts of a hub entity considered for the picture's free places.
+pub const HUB_SAMPLE: usize = 200;
 
 impl Service {
     pub(crate) fn sla_minutes(&self) -> SlaMinutes {
@@ -115,7 +129,7 @@ impl Service {
             Some((c, f)) => (Some(c), f.size, f.fraud_accounts),
             None => (None, 1, 0),
         };
-        let (neighbours, more) = self.neighbours(&cid).await?;
+        let (neighbours, more, hubs) = self.neighbours(&cid).await?;
         let customer_fraud = !store.fraud_accounts(&[cid.to_string()]).await?.is_empty();
         let entities: Vec<EntityKey> = stored.order.entities().iter().map(|e| self.hasher().key_of(e)).collect();
         let list_hits = self.list_hits(&stored, &entities).await?;
@@ -142,36 +156,64 @@ impl Service {
             neighbours,
             customer_fraud,
             more_neighbours: more,
+            hubs,
             list_hits,
             pending_proposal,
         }))
     }
 
-    /// Accounts sharing an entity with the customer, most shared kinds first.
-    async fn neighbours(&self, customer: &CustomerId) -> ServiceResult<(Vec<Neighbour>, usize)> {
-        let mut by_account: std::collections::BTreeMap<String, Vec<&'static str>> = Default::default();
+    /// Accounts sharing an entity with the customer: those labelled fraud first, then by the
+    /// number of entity kinds shared. Entities used by more accounts than linking follows (hubs
+    /// such as a marketplace's IBAN or a mobile carrier's IP) are reported, and their accounts
+    /// only fill the picture's free places (at most `HUB_SAMPLE` of them are looked at).
+    async fn neighbours(&self, customer: &CustomerId) -> ServiceResult<(Vec<Neighbour>, usize, Vec<Hub>)> {
+        type Kinds = std::collections::BTreeMap<String, Vec<&'static str>>;
+        fn add(map: &mut Kinds, id: &str, kind: &'static str) {
+            let kinds = map.entry(id.to_owned()).or_default();
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        let (mut direct, mut via_hub): (Kinds, Kinds) = Default::default();
+        let mut hubs = Vec::new();
         for key in self.store().entities_of(customer).await? {
-            for u in self.store().accounts_sharing(&key).await? {
-                if u.customer_id == *customer {
-                    continue;
+            let uses = self.store().accounts_sharing(&key).await?;
+            let others: std::collections::BTreeSet<&str> =
+                uses.iter().map(|u| u.customer_id.as_str()).filter(|c| *c != customer.as_str()).collect();
+            if others.len() > riskdesk_rules::clusters::hub_limit(key.kind) {
+                hubs.push(Hub { kind: key.kind.as_str(), accounts: others.len() });
+                for other in others.into_iter().take(HUB_SAMPLE) {
+                    add(&mut via_hub, other, key.kind.as_str());
                 }
-                let kinds = by_account.entry(u.customer_id.to_string()).or_default();
-                if !kinds.contains(&key.kind.as_str()) {
-                    kinds.push(key.kind.as_str());
+            } else {
+                for other in others {
+                    add(&mut direct, other, key.kind.as_str());
                 }
             }
         }
-        let mut all: Vec<(String, Vec<&'static str>)> = by_account.into_iter().collect();
-        all.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
-        let more = all.len().saturating_sub(GRAPH_LIMIT);
-        all.truncate(GRAPH_LIMIT);
-        let ids: Vec<String> = all.iter().map(|(id, _)| id.clone()).collect();
+        let direct_total = direct.len();
+        let ids: Vec<String> = direct.keys().chain(via_hub.keys()).cloned().collect();
         let fraud: std::collections::HashSet<String> = self.store().fraud_accounts(&ids).await?.into_iter().collect();
-        let out = all
-            .into_iter()
-            .map(|(id, shared)| Neighbour { fraud: fraud.contains(&id), customer_id: id, shared })
-            .collect();
-        Ok((out, more))
+        let rank = |map: Kinds, hub: bool| {
+            let mut v: Vec<Neighbour> = map
+                .into_iter()
+                .map(|(id, shared)| Neighbour { fraud: fraud.contains(&id), customer_id: id, shared, via_hub: hub })
+                .collect();
+            v.sort_by(|a, b| {
+                b.fraud
+                    .cmp(&a.fraud)
+                    .then_with(|| b.shared.len().cmp(&a.shared.len()))
+                    .then_with(|| a.customer_id.cmp(&b.customer_id))
+            });
+            v
+        };
+        let mut all = rank(via_hub.into_iter().filter(|(k, _)| !direct.contains_key(k)).collect(), true);
+        let mut first = rank(direct, false);
+        first.append(&mut all);
+        first.truncate(GRAPH_LIMIT);
+        // Accounts linked through hubs are counted on the hub line, not here.
+        let more = direct_total.saturating_sub(first.iter().filter(|n| !n.via_hub).count());
+        Ok((first, more, hubs))
     }
 
     /// Active list entries that match the order's values.
