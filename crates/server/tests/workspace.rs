@@ -647,3 +647,35 @@ both_backends!(rules_pages_validate_backtest_publish_with_four_eyes_and_roll_bac
     let actions: Vec<&str> = log.iter().rev().map(|r| r.entry.action.as_str()).collect();
     assert_eq!(actions, ["ruleset.save", "ruleset.publish", "ruleset.rollback"], "{actions:?}");
 });
+
+both_backends!(an_order_is_decided_once_even_when_two_decide_at_once, |app: TestApp| async move {
+    use_review_set(&app).await;
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    add_user(&app, "ben", Role::RiskExpert).await;
+    add_user(&app, "lea", Role::TeamLead).await;
+    let (ana, ben) = (sign_in(&app, "ana").await, sign_in(&app, "ben").await);
+    for i in 0..5 {
+        let id = format!("RACE-{i}");
+        submit(&app, &order_of(&id, &format!("C-{i}"), "150.00", i)).await;
+        let path = format!("/orders/{id}/review");
+        let (a, b) = tokio::join!(
+            ana.post(&app, &path, "action=release&reason=verified_customer&note=a"),
+            ben.post(&app, &path, "action=cancel&reason=stolen_card&note=b"),
+        );
+        let statuses = [a.status, b.status];
+        assert!(statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+        let (_, order) = app.get(&format!("/api/v1/orders/{id}")).await;
+        assert_eq!(order["decisions"].as_array().unwrap().len(), 2, "one screening decision, one manual: {order}");
+    }
+    // An approval that comes after the order was released is refused, and changes nothing.
+    submit(&app, &order_of("LATE-1", "C-9", "900.00", 9)).await;
+    ana.post(&app, "/orders/LATE-1/review", "action=cancel&reason=stolen_card&note=").await;
+    let p = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == "LATE-1").unwrap();
+    let r = ben.post(&app, "/orders/LATE-1/review", "action=release&reason=verified_customer&note=called").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let lea = sign_in(&app, "lea").await;
+    let r = lea.post(&app, &format!("/proposals/{}/approve", p.id), &format!("payload_hash={}", p.payload_hash)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let (_, order) = app.get("/api/v1/orders/LATE-1").await;
+    assert_eq!(order["decisions"].as_array().unwrap().last().unwrap()["decision"], "approve");
+});

@@ -25,6 +25,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The change lost a race with another (e.g. the order was decided meanwhile); nothing of it
+    /// was stored.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

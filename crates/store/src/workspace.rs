@@ -550,12 +550,20 @@ macro_rules! impl_workspace_store {
                         .execute(&mut **tx)
                         .await
                         .map_err(dberr)?;
-                        sqlx::query("UPDATE review_items SET state = $1 WHERE order_id = $2")
-                            .bind(state.as_str())
-                            .bind(&a.order_id)
-                            .execute(&mut **tx)
-                            .await
-                            .map_err(dberr)?;
+                        // Only an item still open or held can be decided: two analysts deciding at
+                        // once, or an approval after a release, must not both take effect.
+                        let moved = sqlx::query(
+                            "UPDATE review_items SET state = $1 WHERE order_id = $2 AND state <> 'closed'",
+                        )
+                        .bind(state.as_str())
+                        .bind(&a.order_id)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(dberr)?
+                        .rows_affected();
+                        if moved != 1 {
+                            return Err(StoreError::Conflict("the order was already decided".into()));
+                        }
                         if let Some(d) = decision {
                             super::append_decision(&mut **tx, d).await?;
                         }

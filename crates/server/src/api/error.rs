@@ -61,6 +61,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             ServiceError::Invalid(m) => Self::new(unprocessable, "invalid", m),
             ServiceError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
+            ServiceError::Store(riskdesk_store::StoreError::Conflict(m)) => {
+                Self::new(StatusCode::CONFLICT, "conflict", m)
+            }
             ServiceError::Rules(errs) => {
                 let first = errs.0.first();
                 let field = first

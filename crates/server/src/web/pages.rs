@@ -64,6 +64,7 @@ impl From<ServiceError> for WebError {
             ServiceError::Conflict(m) => Self(StatusCode::CONFLICT, m),
             ServiceError::Invalid(m) => Self::bad(m),
             ServiceError::Forbidden(m) => Self(StatusCode::FORBIDDEN, m),
+            ServiceError::Store(riskdesk_store::StoreError::Conflict(m)) => Self(StatusCode::CONFLICT, m),
             ServiceError::Rules(errs) => Self::bad(errs.to_string()),
             ServiceError::ListLines(lines) => Self::bad(
                 lines
