@@ -17,7 +17,9 @@ macro_rules! conformance_tests {
             orders_round_trip, duplicate_orders_change_nothing, duplicates_within_one_batch,
             events_round_trip, events_before_their_order_learn_its_customer, accounts_sharing_entities, customer_profile_keeps_latest_snapshot,
             api_keys_lifecycle, large_batch_counts, settings_keep_the_first_value, bulk_load_rebuilds_what_it_drops, hostile_text_is_stored_verbatim,
-            customer_view_lists_orders_newest_first);
+            customer_view_lists_orders_newest_first, audit_chain_appends_atomically,
+            proposals_one_pending_and_compare_and_set, review_queue_fills_filters_and_closes_once,
+            sessions_and_login_failures);
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
         $(
@@ -324,4 +326,246 @@ pub async fn events_before_their_order_learn_its_customer(store: &dyn Store) {
     let c = store.get_customer(&cid("C-1"), 10).await.unwrap().unwrap();
     assert_eq!(c.events.len(), 1);
     assert_eq!(c.events[0].event.customer_id.as_ref(), Some(&cid("C-1")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analyst workspace
+
+use crate::workspace::{
+    AuditFilter, Effect, ProposalConflict, QueueFilter, QueueSort, QueueState, ReviewActionRecord, SessionRecord,
+    SlaMinutes, UserRecord,
+};
+use riskdesk_domain::workspace::{AuditEntry, Proposal, ProposalKind, Role, verify_chain};
+
+const AUDIT_KEY: &[u8] = b"conformance audit key";
+
+fn audit(actor: &str, action: &str, subject: &str, at: DateTime<Utc>) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: actor.into(),
+        action: action.into(),
+        subject: subject.into(),
+        purpose: None,
+        request_id: Some("req".into()),
+        detail: "{}".into(),
+        flagged: false,
+    }
+}
+
+fn user(name: &str, role: Role) -> UserRecord {
+    UserRecord {
+        id: format!("usr_{name}"),
+        username: name.into(),
+        display_name: name.into(),
+        role,
+        password_hash: "$argon2id$stub".into(),
+        created_at: t0(),
+        disabled_at: None,
+    }
+}
+
+fn sla() -> SlaMinutes {
+    SlaMinutes { per_channel: vec![("webshop".into(), 60), ("app".into(), 240)], default: 120 }
+}
+
+fn review_order(id: &str, customer: &str, minutes: i64, channel: &str, rules: &[&str], score: u8) -> NewOrder {
+    let mut v = order_json(id, customer, minutes);
+    v["channel"] = json!(channel);
+    let mut n = new_order(&v);
+    let d = n.decision.as_mut().unwrap_or_else(|| unreachable!());
+    d.decision = riskdesk_domain::Verdict::Review;
+    d.score = score;
+    d.reasons = rules
+        .iter()
+        .map(|r| riskdesk_domain::Reason {
+            rule: (*r).into(),
+            action: "score".into(),
+            points: 10,
+            detail: String::new(),
+        })
+        .collect();
+    n
+}
+
+/// The audit chain: appends in sequence across commits, verifies, filters; a failed change
+/// leaves no audit record behind.
+pub async fn audit_chain_appends_atomically(store: &dyn Store) {
+    store.commit(&[], &[audit("user:ana", "session.login", "user:ana", t0())], AUDIT_KEY).await.unwrap();
+    let two = [
+        audit("user:ana", "personal_data.unmask", "order:o1", t0() + Duration::seconds(1)),
+        audit("user:ben", "order.release", "order:o2", t0() + Duration::seconds(2)),
+    ];
+    store.commit(&[Effect::CreateUser(user("ana", Role::FraudAnalyst))], &two, AUDIT_KEY).await.unwrap();
+    let chain = store.audit_chain(0, 100).await.unwrap();
+    assert_eq!(chain.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    let (head_seq, head_hash) = store.audit_head().await.unwrap();
+    assert_eq!(head_seq, 3);
+    assert!(verify_chain(AUDIT_KEY, &chain, Some((head_seq, &head_hash))).is_empty());
+    // A change that fails (deciding an order that is not in review) stores neither the change
+    // nor its audit record.
+    let action = ReviewActionRecord {
+        id: "rva_1".into(),
+        order_id: "nope".into(),
+        action: "release".into(),
+        reason: "verified_customer".into(),
+        note: String::new(),
+        actor: "user:ana".into(),
+        at: t0(),
+        proposal_id: None,
+    };
+    let effect = Effect::Review { action, decision: None, label: None, outbox: Vec::new(), state: QueueState::Closed };
+    let err = store.commit(&[effect], &[audit("user:ana", "order.release", "order:nope", t0())], AUDIT_KEY).await;
+    assert!(matches!(err, Err(crate::StoreError::Conflict(_))), "{err:?}");
+    assert_eq!(store.audit_head().await.unwrap().0, 3);
+    // Filters: actor, action, subject prefix, paging.
+    let f = |actor: Option<&str>, action: Option<&str>, subject: Option<&str>, before: Option<i64>| AuditFilter {
+        actor: actor.map(str::to_owned),
+        action: action.map(str::to_owned),
+        subject: subject.map(str::to_owned),
+        before_seq: before,
+        limit: 10,
+        ..AuditFilter::default()
+    };
+    assert_eq!(store.audit_records(&f(Some("user:ana"), None, None, None)).await.unwrap().len(), 2);
+    assert_eq!(store.audit_records(&f(None, Some("order.release"), None, None)).await.unwrap()[0].seq, 3);
+    assert_eq!(store.audit_records(&f(None, None, Some("order:"), None)).await.unwrap().len(), 2);
+    assert_eq!(store.audit_records(&f(None, None, Some("order:o1"), None)).await.unwrap().len(), 1);
+    assert_eq!(store.audit_records(&f(None, None, Some("%"), None)).await.unwrap().len(), 0, "no wildcards");
+    let newest_first: Vec<i64> =
+        store.audit_records(&f(None, None, None, Some(3))).await.unwrap().iter().map(|r| r.seq).collect();
+    assert_eq!(newest_first, [2, 1]);
+    assert_eq!(store.users().await.unwrap().len(), 1);
+}
+
+/// One pending proposal per kind and target; writes are compare-and-set on the revision.
+pub async fn proposals_one_pending_and_compare_and_set(store: &dyn Store) {
+    let ttl = Duration::hours(1);
+    let mk = |id: &str, at: DateTime<Utc>| {
+        Proposal::new(
+            id.into(),
+            ProposalKind::CancelOrder,
+            "o1".into(),
+            r#"{"order":"o1"}"#.into(),
+            "user:ana",
+            at,
+            ttl,
+        )
+    };
+    let p1 = mk("prp_1", t0());
+    assert_eq!(store.create_proposal(&p1, &[], AUDIT_KEY).await.unwrap(), Ok(()));
+    assert_eq!(
+        store.create_proposal(&mk("prp_2", t0()), &[], AUDIT_KEY).await.unwrap(),
+        Err(ProposalConflict::AlreadyPending)
+    );
+    let mut amended = store.proposal("prp_1").await.unwrap().unwrap();
+    assert_eq!(amended, p1);
+    amended.amend("user:ben", r#"{"order":"o1","note":"x"}"#.into(), t0()).unwrap();
+    assert_eq!(store.update_proposal(&amended, 0, &[], &[], AUDIT_KEY).await.unwrap(), Ok(()));
+    assert_eq!(
+        store.update_proposal(&amended, 0, &[], &[], AUDIT_KEY).await.unwrap(),
+        Err(ProposalConflict::Changed),
+        "stale revision"
+    );
+    let stored = store.proposal("prp_1").await.unwrap().unwrap();
+    assert_eq!(stored.makers, ["user:ana", "user:ben"]);
+    assert_eq!(stored.revision, 1);
+    // Expired: no longer blocks a new one.
+    assert_eq!(store.create_proposal(&mk("prp_3", t0() + ttl), &[], AUDIT_KEY).await.unwrap(), Ok(()));
+    assert_eq!(store.proposal("prp_1").await.unwrap().unwrap().status.as_str(), "expired");
+    assert_eq!(store.proposals(true, 10).await.unwrap().iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["prp_3"]);
+    assert_eq!(store.expire_proposals(t0() + ttl * 3).await.unwrap(), 1);
+    assert!(store.proposals(true, 10).await.unwrap().is_empty());
+    assert_eq!(store.proposals(false, 10).await.unwrap().len(), 2);
+}
+
+/// Review decisions fill the queue; filters, sort by cut-off or risk, stats; claims; a review
+/// closes an item once.
+pub async fn review_queue_fills_filters_and_closes_once(store: &dyn Store) {
+    let batch = [
+        review_order("Q-1", "C-1", 0, "webshop", &["device_burst"], 60),
+        review_order("Q-2", "C-2", 10, "app", &["country_mismatch", "device_burst"], 90),
+        review_order("Q-3", "C-3", 20, "amazon", &["new_account"], 45),
+        new_order(&order_json("A-1", "C-4", 30)),
+    ];
+    store.insert_orders(&batch).await.unwrap();
+    let all = QueueFilter { limit: 50, ..QueueFilter::default() };
+    let (items, total) = store.review_queue(&all, &sla()).await.unwrap();
+    assert_eq!(total, 3, "approved orders are not in review");
+    // Cut-off: webshop +60 min (Q-1 at 60), amazon default +120 (Q-3 at 140), app +240 (Q-2 at 250).
+    assert_eq!(items.iter().map(|i| i.order_id.as_str()).collect::<Vec<_>>(), ["Q-1", "Q-3", "Q-2"]);
+    assert_eq!(items[0].due_at, t0() + Duration::minutes(60));
+    assert_eq!(items[1].rules, ["new_account"]);
+    let by_risk = QueueFilter { sort: QueueSort::Risk, ..all.clone() };
+    assert_eq!(store.review_queue(&by_risk, &sla()).await.unwrap().0[0].order_id, "Q-2");
+    let rule = QueueFilter { rule: Some("device_burst".into()), ..all.clone() };
+    assert_eq!(store.review_queue(&rule, &sla()).await.unwrap().1, 2);
+    let partial = QueueFilter { rule: Some("device".into()), ..all.clone() };
+    assert_eq!(store.review_queue(&partial, &sla()).await.unwrap().1, 0, "rule ids match whole");
+    let channel = QueueFilter { channel: Some("app".into()), min_minor: Some(20_000), ..all.clone() };
+    assert_eq!(store.review_queue(&channel, &sla()).await.unwrap().1, 1);
+    let stats = store.queue_stats(t0() + Duration::minutes(100), t0(), &sla()).await.unwrap();
+    assert_eq!((stats.open, stats.held, stats.breached), (3, 0, 1));
+    assert_eq!(stats.oldest_placed_at, Some(t0()));
+    let (channels, countries, _) = store.queue_facets().await.unwrap();
+    assert_eq!((channels.len(), countries), (3, vec!["DE".to_owned()]));
+
+    store
+        .commit(&[Effect::Claim { order_id: "Q-1".into(), user: Some("ana".into()), at: t0() }], &[], AUDIT_KEY)
+        .await
+        .unwrap();
+    let mine = QueueFilter { claimed_by: Some("ana".into()), ..all.clone() };
+    assert_eq!(store.review_queue(&mine, &sla()).await.unwrap().0[0].order_id, "Q-1");
+    let review = |state: QueueState, id: &str| Effect::Review {
+        action: ReviewActionRecord {
+            id: id.into(),
+            order_id: "Q-1".into(),
+            action: "release".into(),
+            reason: "verified_customer".into(),
+            note: "called".into(),
+            actor: "user:ana".into(),
+            at: t0() + Duration::minutes(5),
+            proposal_id: None,
+        },
+        decision: None,
+        label: None,
+        outbox: Vec::new(),
+        state,
+    };
+    store.commit(&[review(QueueState::Held, "rva_1")], &[], AUDIT_KEY).await.unwrap();
+    store.commit(&[review(QueueState::Closed, "rva_2")], &[], AUDIT_KEY).await.unwrap();
+    let again = store.commit(&[review(QueueState::Closed, "rva_3")], &[], AUDIT_KEY).await;
+    assert!(matches!(again, Err(crate::StoreError::Conflict(_))), "decided once: {again:?}");
+    assert_eq!(store.review_actions("Q-1").await.unwrap().len(), 2);
+    assert_eq!(store.review_queue(&all, &sla()).await.unwrap().1, 2);
+    assert_eq!(store.queue_stats(t0(), t0(), &sla()).await.unwrap().decided_since, 2);
+}
+
+/// Sessions belong to a user and end; failed sign-ins are counted per subject and window.
+pub async fn sessions_and_login_failures(store: &dyn Store) {
+    store.commit(&[Effect::CreateUser(user("ana", Role::TeamLead))], &[], AUDIT_KEY).await.unwrap();
+    let s = SessionRecord {
+        token_hash: vec![1; 32],
+        user_id: "usr_ana".into(),
+        csrf: "csrf".into(),
+        created_at: t0(),
+        last_seen_at: t0(),
+        ended_at: None,
+    };
+    store.commit(&[Effect::CreateSession(s.clone())], &[], AUDIT_KEY).await.unwrap();
+    let (got, u) = store.session(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!((got.csrf.as_str(), u.username.as_str(), u.role), ("csrf", "ana", Role::TeamLead));
+    store.touch_session(&[1; 32], t0() + Duration::minutes(5)).await.unwrap();
+    assert_eq!(store.session(&[1; 32]).await.unwrap().unwrap().0.last_seen_at, t0() + Duration::minutes(5));
+    assert!(store.session(&[2; 32]).await.unwrap().is_none());
+    store.commit(&[Effect::DisableUser { user_id: "usr_ana".into(), at: t0() }], &[], AUDIT_KEY).await.unwrap();
+    assert!(store.session(&[1; 32]).await.unwrap().is_none(), "disabling ends sessions");
+    assert!(store.user_by_name("ana").await.unwrap().unwrap().disabled_at.is_some());
+
+    let subjects = ["user:ana".to_owned(), "ip:10.0.0.1".to_owned()];
+    for m in 0..3 {
+        store.record_login_failure(&subjects, t0() + Duration::minutes(m)).await.unwrap();
+    }
+    assert_eq!(store.login_failures_since("user:ana", t0()).await.unwrap(), 3);
+    assert_eq!(store.login_failures_since("user:ana", t0() + Duration::minutes(2)).await.unwrap(), 1);
+    assert_eq!(store.login_failures_since("ip:10.0.0.2", t0()).await.unwrap(), 0);
 }
