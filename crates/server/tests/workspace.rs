@@ -149,6 +149,17 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(a.get(&app, "/").await.status, StatusCode::SEE_OTHER);
     assert_eq!(b.get(&app, "/").await.status, StatusCode::OK);
+    // An administrator disables an account: its sessions end at once; no one disables themself.
+    add_user(&app, "root", Role::Admin).await;
+    add_user(&app, "max", Role::QaReviewer).await;
+    let root = sign_in(&app, "root").await;
+    let max = sign_in(&app, "max").await;
+    assert_eq!(max.get(&app, "/").await.status, StatusCode::OK);
+    assert_eq!(root.post(&app, "/users/root/disable", "").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(max.post(&app, "/users/root/disable", "").await.status, StatusCode::FORBIDDEN);
+    let p = root.post(&app, "/users/max/disable", "").await;
+    assert!(p.body.contains("max is disabled"), "{}", p.body);
+    assert_eq!(max.get(&app, "/").await.status, StatusCode::SEE_OTHER);
     // Repeated failures throttle the account, with the same answer for a right password.
     for _ in 0..5 {
         send(&app, "POST", "/login", None, Some("username=ana&password=wrong-wrong-wrong".into())).await;
@@ -199,6 +210,8 @@ fn routes(
         ("GET", "/audit".into(), String::new(), Some(ViewAudit)),
         ("GET", "/audit.csv".into(), String::new(), Some(ViewAudit)),
         ("GET", "/users".into(), String::new(), Some(ManageUsers)),
+        ("POST", "/users/ana/role".into(), "role=fraud_analyst".into(), Some(ManageUsers)),
+        ("POST", "/users/ana/password".into(), format!("password={PASSWORD}"), Some(ManageUsers)),
         (
             "POST",
             format!("/proposals/{amendable}/amend"),

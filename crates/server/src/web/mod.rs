@@ -48,6 +48,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/audit", get(pages::audit))
         .route("/audit.csv", get(pages::audit_csv))
         .route("/users", get(pages::users).post(pages::users_add))
+        .route("/users/{username}/role", post(pages::users_role))
+        .route("/users/{username}/password", post(pages::users_password))
+        .route("/users/{username}/disable", post(pages::users_disable))
         .route(
             "/static/htmx.min.js",
             get(|| async { asset("text/javascript", include_str!("../../static/htmx.min.js")) }),

@@ -1332,3 +1332,58 @@ pub async fn users_add(
     let u = st.service.add_user(&cap, &f.username, &f.display_name, role, &f.password).await?;
     users_page(&st, &a, Some(format!("User {} added.", u.username))).await
 }
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    csrf: Option<String>,
+    role: String,
+}
+
+pub async fn users_role(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(f): Form<RoleForm>,
+) -> WebResult<Response> {
+    check_csrf(&a, &headers, &f.csrf)?;
+    let cap = a.user_admin().ok_or_else(WebError::forbidden)?;
+    let role = Role::parse(&f.role).ok_or_else(|| WebError::bad("role: choose a role"))?;
+    st.service.set_role(&cap, &name, role).await?;
+    users_page(&st, &a, Some(format!("{name} is now {}.", role.label()))).await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: Option<String>,
+    password: String,
+}
+
+pub async fn users_password(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(f): Form<PasswordForm>,
+) -> WebResult<Response> {
+    check_csrf(&a, &headers, &f.csrf)?;
+    let cap = a.user_admin().ok_or_else(WebError::forbidden)?;
+    st.service.set_password(&cap, &name, &f.password).await?;
+    users_page(&st, &a, Some(format!("Password of {name} changed."))).await
+}
+
+pub async fn users_disable(
+    State(st): St,
+    Signed(a): Signed,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
+    check_csrf(&a, &headers, &f.csrf)?;
+    let cap = a.user_admin().ok_or_else(WebError::forbidden)?;
+    if name == a.user().username {
+        return Err(WebError::bad("you cannot disable your own account"));
+    }
+    st.service.disable_user(&cap, &name).await?;
+    users_page(&st, &a, Some(format!("{name} is disabled; their sessions have ended."))).await
+}
