@@ -177,7 +177,12 @@ enum UserAction {
 #[derive(Subcommand)]
 enum AuditAction {
     /// Check every record's hash and link and the chain's head; exits 1 if anything is wrong.
-    Verify,
+    /// Prints the head (`SEQ:HASH`); keep it outside the database and pass it back with
+    /// `--anchor` to detect the newest rows being deleted together with the head.
+    Verify {
+        #[arg(long)]
+        anchor: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -286,11 +291,24 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { action } => user_cli(&cfg, action).await,
-        Command::Audit { action: AuditAction::Verify } => {
+        Command::Audit { action: AuditAction::Verify { anchor } } => {
             let service = app::open_service(&cfg).await?;
-            let report = service.verify_audit(&riskdesk_service::workspace::local::audit_reader()).await?;
+            let cap = riskdesk_service::workspace::local::audit_reader();
+            let report = service.verify_audit(&cap).await?;
+            let head_hash = service.audit_hash_at(&cap, report.head_seq).await?.map(hex::encode).unwrap_or_default();
+            if let Some(a) = anchor {
+                let (seq, hash) = a.split_once(':').ok_or_else(|| anyhow::anyhow!("--anchor must be SEQ:HASH"))?;
+                let seq: i64 = seq.parse().context("--anchor: SEQ must be a number")?;
+                let found = service.audit_hash_at(&cap, seq).await?.map(hex::encode);
+                if found.as_deref() != Some(hash) {
+                    println!("audit log BROKEN: record {seq} does not match the anchor (found {found:?})");
+                    std::process::exit(1);
+                }
+                println!("anchor {seq} matches");
+            }
             if report.problems.is_empty() {
                 println!("audit log intact: {} records, head at {}", report.records, report.head_seq);
+                println!("anchor: {}:{head_hash}", report.head_seq);
                 Ok(())
             } else {
                 println!("audit log BROKEN: {} problem(s) in {} records", report.problems.len(), report.records);

@@ -25,7 +25,10 @@ pub async fn serve(
     if let Some(tx) = ready {
         let _ = tx.send(addr);
     }
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    // Connection info gives sign-in throttling the client's address.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await?;
     Ok(())
 }
 

@@ -279,14 +279,28 @@ fn audit_verify_detects_edited_deleted_and_inserted_rows() {
     exec("INSERT INTO audit_log SELECT * FROM saved");
     assert!(verify(&data).0);
 
+    // An anchor taken now detects a later truncation that moves the head back consistently.
+    let (ok, out) = verify(&data);
+    assert!(ok, "{out}");
+    let anchor = out.lines().find_map(|l| l.strip_prefix("anchor: ")).unwrap().to_owned();
+    assert!(anchor.starts_with("4:"), "{anchor}");
+
     // Deleted at the end: the head still names record 4.
     exec("DELETE FROM saved");
     exec("INSERT INTO saved SELECT * FROM audit_log WHERE seq = 4");
     exec("DELETE FROM audit_log WHERE seq = 4");
     let (ok, out) = verify(&data);
     assert!(!ok && out.contains("\"problem\":\"head\""), "{out}");
+    // ... and with the head moved back to record 3, only the anchor tells.
+    exec("UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3)");
+    assert!(verify(&data).0, "a consistent truncation passes without an anchor");
+    let anchored = bin().args(["audit", "verify", "--anchor", &anchor, "--data-dir"]).arg(&data).output().unwrap();
+    assert!(!anchored.status.success(), "{}", String::from_utf8_lossy(&anchored.stdout));
     exec("INSERT INTO audit_log SELECT * FROM saved");
+    exec("UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_log WHERE seq = 4)");
     assert!(verify(&data).0);
+    let anchored = bin().args(["audit", "verify", "--anchor", &anchor, "--data-dir"]).arg(&data).output().unwrap();
+    assert!(anchored.status.success());
 
     // Inserted: a forged record appended, head moved along; without the key its hash is wrong.
     exec(

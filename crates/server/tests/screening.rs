@@ -56,9 +56,7 @@ async fn publish(app: &TestApp, source: &str) -> i64 {
         call_as(app, &k, "POST", "/api/v1/rulesets", Some(json!({"source": source, "note": "test"}))).await;
     assert_eq!(s, StatusCode::CREATED, "{saved}");
     let v = saved["version"].as_i64().unwrap();
-    let (s, body) = call_as(app, &k, "POST", &format!("/api/v1/rulesets/{v}/publish"), None).await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
-    app.approve_pending().await;
+    app.publish_with_four_eyes(v).await;
     v
 }
 
@@ -117,17 +115,12 @@ both_backends!(publish_rollback_and_shadow, |app: TestApp| async move {
     assert_eq!(sh["decisions"][0]["shadow"]["decision"], "review", "{sh}");
     assert_eq!(sh["decisions"][0]["live"]["ruleset_version"], 1);
 
-    // Publishing needs four eyes: the API key proposes, a second person approves.
+    // Publishing needs four eyes of two signed-in people: an API key may not even propose.
     let (s, p) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/publish", None).await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{p}");
-    assert_eq!(p["status"], "pending");
-    let (s, twice) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/publish", None).await;
-    assert_eq!(s, StatusCode::CONFLICT, "a second pending proposal for the same version is refused: {twice}");
+    assert_eq!(s, StatusCode::FORBIDDEN, "{p}");
     let (_, d) = app.post("/api/v1/orders", &order_json("W-1", "C-12", 10)).await;
-    assert_eq!(d["ruleset_version"], 1, "nothing changes before the approval");
-    app.approve_pending().await;
-    let (s, again) = call_as(&app, &k, "POST", "/api/v1/rulesets/2/publish", None).await;
-    assert_eq!(s, StatusCode::CONFLICT, "{again}");
+    assert_eq!(d["ruleset_version"], 1, "nothing changed");
+    app.publish_with_four_eyes(2).await;
     let (_, d) = app.post("/api/v1/orders", &with_device(order_json("P-1", "C-10", 11), "dev-shared")).await;
     assert_eq!(d["ruleset_version"], 2);
     assert_eq!(d["decision"], "review");
@@ -146,7 +139,8 @@ both_backends!(publish_rollback_and_shadow, |app: TestApp| async move {
     let actions: Vec<&str> =
         list["changes"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["publish", "shadow", "publish", "rollback"]);
-    assert!(list["changes"][2]["actor"].as_str().unwrap().starts_with("apikey:"));
+    assert_eq!(list["changes"][2]["actor"], "user:maker", "the proposal's maker publishes, once approved");
+    assert!(list["changes"][3]["actor"].as_str().unwrap().starts_with("apikey:"));
 });
 
 both_backends!(lists_block_and_import_reports_bad_lines, |app: TestApp| async move {

@@ -33,6 +33,13 @@ id = "blocked"
 name = "Blocked"
 expression = 'lists.blocked()'
 action = "decline"
+
+[[rule]]
+id = "watched_ip"
+name = "Watched IP"
+expression = 'order.ip == "203.0.113.7"'
+action = "score"
+points = 1
 "#;
 
 const PASSWORD: &str = "correct-horse-battery";
@@ -415,7 +422,7 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
             Some(serde_json::to_vec(&json!({"customer_id": "C-9", "reason": "mule"})).unwrap()),
         )
         .await;
-    assert_eq!(s, StatusCode::CONFLICT, "one pending proposal per customer: {e}");
+    assert_eq!(s, StatusCode::FORBIDDEN, "an API key names no person, so it may not propose: {e}");
     app.approve_pending().await;
     let blocked = app.service.store().list_entries().await.unwrap();
     assert!(blocked.iter().any(|e| e.value == "C-9" && e.list.as_str() == "block"));
@@ -439,6 +446,7 @@ both_backends!(personal_data_masked_unless_unmasked_with_purpose, |app: TestApp|
         assert!(!page.body.contains(secret), "{secret} must not reach a tier-2 agent");
     }
     assert!(!page.body.contains("id=\"unmask\""), "no unmask button without the right");
+    assert!(page.body.contains("order.ip = 203.0.*.*"), "a rule's IP value is masked too");
     assert_eq!(tia.post(&app, "/orders/PII-1/unmask", "purpose=just+curious").await.status, StatusCode::FORBIDDEN);
 
     let ana = sign_in(&app, "ana").await;
@@ -450,6 +458,11 @@ both_backends!(personal_data_masked_unless_unmasked_with_purpose, |app: TestApp|
     let pia = sign_in(&app, "pia").await;
     let audit = pia.get(&app, "/audit?action=personal_data.unmask").await;
     assert!(audit.body.contains("call the customer to verify") && audit.body.contains("user:ana"), "{}", audit.body);
+    // List values of personal kinds are masked on the lists page, for every role.
+    ana.post(&app, "/lists/add", "list=block&kind=email&value=anna.schmidt%40example.com&reason=mule").await;
+    add_user(&app, "aud", Role::Auditor).await;
+    let lists = sign_in(&app, "aud").await.get(&app, "/lists").await;
+    assert!(lists.body.contains("a***@example.com") && !lists.body.contains("anna.schmidt"), "{}", lists.body);
     let csv = pia.get(&app, "/audit.csv?subject=order:PII-1").await;
     assert!(csv.body.contains("personal_data.unmask"));
     assert!(!csv.body.contains("anna.schmidt"), "the audit log holds no personal data in clear");
@@ -627,7 +640,7 @@ both_backends!(rules_pages_validate_backtest_publish_with_four_eyes_and_roll_bac
     assert_eq!(p.status, StatusCode::OK);
     assert!(p.body.contains("role=\"alert\"") && p.body.contains("x") && p.body.contains("line 1"), "{}", p.body);
     let p = ana.post(&app, "/rules/validate", &format!("source={}", enc(REVIEW_SET))).await;
-    assert!(p.body.contains("Valid: 2 rules"), "{}", p.body);
+    assert!(p.body.contains("Valid: 3 rules"), "{}", p.body);
     // Save, backtest, propose.
     let p = ana.post(&app, "/rules/save", &format!("source={}&note=review+all", enc(REVIEW_SET))).await;
     assert_eq!((p.status, p.location.as_deref()), (StatusCode::SEE_OTHER, Some("/rules/2")));

@@ -166,13 +166,19 @@ impl Service {
         let audit: Vec<_> = entries
             .iter()
             .map(|e| {
-                entry(
+                let mut a = entry(
                     &cap.actor,
                     "list.add",
                     format!("list:{}:{}", e.list.as_str(), e.kind.as_str()),
                     serde_json::json!({"entry": e.id, "expires_at": e.expires_at}),
                     now,
-                )
+                );
+                // Only the local operator blocks a customer without a second person: flagged.
+                if e.list == ListType::Block && e.kind == ListKind::Customer {
+                    a.flagged = true;
+                    a.purpose = Some("blocked by the local operator, outside four eyes".into());
+                }
+                a
             })
             .collect();
         self.commit_audited(&[Effect::AddListEntries(entries.to_vec())], &audit).await?;

@@ -141,6 +141,7 @@ pub enum Effect {
         user_id: String,
         role: Role,
     },
+    /// Sets a password and ends the user's sessions.
     SetPassword {
         user_id: String,
         password_hash: String,
@@ -488,6 +489,12 @@ macro_rules! impl_workspace_store {
                             .execute(&mut **tx)
                             .await
                             .map_err(dberr)?;
+                        // A new password ends every session signed in with the old one.
+                        sqlx::query("UPDATE sessions SET ended_at = last_seen_at WHERE user_id = $1 AND ended_at IS NULL")
+                            .bind(user_id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(dberr)?;
                     }
                     Effect::DisableUser { user_id, at } => {
                         sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
@@ -712,7 +719,7 @@ macro_rules! impl_workspace_store {
                     let mut tx = self.$w.begin().await.map_err(dberr)?;
                     // A pending proposal past its expiry no longer blocks a new one.
                     sqlx::query(
-                        "UPDATE proposals SET status = 'expired' WHERE kind = $1 AND target = $2 AND status = 'pending' \
+                        "UPDATE proposals SET status = 'expired', revision = revision + 1 WHERE kind = $1 AND target = $2 AND status = 'pending' \
                          AND expires_at <= $3",
                     )
                     .bind(p.kind.as_str())
@@ -786,7 +793,7 @@ macro_rules! impl_workspace_store {
                 }
 
                 async fn expire_proposals(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-                    let n = sqlx::query("UPDATE proposals SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1")
+                    let n = sqlx::query("UPDATE proposals SET status = 'expired', revision = revision + 1 WHERE status = 'pending' AND expires_at <= $1")
                         .bind(now.timestamp_millis())
                         .execute(&self.$w)
                         .await

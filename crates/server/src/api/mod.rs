@@ -74,12 +74,26 @@ pub fn router(service: Service, cfg: &Config) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, Ulids))
+        .layer(axum::middleware::from_fn(drop_unsafe_request_id))
 }
 
 /// Runs the request with its id in scope, so audit entries written anywhere below name it.
 async fn with_request_id(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
     riskdesk_service::workspace::REQUEST_ID.scope(id, next.run(req)).await
+}
+
+/// A request id sent by a client (a load balancer's, say) is kept only if it is 1-64 characters
+/// of letters, digits, `-` and `_`: it ends up in logs and the audit log, so it must not carry
+/// text of the client's choosing. Otherwise the server makes one.
+async fn drop_unsafe_request_id(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let ok = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    if !ok {
+        req.headers_mut().remove("x-request-id");
+    }
+    next.run(req).await
 }
 
 /// Request ids are ULIDs: unique, and sortable by time in logs.

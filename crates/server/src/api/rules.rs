@@ -169,7 +169,8 @@ pub(super) async fn publish(
 ) -> Result<Response, ApiError> {
     let cap = key.0.rules().ok_or_else(ApiError::forbidden)?;
     let v = version_of(&v)?;
-    // Publishing needs four eyes: the API proposes, a second person approves in the workspace.
+    // Publishing needs four eyes, proposed and approved by two signed-in people: an API key
+    // names no person, so this answers 403 and says where to go.
     let id = st.service.propose_publish(&cap, v).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"proposal_id": id, "status": "pending", "version": v}))).into_response())
 }

@@ -190,7 +190,13 @@ pub struct NextQuery {
 }
 
 fn safe_next(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or_else(|| "/".into())
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.contains('\\')
+            && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+    })
+    .unwrap_or_else(|| "/".into())
 }
 
 pub async fn login_page(Query(q): Query<NextQuery>) -> impl IntoResponse {
@@ -212,6 +218,9 @@ pub async fn login(
     Form(f): Form<LoginForm>,
 ) -> WebResult<Response> {
     let next = safe_next(f.next);
+    if super::session::cross_site(&headers) {
+        return Err(WebError(StatusCode::FORBIDDEN, "Sign in from riskdesk's own sign-in page.".into()));
+    }
     match st.service.login(&f.username, &f.password, &client).await? {
         Ok(token) => {
             let secure = secure_cookie(&st.secure_cookies, &headers);
@@ -494,6 +503,7 @@ async fn order_page(
     let now = st.service.now();
     let o = &v.stored.order;
     let graph = graph::layout(o.customer.customer_id.as_str(), v.customer_fraud, &v.neighbours);
+    let clear_view = clear.is_some();
     let deciders = if a.may(Permission::AssignQueue) {
         st.service
             .store()
@@ -517,7 +527,12 @@ async fn order_page(
                     rule: r.rule.clone(),
                     action: r.action.clone(),
                     points: r.points,
-                    detail: r.detail.clone(),
+                    // Values of personal variables stay masked until the order is unmasked.
+                    detail: if clear_view {
+                        r.detail.clone()
+                    } else {
+                        riskdesk_service::workspace::pii::mask_detail(&r.detail)
+                    },
                 })
                 .collect()
         })
@@ -1080,6 +1095,11 @@ async fn lists_page(st: &AppState, a: &Analyst, message: Option<String>) -> WebR
     let cap = a.rules_viewer().ok_or_else(WebError::forbidden)?;
     let mut entries = st.service.list_entries(&cap).await?;
     entries.reverse();
+    // Personal values are masked on this page for every role: whoever adds an entry knows it,
+    // and the page must be no way around the audited unmask.
+    for e in &mut entries {
+        e.value = riskdesk_service::workspace::pii::mask_list_value(e.kind, &e.value);
+    }
     let kinds = riskdesk_rules::needs::ListKind::ALL.iter().map(|k| k.as_str()).collect();
     Ok(ListsPage { nav: Nav::of(a, "lists"), entries, can_edit: a.may(Permission::EditRules), kinds, message }
         .into_response())
@@ -1272,7 +1292,7 @@ pub async fn audit_csv(State(st): St, Signed(a): Signed, Query(q): Query<AuditQu
             cell(&e.action),
             cell(&e.subject),
             cell(e.purpose.as_deref().unwrap_or("")),
-            e.request_id.clone().unwrap_or_default(),
+            cell(e.request_id.as_deref().unwrap_or("")),
             e.flagged.to_string(),
             cell(&e.detail),
         ]);

@@ -45,8 +45,8 @@ impl FromRequestParts<Arc<AppState>> for Signed {
     }
 }
 
-/// The client's address as the listener saw it (for throttling sign-ins); "local" in tests
-/// that call the router directly.
+/// The client's address as the listener saw it (for throttling sign-ins); empty when unknown
+/// (tests that call the router directly).
 pub struct ClientAddr(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
@@ -54,7 +54,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(ClientAddr(addr.unwrap_or_else(|| "local".into())))
+        Ok(ClientAddr(addr.unwrap_or_default()))
     }
 }
 
@@ -105,4 +105,20 @@ pub fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Whether a cross-site page sent this form: the browser's `Origin` (or `Referer`) names another
+/// host. Sign-in has no session to bind a CSRF token to, so it is checked this way.
+pub fn cross_site(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let from = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
+    match from {
+        None => false,
+        Some("null") => true,
+        Some(f) => {
+            let rest = f.split_once("://").map_or(f, |(_, r)| r);
+            let origin_host = rest.split('/').next().unwrap_or("");
+            origin_host != host
+        }
+    }
 }

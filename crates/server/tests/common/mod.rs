@@ -36,6 +36,23 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Publishes a saved version the way people do: an analyst proposes in the workspace, a
+    /// risk expert approves.
+    #[allow(dead_code)]
+    pub async fn publish_with_four_eyes(&self, version: i64) {
+        let cap = riskdesk_service::workspace::local::user_admin();
+        if self.service.store().user_by_name("maker").await.unwrap().is_none() {
+            self.service
+                .add_user(&cap, "maker", "Maker", riskdesk_domain::workspace::Role::FraudAnalyst, "maker-password-1")
+                .await
+                .unwrap();
+        }
+        let token = self.service.login("maker", "maker-password-1", "").await.unwrap().unwrap();
+        let analyst = self.service.session(&token.0).await.unwrap().unwrap();
+        self.service.propose_publish(&analyst.rules_admin().unwrap(), version).await.unwrap();
+        self.approve_pending().await;
+    }
+
     /// Approves every pending four-eye proposal as a second person (a risk expert).
     #[allow(dead_code)]
     pub async fn approve_pending(&self) {
@@ -52,7 +69,7 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let token = self.service.login("checker", "checker-password-1", "test").await.unwrap().unwrap();
+        let token = self.service.login("checker", "checker-password-1", "").await.unwrap().unwrap();
         let analyst = self.service.session(&token.0).await.unwrap().unwrap();
         let approver = analyst.approver().unwrap();
         for p in self.service.proposals(true).await.unwrap() {

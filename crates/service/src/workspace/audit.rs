@@ -79,6 +79,11 @@ impl Service {
         Ok(self.store().audit_records(f).await?)
     }
 
+    /// The hash of record `seq`, to compare with an anchor kept outside the database.
+    pub async fn audit_hash_at(&self, _cap: &AuditReader, seq: i64) -> ServiceResult<Option<Vec<u8>>> {
+        Ok(self.store().audit_chain(seq - 1, 1).await?.into_iter().find(|r| r.seq == seq).map(|r| r.hash))
+    }
+
     /// Walks the whole chain: every record's link and hash, and the head (read first, so a live
     /// server may keep appending meanwhile).
     pub async fn verify_audit(&self, _cap: &AuditReader) -> ServiceResult<VerifyReport> {

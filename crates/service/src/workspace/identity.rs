@@ -172,11 +172,19 @@ impl Service {
         let now = self.now();
         let name = username.trim().to_ascii_lowercase();
         let since = now - cfg.login_window;
-        let user_key = format!("user:{name}");
-        let ip_key = format!("ip:{client}");
+        // The attempted name is stored hashed: a password pasted into the username field must
+        // not end up in the database.
+        let user_key = format!("user:{}", hex::encode(Sha256::digest(name.as_bytes())));
+        // The client address is unknown when no listener recorded it (the router called
+        // directly); then only the per-user limit applies.
+        let ip_key = (!client.is_empty()).then(|| format!("ip:{client}"));
         let store = self.store();
+        let ip_failures = match &ip_key {
+            Some(k) => store.login_failures_since(k, since).await?,
+            None => 0,
+        };
         if store.login_failures_since(&user_key, since).await? >= cfg.login_max_per_user
-            || store.login_failures_since(&ip_key, since).await? >= cfg.login_max_per_ip
+            || ip_failures >= cfg.login_max_per_ip
         {
             return Ok(Err(LoginError::Throttled));
         }
@@ -189,7 +197,8 @@ impl Service {
         let user = match user {
             Some(u) if matches && u.disabled_at.is_none() => u,
             _ => {
-                store.record_login_failure(&[user_key, ip_key], now).await?;
+                let subjects: Vec<String> = std::iter::once(user_key).chain(ip_key).collect();
+                store.record_login_failure(&subjects, now).await?;
                 // The audit names the attempted account only if it exists: a typo'd password
                 // pasted into the username field must not be stored.
                 let subject = match store.user_by_name(&name).await? {

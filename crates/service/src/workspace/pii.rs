@@ -62,6 +62,32 @@ pub fn masked_party(order: &Order) -> MaskedParty {
     })
 }
 
+/// A rule hit's "name = value, …" detail with the values of personal variables masked (the IP).
+pub fn mask_detail(detail: &str) -> String {
+    detail
+        .split(", ")
+        .map(|part| match part.split_once(" = ") {
+            Some((name, value)) if name == "order.ip" => format!("{name} = {}", mask_ip(value.trim_matches('"'))),
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A list entry's value as pages show it: personal kinds (e-mail, phone, IBAN, IP, address)
+/// masked; device and card fingerprints, BINs, domains and customer ids as they are.
+pub fn mask_list_value(kind: riskdesk_rules::needs::ListKind, value: &str) -> String {
+    use riskdesk_rules::needs::ListKind as K;
+    match kind {
+        K::Email => mask_email(value),
+        K::Phone => mask_phone(value),
+        K::Iban => mask_iban(value),
+        K::Ip => mask_ip(value),
+        K::Address => mask_text(value),
+        _ => value.to_owned(),
+    }
+}
+
 impl Service {
     /// Records that a machine client read a record with personal data in clear.
     pub async fn record_api_read(&self, p: &crate::Principal, subject: String) -> ServiceResult<()> {

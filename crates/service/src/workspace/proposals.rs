@@ -34,6 +34,8 @@ fn refused(r: Refusal) -> ServiceError {
 
 impl Service {
     /// Stores a proposal; refuses a second pending one for the same thing.
+    /// Only a signed-in person proposes: an API key names no person, so its holder could
+    /// approve their own proposal as a user.
     pub(crate) async fn propose(
         &self,
         maker: &Actor,
@@ -41,6 +43,11 @@ impl Service {
         target: String,
         payload: String,
     ) -> ServiceResult<String> {
+        if !maker.id.starts_with("user:") {
+            return Err(ServiceError::Forbidden(
+                "four-eye proposals are made by a signed-in person in the web UI, not with an API key".into(),
+            ));
+        }
         let now = self.now();
         let p = Proposal::new(
             format!("prp_{}", ulid::Ulid::new()),
