@@ -146,6 +146,26 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
     let evil =
         send(&app, "POST", "/login", None, Some(format!("username=ana&password={PASSWORD}&next=//evil.example"))).await;
     assert_eq!(evil.location.as_deref(), Some("/"));
+    let tab =
+        send(&app, "POST", "/login", None, Some(format!("username=ana&password={PASSWORD}&next=/%09/evil.example")))
+            .await;
+    assert_eq!(tab.location.as_deref(), Some("/"), "a tab would make browsers go to //evil.example");
+    // A sign-in form posted from another site is refused (login CSRF), same-site is fine.
+    let form = format!("username=ana&password={PASSWORD}");
+    for (origin, want) in [
+        ("http://evil.example", StatusCode::FORBIDDEN),
+        ("null", StatusCode::FORBIDDEN),
+        ("http://localhost", StatusCode::SEE_OTHER),
+    ] {
+        let req = Request::post("/login")
+            .header("host", "localhost")
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.clone()))
+            .unwrap();
+        let resp = app.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), want, "origin {origin}");
+    }
     // A form without the CSRF token is refused.
     let p = send(&app, "POST", "/logout", Some(&a.cookie), Some(String::new())).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
@@ -414,15 +434,6 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
-    let (s, e) = app
-        .call(
-            "POST",
-            "/api/v1/proposals/block-customer",
-            Some(&app.rules_key),
-            Some(serde_json::to_vec(&json!({"customer_id": "C-9", "reason": "mule"})).unwrap()),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "an API key names no person, so it may not propose: {e}");
     app.approve_pending().await;
     let blocked = app.service.store().list_entries().await.unwrap();
     assert!(blocked.iter().any(|e| e.value == "C-9" && e.list.as_str() == "block"));
@@ -577,6 +588,20 @@ both_backends!(audit_chain_verifies_and_names_the_request, |app: TestApp| async 
         "the request's ULID: {:?}",
         log[0].entry.request_id
     );
+    // A client's request id is kept only when it is plain; anything else is replaced.
+    for (sent, kept) in [("lb-42_abc", true), ("=HYPERLINK(\"http://x\")", false), ("a b", false)] {
+        let req = Request::post("/login")
+            .header("host", "localhost")
+            .header("x-request-id", sent)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("username=nobody&password=wrong-wrong-wrong"))
+            .unwrap();
+        app.router.clone().oneshot(req).await.unwrap();
+        let last = app.service.store().audit_records(&AuditFilter { limit: 1, ..Default::default() }).await.unwrap();
+        let got = last[0].entry.request_id.clone().unwrap_or_default();
+        assert_eq!(got == sent, kept, "{sent} → {got}");
+        assert!(got.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{got}");
+    }
 });
 
 /// The same chain on PostgreSQL: an edited, a deleted and an inserted row are found.

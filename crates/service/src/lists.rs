@@ -159,7 +159,7 @@ impl Service {
     async fn store_entries(&self, cap: &RulesAdmin, entries: &[ListEntry]) -> ServiceResult<()> {
         if !cap.local && entries.iter().any(|e| e.list == ListType::Block && e.kind == ListKind::Customer) {
             return Err(ServiceError::Forbidden(
-                "blocking a customer id needs four eyes: propose it (POST /api/v1/proposals/block-customer)".into(),
+                "blocking a customer id needs four eyes: propose it in the web UI (Lists page)".into(),
             ));
         }
         let now = self.now();

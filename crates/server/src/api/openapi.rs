@@ -79,7 +79,6 @@ impl Modify for BearerAuth {
         super::rules::backtest_source,
         super::rules::backtest_version,
         super::rules::publish,
-        super::rules::propose_block_customer,
         super::rules::rollback,
         super::rules::start_shadow,
         super::rules::stop_shadow,

@@ -27,7 +27,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/rulesets/{version}", get(get_ruleset))
         .route("/rulesets/{version}/backtest", post(backtest_version))
         .route("/rulesets/{version}/publish", post(publish))
-        .route("/proposals/block-customer", post(propose_block_customer))
         .route("/rulesets/{version}/shadow", post(start_shadow).get(shadow_results))
         .route("/lists", get(list_entries).post(add_entries))
         .route("/lists/import", post(import_csv))
@@ -170,25 +169,9 @@ pub(super) async fn publish(
     let cap = key.0.rules().ok_or_else(ApiError::forbidden)?;
     let v = version_of(&v)?;
     // Publishing needs four eyes, proposed and approved by two signed-in people: an API key
-    // names no person, so this answers 403 and says where to go.
+    // names no person, so the service answers 403 and says where to go.
     let id = st.service.propose_publish(&cap, v).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"proposal_id": id, "status": "pending", "version": v}))).into_response())
-}
-
-/// Propose blocking a customer id (scope `rules`); a second person approves it in the workspace.
-#[utoipa::path(post, path = "/api/v1/proposals/block-customer", tag = "rules",
-    responses((status = 202), (status = 409, body = super::openapi::ErrorOut), (status = 422, body = super::openapi::ErrorOut)),
-    security(("api_key" = [])))]
-pub(super) async fn propose_block_customer(
-    State(st): State<Arc<AppState>>,
-    key: ApiKey,
-    body: JsonBody,
-) -> Result<Response, ApiError> {
-    let cap = key.0.rules().ok_or_else(ApiError::forbidden)?;
-    let p: riskdesk_service::workspace::proposals::BlockCustomerPayload = serde_json::from_slice(&body.0)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
-    let id = st.service.propose_block_customer(&cap, p).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"proposal_id": id, "status": "pending"}))).into_response())
 }
 
 /// Make the previously live version live again (scope `rules`).
