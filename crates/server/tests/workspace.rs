@@ -725,8 +725,12 @@ both_backends!(an_order_is_decided_once_even_when_two_decide_at_once, |app: Test
     let r = ben.post(&app, "/orders/LATE-1/review", "action=release&reason=verified_customer&note=called").await;
     assert_eq!(r.status, StatusCode::OK);
     let lea = sign_in(&app, "lea").await;
+    // The release settled the order: the waiting cancellation is withdrawn with the reason.
+    let settled = app.service.proposal(&p.id).await.unwrap();
+    assert_eq!(settled.status.as_str(), "withdrawn");
+    assert_eq!(settled.decision_note.as_deref(), Some("the order was decided meanwhile"));
     let r = lea.post(&app, &format!("/proposals/{}/approve", p.id), &format!("payload_hash={}", p.payload_hash)).await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     let (_, order) = app.get("/api/v1/orders/LATE-1").await;
     assert_eq!(order["decisions"].as_array().unwrap().last().unwrap()["decision"], "approve");
 });

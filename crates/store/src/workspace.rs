@@ -571,6 +571,20 @@ macro_rules! impl_workspace_store {
                         if moved != 1 {
                             return Err(StoreError::Conflict("the order was already decided".into()));
                         }
+                        // A release or cancel decided directly settles the order: a cancellation
+                        // still waiting for approval has nothing left to do.
+                        if *state == QueueState::Closed && a.proposal_id.is_none() {
+                            sqlx::query(
+                                "UPDATE proposals SET status = 'withdrawn', decided_at = $1, \
+                                 decision_note = 'the order was decided meanwhile', revision = revision + 1 \
+                                 WHERE kind = 'cancel_order' AND target = $2 AND status = 'pending'",
+                            )
+                            .bind(a.at.timestamp_millis())
+                            .bind(&a.order_id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(dberr)?;
+                        }
                         if let Some(d) = decision {
                             super::append_decision(&mut **tx, d).await?;
                         }
