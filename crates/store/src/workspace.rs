@@ -9,7 +9,7 @@ use crate::{ListEntry, NewEvent, OutboxMessage, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use riskdesk_domain::Decision;
-use riskdesk_domain::workspace::{AuditEntry, AuditRecord, Proposal, Role};
+use riskdesk_domain::workspace::{AuditEntry, AuditRecord, Proposal, ProposalKind, Role};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -238,6 +238,8 @@ pub trait WorkspaceStore: Send + Sync {
         key: &[u8],
     ) -> StoreResult<Result<(), ProposalConflict>>;
     async fn proposal(&self, id: &str) -> StoreResult<Option<Proposal>>;
+    /// The pending proposal (expired or not) for a kind and target, if any.
+    async fn pending_proposal(&self, kind: ProposalKind, target: &str) -> StoreResult<Option<Proposal>>;
     /// Proposals, newest first; `pending_only` limits to pending ones (expired included).
     async fn proposals(&self, pending_only: bool, limit: i64) -> StoreResult<Vec<Proposal>>;
     /// Marks pending proposals past their expiry as expired; returns how many.
@@ -456,7 +458,18 @@ macro_rules! impl_workspace_store {
                 Ok(())
             }
 
-            async fn apply(tx: &mut Tx<'_>, effect: &Effect) -> StoreResult<()> {
+            /// Ends a user's open sessions, at `at` or (without one) at each session's last use.
+            async fn end_sessions(tx: &mut Tx<'_>, user_id: &str, at: Option<DateTime<Utc>>) -> StoreResult<()> {
+                sqlx::query("UPDATE sessions SET ended_at = COALESCE($1, last_seen_at) WHERE user_id = $2 AND ended_at IS NULL")
+                    .bind(opt_ms(at))
+                    .bind(user_id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(dberr)?;
+                Ok(())
+            }
+
+                        async fn apply(tx: &mut Tx<'_>, effect: &Effect) -> StoreResult<()> {
                 match effect {
                     Effect::CreateUser(u) => {
                         sqlx::query(
@@ -490,11 +503,7 @@ macro_rules! impl_workspace_store {
                             .await
                             .map_err(dberr)?;
                         // A new password ends every session signed in with the old one.
-                        sqlx::query("UPDATE sessions SET ended_at = last_seen_at WHERE user_id = $1 AND ended_at IS NULL")
-                            .bind(user_id)
-                            .execute(&mut **tx)
-                            .await
-                            .map_err(dberr)?;
+                        end_sessions(tx, user_id, None).await?;
                     }
                     Effect::DisableUser { user_id, at } => {
                         sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
@@ -503,12 +512,7 @@ macro_rules! impl_workspace_store {
                             .execute(&mut **tx)
                             .await
                             .map_err(dberr)?;
-                        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
-                            .bind(at.timestamp_millis())
-                            .bind(user_id)
-                            .execute(&mut **tx)
-                            .await
-                            .map_err(dberr)?;
+                        end_sessions(tx, user_id, Some(*at)).await?;
                     }
                     Effect::CreateSession(s) => {
                         sqlx::query(
@@ -793,6 +797,17 @@ macro_rules! impl_workspace_store {
                 async fn proposal(&self, id: &str) -> StoreResult<Option<Proposal>> {
                     let sql = format!("SELECT {PROPOSAL_COLS} FROM proposals WHERE id = $1");
                     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.$r).await.map_err(dberr)?;
+                    row.as_ref().map(proposal_from).transpose()
+                }
+
+                async fn pending_proposal(&self, kind: ProposalKind, target: &str) -> StoreResult<Option<Proposal>> {
+                    let sql = format!("SELECT {PROPOSAL_COLS} FROM proposals WHERE kind = $1 AND target = $2 AND status = 'pending'");
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(kind.as_str())
+                        .bind(target)
+                        .fetch_optional(&self.$r)
+                        .await
+                        .map_err(dberr)?;
                     row.as_ref().map(proposal_from).transpose()
                 }
 

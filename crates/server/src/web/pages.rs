@@ -123,19 +123,12 @@ fn back_to(path: String) -> Response {
     Redirect::to(&path).into_response()
 }
 
+/// An amount as analysts read it, through the domain's `Money` (the currency's own decimals).
 fn money(minor: i64, currency: &str) -> String {
-    let exp = riskdesk_domain::Currency::parse(currency, "currency").map_or(2, |c| c.exponent());
-    let d = rust_decimal_from(minor, exp);
-    format!("{d} {currency}")
-}
-
-fn rust_decimal_from(minor: i64, exp: u32) -> String {
-    if exp == 0 {
-        return minor.to_string();
+    match riskdesk_domain::Currency::parse(currency, "currency") {
+        Ok(c) => format!("{} {currency}", riskdesk_domain::Money::new(minor, c).amount_string()),
+        Err(_) => format!("{minor} {currency}"),
     }
-    let p = 10i64.pow(exp);
-    let sign = if minor < 0 { "-" } else { "" };
-    format!("{sign}{}.{:0width$}", (minor / p).abs(), (minor % p).abs(), width = exp as usize)
 }
 
 fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -503,7 +496,6 @@ async fn order_page(
     let now = st.service.now();
     let o = &v.stored.order;
     let graph = graph::layout(o.customer.customer_id.as_str(), v.customer_fraud, &v.neighbours);
-    let clear_view = clear.is_some();
     let deciders = if a.may(Permission::AssignQueue) {
         st.service
             .store()
@@ -527,12 +519,8 @@ async fn order_page(
                     rule: r.rule.clone(),
                     action: r.action.clone(),
                     points: r.points,
-                    // Values of personal variables stay masked until the order is unmasked.
-                    detail: if clear_view {
-                        r.detail.clone()
-                    } else {
-                        riskdesk_service::workspace::pii::mask_detail(&r.detail)
-                    },
+                    // Masked by the service where a value is personal.
+                    detail: r.detail.clone(),
                 })
                 .collect()
         })

@@ -95,16 +95,13 @@ pub fn removal_cookie() -> Cookie<'static> {
     c
 }
 
+/// What query values and path segments keep unescaped.
+const URL_SAFE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+
+/// Percent-encodes a value for a link built on the server (templates use askama's `urlencode`).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, URL_SAFE).to_string()
 }
 
 /// Whether a cross-site page sent this form: the browser's `Origin` (or `Referer`) names another

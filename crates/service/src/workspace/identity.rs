@@ -196,15 +196,12 @@ impl Service {
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let user = match user {
             Some(u) if matches && u.disabled_at.is_none() => u,
-            _ => {
+            other => {
                 let subjects: Vec<String> = std::iter::once(user_key).chain(ip_key).collect();
                 store.record_login_failure(&subjects, now).await?;
                 // The audit names the attempted account only if it exists: a typo'd password
                 // pasted into the username field must not be stored.
-                let subject = match store.user_by_name(&name).await? {
-                    Some(u) => format!("user:{}", u.username),
-                    None => "user:?".into(),
-                };
+                let subject = other.map_or_else(|| "user:?".to_owned(), |u| format!("user:{}", u.username));
                 self.audit_only(entry("anonymous", "session.login_failed", subject, serde_json::json!({}), now))
                     .await?;
                 return Ok(Err(LoginError::Invalid));

@@ -127,11 +127,6 @@ impl Analyst {
         self.grant(Permission::ViewOrders, |actor| OrderViewer { actor })
     }
 
-    /// Reading orders, customers, rule sets and lists through the service's read operations.
-    pub fn read(&self) -> Option<crate::ReadAccess> {
-        (self.may(Permission::ViewOrders) || self.may(Permission::ViewRules)).then(crate::auth::local::read)
-    }
-
     pub fn decider(&self) -> Option<OrderDecider> {
         self.grant(Permission::DecideOrders, |actor| OrderDecider { actor })
     }

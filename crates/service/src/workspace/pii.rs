@@ -74,6 +74,27 @@ pub fn mask_detail(detail: &str) -> String {
         .join(", ")
 }
 
+/// Takes the personal data out of a stored order for a page: contact details, addresses, IP
+/// and IBAN go (the masked party shows them), and rule values naming personal variables are
+/// masked in every decision.
+pub fn scrub(stored: &mut riskdesk_store::StoredOrder) {
+    let o = &mut stored.order;
+    o.customer.email = None;
+    o.customer.phone = None;
+    o.customer.name = None;
+    o.billing_address = None;
+    o.shipping_address = None;
+    o.payment.iban = None;
+    if let Some(d) = o.device.as_mut() {
+        d.ip = None;
+    }
+    for d in &mut stored.decisions {
+        for r in &mut d.reasons {
+            r.detail = mask_detail(&r.detail);
+        }
+    }
+}
+
 /// A list entry's value as pages show it: personal kinds (e-mail, phone, IBAN, IP, address)
 /// masked; device and card fingerprints, BINs, domains and customer ids as they are.
 pub fn mask_list_value(kind: riskdesk_rules::needs::ListKind, value: &str) -> String {

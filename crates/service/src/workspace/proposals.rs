@@ -122,11 +122,15 @@ impl Service {
         self.store().proposal(id).await?.ok_or(ServiceError::NotFound("proposal"))
     }
 
-    /// Proposals, newest first, with expiry applied.
+    /// Proposals, newest first; `pending_only` leaves out those past their expiry too (expiry is
+    /// derived from the time, so reading writes nothing).
     pub async fn proposals(&self, pending_only: bool) -> ServiceResult<Vec<Proposal>> {
         let now = self.now();
-        self.store().expire_proposals(now).await?;
-        Ok(self.store().proposals(pending_only, 200).await?)
+        let mut all = self.store().proposals(pending_only, 200).await?;
+        if pending_only {
+            all.retain(|p| p.status_at(now) == ProposalStatus::Pending);
+        }
+        Ok(all)
     }
 
     /// Approves the payload the approver saw (`seen_hash`) and runs it, in one transaction.

@@ -58,14 +58,14 @@ pub struct TimelineEntry {
     pub order_id: Option<String>,
 }
 
-/// Everything the order page shows, with personal data masked.
+/// Everything the order page shows, with personal data masked: the order itself carries none
+/// (the masked party holds what may be shown), rule values and list entries are masked.
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderView {
     pub stored: StoredOrder,
     pub party: MaskedParty,
     pub item: Option<ReviewItem>,
     pub actions: Vec<ReviewActionRecord>,
-    pub customer: Option<StoredCustomer>,
     pub timeline: Vec<TimelineEntry>,
     pub cluster_id: Option<String>,
     pub cluster_size: i64,
@@ -132,23 +132,28 @@ impl Service {
         let (neighbours, more, hubs) = self.neighbours(&cid).await?;
         let customer_fraud = !store.fraud_accounts(&[cid.to_string()]).await?.is_empty();
         let entities: Vec<EntityKey> = stored.order.entities().iter().map(|e| self.hasher().key_of(e)).collect();
-        let list_hits = self.list_hits(&stored, &entities).await?;
+        let mut list_hits = self.list_hits(&stored, &entities).await?;
+        for e in &mut list_hits {
+            e.value = pii::mask_list_value(e.kind, &e.value);
+        }
         let timeline = timeline(&stored, customer.as_ref(), &actions);
+        let party = pii::masked_party(&stored.order);
+        let mut stored = stored;
+        pii::scrub(&mut stored);
+        let now = self.now();
         let pending_proposal = store
-            .proposals(true, 500)
+            .pending_proposal(ProposalKind::CancelOrder, id.as_str())
             .await?
-            .into_iter()
-            .find(|p| p.kind == ProposalKind::CancelOrder && p.target == id.as_str())
+            .filter(|p| p.status_at(now) == riskdesk_domain::workspace::ProposalStatus::Pending)
             .map(|p| p.id);
         Ok(Some(OrderView {
-            party: pii::masked_party(&stored.order),
+            party,
             latest: stored.decisions.last().cloned(),
             cancel_needs_approval: self
                 .cancel_needs_approval(stored.order.total.minor, stored.order.total.currency.code()),
             stored,
             item,
             actions,
-            customer,
             timeline,
             cluster_id,
             cluster_size,
