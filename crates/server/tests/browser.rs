@@ -78,15 +78,20 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// An element's text, looked up again while the page is still being replaced (a stale element).
 async fn text(c: &Client, css: &str) -> Result<String, String> {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .map_err(err)?
-        .text()
-        .await
-        .map_err(err)
+    let start = Instant::now();
+    loop {
+        let found = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.map_err(err),
+            Err(e) => Err(err(e)),
+        };
+        match found {
+            Ok(t) => return Ok(t),
+            Err(e) if start.elapsed() > Duration::from_secs(10) => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 /// Polls an element's text until `ok` holds (pages load after a click; the old page's element
@@ -267,13 +272,9 @@ async fn journey(
                 return Err(format!("the form approves {offered:?}, the payload is {hash}"));
             }
             row.find(Locator::Css("button.approve")).await.map_err(err)?.click().await.map_err(err)?;
-            let row = c
-                .wait()
-                .at_most(Duration::from_secs(10))
-                .for_element(Locator::Id(&format!("p-{proposal}")))
-                .await
-                .map_err(err)?;
-            let status = row.find(Locator::Css(".tag")).await.map_err(err)?.text().await.map_err(err)?;
+            // The click posts a form and the page reloads: poll by selector so an element of the old
+            // page (stale once the new one arrives) is looked up again instead of failing the step.
+            let status = text_until(c, &format!("#p-{proposal} .tag"), |t| t == "executed").await?;
             if status != "executed" {
                 return Err(format!("status {status}"));
             }

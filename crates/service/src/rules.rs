@@ -397,28 +397,38 @@ impl Service {
     /// Loads every stored order and event for replay.
     pub async fn load_history(&self, _cap: &ReadAccess) -> ServiceResult<LoadedHistory> {
         let started = Instant::now();
-        let mut rows = Vec::new();
+        // Parsing is the expensive part of loading: each page is parsed on the other cores
+        // while the next one is read.
+        let parse = |rows: Vec<riskdesk_store::ReplayRow>| {
+            tokio::task::spawn_blocking(move || {
+                use rayon::prelude::*;
+                rows.into_par_iter()
+                    .map(|r| {
+                        Ok(ReplayOrder {
+                            order: riskdesk_store::codec::order_from_body(&r.body)?,
+                            entities: riskdesk_store::codec::unpack_entities(&r.entities)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, riskdesk_store::StoreError>>()
+            })
+        };
+        let mut parsing = Vec::new();
         let mut cursor = None;
         loop {
             let (page, next) = self.store().replay_rows(cursor, 50_000).await?;
-            rows.extend(page);
+            parsing.push(parse(page));
             match next {
                 Some(c) => cursor = Some(c),
                 None => break,
             }
         }
-        // Parsing is the expensive part of loading: spread it over every core.
+        let mut orders = Vec::new();
+        for p in parsing {
+            orders.extend(p.await.map_err(|e| ServiceError::Invalid(format!("loading history failed: {e}")))??);
+        }
         let orders = tokio::task::spawn_blocking(move || {
             use rayon::prelude::*;
-            let mut orders = rows
-                .into_par_iter()
-                .map(|r| {
-                    Ok(ReplayOrder {
-                        order: riskdesk_store::codec::order_from_body(&r.body)?,
-                        entities: riskdesk_store::codec::unpack_entities(&r.entities)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, riskdesk_store::StoreError>>()?;
+            let mut orders = orders;
             orders.par_sort_unstable_by(|a, b| {
                 (a.order.placed_at, a.order.order_id.as_str()).cmp(&(b.order.placed_at, b.order.order_id.as_str()))
             });

@@ -978,9 +978,8 @@ impl Store for PgStore {
 /// linking entity in one round trip.
 async fn neighbours(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {
     let linking: Vec<&EntityKey> = entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)).collect();
-    let mut out = Vec::new();
     if linking.is_empty() {
-        return Ok(out);
+        return Ok(Vec::new());
     }
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT k.i, u.customer_id FROM UNNEST($1::bytea[], $2::int8[]) WITH ORDINALITY AS k(hash, kind, i) \
@@ -993,16 +992,11 @@ async fn neighbours(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    for (i, key) in linking.iter().enumerate() {
-        let uses: Vec<String> = rows.iter().filter(|r| r.0 as usize == i + 1).map(|r| r.1.clone()).collect();
-        let users = codec::distinct_capped(uses, riskdesk_rules::clusters::hub_limit(key.kind) + 2);
-        if codec::links_through(key.kind, &users, me) {
-            out.extend(users.into_iter().filter(|u| u != me));
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
+    let uses = linking
+        .iter()
+        .enumerate()
+        .map(|(i, key)| (key.kind, rows.iter().filter(|r| r.0 as usize == i + 1).map(|r| r.1.clone()).collect()));
+    Ok(codec::linked_accounts(me, uses))
 }
 
 async fn clusters_of(conn: &mut PgConnection, accounts: &[String]) -> StoreResult<Vec<(String, i64, i64, i64)>> {

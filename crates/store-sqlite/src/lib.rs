@@ -6,17 +6,18 @@
 //! Writes go through a pool of exactly one connection (SQLite has one writer at a time, and
 //! queueing in the pool beats retrying on SQLITE_BUSY); reads use their own pool.
 
+mod hot;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EventType, OrderId};
-use riskdesk_rules::features::{ClusterFacts, History};
-use riskdesk_rules::velocity::UseRow;
+use riskdesk_rules::features::ClusterFacts;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, InsertOutcome, ListEntry,
-    MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow,
-    RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult,
-    StoredCustomer, StoredOrder, from_millis,
+    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, NewEvent, NewOrder,
+    OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord,
+    ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
+    from_millis,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -46,12 +47,18 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Order intake and screening reads (see `hot`).
+    hot: Arc<hot::Hot>,
     /// The checkpoint task runs while any clone of the store lives.
     _alive: Arc<()>,
 }
 
 fn db(e: sqlx::Error) -> StoreError {
     StoreError::Database(e.to_string())
+}
+
+fn joined(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Database(format!("storage task failed: {e}"))
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -98,7 +105,7 @@ impl SqliteStore {
         let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(base).await.map_err(db)?;
         let alive = Arc::new(());
         tokio::spawn(checkpoint_loop(checkpointer, Arc::downgrade(&alive)));
-        Ok(Self { writer, reader, _alive: alive })
+        Ok(Self { writer, reader, hot: Arc::new(hot::Hot::new(path, opts.synchronous_full)), _alive: alive })
     }
 
     pub async fn close(&self) {
@@ -114,134 +121,19 @@ impl Store for SqliteStore {
     }
 
     async fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        // Insert every order and learn from RETURNING which were new: one statement per chunk
-        // instead of a look-up followed by an insert.
-        let mut inserted = HashSet::with_capacity(batch.len());
-        for chunk in batch.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, body, entities, received_at) ",
-            );
-            q.push_values(chunk, |mut b, n| {
-                let o = &n.order;
-                b.push_bind(o.order_id.to_string())
-                    .push_bind(o.customer.customer_id.to_string())
-                    .push_bind(o.placed_at.timestamp_millis())
-                    .push_bind(o.channel.clone())
-                    .push_bind(o.total.minor)
-                    .push_bind(o.total.currency.code())
-                    .push_bind(o.payment.method.as_str())
-                    .push_bind(n.body.clone())
-                    .push_bind(codec::pack_entities(&n.entities))
-                    .push_bind(ms(n.received_at));
-            });
-            q.push(" ON CONFLICT (order_id) DO NOTHING RETURNING order_id");
-            let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await.map_err(db)?;
-            inserted.extend(ids);
-        }
-        let outcomes = codec::outcomes_from_inserted(batch.iter().map(|n| n.order.order_id.as_str()), &inserted);
-        let fresh: Vec<&NewOrder> =
-            batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
-
-        for chunk in codec::customer_rows(&fresh).chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at) ",
-            );
-            q.push_values(chunk, |mut b, c| {
-                b.push_bind(c.customer_id.clone())
-                    .push_bind(c.email.clone())
-                    .push_bind(c.phone.clone())
-                    .push_bind(c.name.clone())
-                    .push_bind(c.created_at.clone())
-                    .push_bind(c.invited_by.clone())
-                    .push_bind(c.channel.clone())
-                    .push_bind(c.first_order_at)
-                    .push_bind(c.last_order_at);
-            });
-            q.push(UPSERT_CUSTOMER);
-            q.build().execute(&mut *tx).await.map_err(db)?;
-        }
-
-        let mut entity_rows: Vec<(&NewOrder, &EntityKey)> =
-            fresh.iter().flat_map(|n| n.entities.iter().map(move |e| (*n, e))).collect();
-        // Inserting in key order walks the B-tree once instead of jumping to a random page per row.
-        entity_rows.sort_unstable_by_key(|r| r.1.hash);
-        for chunk in entity_rows.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) ",
-            );
-            q.push_values(chunk, |mut b, (n, e)| {
-                b.push_bind(e.hash.to_vec())
-                    .push_bind(i64::from(e.kind.code()))
-                    .push_bind(n.order.placed_at.timestamp_millis())
-                    .push_bind(n.order.order_id.to_string())
-                    .push_bind(n.order.customer.customer_id.to_string())
-                    .push_bind(n.order.total.minor);
-            });
-            q.build().execute(&mut *tx).await.map_err(db)?;
-        }
-
-        let decisions: Vec<&Decision> = fresh.iter().filter_map(|n| n.decision.as_ref()).collect();
-        for chunk in decisions.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) ",
-            );
-            q.push_values(chunk, |mut b, d| {
-                b.push_bind(d.order_id.to_string())
-                    .push_bind(0i64)
-                    .push_bind(d.decision.as_str())
-                    .push_bind(i64::from(d.score))
-                    .push_bind(d.ruleset_version)
-                    .push_bind(codec::reasons_json(d))
-                    .push_bind(ms(d.decided_at));
-            });
-            q.build().execute(&mut *tx).await.map_err(db)?;
-        }
-
-        let outbox: Vec<&OutboxMessage> = fresh.iter().flat_map(|n| n.outbox.iter()).collect();
-        insert_outbox(&mut tx, &outbox).await?;
-        for d in decisions.iter().filter(|d| d.decision == riskdesk_domain::Verdict::Review) {
-            enqueue_review(&mut tx, d).await?;
-        }
-
-        // Screened orders join their accounts' clusters now; imported history is linked by
-        // a rebuild after the load.
-        for n in fresh.iter().filter(|n| n.decision.is_some()) {
-            link_account(&mut tx, n.order.customer.customer_id.as_str(), &n.entities).await?;
-        }
-
-        let shadows: Vec<&Decision> = fresh.iter().filter_map(|n| n.shadow.as_ref()).collect();
-        for chunk in shadows.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO shadow_decisions (order_id, ruleset_version, verdict, score, reasons, decided_at) ",
-            );
-            q.push_values(chunk, |mut b, d| {
-                b.push_bind(d.order_id.to_string())
-                    .push_bind(d.ruleset_version)
-                    .push_bind(d.decision.as_str())
-                    .push_bind(i64::from(d.score))
-                    .push_bind(codec::reasons_json(d))
-                    .push_bind(ms(d.decided_at));
-            });
-            q.push(" ON CONFLICT DO NOTHING");
-            q.build().execute(&mut *tx).await.map_err(db)?;
-        }
-
-        if !fresh.is_empty() {
-            // Events that arrived before their order now learn its customer.
-            let fresh_ids: Vec<&str> = fresh.iter().map(|n| n.order.order_id.as_str()).collect();
-            sqlx::query(
-                "UPDATE events SET customer_id = o.customer_id, body = json_set(events.body, '$.customer_id', o.customer_id) \
-                 FROM orders o WHERE events.customer_id IS NULL AND events.order_id = o.order_id \
-                 AND o.order_id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(serde_json::to_string(&fresh_ids).unwrap_or_default())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(outcomes)
+        // Holding the sqlx writer keeps every write to the file in one queue (see `hot`); it
+        // moves into the blocking task so that it is held until the commit even if this future
+        // is dropped.
+        let turn = self.writer.acquire().await.map_err(db)?;
+        let hot = self.hot.clone();
+        let batch = batch.to_vec();
+        tokio::task::spawn_blocking(move || {
+            let out = hot.insert_orders(&batch);
+            drop(turn);
+            out
+        })
+        .await
+        .map_err(joined)?
     }
 
     async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
@@ -497,95 +389,9 @@ impl Store for SqliteStore {
     }
 
     async fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        // The account's history in one statement: every statement is a hop to the connection's
-        // thread, which costs more than the lookups themselves.
-        let mut history = History::default();
-        let (n, spend, events, invites): (i64, Option<i64>, String, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM orders WHERE customer_id = ?1 AND placed_at <= ?2 AND order_id <> ?3), \
-             (SELECT SUM(total_minor) FROM orders WHERE customer_id = ?1 AND placed_at <= ?2 AND order_id <> ?3), \
-             (SELECT json_group_array(json_array(type, n, m)) FROM (SELECT type, COUNT(*) AS n, MAX(occurred_at) AS m \
-                 FROM events WHERE customer_id = ?1 AND occurred_at < ?4 GROUP BY type)), \
-             (SELECT COUNT(*) FROM customers WHERE ?5 IS NOT NULL AND invited_by = ?5 AND customer_id <> ?1 \
-                 AND first_order_at <= ?2)",
-        )
-        .bind(q.customer_id.as_str())
-        .bind(q.at_ms)
-        .bind(q.order_id.as_str())
-        .bind(q.events_until_ms)
-        .bind(q.invited_by.as_ref().map(|i| i.as_str()))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
-        history.prior_orders = n;
-        history.prior_spend_minor = spend.unwrap_or(0);
-        let events: Vec<(String, i64, i64)> =
-            serde_json::from_str(&events).map_err(|e| StoreError::Corrupt(format!("event counts: {e}")))?;
-        codec::history_from_events(&mut history, &events);
-        if q.invited_by.is_some() {
-            history.inviter_invites = invites + 1;
-        }
-        let rows: Vec<(String, i64, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT order_id, placed_at, total_minor, entities FROM orders WHERE customer_id = ? AND placed_at >= ? \
-             AND placed_at <= ? AND order_id <> ? ORDER BY placed_at DESC LIMIT ?",
-        )
-        .bind(q.customer_id.as_str())
-        .bind(q.customer_since_ms)
-        .bind(q.at_ms)
-        .bind(q.order_id.as_str())
-        .bind(MAX_WINDOW_ROWS)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-        let customer_orders = rows
-            .into_iter()
-            .map(|(id, at, amount, ents)| codec::use_row(id, q.customer_id.to_string(), at, amount, &ents))
-            .collect::<StoreResult<_>>()?;
-        let mut entity_rows = Vec::with_capacity(q.entities.len());
-        for (key, since, with_entities) in &q.entities {
-            let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-                "SELECT order_id, customer_id, seen_at, amount_minor FROM order_entities WHERE hash = ? AND seen_at >= ? \
-                 AND seen_at <= ? AND kind = ? AND order_id <> ? ORDER BY seen_at DESC LIMIT ?",
-            )
-            .bind(key.hash.to_vec())
-            .bind(*since)
-            .bind(q.at_ms)
-            .bind(i64::from(key.kind.code()))
-            .bind(q.order_id.as_str())
-            .bind(MAX_WINDOW_ROWS)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?;
-            let mut out: Vec<UseRow> = rows
-                .into_iter()
-                .map(|(order_id, customer_id, at_ms, amount_minor)| UseRow {
-                    order_id,
-                    customer_id,
-                    at_ms,
-                    amount_minor,
-                    entities: Vec::new(),
-                })
-                .collect();
-            if *with_entities && !out.is_empty() {
-                let ids: Vec<&str> = out.iter().map(|r| r.order_id.as_str()).collect();
-                let blobs: Vec<(String, Vec<u8>)> = sqlx::query_as(
-                    "SELECT order_id, entities FROM orders WHERE order_id IN (SELECT value FROM json_each(?))",
-                )
-                .bind(serde_json::to_string(&ids).unwrap_or_default())
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db)?;
-                let by_id: HashMap<String, Vec<u8>> = blobs.into_iter().collect();
-                for r in &mut out {
-                    if let Some(b) = by_id.get(&r.order_id) {
-                        r.entities = codec::unpack_entities(b)?;
-                    }
-                }
-            }
-            entity_rows.push(out);
-        }
-        let cluster = cluster_facts(&mut conn, q.customer_id.as_str(), &q.all_entities).await?;
-        Ok(ScreeningRows { history, cluster, customer_orders, entity_rows })
+        // Run in place: the reads take a fraction of a millisecond, less than a hand-off to
+        // another thread and back.
+        self.hot.screening_rows(q)
     }
 
     async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
@@ -720,14 +526,13 @@ impl Store for SqliteStore {
     }
 
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
-        // Table order (rowid) is a sequential read; the caller sorts by time.
-        let rows: Vec<(i64, String, Vec<u8>)> =
-            sqlx::query_as("SELECT rowid, body, entities FROM orders WHERE rowid > ? ORDER BY rowid LIMIT ?")
-                .bind(cursor.unwrap_or(0))
-                .bind(limit)
-                .fetch_all(&self.reader)
-                .await
-                .map_err(db)?;
+        // Table order (rowid) is a sequential read; the caller sorts by time. On a hot
+        // connection: sqlx would hand every row over from its worker thread.
+        let hot = self.hot.clone();
+        let limit = limit.max(1);
+        let rows = tokio::task::spawn_blocking(move || hot.replay_rows(cursor.unwrap_or(0), limit))
+            .await
+            .map_err(joined)??;
         let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
         Ok((rows.into_iter().map(|(_, body, entities)| ReplayRow { body, entities }).collect(), next))
     }
@@ -925,7 +730,7 @@ impl Store for SqliteStore {
 /// Copies committed WAL frames into the database file from its own connection. PASSIVE never
 /// blocks the writer; the automatic checkpoint that a commit triggers then has less to copy.
 async fn checkpoint_loop(pool: SqlitePool, alive: Weak<()>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut tick = tokio::time::interval(Duration::from_millis(25));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -971,7 +776,7 @@ async fn ensure_indexes(pool: &SqlitePool) -> StoreResult<()> {
 }
 
 /// Keeps the profile of the latest order; the first order decides the sign-up channel.
-const UPSERT_CUSTOMER: &str = " ON CONFLICT (customer_id) DO UPDATE SET \
+pub(crate) const UPSERT_CUSTOMER: &str = " ON CONFLICT (customer_id) DO UPDATE SET \
     email = CASE WHEN excluded.last_order_at >= customers.last_order_at THEN COALESCE(excluded.email, customers.email) ELSE COALESCE(customers.email, excluded.email) END, \
     phone = CASE WHEN excluded.last_order_at >= customers.last_order_at THEN COALESCE(excluded.phone, customers.phone) ELSE COALESCE(customers.phone, excluded.phone) END, \
     name = CASE WHEN excluded.last_order_at >= customers.last_order_at THEN COALESCE(excluded.name, customers.name) ELSE COALESCE(customers.name, excluded.name) END, \
@@ -980,136 +785,6 @@ const UPSERT_CUSTOMER: &str = " ON CONFLICT (customer_id) DO UPDATE SET \
     channel = CASE WHEN excluded.first_order_at < customers.first_order_at THEN COALESCE(excluded.channel, customers.channel) ELSE COALESCE(customers.channel, excluded.channel) END, \
     first_order_at = MIN(customers.first_order_at, excluded.first_order_at), \
     last_order_at = MAX(customers.last_order_at, excluded.last_order_at)";
-
-/// Accounts linked to `me` through these entities (hubs excluded): the latest uses of every
-/// linking entity in one statement.
-async fn neighbours(conn: &mut SqliteConnection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {
-    let linking: Vec<&EntityKey> = entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)).collect();
-    let mut out = Vec::new();
-    if linking.is_empty() {
-        return Ok(out);
-    }
-    let mut q = QueryBuilder::<Sqlite>::new("");
-    for (i, key) in linking.iter().enumerate() {
-        if i > 0 {
-            q.push(" UNION ALL ");
-        }
-        q.push("SELECT * FROM (SELECT ").push_bind(i as i64).push(", customer_id FROM order_entities WHERE hash = ");
-        q.push_bind(key.hash.to_vec()).push(" AND kind = ").push_bind(i64::from(key.kind.code()));
-        q.push(" ORDER BY seen_at DESC LIMIT ").push_bind(HUB_SCAN_ROWS).push(")");
-    }
-    let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
-    for (i, key) in linking.iter().enumerate() {
-        let uses: Vec<String> = rows.iter().filter(|r| r.0 == i as i64).map(|r| r.1.clone()).collect();
-        let users = codec::distinct_capped(uses, riskdesk_rules::clusters::hub_limit(key.kind) + 2);
-        if codec::links_through(key.kind, &users, me) {
-            out.extend(users.into_iter().filter(|u| u != me));
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
-/// Cluster rows (id, size, fraud, chargebacks) of these accounts.
-async fn clusters_of(conn: &mut SqliteConnection, accounts: &[String]) -> StoreResult<Vec<(String, i64, i64, i64)>> {
-    sqlx::query_as(
-        "SELECT DISTINCT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
-         JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(serde_json::to_string(accounts).unwrap_or_default())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)
-}
-
-async fn cluster_facts(conn: &mut SqliteConnection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
-    let mut accounts = neighbours(conn, me, entities).await?;
-    accounts.push(me.to_owned());
-    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT a.customer_id, c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
-         JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(serde_json::to_string(&accounts).unwrap_or_default())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let own = rows.iter().any(|r| r.0 == me);
-    let found: Vec<(String, i64, i64, i64)> = rows.into_iter().map(|r| (r.1, r.2, r.3, r.4)).collect();
-    Ok(codec::merged_facts(&found, own))
-}
-
-/// Puts an account into a cluster with every account it now shares a non-hub entity with,
-/// merging clusters smaller into larger.
-async fn link_account(conn: &mut SqliteConnection, me: &str, entities: &[EntityKey]) -> StoreResult<()> {
-    let inserted = sqlx::query(
-        "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING",
-    )
-    .bind(me)
-    .bind(me)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?
-    .rows_affected();
-    if inserted > 0 {
-        sqlx::query("INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES (?, 1, 0, 0) ON CONFLICT DO NOTHING")
-            .bind(me)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
-    let mut accounts = neighbours(conn, me, entities).await?;
-    if accounts.is_empty() {
-        return Ok(());
-    }
-    // Accounts stored before clustering existed get their own cluster first.
-    for a in &accounts {
-        let n = sqlx::query("INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING")
-            .bind(a)
-            .bind(a)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?
-            .rows_affected();
-        if n > 0 {
-            sqlx::query("INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES (?, 1, 0, 0) ON CONFLICT DO NOTHING")
-                .bind(a)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-        }
-    }
-    accounts.push(me.to_owned());
-    let mut found = clusters_of(conn, &accounts).await?;
-    if found.len() < 2 {
-        return Ok(());
-    }
-    found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let (big, rest) = found.split_first().map(|(b, r)| (b.clone(), r.to_vec())).unwrap_or_default();
-    let ids: Vec<&String> = rest.iter().map(|r| &r.0).collect();
-    let ids = serde_json::to_string(&ids).unwrap_or_default();
-    sqlx::query("UPDATE account_links SET cluster_id = ? WHERE cluster_id IN (SELECT value FROM json_each(?))")
-        .bind(&big.0)
-        .bind(&ids)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    let (size, fraud, cb) = found.iter().fold((0, 0, 0), |t, r| (t.0 + r.1, t.1 + r.2, t.2 + r.3));
-    sqlx::query("UPDATE clusters SET size = ?, fraud_accounts = ?, chargeback_accounts = ? WHERE cluster_id = ?")
-        .bind(size)
-        .bind(fraud)
-        .bind(cb)
-        .bind(&big.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    sqlx::query("DELETE FROM clusters WHERE cluster_id IN (SELECT value FROM json_each(?))")
-        .bind(&ids)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    Ok(())
-}
 
 /// Marks an account's confirmed fraud or chargeback once, and counts it in its cluster.
 async fn flag_account(conn: &mut SqliteConnection, customer: &str, fraud: bool) -> StoreResult<()> {

@@ -401,6 +401,22 @@ pub fn merged_facts(found: &[(String, i64, i64, i64)], own_known: bool) -> riskd
     f
 }
 
+/// The accounts linked to `me` from the latest uses of each linking entity (newest first):
+/// an entity links when it is not a hub. Sorted, without `me`. Both backends read the uses
+/// their own way and decide here.
+pub fn linked_accounts(me: &str, uses: impl IntoIterator<Item = (EntityKind, Vec<String>)>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (kind, customers) in uses {
+        let users = distinct_capped(customers, riskdesk_rules::clusters::hub_limit(kind) + 2);
+        if links_through(kind, &users, me) {
+            out.extend(users.into_iter().filter(|u| u != me));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Distinct values in first-seen order, at most `cap` of them.
 pub fn distinct_capped(rows: Vec<String>, cap: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -19,7 +19,7 @@ macro_rules! conformance_tests {
             api_keys_lifecycle, large_batch_counts, settings_keep_the_first_value, bulk_load_rebuilds_what_it_drops, hostile_text_is_stored_verbatim,
             customer_view_lists_orders_newest_first, audit_chain_appends_atomically,
             proposals_one_pending_and_compare_and_set, review_queue_fills_filters_and_closes_once,
-            sessions_and_login_failures);
+            sessions_and_login_failures, concurrent_writes_all_land);
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
         $(
@@ -257,6 +257,42 @@ pub async fn large_batch_counts(store: &dyn Store) {
     assert!(again.iter().all(|o| *o == InsertOutcome::Duplicate));
     let c = store.get_customer(&cid("C-7"), 3).await.unwrap().unwrap();
     assert_eq!((c.order_count, c.orders.len()), (5, 3));
+}
+
+/// Order intake, event intake and other writes at once: all of them land. A backend with more
+/// than one writing connection must queue them, never fail one on a busy database.
+pub async fn concurrent_writes_all_land(store: &dyn Store) {
+    use futures::future::join_all;
+    let orders = (0..24).map(|b| {
+        let batch: Vec<NewOrder> = (0..5)
+            .map(|i| {
+                let n = b * 5 + i;
+                new_order(&order_json(&format!("A-{n}"), &format!("C-{}", n % 40), n))
+            })
+            .collect();
+        async move { store.insert_orders(&batch).await }
+    });
+    let events = (0..24).map(|n| {
+        let e = event(&format!(
+            r#"{{"event_id": "E-{n}", "type": "login", "occurred_at": "2026-06-01T08:00:00Z", "customer_id": "C-{}"}}"#,
+            n % 40
+        ));
+        async move { store.insert_events(&[e]).await }
+    });
+    let settings = (0..8).map(|n| async move { store.setting_or_init(&format!("s-{n}"), "v").await });
+    let (o, e, s) = futures::join!(join_all(orders), join_all(events), join_all(settings));
+    for r in &o {
+        let outcomes = r.as_ref().unwrap_or_else(|err| panic!("order batch failed: {err}"));
+        assert!(outcomes.iter().all(|x| *x == InsertOutcome::Inserted));
+    }
+    for r in &e {
+        let outcomes = r.as_ref().unwrap_or_else(|err| panic!("event failed: {err}"));
+        assert_eq!(outcomes, &vec![InsertOutcome::Inserted]);
+    }
+    assert!(s.iter().all(|r| r.as_ref().is_ok_and(|v| v == "v")));
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.orders, counts.customers, counts.events), (120, 40, 24));
+    assert!(store.cluster_of(&cid("C-7")).await.unwrap().is_some(), "screened orders link their accounts");
 }
 
 pub async fn hostile_text_is_stored_verbatim(store: &dyn Store) {

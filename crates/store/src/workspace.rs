@@ -1062,20 +1062,24 @@ macro_rules! impl_workspace_store {
                 }
             }
 
-            /// Puts an order decided `review` into the queue (or back into it, after a re-decision).
+            /// Puts an order decided `review` into the queue (or back into it, after a re-decision):
+            /// score $1, rules column $2, at $3, order $4.
+            pub(crate) const ENQUEUE_REVIEW_SQL: &str = concat!(
+                "INSERT INTO review_items (order_id, customer_id, placed_at, channel, country, payment_method, \
+                 total_minor, currency, score, rules, state, enqueued_at) \
+                 SELECT o.order_id, o.customer_id, o.placed_at, o.channel, ",
+                $country,
+                ", o.payment_method, o.total_minor, o.currency, $1, $2, 'open', $3 FROM orders o WHERE o.order_id = $4 \
+                 ON CONFLICT (order_id) DO UPDATE SET score = excluded.score, rules = excluded.rules, \
+                 state = 'open', enqueued_at = excluded.enqueued_at"
+            );
+
+            /// See [`ENQUEUE_REVIEW_SQL`].
             pub(crate) async fn enqueue_review(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 d: &riskdesk_domain::Decision,
             ) -> StoreResult<()> {
-                sqlx::query(concat!(
-                    "INSERT INTO review_items (order_id, customer_id, placed_at, channel, country, payment_method, \
-                     total_minor, currency, score, rules, state, enqueued_at) \
-                     SELECT o.order_id, o.customer_id, o.placed_at, o.channel, ",
-                    $country,
-                    ", o.payment_method, o.total_minor, o.currency, $1, $2, 'open', $3 FROM orders o WHERE o.order_id = $4 \
-                     ON CONFLICT (order_id) DO UPDATE SET score = excluded.score, rules = excluded.rules, \
-                     state = 'open', enqueued_at = excluded.enqueued_at"
-                ))
+                sqlx::query(ENQUEUE_REVIEW_SQL)
                 .bind(i64::from(d.score))
                 .bind(rules_column(d))
                 .bind(d.decided_at.timestamp_millis())
@@ -1086,6 +1090,7 @@ macro_rules! impl_workspace_store {
                 Ok(())
             }
         }
-        pub(crate) use workspace_impl::enqueue_review;
+        #[allow(unused_imports)]
+        pub(crate) use workspace_impl::{ENQUEUE_REVIEW_SQL, enqueue_review};
     };
 }

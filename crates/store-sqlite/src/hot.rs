@@ -1,0 +1,506 @@
+//! The hot paths — storing screened orders, the reads behind a decision, and reading history
+//! for a replay — on rusqlite connections with prepared statements, run back to back on one
+//! thread (the reads of a decision in place: they take less than a hand-off would).
+//!
+//! Why not sqlx here: sqlx runs every SQLite statement on its connection's worker thread and
+//! hands the rows back through a channel. For indexed look-ups of a few rows that hand-off costs
+//! several times the look-up itself, and a decision needs about fourteen statements (history,
+//! windows per entity, the account's orders, linked accounts, clusters) and its write about five
+//! more per order (linking the account into its cluster). Everything else stays on sqlx.
+//!
+//! Row limits are written into the statement text, not bound: SQLite plans with the value of a
+//! bound LIMIT and therefore re-prepares such a statement every time it is bound again, which
+//! cost more than the query.
+//!
+//! Writes stay serialised through one queue: the intake transaction first takes the sqlx writer
+//! connection (the pool holds exactly one) and keeps it until it commits, so this second
+//! connection never competes with it for SQLite's write lock.
+
+use riskdesk_domain::{Decision, EntityKey, Verdict};
+use riskdesk_rules::features::{ClusterFacts, History};
+use riskdesk_rules::velocity::UseRow;
+use riskdesk_store::codec;
+use riskdesk_store::{
+    HUB_SCAN_ROWS, InsertOutcome, MAX_WINDOW_ROWS, NewOrder, OutboxMessage, ScreeningQuery, ScreeningRows, StoreError,
+    StoreResult,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Idle read connections kept open; more are opened under load and closed after.
+const KEEP_READERS: usize = 8;
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+pub(crate) struct Hot {
+    path: PathBuf,
+    synchronous_full: bool,
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Option<Connection>>,
+}
+
+impl Hot {
+    pub(crate) fn new(path: &Path, synchronous_full: bool) -> Self {
+        Self { path: path.to_owned(), synchronous_full, readers: Mutex::new(Vec::new()), writer: Mutex::new(None) }
+    }
+
+    fn open(&self, read_only: bool) -> StoreResult<Connection> {
+        let flags = if read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
+        // As the sqlx connections (see `SqliteStore::open`), but with a small page cache: in WAL
+        // mode a connection drops its whole cache whenever another one committed since its last
+        // transaction, which is before nearly every screening here, and dropping a large cache
+        // (a walk over its hash table) costs more than re-reading the few pages a decision
+        // touches; the writer's commits walk it too. No mmap: a file growing under load made
+        // every connection re-map it. The writer's commits checkpoint at SQLite's default 1,000
+        // pages, which lets the WAL start over and stay small (a background task copies most
+        // frames back beforehand, so those checkpoints have little left to do).
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {}; PRAGMA cache_size = -4096; PRAGMA temp_store = memory; \
+             PRAGMA mmap_size = 0;",
+            if self.synchronous_full { "FULL" } else { "NORMAL" },
+        ))
+        .map_err(db)?;
+        conn.set_prepared_statement_cache_capacity(256);
+        Ok(conn)
+    }
+
+    /// Runs `f` on an idle read connection, in one read transaction (one snapshot).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let taken = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => self.open(true)?,
+        };
+        let out = (|| {
+            let tx = conn.unchecked_transaction().map_err(db)?;
+            let out = f(&conn)?;
+            tx.finish().map_err(db)?;
+            Ok(out)
+        })();
+        let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < KEEP_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    /// Runs `f` in a write transaction on the hot writer connection. The caller holds the sqlx
+    /// writer connection meanwhile.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(self.open(false)?);
+        }
+        let Some(conn) = slot.as_mut() else { unreachable!("opened above") };
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db)?;
+        Ok(out)
+    }
+
+    /// A page of stored orders in table order, for replay: (rowid, body, packed entities).
+    pub(crate) fn replay_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT rowid, body, entities FROM orders WHERE rowid > ? ORDER BY rowid LIMIT {limit}"
+            ))
+            .map_err(db)?
+            .query_map([after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)
+        })
+    }
+
+    pub(crate) fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {
+        self.read(|c| screening_rows(c, q))
+    }
+
+    pub(crate) fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
+        self.write(|c| insert_orders(c, batch))
+    }
+}
+
+fn insert_orders(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
+    let mut inserted = HashSet::with_capacity(batch.len());
+    {
+        let mut st = c
+            .prepare_cached(
+                "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, \
+                 body, entities, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+            )
+            .map_err(db)?;
+        for n in batch {
+            let o = &n.order;
+            let changed = st
+                .execute(params![
+                    o.order_id.as_str(),
+                    o.customer.customer_id.as_str(),
+                    o.placed_at.timestamp_millis(),
+                    o.channel,
+                    o.total.minor,
+                    o.total.currency.code(),
+                    o.payment.method.as_str(),
+                    n.body,
+                    codec::pack_entities(&n.entities),
+                    n.received_at.timestamp_millis(),
+                ])
+                .map_err(db)?;
+            if changed > 0 {
+                inserted.insert(o.order_id.to_string());
+            }
+        }
+    }
+    let outcomes = codec::outcomes_from_inserted(batch.iter().map(|n| n.order.order_id.as_str()), &inserted);
+    let fresh: Vec<&NewOrder> =
+        batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
+
+    {
+        let mut st = c
+            .prepare_cached(&format!(
+                "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, \
+                 last_order_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?){}",
+                crate::UPSERT_CUSTOMER
+            ))
+            .map_err(db)?;
+        for r in codec::customer_rows(&fresh) {
+            st.execute(params![
+                r.customer_id,
+                r.email,
+                r.phone,
+                r.name,
+                r.created_at,
+                r.invited_by,
+                r.channel,
+                r.first_order_at,
+                r.last_order_at
+            ])
+            .map_err(db)?;
+        }
+    }
+
+    {
+        let mut rows: Vec<(&NewOrder, &EntityKey)> =
+            fresh.iter().flat_map(|n| n.entities.iter().map(move |e| (*n, e))).collect();
+        // Inserting in key order walks the B-tree once instead of jumping to a random page per row.
+        rows.sort_unstable_by_key(|r| r.1.hash);
+        let mut st = c
+            .prepare_cached(
+                "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .map_err(db)?;
+        for (n, e) in rows {
+            st.execute(params![
+                &e.hash[..],
+                i64::from(e.kind.code()),
+                n.order.placed_at.timestamp_millis(),
+                n.order.order_id.as_str(),
+                n.order.customer.customer_id.as_str(),
+                n.order.total.minor,
+            ])
+            .map_err(db)?;
+        }
+    }
+
+    let decisions: Vec<&Decision> = fresh.iter().filter_map(|n| n.decision.as_ref()).collect();
+    if !decisions.is_empty() {
+        let mut st = c
+            .prepare_cached(
+                "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) \
+                 VALUES (?, 0, ?, ?, ?, ?, ?)",
+            )
+            .map_err(db)?;
+        for d in &decisions {
+            st.execute(params![
+                d.order_id.as_str(),
+                d.decision.as_str(),
+                i64::from(d.score),
+                d.ruleset_version,
+                codec::reasons_json(d),
+                d.decided_at.timestamp_millis(),
+            ])
+            .map_err(db)?;
+        }
+    }
+
+    let outbox: Vec<&OutboxMessage> = fresh.iter().flat_map(|n| n.outbox.iter()).collect();
+    if !outbox.is_empty() {
+        let mut st = c
+            .prepare_cached(
+                "INSERT INTO webhook_outbox (id, endpoint, event_type, payload, created_at, attempts, next_attempt_at) \
+                 VALUES (?, ?, ?, ?, ?, 0, ?)",
+            )
+            .map_err(db)?;
+        for m in outbox {
+            let at = m.created_at.timestamp_millis();
+            st.execute(params![m.id, m.endpoint, m.event_type, m.payload, at, at]).map_err(db)?;
+        }
+    }
+
+    for d in decisions.iter().filter(|d| d.decision == Verdict::Review) {
+        c.prepare_cached(crate::ENQUEUE_REVIEW_SQL)
+            .map_err(db)?
+            .execute(params![
+                i64::from(d.score),
+                riskdesk_store::workspace::rules_column(d),
+                d.decided_at.timestamp_millis(),
+                d.order_id.as_str(),
+            ])
+            .map_err(db)?;
+    }
+
+    // Screened orders join their accounts' clusters now; imported history is linked by a
+    // rebuild after the load.
+    for n in fresh.iter().filter(|n| n.decision.is_some()) {
+        link_account(c, n.order.customer.customer_id.as_str(), &n.entities)?;
+    }
+
+    let shadows: Vec<&Decision> = fresh.iter().filter_map(|n| n.shadow.as_ref()).collect();
+    if !shadows.is_empty() {
+        let mut st = c
+            .prepare_cached(
+                "INSERT INTO shadow_decisions (order_id, ruleset_version, verdict, score, reasons, decided_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .map_err(db)?;
+        for d in shadows {
+            st.execute(params![
+                d.order_id.as_str(),
+                d.ruleset_version,
+                d.decision.as_str(),
+                i64::from(d.score),
+                codec::reasons_json(d),
+                d.decided_at.timestamp_millis(),
+            ])
+            .map_err(db)?;
+        }
+    }
+
+    if !fresh.is_empty() {
+        // Events that arrived before their order now learn its customer.
+        let ids: Vec<&str> = fresh.iter().map(|n| n.order.order_id.as_str()).collect();
+        c.prepare_cached(
+            "UPDATE events SET customer_id = o.customer_id, body = json_set(events.body, '$.customer_id', o.customer_id) \
+             FROM orders o WHERE events.customer_id IS NULL AND events.order_id = o.order_id \
+             AND o.order_id IN (SELECT value FROM json_each(?))",
+        )
+        .map_err(db)?
+        .execute(params![serde_json::to_string(&ids).unwrap_or_default()])
+        .map_err(db)?;
+    }
+    Ok(outcomes)
+}
+
+fn screening_rows(c: &Connection, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {
+    let mut history = History::default();
+    let (n, spend, events, invites): (i64, Option<i64>, String, i64) = c
+        .prepare_cached(
+            "SELECT (SELECT COUNT(*) FROM orders WHERE customer_id = ?1 AND placed_at <= ?2 AND order_id <> ?3), \
+             (SELECT SUM(total_minor) FROM orders WHERE customer_id = ?1 AND placed_at <= ?2 AND order_id <> ?3), \
+             (SELECT json_group_array(json_array(type, n, m)) FROM (SELECT type, COUNT(*) AS n, MAX(occurred_at) AS m \
+                 FROM events WHERE customer_id = ?1 AND occurred_at < ?4 GROUP BY type)), \
+             (SELECT COUNT(*) FROM customers WHERE ?5 IS NOT NULL AND invited_by = ?5 AND customer_id <> ?1 \
+                 AND first_order_at <= ?2)",
+        )
+        .map_err(db)?
+        .query_row(
+            params![
+                q.customer_id.as_str(),
+                q.at_ms,
+                q.order_id.as_str(),
+                q.events_until_ms,
+                q.invited_by.as_ref().map(|i| i.as_str()),
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .map_err(db)?;
+    history.prior_orders = n;
+    history.prior_spend_minor = spend.unwrap_or(0);
+    let events: Vec<(String, i64, i64)> =
+        serde_json::from_str(&events).map_err(|e| StoreError::Corrupt(format!("event counts: {e}")))?;
+    codec::history_from_events(&mut history, &events);
+    if q.invited_by.is_some() {
+        history.inviter_invites = invites + 1;
+    }
+
+    let mut customer_orders = Vec::new();
+    {
+        let mut st = c
+            .prepare_cached(&format!(
+                "SELECT order_id, placed_at, total_minor, entities FROM orders WHERE customer_id = ? AND placed_at >= ? \
+                 AND placed_at <= ? AND order_id <> ? ORDER BY placed_at DESC LIMIT {MAX_WINDOW_ROWS}"
+            ))
+            .map_err(db)?;
+        let mut rows =
+            st.query(params![q.customer_id.as_str(), q.customer_since_ms, q.at_ms, q.order_id.as_str()]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let blob: &[u8] = r.get_ref(3).map_err(db)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            customer_orders.push(codec::use_row(
+                r.get(0).map_err(db)?,
+                q.customer_id.to_string(),
+                r.get(1).map_err(db)?,
+                r.get(2).map_err(db)?,
+                blob,
+            )?);
+        }
+    }
+
+    let mut entity_rows = Vec::with_capacity(q.entities.len());
+    for (key, since, with_entities) in &q.entities {
+        let mut out: Vec<UseRow> = c
+            .prepare_cached(&format!(
+                "SELECT order_id, customer_id, seen_at, amount_minor FROM order_entities WHERE hash = ? AND seen_at >= ? \
+                 AND seen_at <= ? AND kind = ? AND order_id <> ? ORDER BY seen_at DESC LIMIT {MAX_WINDOW_ROWS}"
+            ))
+            .map_err(db)?
+            .query_map(
+                params![&key.hash[..], since, q.at_ms, i64::from(key.kind.code()), q.order_id.as_str()],
+                |r| {
+                    Ok(UseRow {
+                        order_id: r.get(0)?,
+                        customer_id: r.get(1)?,
+                        at_ms: r.get(2)?,
+                        amount_minor: r.get(3)?,
+                        entities: Vec::new(),
+                    })
+                },
+            )
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        if *with_entities && !out.is_empty() {
+            let mut st = c.prepare_cached("SELECT entities FROM orders WHERE order_id = ?").map_err(db)?;
+            for r in &mut out {
+                let blob: Option<Vec<u8>> =
+                    st.query_row([r.order_id.as_str()], |row| row.get(0)).optional().map_err(db)?;
+                if let Some(b) = blob {
+                    r.entities = codec::unpack_entities(&b)?;
+                }
+            }
+        }
+        entity_rows.push(out);
+    }
+    let cluster = cluster_facts(c, q.customer_id.as_str(), &q.all_entities)?;
+    Ok(ScreeningRows { history, cluster, customer_orders, entity_rows })
+}
+
+/// Accounts linked to `me` through these entities (hubs excluded): the latest uses of each
+/// linking entity.
+fn neighbours(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT customer_id FROM order_entities WHERE hash = ? AND kind = ? ORDER BY seen_at DESC LIMIT {HUB_SCAN_ROWS}"
+        ))
+        .map_err(db)?;
+    let mut uses = Vec::new();
+    for key in entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)) {
+        let customers: Vec<String> = st
+            .query_map(params![&key.hash[..], i64::from(key.kind.code())], |r| r.get(0))
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        uses.push((key.kind, customers));
+    }
+    Ok(codec::linked_accounts(me, uses))
+}
+
+/// An account's cluster: (customer, cluster id, size, fraud accounts, chargeback accounts).
+type ClusterRow = (String, String, i64, i64, i64);
+
+/// The clusters of those of these accounts that have one.
+fn clusters_of(c: &Connection, accounts: &[String]) -> StoreResult<Vec<ClusterRow>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
+             JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id = ?",
+        )
+        .map_err(db)?;
+    let mut out = Vec::with_capacity(accounts.len());
+    for a in accounts {
+        if let Some((id, size, fraud, cb)) =
+            st.query_row([a.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional().map_err(db)?
+        {
+            out.push((a.clone(), id, size, fraud, cb));
+        }
+    }
+    Ok(out)
+}
+
+fn cluster_facts(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
+    let mut accounts = neighbours(c, me, entities)?;
+    accounts.push(me.to_owned());
+    let rows = clusters_of(c, &accounts)?;
+    let own = rows.iter().any(|r| r.0 == me);
+    let found: Vec<(String, i64, i64, i64)> = rows.into_iter().map(|r| (r.1, r.2, r.3, r.4)).collect();
+    Ok(codec::merged_facts(&found, own))
+}
+
+/// Gives an account its own cluster unless it has one; true when it was new.
+fn ensure_linked(c: &Connection, account: &str) -> StoreResult<bool> {
+    let n = c
+        .prepare_cached(
+            "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES (?1, ?1, 0, 0) \
+             ON CONFLICT DO NOTHING",
+        )
+        .map_err(db)?
+        .execute([account])
+        .map_err(db)?;
+    if n > 0 {
+        c.prepare_cached(
+            "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES (?, 1, 0, 0) \
+             ON CONFLICT DO NOTHING",
+        )
+        .map_err(db)?
+        .execute([account])
+        .map_err(db)?;
+    }
+    Ok(n > 0)
+}
+
+/// Puts an account into a cluster with every account it now shares a non-hub entity with,
+/// merging the smaller clusters into the largest.
+fn link_account(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResult<()> {
+    ensure_linked(c, me)?;
+    let mut accounts = neighbours(c, me, entities)?;
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    // Accounts stored before clustering existed get their own cluster first.
+    for a in &accounts {
+        ensure_linked(c, a)?;
+    }
+    accounts.push(me.to_owned());
+    let mut found: Vec<(String, i64, i64, i64)> =
+        clusters_of(c, &accounts)?.into_iter().map(|r| (r.1, r.2, r.3, r.4)).collect();
+    found.sort();
+    found.dedup();
+    if found.len() < 2 {
+        return Ok(());
+    }
+    found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let (big, rest) = found.split_first().map(|(b, r)| (b.clone(), r.to_vec())).unwrap_or_default();
+    let mut relink = c.prepare_cached("UPDATE account_links SET cluster_id = ? WHERE cluster_id = ?").map_err(db)?;
+    let mut drop = c.prepare_cached("DELETE FROM clusters WHERE cluster_id = ?").map_err(db)?;
+    for r in &rest {
+        relink.execute([big.0.as_str(), r.0.as_str()]).map_err(db)?;
+        drop.execute([r.0.as_str()]).map_err(db)?;
+    }
+    let (size, fraud, cb) = found.iter().fold((0, 0, 0), |t, r| (t.0 + r.1, t.1 + r.2, t.2 + r.3));
+    c.prepare_cached("UPDATE clusters SET size = ?, fraud_accounts = ?, chargeback_accounts = ? WHERE cluster_id = ?")
+        .map_err(db)?
+        .execute(params![size, fraud, cb, big.0])
+        .map_err(db)?;
+    Ok(())
+}
