@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# POST /api/v1/orders (store only) against the real release server on loopback with wrk.
+# POST /api/v1/orders (screened and stored) against the real release server on loopback with wrk.
 # Usage: bench/http.sh [sqlite|postgres] [seconds] [connections...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}; secs=${2:-30}; shift 2 || true
 conns_list=("${@:-8 16 32}"); [ $# -eq 0 ] && conns_list=(8 16 32)
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
-cargo build --release -q -p riskdesk-server
-bin=target/release/riskdesk
+# BIN=path compares another build side by side (default: the release build of this tree)
+bin=${BIN:-target/release/riskdesk}
+[ -n "${BIN:-}" ] || cargo build --release -q -p riskdesk-server
 dir=$(mktemp -d); port=18080
 args=(--data-dir "$dir")
 if [ "$backend" = postgres ]; then

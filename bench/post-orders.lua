@@ -22,7 +22,7 @@ request = function()
 "shipping_address":{"name":"Anna Beispiel","line1":"Torstr. %d","postal_code":"10115","city":"Berlin","country":"DE"},
 "device":{"device_id":"dev-%d-%d","ip":"10.%d.%d.%d","user_agent":"Mozilla/5.0"},
 "promo_codes":["WELCOME10"],"attributes":{"checkout_seconds":41}}]],
-    run, tid, n, now, tid, c, tid, c, tid, c, tid, c, c, c, tid, c, tid, math.floor(c / 256), c % 256)
+    run, tid, n, now, tid, c, tid, c, tid, c, tid, c, c, c, tid, c, tid * 2 + math.floor(c / 65536), math.floor(c / 256) % 256, c % 256)
   return wrk.format("POST", "/api/v1/orders", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}, body)
 end
 response = function(status, headers, body)

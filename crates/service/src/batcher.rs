@@ -14,24 +14,24 @@ use tokio::sync::{mpsc, oneshot};
 
 pub const MAX_BATCH: usize = 256;
 
-type Reply = oneshot::Sender<Result<InsertOutcome, Arc<StoreError>>>;
-type WriteFn<T> =
-    Arc<dyn Fn(Vec<T>) -> Pin<Box<dyn Future<Output = StoreResult<Vec<InsertOutcome>>> + Send>> + Send + Sync>;
+type Reply<R> = oneshot::Sender<Result<R, Arc<StoreError>>>;
+type WriteFn<T, R> = Arc<dyn Fn(Vec<T>) -> Pin<Box<dyn Future<Output = StoreResult<Vec<R>>> + Send>> + Send + Sync>;
 
-pub struct Batcher<T> {
-    tx: mpsc::Sender<(T, Reply)>,
+/// Submits items of type `T`; each caller gets its own `R` (what became of its item).
+pub struct Batcher<T, R = InsertOutcome> {
+    tx: mpsc::Sender<(T, Reply<R>)>,
 }
 
-impl<T> Clone for Batcher<T> {
+impl<T, R> Clone for Batcher<T, R> {
     fn clone(&self) -> Self {
         Self { tx: self.tx.clone() }
     }
 }
 
-impl<T: Send + 'static> Batcher<T> {
+impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     /// Spawns the writing task on the current runtime.
-    pub fn spawn(write: WriteFn<T>) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(T, Reply)>(MAX_BATCH * 16);
+    pub fn spawn(write: WriteFn<T, R>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(T, Reply<R>)>(MAX_BATCH * 16);
         tokio::spawn(async move {
             let mut items = Vec::with_capacity(MAX_BATCH);
             let mut replies = Vec::with_capacity(MAX_BATCH);
@@ -67,7 +67,7 @@ impl<T: Send + 'static> Batcher<T> {
     }
 
     /// Queues one item and waits until it is committed (or the batch failed).
-    pub async fn submit(&self, item: T) -> StoreResult<InsertOutcome> {
+    pub async fn submit(&self, item: T) -> StoreResult<R> {
         let (reply, answer) = oneshot::channel();
         self.tx.send((item, reply)).await.map_err(|_| StoreError::Database("writer stopped".into()))?;
         match answer.await {

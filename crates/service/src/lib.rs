@@ -15,7 +15,10 @@ pub mod workspace;
 
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{Clock, CustomerId, Decision, EntityHasher, EntityKey, Event, Order, OrderId};
-use riskdesk_store::{EntityUse, InsertOutcome, NewEvent, NewOrder, Store, StoreError, StoredCustomer, StoredOrder};
+use riskdesk_store::{
+    EntityUse, InsertOutcome, NewEvent, NewOrder, ScreeningRows, Store, StoreError, StoredCustomer, StoredOrder,
+    ToScreen,
+};
 use std::sync::Arc;
 
 pub use auth::{Intake, Principal, ReadAccess, RulesAdmin, Scope};
@@ -63,6 +66,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     api_keys: Arc<auth::KeyCache>,
     orders: batcher::Batcher<NewOrder>,
+    /// Orders screened inside the write transaction, where the store does that best.
+    screened: batcher::Batcher<ToScreen, (InsertOutcome, NewOrder)>,
     events: batcher::Batcher<NewEvent>,
     screener: Arc<screening::Screener>,
     webhooks: Arc<std::sync::RwLock<webhooks::SharedWebhooks>>,
@@ -87,10 +92,14 @@ impl Service {
         if store.setting_or_init("entity_key_fingerprint", &fingerprint).await? != fingerprint {
             return Err(ServiceError::EntityKeyMismatch);
         }
-        let (s1, s2) = (store.clone(), store.clone());
+        let (s1, s2, s3) = (store.clone(), store.clone(), store.clone());
         let orders = batcher::Batcher::spawn(Arc::new(move |batch: Vec<NewOrder>| {
             let store = s1.clone();
             Box::pin(async move { store.insert_orders(&batch).await })
+        }));
+        let screened = batcher::Batcher::spawn(Arc::new(move |batch: Vec<ToScreen>| {
+            let store = s3.clone();
+            Box::pin(async move { store.screen_orders(batch).await })
         }));
         let events = batcher::Batcher::spawn(Arc::new(move |batch: Vec<NewEvent>| {
             let store = s2.clone();
@@ -108,6 +117,7 @@ impl Service {
             clock,
             api_keys: Arc::new(auth::KeyCache::default()),
             orders,
+            screened,
             events,
             screener,
             webhooks: Arc::default(),
@@ -170,6 +180,29 @@ impl Service {
     pub async fn submit_order(&self, _cap: &Intake, order: Order) -> ServiceResult<Submitted> {
         let id = order.order_id.clone();
         let mut new = self.prepare(order, None);
+        if self.store.screens_in_writer()
+            && let Some(plan) = self.screener.plan(&new.order, &new.entities, new.order.placed_at.timestamp_millis())
+        {
+            let hooks = self.webhooks();
+            let query = plan.query.clone();
+            let judge = Box::new(move |rows: &ScreeningRows, new: &mut NewOrder| {
+                let decided = plan.decide(&new.order, &new.entities, rows, new.received_at);
+                new.outbox =
+                    webhooks::messages_for(&hooks.endpoints, "order.decided", &decided.decision, new.received_at);
+                new.decision = Some(decided.decision);
+                new.shadow = decided.shadow;
+            });
+            let (outcome, stored) = self.screened.submit(ToScreen { query, order: new, judge }).await?;
+            let decision = match (&outcome, stored.decision) {
+                (InsertOutcome::Inserted, Some(d)) => d,
+                _ => match self.store.first_decision(&id).await? {
+                    Some(first) => first,
+                    // Imported history has no decision: answer as if decided now, store nothing.
+                    None => self.screener.decide(&stored.order, &stored.entities, stored.received_at).await?.decision,
+                },
+            };
+            return Ok(Submitted { decision, outcome });
+        }
         let decided = self.screener.decide(&new.order, &new.entities, new.received_at).await?;
         let decision = decided.decision;
         new.outbox = webhooks::messages_for(&self.webhooks().endpoints, "order.decided", &decision, new.received_at);

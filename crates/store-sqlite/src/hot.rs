@@ -12,6 +12,10 @@
 //! bound LIMIT and therefore re-prepares such a statement every time it is bound again, which
 //! cost more than the query.
 //!
+//! Screened orders are read, judged and stored inside one write transaction on the writer's
+//! connection (`screen_orders`): its page cache survives its own commits, and each order of a
+//! group commit sees the ones before it.
+//!
 //! Writes stay serialised through one queue: the intake transaction first takes the sqlx writer
 //! connection (the pool holds exactly one) and keeps it until it commits, so this second
 //! connection never competes with it for SQLite's write lock.
@@ -22,7 +26,7 @@ use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec;
 use riskdesk_store::{
     HUB_SCAN_ROWS, InsertOutcome, MAX_WINDOW_ROWS, NewOrder, OutboxMessage, ScreeningQuery, ScreeningRows, StoreError,
-    StoreResult,
+    StoreResult, ToScreen,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
@@ -62,13 +66,13 @@ impl Hot {
         // transaction, which is before nearly every screening here, and dropping a large cache
         // (a walk over its hash table) costs more than re-reading the few pages a decision
         // touches; the writer's commits walk it too. No mmap: a file growing under load made
-        // every connection re-map it. The writer's commits checkpoint at SQLite's default 1,000
-        // pages, which lets the WAL start over and stay small (a background task copies most
-        // frames back beforehand, so those checkpoints have little left to do).
+        // every connection re-map it. Commits checkpoint only past `crate::WAL_BOUND_PAGES`:
+        // the background task copies the WAL back (see `checkpoint_loop`).
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {}; PRAGMA cache_size = -4096; PRAGMA temp_store = memory; \
-             PRAGMA mmap_size = 0;",
+             PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = {};",
             if self.synchronous_full { "FULL" } else { "NORMAL" },
+            crate::WAL_BOUND_PAGES,
         ))
         .map_err(db)?;
         conn.set_prepared_statement_cache_capacity(256);
@@ -130,9 +134,53 @@ impl Hot {
     pub(crate) fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
         self.write(|c| insert_orders(c, batch))
     }
+
+    /// Screens and stores a batch in one write transaction, order after order: each reads what
+    /// the ones before it wrote. The reads run on the writer's own connection, whose page cache
+    /// survives its own commits (a reader's is dropped whenever anyone else committed).
+    pub(crate) fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<(InsertOutcome, NewOrder)>> {
+        self.write(|c| {
+            let mut out = Vec::with_capacity(batch.len());
+            for ToScreen { query, mut order, judge } in batch {
+                let stored = c
+                    .prepare_cached("SELECT 1 FROM orders WHERE order_id = ?")
+                    .map_err(db)?
+                    .exists([order.order.order_id.as_str()])
+                    .map_err(db)?;
+                if stored {
+                    out.push((InsertOutcome::Duplicate, order));
+                    continue;
+                }
+                let rows = screening_rows(c, &query)?;
+                judge(&rows, &mut order);
+                let outcome = insert_rows(c, std::slice::from_ref(&order))?.pop();
+                out.push((outcome.unwrap_or(InsertOutcome::Duplicate), order));
+            }
+            let fresh: Vec<&str> = out
+                .iter()
+                .filter(|(o, _)| *o == InsertOutcome::Inserted)
+                .map(|(_, n)| n.order.order_id.as_str())
+                .collect();
+            events_learn_customers(c, &fresh)?;
+            Ok(out)
+        })
+    }
 }
 
 fn insert_orders(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
+    let outcomes = insert_rows(c, batch)?;
+    let fresh: Vec<&str> = batch
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o == InsertOutcome::Inserted)
+        .map(|(n, _)| n.order.order_id.as_str())
+        .collect();
+    events_learn_customers(c, &fresh)?;
+    Ok(outcomes)
+}
+
+/// Everything of [`insert_orders`] but the late events' update.
+fn insert_rows(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
     let mut inserted = HashSet::with_capacity(batch.len());
     {
         let mut st = c
@@ -288,19 +336,23 @@ fn insert_orders(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOu
         }
     }
 
-    if !fresh.is_empty() {
-        // Events that arrived before their order now learn its customer.
-        let ids: Vec<&str> = fresh.iter().map(|n| n.order.order_id.as_str()).collect();
-        c.prepare_cached(
-            "UPDATE events SET customer_id = o.customer_id, body = json_set(events.body, '$.customer_id', o.customer_id) \
-             FROM orders o WHERE events.customer_id IS NULL AND events.order_id = o.order_id \
-             AND o.order_id IN (SELECT value FROM json_each(?))",
-        )
-        .map_err(db)?
-        .execute(params![serde_json::to_string(&ids).unwrap_or_default()])
-        .map_err(db)?;
-    }
     Ok(outcomes)
+}
+
+/// Events that arrived before their order now learn its customer.
+fn events_learn_customers(c: &Connection, order_ids: &[&str]) -> StoreResult<()> {
+    if order_ids.is_empty() {
+        return Ok(());
+    }
+    c.prepare_cached(
+        "UPDATE events SET customer_id = o.customer_id, body = json_set(events.body, '$.customer_id', o.customer_id) \
+         FROM orders o WHERE events.customer_id IS NULL AND events.order_id = o.order_id \
+         AND o.order_id IN (SELECT value FROM json_each(?))",
+    )
+    .map_err(db)?
+    .execute(params![serde_json::to_string(order_ids).unwrap_or_default()])
+    .map_err(db)?;
+    Ok(())
 }
 
 fn screening_rows(c: &Connection, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {

@@ -17,7 +17,7 @@ use riskdesk_store::{
     ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, NewEvent, NewOrder,
     OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord,
     ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
-    from_millis,
+    ToScreen, from_millis,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -79,9 +79,8 @@ impl SqliteStore {
             // text; a cache that holds them all avoids re-preparing on every batch.
             .statement_cache_capacity(4096)
             .pragma("cache_size", "-1048576") // up to 1 GiB page cache per connection, grown on use
-            // SQLite's default bound on the WAL; a background task (see `checkpoint_loop`) copies
-            // frames in between, so the checkpoint a commit triggers finds less left to do.
-            .pragma("wal_autocheckpoint", "1000")
+            // A commit checkpoints only past this bound; the background task does the copying.
+            .pragma("wal_autocheckpoint", WAL_BOUND_PAGES.to_string())
             .pragma("journal_size_limit", "67108864")
             .pragma("threads", "2") // lets index builds sort on a second core
             .page_size(4096)
@@ -104,7 +103,7 @@ impl SqliteStore {
             .map_err(db)?;
         let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(base).await.map_err(db)?;
         let alive = Arc::new(());
-        tokio::spawn(checkpoint_loop(checkpointer, Arc::downgrade(&alive)));
+        tokio::spawn(checkpoint_loop(checkpointer, path.to_owned(), Arc::downgrade(&alive)));
         Ok(Self { writer, reader, hot: Arc::new(hot::Hot::new(path, opts.synchronous_full)), _alive: alive })
     }
 
@@ -392,6 +391,23 @@ impl Store for SqliteStore {
         // Run in place: the reads take a fraction of a millisecond, less than a hand-off to
         // another thread and back.
         self.hot.screening_rows(q)
+    }
+
+    fn screens_in_writer(&self) -> bool {
+        true
+    }
+
+    async fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<(InsertOutcome, NewOrder)>> {
+        // As insert_orders: the sqlx writer is held until the commit (see `hot`).
+        let turn = self.writer.acquire().await.map_err(db)?;
+        let hot = self.hot.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = hot.screen_orders(batch);
+            drop(turn);
+            out
+        })
+        .await
+        .map_err(joined)?
     }
 
     async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
@@ -727,9 +743,22 @@ impl Store for SqliteStore {
     }
 }
 
+/// The WAL size (in 4 KiB pages, 256 MiB) past which a commit runs a checkpoint itself.
+///
+/// A background task copies the WAL back every 25 ms without ever blocking the writer, and the
+/// writer starts the WAL over once everything was copied. Under sustained load that moment
+/// rarely comes: a commit lands during nearly every background pass. Then a commit past this
+/// bound copies the few frames left and syncs, which lets the next one start the WAL over: the
+/// only checkpoint a request waits for. At SQLite's default of 1,000 pages that happened every
+/// ~50 ms at 3,000 decisions/s (p90 ≈ 9 ms); at this bound, every few seconds (BENCHMARKS.md).
+/// A long reader (a backtest) can hold the WAL from starting over; it grows meanwhile.
+pub(crate) const WAL_BOUND_PAGES: u32 = 65_536;
+
 /// Copies committed WAL frames into the database file from its own connection. PASSIVE never
 /// blocks the writer; the automatic checkpoint that a commit triggers then has less to copy.
-async fn checkpoint_loop(pool: SqlitePool, alive: Weak<()>) {
+async fn checkpoint_loop(pool: SqlitePool, path: std::path::PathBuf, alive: Weak<()>) {
+    let file = std::fs::File::open(&path).ok().map(Arc::new);
+    let mut synced_upto = -1;
     let mut tick = tokio::time::interval(Duration::from_millis(25));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -737,8 +766,25 @@ async fn checkpoint_loop(pool: SqlitePool, alive: Weak<()>) {
         if alive.upgrade().is_none() {
             break;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-            tracing::warn!(error = %e, "background checkpoint failed");
+        let copied = match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await
+        {
+            Ok((_, _, copied)) => copied,
+            Err(e) => {
+                tracing::warn!(error = %e, "background checkpoint failed");
+                continue;
+            }
+        };
+        // A passive checkpoint that stops short of the WAL's end leaves the pages it copied
+        // unsynced; the next checkpoint to reach the end (in a commit, past the WAL bound) would
+        // flush all of them while the writer waits. Flushing here keeps that wait short.
+        if copied != synced_upto
+            && let Some(f) = file.clone()
+        {
+            match tokio::task::spawn_blocking(move || f.sync_data()).await {
+                Ok(Ok(())) => synced_upto = copied,
+                Ok(Err(e)) => tracing::warn!(error = %e, "syncing the database file failed"),
+                Err(e) => tracing::warn!(error = %e, "syncing the database file failed"),
+            }
         }
     }
     pool.close().await;

@@ -1,7 +1,7 @@
 //! The conformance suite: one story of expectations that every backend must meet. Backends run
 //! it with [`conformance_tests!`](crate::conformance_tests), each case on a fresh database.
 
-use crate::{ApiKeyRecord, BulkTarget, InsertOutcome, NewEvent, NewOrder, Store};
+use crate::{ApiKeyRecord, BulkTarget, InsertOutcome, NewEvent, NewOrder, ScreeningQuery, Store, ToScreen};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use riskdesk_domain::intake::{parse_event_json, parse_order_json};
 use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityHasher, EntityKind, Order, OrderId};
@@ -19,7 +19,7 @@ macro_rules! conformance_tests {
             api_keys_lifecycle, large_batch_counts, settings_keep_the_first_value, bulk_load_rebuilds_what_it_drops, hostile_text_is_stored_verbatim,
             customer_view_lists_orders_newest_first, audit_chain_appends_atomically,
             proposals_one_pending_and_compare_and_set, review_queue_fills_filters_and_closes_once,
-            sessions_and_login_failures, concurrent_writes_all_land);
+            sessions_and_login_failures, concurrent_writes_all_land, screened_orders_count_the_ones_before_them);
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
         $(
@@ -257,6 +257,57 @@ pub async fn large_batch_counts(store: &dyn Store) {
     assert!(again.iter().all(|o| *o == InsertOutcome::Duplicate));
     let c = store.get_customer(&cid("C-7"), 3).await.unwrap().unwrap();
     assert_eq!((c.order_count, c.orders.len()), (5, 3));
+}
+
+/// Screening in the write path: each order of a batch is judged on rows that include the
+/// orders before it, those of the same batch too; a stored order id is a duplicate and its first
+/// answer stays.
+pub async fn screened_orders_count_the_ones_before_them(store: &dyn Store) {
+    let shared = |id: &str, customer: &str, minutes: i64| {
+        let mut v = order_json(id, customer, minutes);
+        v["device"]["device_id"] = json!("dev-shared");
+        new_order(&v)
+    };
+    let first = shared("S-1", "C-1", 0);
+    store.insert_orders(std::slice::from_ref(&first)).await.unwrap_or_else(|e| panic!("{e}"));
+    let to_screen = |n: NewOrder| {
+        let at = n.order.placed_at.timestamp_millis();
+        let device =
+            n.entities.iter().find(|e| e.kind == EntityKind::Device).copied().unwrap_or_else(|| panic!("device"));
+        let query = ScreeningQuery {
+            order_id: n.order.order_id.clone(),
+            customer_id: n.order.customer.customer_id.clone(),
+            invited_by: None,
+            at_ms: at,
+            events_until_ms: at,
+            customer_since_ms: at - 86_400_000,
+            entities: vec![(device, at - 3_600_000, false)],
+            all_entities: n.entities.clone(),
+        };
+        let judge: crate::Judge = Box::new(|rows, n: &mut NewOrder| {
+            // The score carries what the judge saw: uses of the device in the hour before.
+            let seen = rows.entity_rows.first().map_or(0, Vec::len);
+            if let Some(d) = n.decision.as_mut() {
+                d.score = u8::try_from(seen).unwrap_or(u8::MAX);
+            }
+        });
+        ToScreen { query, order: n, judge }
+    };
+    let batch = vec![
+        to_screen(shared("S-1", "C-1", 0)),
+        to_screen(shared("S-2", "C-2", 1)),
+        to_screen(shared("S-3", "C-3", 2)),
+    ];
+    let out = store.screen_orders(batch).await.unwrap_or_else(|e| panic!("screen_orders: {e}"));
+    let outcomes: Vec<&InsertOutcome> = out.iter().map(|(o, _)| o).collect();
+    assert_eq!(outcomes, vec![&InsertOutcome::Duplicate, &InsertOutcome::Inserted, &InsertOutcome::Inserted]);
+    let score = |id: &'static str| async move {
+        store.first_decision(&oid(id)).await.unwrap_or_else(|e| panic!("{e}")).map(|d| d.score)
+    };
+    assert_eq!(score("S-1").await, Some(0), "the first answer of a stored order stays");
+    assert_eq!(score("S-2").await, Some(1), "S-2 sees S-1");
+    assert_eq!(score("S-3").await, Some(2), "S-3 sees S-1 and S-2 of its own batch");
+    assert_eq!(store.counts().await.unwrap_or_else(|e| panic!("{e}")).orders, 3);
 }
 
 /// Order intake, event intake and other writes at once: all of them land. A backend with more

@@ -295,6 +295,18 @@ pub struct ScreeningRows {
     pub entity_rows: Vec<Vec<UseRow>>,
 }
 
+/// Decides an order from the rows read for it: sets its decision, shadow decision and outbox
+/// messages. Called by the store between reading and writing (see [`Store::screen_orders`]).
+pub type Judge = Box<dyn FnOnce(&ScreeningRows, &mut NewOrder) + Send>;
+
+/// An order to screen and store: what to read for it, the order (its decision not yet made),
+/// and how to decide it.
+pub struct ToScreen {
+    pub query: ScreeningQuery,
+    pub order: NewOrder,
+    pub judge: Judge,
+}
+
 /// Rows a subject's window may hold at most; a busier entity is capped to its latest uses, so a
 /// count saturates there ("1,000 or more") instead of costing a scan of every use.
 pub const MAX_WINDOW_ROWS: i64 = 1_000;
@@ -372,6 +384,30 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
 
     /// The reads one screening decision needs.
     async fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows>;
+
+    /// Whether [`Store::screen_orders`] reads inside the write transaction, so that screening
+    /// is best done there (SQLite: one writer whose page cache stays warm) rather than with
+    /// [`Store::screening_rows`] in parallel before the write (PostgreSQL: many connections,
+    /// a round trip per read).
+    fn screens_in_writer(&self) -> bool {
+        false
+    }
+
+    /// Screens and stores orders one after the other: each order's rows are read after the
+    /// orders before it were stored, so orders arriving together count each other in velocity
+    /// and links. An order whose id is already stored is reported as a duplicate and nothing
+    /// of it is stored (its first answer stays the answer). The default runs each order as its
+    /// own read and transaction; a backend that can does the whole batch in one transaction.
+    async fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<(InsertOutcome, NewOrder)>> {
+        let mut out = Vec::with_capacity(batch.len());
+        for ToScreen { query, mut order, judge } in batch {
+            let rows = self.screening_rows(&query).await?;
+            judge(&rows, &mut order);
+            let outcome = self.insert_orders(std::slice::from_ref(&order)).await?.pop();
+            out.push((outcome.unwrap_or(InsertOutcome::Duplicate), order));
+        }
+        Ok(out)
+    }
 
     /// Saves a new rule-set version and returns its number.
     async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64>;

@@ -159,26 +159,49 @@ impl Screener {
         now: DateTime<Utc>,
         events_until_ms: i64,
     ) -> ServiceResult<Decided> {
-        let active = self.current();
-        let Some(live) = active.live.clone() else {
+        let Some(plan) = self.plan(order, entities, events_until_ms) else {
             return Ok(Decided { decision: Decision::approve_unscreened(order.order_id.clone(), now), shadow: None });
         };
+        let rows = self.store.screening_rows(&plan.query).await?;
+        Ok(plan.decide(order, entities, &rows, now))
+    }
+
+    /// What screening an order takes with the rule sets active now: the reads to make, and
+    /// the sets to judge their rows with. `None` when no rule set is live.
+    pub fn plan(&self, order: &Order, entities: &[EntityKey], events_until_ms: i64) -> Option<Plan> {
+        let active = self.current();
+        let live = active.live.clone()?;
         let sets: Vec<&RuleSet> = std::iter::once(&*live.set).chain(active.shadow.as_ref().map(|s| &*s.set)).collect();
-        let mut q = query_for(order, entities, &sets);
-        q.events_until_ms = events_until_ms;
-        let rows = self.store.screening_rows(&q).await?;
+        let mut query = query_for(order, entities, &sets);
+        query.events_until_ms = events_until_ms;
         // The order's list keys are made only when some rule reads a list.
         let reads_lists = sets.iter().any(|s| s.needs().iter().any(|n| matches!(n, Need::List(_))));
         let probe = reads_lists.then(|| Probe::of(order, entities));
+        Some(Plan { active, live, query, probe })
+    }
+}
+
+/// The screening of one order, planned: owned, so that it can be carried to wherever the rows
+/// are read (into the write transaction on SQLite).
+pub struct Plan {
+    active: Arc<Active>,
+    live: Compiled,
+    pub query: ScreeningQuery,
+    probe: Option<Probe>,
+}
+
+impl Plan {
+    /// The live set's decision and the shadow set's, from the rows read for [`Plan::query`].
+    pub fn decide(&self, order: &Order, entities: &[EntityKey], rows: &ScreeningRows, now: DateTime<Utc>) -> Decided {
         let decide = |c: &Compiled| {
-            let facts = facts_for(order, entities, &c.set, &q, &rows, |spec| {
-                probe.as_ref().is_some_and(|p| active.lists.matches(spec, p, now.timestamp_millis()))
+            let facts = facts_for(order, entities, &c.set, &self.query, rows, |spec| {
+                self.probe.as_ref().is_some_and(|p| self.active.lists.matches(spec, p, now.timestamp_millis()))
             });
             decision_of(order, &c.set, c.version, &facts, now)
         };
-        let decision = decide(&live);
-        let shadow = active.shadow.as_ref().map(decide);
-        Ok(Decided { decision, shadow })
+        let decision = decide(&self.live);
+        let shadow = self.active.shadow.as_ref().map(decide);
+        Decided { decision, shadow }
     }
 }
 
