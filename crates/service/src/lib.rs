@@ -67,7 +67,7 @@ pub struct Service {
     api_keys: Arc<auth::KeyCache>,
     orders: batcher::Batcher<NewOrder>,
     /// Orders screened inside the write transaction, where the store does that best.
-    screened: batcher::Batcher<ToScreen, (InsertOutcome, NewOrder)>,
+    screened: batcher::Batcher<ToScreen, riskdesk_store::Screened>,
     events: batcher::Batcher<NewEvent>,
     screener: Arc<screening::Screener>,
     webhooks: Arc<std::sync::RwLock<webhooks::SharedWebhooks>>,
@@ -192,7 +192,7 @@ impl Service {
                 new.decision = Some(decided.decision);
                 new.shadow = decided.shadow;
             });
-            let (outcome, stored) = self.screened.submit(ToScreen { query, order: new, judge }).await?;
+            let (outcome, stored) = self.screened.submit(ToScreen { query, order: new, judge }).await??;
             let decision = match (&outcome, stored.decision) {
                 (InsertOutcome::Inserted, Some(d)) => d,
                 _ => match self.store.first_decision(&id).await? {

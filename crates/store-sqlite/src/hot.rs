@@ -28,6 +28,7 @@ use riskdesk_store::{
     HUB_SCAN_ROWS, InsertOutcome, MAX_WINDOW_ROWS, NewOrder, OutboxMessage, ScreeningQuery, ScreeningRows, StoreError,
     StoreResult, ToScreen,
 };
+use riskdesk_store::{Screened, run_judge};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -138,7 +139,7 @@ impl Hot {
     /// Screens and stores a batch in one write transaction, order after order: each reads what
     /// the ones before it wrote. The reads run on the writer's own connection, whose page cache
     /// survives its own commits (a reader's is dropped whenever anyone else committed).
-    pub(crate) fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<(InsertOutcome, NewOrder)>> {
+    pub(crate) fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<Screened>> {
         self.write(|c| {
             let mut out = Vec::with_capacity(batch.len());
             for ToScreen { query, mut order, judge } in batch {
@@ -148,16 +149,20 @@ impl Hot {
                     .exists([order.order.order_id.as_str()])
                     .map_err(db)?;
                 if stored {
-                    out.push((InsertOutcome::Duplicate, order));
+                    out.push(Ok((InsertOutcome::Duplicate, order)));
                     continue;
                 }
                 let rows = screening_rows(c, &query)?;
-                judge(&rows, &mut order);
+                if let Err(e) = run_judge(judge, &rows, &mut order) {
+                    out.push(Err(e));
+                    continue;
+                }
                 let outcome = insert_rows(c, std::slice::from_ref(&order))?.pop();
-                out.push((outcome.unwrap_or(InsertOutcome::Duplicate), order));
+                out.push(Ok((outcome.unwrap_or(InsertOutcome::Duplicate), order)));
             }
             let fresh: Vec<&str> = out
                 .iter()
+                .filter_map(|r| r.as_ref().ok())
                 .filter(|(o, _)| *o == InsertOutcome::Inserted)
                 .map(|(_, n)| n.order.order_id.as_str())
                 .collect();

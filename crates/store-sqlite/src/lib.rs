@@ -397,7 +397,7 @@ impl Store for SqliteStore {
         true
     }
 
-    async fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<(InsertOutcome, NewOrder)>> {
+    async fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<riskdesk_store::Screened>> {
         // As insert_orders: the sqlx writer is held until the commit (see `hot`).
         let turn = self.writer.acquire().await.map_err(db)?;
         let hot = self.hot.clone();

@@ -261,7 +261,7 @@ pub async fn large_batch_counts(store: &dyn Store) {
 
 /// Screening in the write path: each order of a batch is judged on rows that include the
 /// orders before it, those of the same batch too; a stored order id is a duplicate and its first
-/// answer stays.
+/// answer stays; an order whose judge fails is not stored and fails alone.
 pub async fn screened_orders_count_the_ones_before_them(store: &dyn Store) {
     let shared = |id: &str, customer: &str, minutes: i64| {
         let mut v = order_json(id, customer, minutes);
@@ -293,14 +293,23 @@ pub async fn screened_orders_count_the_ones_before_them(store: &dyn Store) {
         });
         ToScreen { query, order: n, judge }
     };
+    let mut failing = to_screen(shared("S-X", "C-9", 1));
+    let fails: crate::Judge = Box::new(|_: &crate::ScreeningRows, _: &mut NewOrder| panic!("a judge that fails"));
+    failing.judge = fails;
     let batch = vec![
         to_screen(shared("S-1", "C-1", 0)),
         to_screen(shared("S-2", "C-2", 1)),
+        failing,
         to_screen(shared("S-3", "C-3", 2)),
     ];
     let out = store.screen_orders(batch).await.unwrap_or_else(|e| panic!("screen_orders: {e}"));
-    let outcomes: Vec<&InsertOutcome> = out.iter().map(|(o, _)| o).collect();
-    assert_eq!(outcomes, vec![&InsertOutcome::Duplicate, &InsertOutcome::Inserted, &InsertOutcome::Inserted]);
+    let outcomes: Vec<Option<&InsertOutcome>> = out.iter().map(|r| r.as_ref().ok().map(|(o, _)| o)).collect();
+    assert_eq!(
+        outcomes,
+        vec![Some(&InsertOutcome::Duplicate), Some(&InsertOutcome::Inserted), None, Some(&InsertOutcome::Inserted)],
+        "a failing judge fails its own order only"
+    );
+    assert!(store.get_order(&oid("S-X")).await.unwrap_or_else(|e| panic!("{e}")).is_none(), "nothing of it is stored");
     let score = |id: &'static str| async move {
         store.first_decision(&oid(id)).await.unwrap_or_else(|e| panic!("{e}")).map(|d| d.score)
     };

@@ -25,6 +25,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// Deciding an order failed inside a write (see [`Store::screen_orders`]).
+    #[error("{0}")]
+    Screening(String),
     /// The change lost a race with another (e.g. the order was decided meanwhile); nothing of it
     /// was stored.
     #[error("{0}")]
@@ -32,6 +35,16 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What became of one order of [`Store::screen_orders`]: stored or a duplicate, or an error of
+/// its own (its judge failed; nothing of it was stored, the rest of the batch was).
+pub type Screened = Result<(InsertOutcome, NewOrder), StoreError>;
+
+/// Runs a judge; a panic in it fails its own order only.
+pub fn run_judge(judge: Judge, rows: &ScreeningRows, order: &mut NewOrder) -> StoreResult<()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge(rows, order)))
+        .map_err(|_| StoreError::Screening(format!("judging order {} failed", order.order.order_id)))
+}
 
 /// An order ready to be stored: parsed, its entities hashed, its answer decided.
 #[derive(Debug, Clone)]
@@ -398,13 +411,16 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
     /// and links. An order whose id is already stored is reported as a duplicate and nothing
     /// of it is stored (its first answer stays the answer). The default runs each order as its
     /// own read and transaction; a backend that can does the whole batch in one transaction.
-    async fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<(InsertOutcome, NewOrder)>> {
+    async fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<Screened>> {
         let mut out = Vec::with_capacity(batch.len());
         for ToScreen { query, mut order, judge } in batch {
             let rows = self.screening_rows(&query).await?;
-            judge(&rows, &mut order);
+            if let Err(e) = run_judge(judge, &rows, &mut order) {
+                out.push(Err(e));
+                continue;
+            }
             let outcome = self.insert_orders(std::slice::from_ref(&order)).await?.pop();
-            out.push((outcome.unwrap_or(InsertOutcome::Duplicate), order));
+            out.push(Ok((outcome.unwrap_or(InsertOutcome::Duplicate), order)));
         }
         Ok(out)
     }
