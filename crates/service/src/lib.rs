@@ -180,42 +180,35 @@ impl Service {
     pub async fn submit_order(&self, _cap: &Intake, order: Order) -> ServiceResult<Submitted> {
         let id = order.order_id.clone();
         let mut new = self.prepare(order, None);
-        if self.store.screens_in_writer()
-            && let Some(plan) = self.screener.plan(&new.order, &new.entities, new.order.placed_at.timestamp_millis())
-        {
-            let hooks = self.webhooks();
-            let query = plan.query.clone();
-            let judge = Box::new(move |rows: &ScreeningRows, new: &mut NewOrder| {
-                let decided = plan.decide(&new.order, &new.entities, rows, new.received_at);
-                new.outbox =
-                    webhooks::messages_for(&hooks.endpoints, "order.decided", &decided.decision, new.received_at);
-                new.decision = Some(decided.decision);
-                new.shadow = decided.shadow;
-            });
-            let (outcome, stored) = self.screened.submit(ToScreen { query, order: new, judge }).await??;
-            let decision = match (&outcome, stored.decision) {
-                (InsertOutcome::Inserted, Some(d)) => d,
-                _ => match self.store.first_decision(&id).await? {
-                    Some(first) => first,
-                    // Imported history has no decision: answer as if decided now, store nothing.
-                    None => self.screener.decide(&stored.order, &stored.entities, stored.received_at).await?.decision,
-                },
-            };
-            return Ok(Submitted { decision, outcome });
-        }
-        let decided = self.screener.decide(&new.order, &new.entities, new.received_at).await?;
-        let decision = decided.decision;
-        new.outbox = webhooks::messages_for(&self.webhooks().endpoints, "order.decided", &decision, new.received_at);
-        new.decision = Some(decision.clone());
-        new.shadow = decided.shadow;
-        let outcome = self.orders.submit(new).await?;
+        let hooks = self.webhooks();
+        let plan = if self.store.screens_in_writer() {
+            self.screener.plan(&new.order, &new.entities, new.order.placed_at.timestamp_millis())
+        } else {
+            None
+        };
+        let (outcome, decision) = match plan {
+            // Judged inside the write transaction (see `Store::screen_orders`).
+            Some(plan) => {
+                let query = plan.query.clone();
+                let judge = Box::new(move |rows: &ScreeningRows, new: &mut NewOrder| {
+                    let decided = plan.decide(&new.order, &new.entities, rows, new.received_at);
+                    attach_decision(new, decided, &hooks);
+                });
+                let (outcome, judged) = self.screened.submit(ToScreen { query, order: new, judge }).await??;
+                (outcome, judged.decision)
+            }
+            None => {
+                let decided = self.screener.decide(&new.order, &new.entities, new.received_at).await?;
+                attach_decision(&mut new, decided, &hooks);
+                let decision = new.decision.clone();
+                (self.orders.submit(new).await?, decision)
+            }
+        };
+        let decision = decision.ok_or_else(|| StoreError::Screening(format!("order {id} was not judged")))?;
         let decision = match outcome {
             InsertOutcome::Inserted => decision,
-            InsertOutcome::Duplicate => match self.store.first_decision(&id).await? {
-                Some(first) => first,
-                // Imported history has no decision: answer as if decided now, store nothing.
-                None => decision,
-            },
+            // Imported history has no decision: then answer as if decided now, storing nothing.
+            InsertOutcome::Duplicate => self.store.first_decision(&id).await?.unwrap_or(decision),
         };
         Ok(Submitted { decision, outcome })
     }
@@ -274,6 +267,13 @@ impl Service {
 
 #[cfg(test)]
 mod tests;
+
+/// Gives a screened order its decision, the shadow set's, and the webhook messages announcing it.
+fn attach_decision(new: &mut NewOrder, decided: screening::Decided, hooks: &webhooks::Webhooks) {
+    new.outbox = webhooks::messages_for(&hooks.endpoints, "order.decided", &decided.decision, new.received_at);
+    new.decision = Some(decided.decision);
+    new.shadow = decided.shadow;
+}
 
 /// The audit-chain key: an HMAC of a fixed label under the entity key, so that one secret
 /// outside the database serves both and neither can be derived from the other's use.

@@ -143,15 +143,6 @@ impl Hot {
         self.write(|c| {
             let mut out = Vec::with_capacity(batch.len());
             for ToScreen { query, mut order, judge } in batch {
-                let stored = c
-                    .prepare_cached("SELECT 1 FROM orders WHERE order_id = ?")
-                    .map_err(db)?
-                    .exists([order.order.order_id.as_str()])
-                    .map_err(db)?;
-                if stored {
-                    out.push(Ok((InsertOutcome::Duplicate, order)));
-                    continue;
-                }
                 let rows = screening_rows(c, &query)?;
                 if let Err(e) = run_judge(judge, &rows, &mut order) {
                     out.push(Err(e));
@@ -268,25 +259,12 @@ fn insert_rows(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutc
     }
 
     let decisions: Vec<&Decision> = fresh.iter().filter_map(|n| n.decision.as_ref()).collect();
-    if !decisions.is_empty() {
-        let mut st = c
-            .prepare_cached(
-                "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) \
-                 VALUES (?, 0, ?, ?, ?, ?, ?)",
-            )
-            .map_err(db)?;
-        for d in &decisions {
-            st.execute(params![
-                d.order_id.as_str(),
-                d.decision.as_str(),
-                i64::from(d.score),
-                d.ruleset_version,
-                codec::reasons_json(d),
-                d.decided_at.timestamp_millis(),
-            ])
-            .map_err(db)?;
-        }
-    }
+    insert_decisions(
+        c,
+        "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at) \
+         VALUES (?, 0, ?, ?, ?, ?, ?)",
+        &decisions,
+    )?;
 
     let outbox: Vec<&OutboxMessage> = fresh.iter().flat_map(|n| n.outbox.iter()).collect();
     if !outbox.is_empty() {
@@ -321,27 +299,35 @@ fn insert_rows(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutc
     }
 
     let shadows: Vec<&Decision> = fresh.iter().filter_map(|n| n.shadow.as_ref()).collect();
-    if !shadows.is_empty() {
-        let mut st = c
-            .prepare_cached(
-                "INSERT INTO shadow_decisions (order_id, ruleset_version, verdict, score, reasons, decided_at) \
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .map_err(db)?;
-        for d in shadows {
-            st.execute(params![
-                d.order_id.as_str(),
-                d.ruleset_version,
-                d.decision.as_str(),
-                i64::from(d.score),
-                codec::reasons_json(d),
-                d.decided_at.timestamp_millis(),
-            ])
-            .map_err(db)?;
-        }
-    }
+    insert_decisions(
+        c,
+        "INSERT INTO shadow_decisions (order_id, verdict, score, ruleset_version, reasons, decided_at) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        &shadows,
+    )?;
 
     Ok(outcomes)
+}
+
+/// Writes decisions with `sql`, whose parameters are: order, verdict, score, rule-set version,
+/// reasons, decided at.
+fn insert_decisions(c: &Connection, sql: &str, decisions: &[&Decision]) -> StoreResult<()> {
+    if decisions.is_empty() {
+        return Ok(());
+    }
+    let mut st = c.prepare_cached(sql).map_err(db)?;
+    for d in decisions {
+        st.execute(params![
+            d.order_id.as_str(),
+            d.decision.as_str(),
+            i64::from(d.score),
+            d.ruleset_version,
+            codec::reasons_json(d),
+            d.decided_at.timestamp_millis(),
+        ])
+        .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Events that arrived before their order now learn its customer.

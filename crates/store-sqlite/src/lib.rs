@@ -107,6 +107,24 @@ impl SqliteStore {
         Ok(Self { writer, reader, hot: Arc::new(hot::Hot::new(path, opts.synchronous_full)), _alive: alive })
     }
 
+    /// Runs a write on the hot writer connection in a blocking task. Holding the sqlx writer
+    /// meanwhile keeps every write to the file in one queue (see `hot`); it moves into the task
+    /// so that it is held until the commit even if this future is dropped.
+    async fn on_hot_writer<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&hot::Hot) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let turn = self.writer.acquire().await.map_err(db)?;
+        let hot = self.hot.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = write(&hot);
+            drop(turn);
+            out
+        })
+        .await
+        .map_err(joined)?
+    }
+
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
@@ -120,19 +138,8 @@ impl Store for SqliteStore {
     }
 
     async fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
-        // Holding the sqlx writer keeps every write to the file in one queue (see `hot`); it
-        // moves into the blocking task so that it is held until the commit even if this future
-        // is dropped.
-        let turn = self.writer.acquire().await.map_err(db)?;
-        let hot = self.hot.clone();
         let batch = batch.to_vec();
-        tokio::task::spawn_blocking(move || {
-            let out = hot.insert_orders(&batch);
-            drop(turn);
-            out
-        })
-        .await
-        .map_err(joined)?
+        self.on_hot_writer(move |hot| hot.insert_orders(&batch)).await
     }
 
     async fn insert_events(&self, batch: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>> {
@@ -398,16 +405,7 @@ impl Store for SqliteStore {
     }
 
     async fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<riskdesk_store::Screened>> {
-        // As insert_orders: the sqlx writer is held until the commit (see `hot`).
-        let turn = self.writer.acquire().await.map_err(db)?;
-        let hot = self.hot.clone();
-        tokio::task::spawn_blocking(move || {
-            let out = hot.screen_orders(batch);
-            drop(turn);
-            out
-        })
-        .await
-        .map_err(joined)?
+        self.on_hot_writer(move |hot| hot.screen_orders(batch)).await
     }
 
     async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
@@ -754,8 +752,9 @@ impl Store for SqliteStore {
 /// A long reader (a backtest) can hold the WAL from starting over; it grows meanwhile.
 pub(crate) const WAL_BOUND_PAGES: u32 = 65_536;
 
-/// Copies committed WAL frames into the database file from its own connection. PASSIVE never
-/// blocks the writer; the automatic checkpoint that a commit triggers then has less to copy.
+/// Copies committed WAL frames into the database file from its own connection (PASSIVE never
+/// blocks the writer) and syncs the file, so the checkpoint a commit runs past
+/// [`WAL_BOUND_PAGES`] has little left to copy and flush.
 async fn checkpoint_loop(pool: SqlitePool, path: std::path::PathBuf, alive: Weak<()>) {
     let file = std::fs::File::open(&path).ok().map(Arc::new);
     let mut synced_upto = -1;
@@ -780,10 +779,9 @@ async fn checkpoint_loop(pool: SqlitePool, path: std::path::PathBuf, alive: Weak
         if copied != synced_upto
             && let Some(f) = file.clone()
         {
-            match tokio::task::spawn_blocking(move || f.sync_data()).await {
+            match tokio::task::spawn_blocking(move || f.sync_data()).await.map_err(std::io::Error::other) {
                 Ok(Ok(())) => synced_upto = copied,
-                Ok(Err(e)) => tracing::warn!(error = %e, "syncing the database file failed"),
-                Err(e) => tracing::warn!(error = %e, "syncing the database file failed"),
+                Ok(Err(e)) | Err(e) => tracing::warn!(error = %e, "syncing the database file failed"),
             }
         }
     }

@@ -408,9 +408,10 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
 
     /// Screens and stores orders one after the other: each order's rows are read after the
     /// orders before it were stored, so orders arriving together count each other in velocity
-    /// and links. An order whose id is already stored is reported as a duplicate and nothing
-    /// of it is stored (its first answer stays the answer). The default runs each order as its
-    /// own read and transaction; a backend that can does the whole batch in one transaction.
+    /// and links. Every order is judged; one whose id is already stored is reported as a
+    /// duplicate and nothing of it is stored (its first answer stays the answer). The default
+    /// runs each order as its own read and transaction; a backend that can does the whole batch
+    /// in one transaction.
     async fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<Screened>> {
         let mut out = Vec::with_capacity(batch.len());
         for ToScreen { query, mut order, judge } in batch {
