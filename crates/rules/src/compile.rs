@@ -101,6 +101,9 @@ struct Cx<'c> {
     consts: &'c mut Vec<Value>,
     info: &'c SourceInfo,
     refs: Vec<u32>,
+    /// The slot read most recently, even when `refs` already held it: the fast comparison
+    /// paths take their field from here.
+    last: Option<u32>,
     nodes: u32,
 }
 
@@ -113,7 +116,7 @@ pub fn compile(source: &str, slots: &mut Slots, consts: &mut Vec<Value>) -> Resu
             let message = first.map_or_else(|| "syntax error".to_owned(), |pe| tidy_parse_message(&pe.msg));
             CompileError { offset, message: format!("syntax error: {message}") }
         })?;
-    let mut cx = Cx { slots, consts, info: &info, refs: Vec::new(), nodes: 0 };
+    let mut cx = Cx { slots, consts, info: &info, refs: Vec::new(), last: None, nodes: 0 };
     let (node, ty) = cx.expr(&expr)?;
     if !matches!(ty, Ty::Bool | Ty::Dyn) {
         return err(&expr, &cx, format!("a rule condition must be true or false, but this is {ty}"));
@@ -185,6 +188,7 @@ impl Cx<'_> {
     }
 
     fn note(&mut self, slot: u32) {
+        self.last = Some(slot);
         if !self.refs.contains(&slot) {
             self.refs.push(slot);
         }
@@ -438,7 +442,7 @@ impl Cx<'_> {
         let (nb, tb) = self.expr(b)?;
         self.comparable(e, ta, tb, "compare")?;
         // The common shape `field == "literal"` reads the slot and the constant without dispatch.
-        if let (Some(slot), Some(k)) = (self.refs.last().copied(), self.consts.len().checked_sub(1))
+        if let (Some(slot), Some(k)) = (self.last, self.consts.len().checked_sub(1))
             && matches!(a.expr, Expr::Select(_) | Expr::Ident(_))
             && matches!(b.expr, Expr::Literal(LiteralValue::String(_)))
             && ta == Ty::String
@@ -475,7 +479,7 @@ impl Cx<'_> {
             Expr::Literal(LiteralValue::Double(ref d)) => Some(*d.inner()),
             _ => None,
         };
-        if let (Some(lit), Some(&slot)) = (literal, self.refs.last())
+        if let (Some(lit), Some(slot)) = (literal, self.last)
             && matches!(a.expr, Expr::Select(_) | Expr::Ident(_))
             && matches!(ta, Ty::Int | Ty::Double)
         {

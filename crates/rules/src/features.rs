@@ -68,14 +68,18 @@ pub fn build_frame(order: &Order, facts: &Facts, set: &RuleSet, frame: &mut Vec<
     for (i, need) in set.needs().iter().enumerate() {
         let slot = VARS.len() + i;
         frame[slot] = match need {
-            Need::Attribute(name) => match order.attributes.get(name) {
-                Some(AttributeValue::Bool(b)) => Value::Bool(*b),
-                Some(AttributeValue::Number(n)) => Value::Double(*n),
-                Some(AttributeValue::Text(t)) => Value::str(t.as_str()),
-                None => Value::Null,
-            },
+            Need::Attribute(name) => order.attributes.get(name).map_or(Value::Null, attribute_value),
             _ => facts.dynamic.get(i).cloned().unwrap_or(Value::Null),
         };
+    }
+}
+
+/// A shop attribute as rules see it.
+pub fn attribute_value(a: &AttributeValue) -> Value {
+    match a {
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Number(n) => Value::Double(*n),
+        AttributeValue::Text(t) => Value::str(t.as_str()),
     }
 }
 

@@ -3,6 +3,7 @@
 //! service and the replay feed it facts.
 
 pub mod clusters;
+pub mod column;
 pub mod compile;
 pub mod eval;
 pub mod features;

@@ -324,6 +324,16 @@ impl RuleSet {
         &self.slots.needs
     }
 
+    /// The frame slots some enabled rule reads, ascending: all a frame must hold for
+    /// [`RuleSet::evaluate_into`] to see what a full frame would show it.
+    pub fn read_slots(&self) -> Vec<u32> {
+        let mut s: Vec<u32> =
+            self.rules.iter().filter(|r| r.doc.enabled).flat_map(|r| r.refs.iter().copied()).collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    }
+
     /// Frame length this rule set reads.
     pub fn frame_len(&self) -> usize {
         self.slots.len()

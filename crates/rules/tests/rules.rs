@@ -283,3 +283,38 @@ fn the_starter_pack_validates() {
     assert_eq!(out.verdict, Verdict::Approve, "{:?}", out.reasons);
     assert!(out.not_evaluated.is_empty(), "{:?}", out.not_evaluated);
 }
+
+/// A field read a second time in one rule, after another field, must still be the field the
+/// comparison names (the fast comparison paths once took the rule's latest new field instead).
+#[test]
+fn a_field_read_twice_in_a_rule_keeps_its_own_value() {
+    let o = order(serde_json::json!({}));
+    let facts = Facts::default();
+    // 249.90 > 100, a first order, and 249.90 > 500 is false: the rule must not fire.
+    let set = RuleSet::from_toml(&rules(&rule(
+        "twice",
+        "order.amount > 100.0 && customer.first_order && order.amount > 500.0",
+        "review",
+        0,
+    )))
+    .unwrap();
+    assert!(run(&set, &o, &facts).reasons.is_empty());
+    // The same with equality on a string read twice around another field.
+    let set = RuleSet::from_toml(&rules(&rule(
+        "twice",
+        "order.currency == \"EUR\" && order.channel == \"webshop\" && order.currency == \"USD\"",
+        "review",
+        0,
+    )))
+    .unwrap();
+    assert!(run(&set, &o, &facts).reasons.is_empty());
+    // And it still fires when it should.
+    let set = RuleSet::from_toml(&rules(&rule(
+        "twice",
+        "order.amount > 100.0 && customer.first_order && order.amount < 500.0",
+        "review",
+        0,
+    )))
+    .unwrap();
+    assert_eq!(run(&set, &o, &facts).reasons.len(), 1);
+}

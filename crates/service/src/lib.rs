@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod batcher;
+pub mod frames;
 pub mod keys;
 pub mod links;
 pub mod lists;
@@ -74,6 +75,8 @@ pub struct Service {
     /// Seals the audit chain; derived from the entity key, so it lives outside the database too.
     audit_key: Arc<[u8; 32]>,
     workspace: Arc<std::sync::RwLock<workspace::WorkspaceConfig>>,
+    /// Every stored order's features for backtests, built on first use (one at a time).
+    frames: Arc<tokio::sync::Mutex<Option<Arc<frames::Frames>>>>,
 }
 
 /// What became of a submitted order: its answer, and whether this call stored it.
@@ -123,6 +126,7 @@ impl Service {
             webhooks: Arc::default(),
             audit_key: Arc::new(audit_key(entity_key)),
             workspace: Arc::default(),
+            frames: Arc::default(),
         })
     }
 

@@ -39,6 +39,8 @@ pub struct Judged {
 
 pub struct Replay {
     sets: Vec<(i64, Arc<RuleSet>)>,
+    /// The dynamic facts to build for each order: one list per set, or one for a feature index.
+    groups: Vec<Vec<Need>>,
     lists: Arc<ListIndex>,
     accounts: HashMap<String, Account>,
     /// Windowed uses per entity of the kinds some rule counts over.
@@ -53,10 +55,21 @@ pub struct Replay {
 impl Replay {
     /// `sets` are judged side by side on the same history (version numbers label the results).
     pub fn new(sets: Vec<(i64, Arc<RuleSet>)>, lists: Arc<ListIndex>) -> Self {
-        let plan = ReadPlan::of(sets.iter().flat_map(|(_, s)| s.needs()));
+        let groups = sets.iter().map(|(_, s)| s.needs().to_vec()).collect();
+        Self::with(sets, groups, lists)
+    }
+
+    /// A replay that builds facts for `needs` instead of judging sets ([`Replay::facts`]).
+    pub fn for_needs(needs: Vec<Need>, lists: Arc<ListIndex>) -> Self {
+        Self::with(Vec::new(), vec![needs], lists)
+    }
+
+    fn with(sets: Vec<(i64, Arc<RuleSet>)>, groups: Vec<Vec<Need>>, lists: Arc<ListIndex>) -> Self {
+        let plan = ReadPlan::of(groups.iter().flatten());
         let (kinds, customer_window) = (plan.entities, plan.customer_window_ms);
         Self {
             sets,
+            groups,
             lists,
             accounts: HashMap::new(),
             uses: HashMap::new(),
@@ -84,7 +97,19 @@ impl Replay {
     pub fn order(&mut self, order: &Order, entities: &[EntityKey]) -> Vec<Decision> {
         let decided_at = DateTime::<Utc>::from(order.placed_at);
         let mut out = Vec::with_capacity(self.sets.len());
-        self.step(order, entities, |version, set, facts| out.push(decision_of(order, set, version, facts, decided_at)));
+        let sets = self.sets.clone();
+        self.step(order, entities, |i, facts| {
+            let (version, set) = &sets[i];
+            out.push(decision_of(order, set, *version, facts, decided_at))
+        });
+        out
+    }
+
+    /// The facts of the needs given to [`Replay::for_needs`] for one order (as of its time),
+    /// then records the order into the history.
+    pub fn facts(&mut self, order: &Order, entities: &[EntityKey]) -> Facts {
+        let mut out = Facts::default();
+        self.step(order, entities, |_, facts| out = facts.clone());
         out
     }
 
@@ -93,7 +118,9 @@ impl Replay {
     pub fn judge(&mut self, order: &Order, entities: &[EntityKey], scratch: &mut Scratch) -> Vec<Judged> {
         let mut out = Vec::with_capacity(self.sets.len());
         let mut frame = Vec::new();
-        self.step(order, entities, |_, set, facts| {
+        let sets = self.sets.clone();
+        self.step(order, entities, |i, facts| {
+            let set = &sets[i].1;
             build_frame(order, facts, set, &mut frame);
             let (verdict, score) = set.evaluate_recorded(&frame, scratch);
             out.push(Judged { verdict, score, hits: scratch.hits.clone() });
@@ -101,9 +128,9 @@ impl Replay {
         out
     }
 
-    /// Builds each set's facts for the order (as of its time), hands them to `judge`, then adds
-    /// the order to the history.
-    fn step(&mut self, order: &Order, entities: &[EntityKey], mut judge: impl FnMut(i64, &RuleSet, &Facts)) {
+    /// Builds each group's facts for the order (as of its time), hands them to `judge` with the
+    /// group's index, then adds the order to the history.
+    fn step(&mut self, order: &Order, entities: &[EntityKey], mut judge: impl FnMut(usize, &Facts)) {
         let at = order.placed_at.timestamp_millis();
         let cust = order.customer.customer_id.as_str();
         let cur = current(order, entities);
@@ -133,12 +160,11 @@ impl Replay {
             }
         }
         let cluster = self.clusters.facts(cust, entities);
-        let wants_lists = self.sets.iter().any(|(_, s)| s.needs().iter().any(|n| matches!(n, Need::List(_))));
+        let wants_lists = self.groups.iter().flatten().any(|n| matches!(n, Need::List(_)));
         let probe = wants_lists.then(|| Probe::of(order, entities));
         let empty = VecDeque::new();
-        for (version, set) in &self.sets {
-            let dynamic = set
-                .needs()
+        for (i, needs) in self.groups.iter().enumerate() {
+            let dynamic = needs
                 .iter()
                 .map(|need| match need {
                     Need::Velocity(v) => match v.subject {
@@ -157,7 +183,7 @@ impl Replay {
                 })
                 .collect();
             let facts = Facts { history: history.clone(), cluster, dynamic };
-            judge(*version, set, &facts);
+            judge(i, &facts);
         }
         // Record the order for the ones after it.
         let row = Rc::new(UseRow {

@@ -2,16 +2,18 @@
 //! Versions are immutable; "live" and "shadow" are pointers moved in one transaction with a
 //! record of who moved them.
 
+use crate::frames::Frames;
 use crate::replay::Replay;
 use crate::workspace::audit::entry;
 use crate::{ReadAccess, RulesAdmin, Service, ServiceError, ServiceResult};
 use riskdesk_domain::workspace::AuditEntry;
 use riskdesk_domain::{EventType, Verdict};
 use riskdesk_rules::RuleSet;
+use riskdesk_rules::needs::Need;
 use riskdesk_store::workspace::Effect;
 use riskdesk_store::{ControlChange, ReplayEvent, ReplayOrder, RuleSetChange, RuleSetRecord, ScreeningControl};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -113,8 +115,24 @@ pub struct Backtest {
     /// With ground truth (order id → pattern): how many orders of each pattern were flagged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub by_pattern: Vec<PatternStats>,
+    /// Seconds to load and replay history (with the frame index: to build it; 0 when it was
+    /// built already).
     pub load_seconds: f64,
+    /// Seconds to judge the orders.
     pub replay_seconds: f64,
+    /// The frame index the backtest ran on, when it ran on one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexUse>,
+}
+
+/// How a backtest used the frame index.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexUse {
+    /// Built for this backtest (history or lists changed, or new facts were asked for).
+    pub built: bool,
+    pub orders: u64,
+    pub memory_bytes: u64,
+    pub build_seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -139,7 +157,7 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
 }
 
 /// Outcome of each labelled order from its events: fraud wins over legit.
-fn outcomes(events: &[ReplayEvent]) -> HashMap<&str, &'static str> {
+pub(crate) fn outcomes(events: &[ReplayEvent]) -> HashMap<&str, &'static str> {
     let mut out: HashMap<&str, &'static str> = HashMap::new();
     for e in events {
         let Some(o) = e.order_id.as_deref() else { continue };
@@ -164,7 +182,6 @@ pub fn run_backtest(
     lists: Arc<crate::screening::lists::ListIndex>,
     truth: Option<&HashMap<String, String>>,
 ) -> Backtest {
-    let mut patterns: HashMap<String, PatternStats> = HashMap::new();
     let started = Instant::now();
     let labels = outcomes(&history.events);
     let mut sets = vec![(candidate.0.unwrap_or(0), candidate.1.clone())];
@@ -172,13 +189,8 @@ pub fn run_backtest(
         sets.push((*v, s.clone()));
     }
     let mut replay = Replay::new(sets, lists);
-    let mut cand = SetStats { version: candidate.0, ..SetStats::default() };
-    let mut live_stats = live.as_ref().map(|(v, _)| SetStats { version: Some(*v), ..SetStats::default() });
-    let mut diff = Difference::default();
-    let mut rule_hits: Vec<(u64, u64)> = vec![(0, 0); candidate.1.rules.len()];
+    let mut tally = Tally::new(&candidate, live.as_ref().map(|l| l.0));
     let mut scratch = riskdesk_rules::Scratch::default();
-    let mut examples = Vec::new();
-    let (mut fraud_orders, mut legit_orders) = (0u64, 0u64);
     let mut ev = history.events.iter().peekable();
     for o in &history.orders {
         let at = o.order.placed_at.timestamp_millis();
@@ -186,10 +198,70 @@ pub fn run_backtest(
             replay.event(e);
         }
         let decisions = replay.judge(&o.order, &o.entities, &mut scratch);
-        let outcome = labels.get(o.order.order_id.as_str()).copied().unwrap_or("unlabelled");
+        let id = o.order.order_id.as_str();
+        let outcome = labels.get(id).copied().unwrap_or("unlabelled");
+        let pattern = truth.and_then(|t| t.get(id)).map(String::as_str);
+        let c = &decisions[0];
+        let live = decisions.get(1).map(|d| d.verdict);
+        tally.add(
+            &candidate.1,
+            id,
+            || o.order.placed_at.to_rfc3339(),
+            outcome,
+            pattern,
+            (c.verdict, c.score, &c.hits),
+            live,
+        );
+    }
+    tally.finish(&candidate.1, history.load_seconds, started.elapsed().as_secs_f64())
+}
+
+/// Running totals of a backtest. Stretches of history can be tallied apart and merged in time
+/// order ([`Tally::merge`]) with the same result as one pass.
+pub(crate) struct Tally {
+    orders: u64,
+    fraud_orders: u64,
+    legit_orders: u64,
+    cand: SetStats,
+    live: Option<SetStats>,
+    diff: Difference,
+    rule_hits: Vec<(u64, u64)>,
+    /// The latest flagged orders, oldest first (at most 200 kept, the newest 100 reported).
+    examples: Vec<Example>,
+    patterns: HashMap<String, PatternStats>,
+}
+
+impl Tally {
+    pub(crate) fn new(candidate: &(Option<i64>, Arc<RuleSet>), live: Option<i64>) -> Self {
+        Tally {
+            orders: 0,
+            fraud_orders: 0,
+            legit_orders: 0,
+            cand: SetStats { version: candidate.0, ..SetStats::default() },
+            live: live.map(|v| SetStats { version: Some(v), ..SetStats::default() }),
+            diff: Difference::default(),
+            rule_hits: vec![(0, 0); candidate.1.rules.len()],
+            examples: Vec::new(),
+            patterns: HashMap::new(),
+        }
+    }
+
+    /// Counts one order: the candidate's verdict, score and hits, and the live set's verdict.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn add(
+        &mut self,
+        set: &RuleSet,
+        order_id: &str,
+        placed_at: impl FnOnce() -> String,
+        outcome: &'static str,
+        pattern: Option<&str>,
+        (verdict, score, hits): (Verdict, u8, &[usize]),
+        live: Option<Verdict>,
+    ) {
         let fraud = outcome == "fraud";
-        fraud_orders += u64::from(fraud);
-        legit_orders += u64::from(outcome == "legit");
+        self.orders += 1;
+        self.fraud_orders += u64::from(fraud);
+        self.legit_orders += u64::from(outcome == "legit");
         let tally = |s: &mut SetStats, v: Verdict| {
             s.verdicts.add(v);
             s.by_outcome.entry(outcome).or_default().add(v);
@@ -198,91 +270,152 @@ pub fn run_backtest(
                 s.flagged_fraud += u64::from(fraud);
             }
         };
-        let c = &decisions[0];
-        tally(&mut cand, c.verdict);
-        if let Some(p) = truth.and_then(|t| t.get(o.order.order_id.as_str())) {
-            let ps = patterns.entry(p.clone()).or_insert_with(|| PatternStats {
-                pattern: p.clone(),
+        tally(&mut self.cand, verdict);
+        if let Some(p) = pattern {
+            let with_live = self.live.is_some();
+            let ps = self.patterns.entry(p.to_owned()).or_insert_with(|| PatternStats {
+                pattern: p.to_owned(),
                 orders: 0,
                 flagged: 0,
                 declined: 0,
-                live_flagged: decisions.get(1).map(|_| 0),
+                live_flagged: with_live.then_some(0),
             });
             ps.orders += 1;
-            ps.flagged += u64::from(c.verdict != Verdict::Approve);
-            ps.declined += u64::from(c.verdict == Verdict::Decline);
-            if let (Some(lf), Some(l)) = (ps.live_flagged.as_mut(), decisions.get(1)) {
-                *lf += u64::from(l.verdict != Verdict::Approve);
+            ps.flagged += u64::from(verdict != Verdict::Approve);
+            ps.declined += u64::from(verdict == Verdict::Decline);
+            if let (Some(lf), Some(l)) = (ps.live_flagged.as_mut(), live) {
+                *lf += u64::from(l != Verdict::Approve);
             }
         }
-        for &i in &c.hits {
-            rule_hits[i].0 += 1;
-            rule_hits[i].1 += u64::from(fraud);
+        for &i in hits {
+            self.rule_hits[i].0 += 1;
+            self.rule_hits[i].1 += u64::from(fraud);
         }
-        let live_verdict = decisions.get(1).map(|d| d.verdict);
-        if let (Some(ls), Some(lv)) = (live_stats.as_mut(), live_verdict) {
+        if let (Some(ls), Some(lv)) = (self.live.as_mut(), live) {
             tally(ls, lv);
-            let (cf, lf) = (c.verdict != Verdict::Approve, lv != Verdict::Approve);
+            let (cf, lf) = (verdict != Verdict::Approve, lv != Verdict::Approve);
             if cf && !lf {
-                diff.newly_flagged += 1;
-                diff.newly_flagged_fraud += u64::from(fraud);
+                self.diff.newly_flagged += 1;
+                self.diff.newly_flagged_fraud += u64::from(fraud);
             }
             if lf && !cf {
-                diff.no_longer_flagged += 1;
-                diff.no_longer_flagged_fraud += u64::from(fraud);
+                self.diff.no_longer_flagged += 1;
+                self.diff.no_longer_flagged_fraud += u64::from(fraud);
             }
-            diff.verdict_changed += u64::from(c.verdict != lv);
+            self.diff.verdict_changed += u64::from(verdict != lv);
         }
-        if c.verdict != Verdict::Approve {
-            examples.push(Example {
-                order_id: o.order.order_id.to_string(),
-                placed_at: o.order.placed_at.to_rfc3339(),
-                verdict: c.verdict,
-                score: c.score,
-                live_verdict,
+        if verdict != Verdict::Approve {
+            self.examples.push(Example {
+                order_id: order_id.to_owned(),
+                placed_at: placed_at(),
+                verdict,
+                score,
+                live_verdict: live,
                 outcome,
-                rules: c.hits.iter().map(|&i| candidate.1.rules[i].doc.id.clone()).collect(),
+                rules: hits.iter().map(|&i| set.rules[i].doc.id.clone()).collect(),
             });
-            if examples.len() > 200 {
-                examples.drain(..100);
+            self.trim_examples();
+        }
+    }
+
+    fn trim_examples(&mut self) {
+        if self.examples.len() > 200 {
+            self.examples.drain(..self.examples.len() - 100);
+        }
+    }
+
+    /// Adds the totals of the stretch of history right after this one.
+    pub(crate) fn merge(&mut self, later: Tally) {
+        fn sets(a: &mut SetStats, b: SetStats) {
+            a.verdicts.approve += b.verdicts.approve;
+            a.verdicts.review += b.verdicts.review;
+            a.verdicts.decline += b.verdicts.decline;
+            a.flagged += b.flagged;
+            a.flagged_fraud += b.flagged_fraud;
+            for (k, v) in b.by_outcome {
+                let e = a.by_outcome.entry(k).or_default();
+                e.approve += v.approve;
+                e.review += v.review;
+                e.decline += v.decline;
+            }
+        }
+        self.orders += later.orders;
+        self.fraud_orders += later.fraud_orders;
+        self.legit_orders += later.legit_orders;
+        sets(&mut self.cand, later.cand);
+        if let (Some(a), Some(b)) = (self.live.as_mut(), later.live) {
+            sets(a, b);
+        }
+        let d = later.diff;
+        self.diff.newly_flagged += d.newly_flagged;
+        self.diff.newly_flagged_fraud += d.newly_flagged_fraud;
+        self.diff.no_longer_flagged += d.no_longer_flagged;
+        self.diff.no_longer_flagged_fraud += d.no_longer_flagged_fraud;
+        self.diff.verdict_changed += d.verdict_changed;
+        for (a, b) in self.rule_hits.iter_mut().zip(later.rule_hits) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.examples.extend(later.examples);
+        self.trim_examples();
+        for (k, p) in later.patterns {
+            match self.patterns.get_mut(&k) {
+                Some(a) => {
+                    a.orders += p.orders;
+                    a.flagged += p.flagged;
+                    a.declined += p.declined;
+                    if let (Some(x), Some(y)) = (a.live_flagged.as_mut(), p.live_flagged) {
+                        *x += y;
+                    }
+                }
+                None => {
+                    self.patterns.insert(k, p);
+                }
             }
         }
     }
-    let finish = |s: &mut SetStats| {
-        s.precision = ratio(s.flagged_fraud, s.flagged);
-        s.recall = ratio(s.flagged_fraud, fraud_orders);
-    };
-    finish(&mut cand);
-    if let Some(ls) = live_stats.as_mut() {
-        finish(ls);
-    }
-    let mut rules: Vec<RuleStats> = candidate
-        .1
-        .rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let (hits, fraud_hits) = rule_hits[i];
-            RuleStats { rule: r.doc.id.clone(), hits, fraud_hits, precision: ratio(fraud_hits, hits) }
-        })
-        .collect();
-    rules.sort_by(|a, b| b.hits.cmp(&a.hits).then(a.rule.cmp(&b.rule)));
-    examples.reverse();
-    examples.truncate(100);
-    let mut by_pattern: Vec<PatternStats> = patterns.into_values().collect();
-    by_pattern.sort_by(|a, b| a.pattern.cmp(&b.pattern));
-    Backtest {
-        orders: history.orders.len() as u64,
-        fraud_orders,
-        legit_orders,
-        candidate: cand,
-        live: live_stats,
-        difference: live.as_ref().map(|_| diff),
-        rules,
-        flagged_examples: examples,
-        by_pattern,
-        load_seconds: history.load_seconds,
-        replay_seconds: started.elapsed().as_secs_f64(),
+
+    pub(crate) fn finish(mut self, set: &RuleSet, load_seconds: f64, replay_seconds: f64) -> Backtest {
+        let (fraud_orders, legit_orders) = (self.fraud_orders, self.legit_orders);
+        let finish = |s: &mut SetStats| {
+            s.precision = ratio(s.flagged_fraud, s.flagged);
+            s.recall = ratio(s.flagged_fraud, fraud_orders);
+        };
+        finish(&mut self.cand);
+        if let Some(ls) = self.live.as_mut() {
+            finish(ls);
+        }
+        let mut rules: Vec<RuleStats> = set
+            .rules
+            .iter()
+            .zip(&self.rule_hits)
+            .map(|(r, &(hits, fraud_hits))| RuleStats {
+                rule: r.doc.id.clone(),
+                hits,
+                fraud_hits,
+                precision: ratio(fraud_hits, hits),
+            })
+            .collect();
+        rules.sort_by(|a, b| b.hits.cmp(&a.hits).then(a.rule.cmp(&b.rule)));
+        self.examples.reverse();
+        self.examples.truncate(100);
+        let mut by_pattern: Vec<PatternStats> = self.patterns.into_values().collect();
+        by_pattern.sort_by(|a, b| a.pattern.cmp(&b.pattern));
+        let has_live = self.live.is_some();
+        Backtest {
+            orders: self.orders,
+            fraud_orders,
+            legit_orders,
+            candidate: self.cand,
+            live: self.live,
+            difference: has_live.then_some(self.diff),
+            rules,
+            flagged_examples: self.examples,
+            by_pattern,
+            load_seconds,
+            replay_seconds,
+            index: None,
+        }
     }
 }
 
@@ -457,12 +590,47 @@ impl Service {
             Candidate::Version(v) => (Some(v), self.ruleset(cap, v).await?.source),
         };
         let (set, _) = validate(&source)?;
-        let history = self.load_history(cap).await?;
         let live = self.screener().live().map(|c| (c.version, c.set));
         let lists = self.screener().lists();
-        let set = Arc::new(set);
-        tokio::task::spawn_blocking(move || run_backtest(&history, (version, set), live, lists, truth.as_ref()))
+        let candidate = (version, Arc::new(set));
+        let (frames, built) = self.frames_for(cap, &candidate.1, live.as_ref().map(|l| &*l.1), lists).await?;
+        tokio::task::spawn_blocking(move || frames.backtest(&candidate, live.as_ref(), truth.as_ref(), built))
             .await
             .map_err(|e| ServiceError::Invalid(format!("backtest failed: {e}")))
+    }
+
+    /// The frame index, built again first when the stored history or the lists changed or the
+    /// sets read facts it does not hold. Concurrent backtests wait for one build.
+    async fn frames_for(
+        &self,
+        cap: &ReadAccess,
+        candidate: &RuleSet,
+        live: Option<&RuleSet>,
+        lists: Arc<crate::screening::lists::ListIndex>,
+    ) -> ServiceResult<(Arc<Frames>, bool)> {
+        let mut needs: BTreeSet<Need> =
+            candidate.needs().iter().chain(live.iter().flat_map(|l| l.needs())).cloned().collect();
+        let mut slot = self.frames.lock().await;
+        let size = self.store().history_size().await?;
+        if let Some(f) = slot.as_ref().filter(|f| f.fits(size, &lists, &needs)) {
+            return Ok((f.clone(), false));
+        }
+        if let Some(old) = slot.take() {
+            needs.extend(old.needs());
+        }
+        let history = self.load_history(cap).await?;
+        let frames = tokio::task::spawn_blocking(move || Frames::build(&history, size, needs, lists))
+            .await
+            .map_err(|e| ServiceError::Invalid(format!("building the backtest index failed: {e}")))?;
+        let frames = Arc::new(frames);
+        tracing::info!(
+            orders = frames.len(),
+            megabytes = frames.heap_bytes() / 1_000_000,
+            load_seconds = frames.load_seconds,
+            build_seconds = frames.build_seconds,
+            "backtest index built"
+        );
+        *slot = Some(frames.clone());
+        Ok((frames, true))
     }
 }

@@ -14,7 +14,7 @@ use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, InsertOutcome, ListEntry,
+    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, HistorySize, InsertOutcome, ListEntry,
     MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow,
     RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult,
     StoredCustomer, StoredOrder, from_millis,
@@ -773,6 +773,15 @@ impl Store for PgStore {
                 .map_err(db)?;
         let next = (rows.len() as i64 == limit).then_some(offset + limit);
         Ok((rows.into_iter().map(|(body, entities)| ReplayRow { body, entities }).collect(), next))
+    }
+
+    async fn history_size(&self) -> StoreResult<HistorySize> {
+        let (orders, events): (i64, i64) =
+            sqlx::query_as("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM events)")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(HistorySize { orders, events })
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {

@@ -14,8 +14,8 @@ use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EventType, Orde
 use riskdesk_rules::features::ClusterFacts;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, InsertOutcome, ListEntry, NewEvent, NewOrder,
-    OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord,
+    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HistorySize, InsertOutcome, ListEntry, NewEvent,
+    NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord,
     ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
     ToScreen, from_millis,
 };
@@ -549,6 +549,15 @@ impl Store for SqliteStore {
             .map_err(joined)??;
         let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
         Ok((rows.into_iter().map(|(_, body, entities)| ReplayRow { body, entities }).collect(), next))
+    }
+
+    async fn history_size(&self) -> StoreResult<HistorySize> {
+        let (orders, events): (i64, i64) =
+            sqlx::query_as("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM events)")
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db)?;
+        Ok(HistorySize { orders, events })
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {

@@ -336,6 +336,14 @@ pub struct ReplayEvent {
     pub customer_id: Option<String>,
 }
 
+/// How much history is stored. Orders and events are only ever added (idempotent on their ids),
+/// so two equal sizes mean the same history: a cache of derived facts keys on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HistorySize {
+    pub orders: i64,
+    pub events: i64,
+}
+
 /// A stored order as read for replay, before parsing.
 #[derive(Debug, Clone)]
 pub struct ReplayRow {
@@ -448,6 +456,9 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)>;
     /// Every stored event, by time of occurrence.
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>>;
+
+    /// How many orders and events are stored.
+    async fn history_size(&self) -> StoreResult<HistorySize>;
     /// Shadow decisions of a version, newest first.
     async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>>;
 

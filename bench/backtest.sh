@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Backtest over N stored orders (default 1,000,000) and their events, through the real release
+# server: the first backtest builds the frame index (one replay of the history), the following
+# ones judge the stored frames only. Prints wall times (curl) and what the server reports.
+# Usage: bench/backtest.sh [orders] [warm runs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}; runs=${2:-5}
+bin=${BIN:-target/release/riskdesk}
+[ -n "${BIN:-}" ] || cargo build --release -q -p riskdesk-server
+out=bench-out/$n; mkdir -p "$out"
+[ -f "$out/events.jsonl" ] || $bin demo --customers $((n / 10)) --orders "$n" --export "$out" >/dev/null
+dir=$(mktemp -d); port=18081
+trap 'kill ${pid:-0} 2>/dev/null; wait ${pid:-0} 2>/dev/null; rm -rf "$dir"' EXIT
+RUST_LOG=error $bin --data-dir "$dir" import orders "$out/orders.jsonl" --no-progress >/dev/null
+RUST_LOG=error $bin --data-dir "$dir" import events "$out/events.jsonl" --no-progress >/dev/null
+key=$($bin --data-dir "$dir" apikey create --name bench --scope read --scope rules 2>/dev/null | tail -1)
+RUST_LOG=info $bin --data-dir "$dir" serve --listen 127.0.0.1:$port 2>"$dir/server.log" >/dev/null &
+pid=$!
+for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
+echo "history: $(wc -l < "$out/orders.jsonl") orders, $(wc -l < "$out/events.jsonl") events"
+# The candidate: the starter pack (live as version 1) with other thresholds.
+sed -e 's/^review_at = 50/review_at = 45/' -e 's/^decline_at = 85/decline_at = 90/' rules/starter-fashion.toml \
+  | jq -Rs '{source: .}' > "$dir/candidate.json"
+run() { # label, path, [body]
+  local wall
+  wall=$(curl -s -o "$dir/bt.json" -w '%{time_total}' -X POST -H "Authorization: Bearer $key" \
+    -H 'content-type: application/json' ${3:+--data-binary @"$3"} "http://127.0.0.1:$port$2")
+  jq -r --arg l "$1" --arg w "$wall" \
+    '"\($l): wall \($w) s, judged \(.orders) orders in \(.replay_seconds * 1000 | floor) ms, index built=\(.index.built) (load+build \(.load_seconds * 10 | floor / 10) s, \(.index.memory_bytes / 1e6 | floor) MB), candidate flagged \(.candidate.flagged), live flagged \(.live.flagged)"' \
+    "$dir/bt.json"
+}
+run "first, version 1 vs live" /api/v1/rulesets/1/backtest
+for i in $(seq "$runs"); do run "warm $i, draft vs live" /api/v1/rulesets/backtest "$dir/candidate.json"; done
+echo "server peak RSS: $(awk '/VmHWM/ {print $2 / 1024 " MB"}' /proc/$pid/status), now $(awk '/VmRSS/ {print $2 / 1024 " MB"}' /proc/$pid/status)"

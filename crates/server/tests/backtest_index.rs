@@ -1,0 +1,153 @@
+//! The backtest frame index on both backends: a backtest on the index gives exactly what a full
+//! replay of the history gives (velocity, lists valid then, attributes, clusters, labels,
+//! planted-fraud patterns), and the index is built again only when history, lists or the facts
+//! asked for change.
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use riskdesk_domain::intake::{parse_event_json, parse_order_json};
+use riskdesk_rules::RuleSet;
+use riskdesk_service::Service;
+use riskdesk_service::auth::local;
+use riskdesk_service::lists::NewListEntry;
+use riskdesk_service::rules::{Backtest, Candidate, run_backtest};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const STARTER: &str = include_str!("../../../rules/starter-fashion.toml");
+
+/// The starter pack with other thresholds, plus rules on facts the live set does not read.
+fn candidate() -> String {
+    STARTER.replace("review_at = 50", "review_at = 45").replace("decline_at = 85", "decline_at = 90")
+        + r#"
+[[rule]]
+id = "x_sum_card"
+name = "Card spend in 3 days"
+expression = 'velocity.sum("card", "3d") >= 400.0'
+action = "score"
+points = 15
+
+[[rule]]
+id = "x_domain_blocked"
+name = "Blocked domain"
+expression = 'lists.blocked("email_domain")'
+action = "decline"
+
+[[rule]]
+id = "x_same_field_twice"
+name = "Mid-sized, not a first order"
+expression = 'order.amount > 80.0 && !customer.first_order && order.amount < 120.0 && order.currency == "EUR"'
+action = "score"
+points = 20
+
+[[rule]]
+id = "x_attribute"
+name = "An attribute no order has"
+expression = 'has(attributes.never_sent) && attributes.never_sent == "x"'
+action = "review"
+"#
+}
+
+fn comparable(b: &Backtest) -> serde_json::Value {
+    let mut v = serde_json::to_value(b).unwrap();
+    for k in ["load_seconds", "replay_seconds", "index"] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    v
+}
+
+async fn load_demo(service: &Service) -> HashMap<String, String> {
+    let data = riskdesk_server::demo::generate(11, 300, 3_000, 60, t0() + Duration::days(30));
+    let orders: Vec<_> = data.orders.iter().map(|l| parse_order_json(l.as_bytes()).unwrap()).collect();
+    let events: Vec<_> = data.events.iter().map(|l| parse_event_json(l.as_bytes()).unwrap()).collect();
+    for chunk in orders.chunks(1_000) {
+        service.import_orders(&local::intake(), chunk.to_vec()).await.unwrap();
+    }
+    service.import_events(&local::intake(), events).await.unwrap();
+    data.truth.into_iter().map(|(o, _, p)| (o, p.to_owned())).collect()
+}
+
+async fn replayed(service: &Service, source: &str, truth: &HashMap<String, String>) -> Backtest {
+    let history = service.load_history(&local::read()).await.unwrap();
+    let set = Arc::new(RuleSet::from_toml(source).unwrap());
+    let live = service.screener().live().map(|c| (c.version, c.set));
+    run_backtest(&history, (None, set), live, service.screener().lists(), Some(truth))
+}
+
+async fn indexed(service: &Service, source: &str, truth: &HashMap<String, String>) -> Backtest {
+    service
+        .backtest_with_truth(&local::read(), Candidate::Source(source.to_owned()), Some(truth.clone()))
+        .await
+        .unwrap()
+}
+
+both_backends!(index_matches_replay_and_follows_changes, |app: TestApp| async move {
+    // The whole app is moved in (not just the service), so its database outlives the test.
+    let app = app;
+    let s = &app.service;
+    let truth = load_demo(s).await;
+    let first_order = riskdesk_server::demo::generate(11, 300, 3_000, 60, t0() + Duration::days(30)).orders[0].clone();
+    let first = parse_order_json(first_order.as_bytes()).unwrap();
+    let domain = first.customer.email.as_ref().unwrap().domain().to_ascii_lowercase();
+    let entry = |kind: &str, value: &str| NewListEntry {
+        list: "block".into(),
+        kind: kind.into(),
+        value: value.into(),
+        reason: "test".into(),
+        expires_at: Some(t0() + Duration::days(20)),
+    };
+    s.add_list_entries(&local::rules("t"), &[entry("email_domain", &domain), entry("customer", "C-00007")])
+        .await
+        .unwrap();
+    s.screener().refresh().await.unwrap();
+    let source = candidate();
+
+    // Built on first use; the same numbers as a replay, to the last count.
+    let a = indexed(s, &source, &truth).await;
+    let r = replayed(s, &source, &truth).await;
+    assert_eq!(comparable(&a), comparable(&r));
+    assert!(a.index.as_ref().unwrap().built);
+    assert_eq!(a.orders, 3_000);
+    assert!(a.candidate.flagged > 0 && a.live.as_ref().unwrap().flagged > 0, "{:?}", a.candidate);
+    assert!(a.rules.iter().any(|x| x.rule == "x_domain_blocked" && x.hits > 0), "{:?}", a.rules);
+    assert!(a.rules.iter().any(|x| x.rule == "x_sum_card" && x.hits > 0), "{:?}", a.rules);
+    assert!(a.by_pattern.iter().any(|p| p.flagged > 0), "{:?}", a.by_pattern);
+
+    // Unchanged history: reused.
+    let b = indexed(s, &source, &truth).await;
+    assert!(!b.index.as_ref().unwrap().built);
+    assert_eq!(comparable(&a), comparable(&b));
+
+    // A fact the index does not hold: built again (keeping the old facts).
+    let wider = format!(
+        "{source}\n[[rule]]\nid = \"x_new\"\nname = \"n\"\nexpression = 'velocity.count(\"ip\", \"2d\") >= 2'\naction = \"score\"\npoints = 5\n"
+    );
+    let c = indexed(s, &wider, &truth).await;
+    assert!(c.index.as_ref().unwrap().built);
+    assert_eq!(comparable(&c), comparable(&replayed(s, &wider, &truth).await));
+    assert!(!indexed(s, &source, &truth).await.index.unwrap().built, "old facts are kept");
+
+    // New lists: built again, and the new entry counts.
+    s.add_list_entries(&local::rules("t"), &[entry("customer", "C-00008")]).await.unwrap();
+    s.screener().refresh().await.unwrap();
+    let d = indexed(s, &source, &truth).await;
+    assert!(d.index.as_ref().unwrap().built);
+    assert_eq!(comparable(&d), comparable(&replayed(s, &source, &truth).await));
+
+    // New history (an order and a label): built again, and counted.
+    let mut late = first.clone();
+    late.order_id = riskdesk_domain::OrderId::parse("LATE-1", "order_id").unwrap();
+    late.placed_at = (t0() + Duration::days(29)).into();
+    s.import_orders(&local::intake(), vec![late]).await.unwrap();
+    let label = serde_json::json!({
+        "event_id": "LATE-E1", "type": "fraud_confirmed", "occurred_at": "2026-06-25T10:00:00Z",
+        "order_id": first.order_id.as_str(), "customer_id": first.customer.customer_id.as_str()
+    });
+    s.import_events(&local::intake(), vec![parse_event_json(label.to_string().as_bytes()).unwrap()]).await.unwrap();
+    let e = indexed(s, &source, &truth).await;
+    assert!(e.index.as_ref().unwrap().built);
+    assert_eq!(e.orders, 3_001);
+    assert_eq!(comparable(&e), comparable(&replayed(s, &source, &truth).await));
+});
