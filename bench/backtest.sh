@@ -23,12 +23,13 @@ echo "history: $(wc -l < "$out/orders.jsonl") orders, $(wc -l < "$out/events.jso
 sed -e 's/^review_at = 50/review_at = 45/' -e 's/^decline_at = 85/decline_at = 90/' rules/starter-fashion.toml \
   | jq -Rs '{source: .}' > "$dir/candidate.json"
 run() { # label, path, [body]
+  : > "$dir/bt.json"
   local wall
   wall=$(curl -s -o "$dir/bt.json" -w '%{time_total}' -X POST -H "Authorization: Bearer $key" \
     -H 'content-type: application/json' ${3:+--data-binary @"$3"} "http://127.0.0.1:$port$2")
   jq -r --arg l "$1" --arg w "$wall" \
     '"\($l): wall \($w) s, judged \(.orders) orders in \(.replay_seconds * 1000 | floor) ms, index built=\(.index.built) (load+build \(.load_seconds * 10 | floor / 10) s, \(.index.memory_bytes / 1e6 | floor) MB), candidate flagged \(.candidate.flagged), live flagged \(.live.flagged)"' \
-    "$dir/bt.json"
+    "$dir/bt.json" || { echo "$1: failed:"; head -c 600 "$dir/bt.json"; echo; }
 }
 run "first, version 1 vs live" /api/v1/rulesets/1/backtest
 for i in $(seq "$runs"); do run "warm $i, draft vs live" /api/v1/rulesets/backtest "$dir/candidate.json"; done

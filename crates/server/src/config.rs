@@ -101,6 +101,7 @@ pub struct PostgresConfig {
 pub struct HttpConfig {
     pub body_limit: usize,
     pub request_timeout_secs: u64,
+    pub backtest_timeout_secs: u64,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in charge.
@@ -161,6 +162,9 @@ impl Config {
         }
         if self.http.request_timeout_secs == 0 {
             bail!("http.request_timeout_secs must be positive");
+        }
+        if self.http.backtest_timeout_secs == 0 {
+            bail!("http.backtest_timeout_secs must be positive");
         }
         tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
         if !(1..=50).contains(&self.webhooks.max_attempts) || self.webhooks.first_retry_secs < 1 {

@@ -593,44 +593,49 @@ impl Service {
         let live = self.screener().live().map(|c| (c.version, c.set));
         let lists = self.screener().lists();
         let candidate = (version, Arc::new(set));
-        let (frames, built) = self.frames_for(cap, &candidate.1, live.as_ref().map(|l| &*l.1), lists).await?;
+        let (frames, built) = self.frames_for(&candidate.1, live.as_ref().map(|l| &*l.1), lists).await?;
         tokio::task::spawn_blocking(move || frames.backtest(&candidate, live.as_ref(), truth.as_ref(), built))
             .await
             .map_err(|e| ServiceError::Invalid(format!("backtest failed: {e}")))
     }
 
     /// The frame index, built again first when the stored history or the lists changed or the
-    /// sets read facts it does not hold. Concurrent backtests wait for one build.
+    /// sets read facts it does not hold. Concurrent backtests wait for one build, which runs in
+    /// its own task: a client that gives up (or times out) does not waste it.
     async fn frames_for(
         &self,
-        cap: &ReadAccess,
         candidate: &RuleSet,
         live: Option<&RuleSet>,
         lists: Arc<crate::screening::lists::ListIndex>,
     ) -> ServiceResult<(Arc<Frames>, bool)> {
         let mut needs: BTreeSet<Need> =
             candidate.needs().iter().chain(live.iter().flat_map(|l| l.needs())).cloned().collect();
-        let mut slot = self.frames.lock().await;
-        let size = self.store().history_size().await?;
-        if let Some(f) = slot.as_ref().filter(|f| f.fits(size, &lists, &needs)) {
-            return Ok((f.clone(), false));
-        }
-        if let Some(old) = slot.take() {
-            needs.extend(old.needs());
-        }
-        let history = self.load_history(cap).await?;
-        let frames = tokio::task::spawn_blocking(move || Frames::build(&history, size, needs, lists))
-            .await
-            .map_err(|e| ServiceError::Invalid(format!("building the backtest index failed: {e}")))?;
-        let frames = Arc::new(frames);
-        tracing::info!(
-            orders = frames.len(),
-            megabytes = frames.heap_bytes() / 1_000_000,
-            load_seconds = frames.load_seconds,
-            build_seconds = frames.build_seconds,
-            "backtest index built"
-        );
-        *slot = Some(frames.clone());
-        Ok((frames, true))
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut slot = service.frames.clone().lock_owned().await;
+            let size = service.store().history_size().await?;
+            if let Some(f) = slot.as_ref().filter(|f| f.fits(size, &lists, &needs)) {
+                return Ok((f.clone(), false));
+            }
+            if let Some(old) = slot.take() {
+                needs.extend(old.needs());
+            }
+            let history = service.load_history(&crate::auth::local::read()).await?;
+            let frames = tokio::task::spawn_blocking(move || Frames::build(&history, size, needs, lists))
+                .await
+                .map_err(|e| ServiceError::Invalid(format!("building the backtest index failed: {e}")))?;
+            let frames = Arc::new(frames);
+            tracing::info!(
+                orders = frames.len(),
+                megabytes = frames.heap_bytes() / 1_000_000,
+                load_seconds = frames.load_seconds,
+                build_seconds = frames.build_seconds,
+                "backtest index built"
+            );
+            *slot = Some(frames.clone());
+            Ok((frames, true))
+        })
+        .await
+        .map_err(|e| ServiceError::Invalid(format!("building the backtest index failed: {e}")))?
     }
 }

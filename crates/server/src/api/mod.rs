@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 #[derive(Clone)]
@@ -64,7 +63,10 @@ pub fn router(service: Service, cfg: &Config) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .layer(axum::middleware::from_fn(with_request_id))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(http.request_timeout_secs)))
+        .layer(axum::middleware::from_fn({
+            let limits = (Duration::from_secs(http.request_timeout_secs), Duration::from_secs(http.backtest_timeout_secs));
+            move |req, next| time_limit(limits, req, next)
+        }))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             // The matched route, never the raw path: paths carry customer ids.
@@ -75,6 +77,16 @@ pub fn router(service: Service, cfg: &Config) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, Ulids))
         .layer(axum::middleware::from_fn(drop_unsafe_request_id))
+}
+
+/// Answers 503 when a request runs past its limit: backtests have their own, longer one.
+async fn time_limit(
+    (request, backtest): (Duration, Duration),
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = if req.uri().path().ends_with("/backtest") { backtest } else { request };
+    tokio::time::timeout(limit, next.run(req)).await.unwrap_or_else(|_| StatusCode::SERVICE_UNAVAILABLE.into_response())
 }
 
 /// Runs the request with its id in scope, so audit entries written anywhere below name it.
