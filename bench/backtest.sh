@@ -28,9 +28,25 @@ run() { # label, path, [body]
   wall=$(curl -s -o "$dir/bt.json" -w '%{time_total}' -X POST -H "Authorization: Bearer $key" \
     -H 'content-type: application/json' ${3:+--data-binary @"$3"} "http://127.0.0.1:$port$2")
   jq -r --arg l "$1" --arg w "$wall" \
-    '"\($l): wall \($w) s, judged \(.orders) orders in \(.replay_seconds * 1000 | floor) ms, index built=\(.index.built) (load+build \(.load_seconds * 10 | floor / 10) s, \(.index.memory_bytes / 1e6 | floor) MB), candidate flagged \(.candidate.flagged), live flagged \(.live.flagged)"' \
+    '"\($l): wall \($w) s, judged \(.orders) orders in \(.replay_seconds * 1000 | floor) ms, index built=\(.index.built) appended=\(.index.appended_orders) (load+build \(.load_seconds * 10 | floor / 10) s, \(.index.memory_bytes / 1e6 | floor) MB), candidate flagged \(.candidate.flagged), live flagged \(.live.flagged)"' \
     "$dir/bt.json" || { echo "$1: failed:"; head -c 600 "$dir/bt.json"; echo; }
 }
 run "first, version 1 vs live" /api/v1/rulesets/1/backtest
 for i in $(seq "$runs"); do run "warm $i, draft vs live" /api/v1/rulesets/backtest "$dir/candidate.json"; done
+# New orders, later than all history, stored by another process while the server runs: the
+# next backtest appends them to the index.
+for batch in 1000:01 10000:02; do
+  python3 - "$out/orders.jsonl" "$dir/new.jsonl" "${batch%:*}" "${batch#*:}" <<'PY'
+import json, sys, uuid
+src, dst, n, month = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+with open(src) as f, open(dst, "w") as out:
+    for i in range(n):
+        o = json.loads(next(f))
+        o["order_id"] = "NEW-" + uuid.uuid4().hex
+        o["placed_at"] = "2030-%s-%02dT%02d:%02d:%02dZ" % (month, 1 + i // 86400, i // 3600 % 24, i // 60 % 60, i % 60)
+        out.write(json.dumps(o) + "\n")
+PY
+  RUST_LOG=error $bin --data-dir "$dir" import orders "$dir/new.jsonl" --no-progress >/dev/null
+  run "after ${batch%:*} new orders" /api/v1/rulesets/backtest "$dir/candidate.json"
+done
 echo "server peak RSS: $(awk '/VmHWM/ {print $2 / 1024 " MB"}' /proc/$pid/status), now $(awk '/VmRSS/ {print $2 / 1024 " MB"}' /proc/$pid/status)"

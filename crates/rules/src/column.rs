@@ -15,7 +15,7 @@ const NULL_INT: i64 = i64::MIN;
 const NULL_DOUBLE: u64 = 0x7ff8_0000_dead_beef;
 const NULL_ID: u32 = u32::MAX;
 
-/// Distinct values and their indices; the lookup map is dropped once the column is complete.
+/// Distinct values and their indices.
 #[derive(Debug, Default)]
 struct Dict<T: Hash + Eq + Clone> {
     values: Vec<T>,
@@ -151,12 +151,12 @@ impl Column {
         }
     }
 
-    /// Drops what only appending needs (the dictionaries' lookup maps).
-    pub fn freeze(&mut self) {
-        match &mut self.data {
-            Data::Str(_, d) => d.ids = HashMap::new(),
-            Data::List(_, d) => d.ids = HashMap::new(),
-            _ => {}
+    /// The dictionary index of a string in a string column (the row, in a column of distinct
+    /// values such as order ids).
+    pub fn id_of(&self, s: &str) -> Option<u32> {
+        match &self.data {
+            Data::Str(_, d) => d.ids.get(s).copied(),
+            _ => None,
         }
     }
 
@@ -215,7 +215,6 @@ mod tests {
             for v in &values {
                 c.push(v.clone());
             }
-            c.freeze();
             prop_assert_eq!(c.len(), values.len());
             for (i, v) in values.iter().enumerate() {
                 prop_assert!(same(&c.get(i), v), "row {}: {:?} != {:?}", i, c.get(i), v);

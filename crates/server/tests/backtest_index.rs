@@ -136,18 +136,38 @@ both_backends!(index_matches_replay_and_follows_changes, |app: TestApp| async mo
     assert!(d.index.as_ref().unwrap().built);
     assert_eq!(comparable(&d), comparable(&replayed(s, &source, &truth).await));
 
-    // New history (an order and a label): built again, and counted.
-    let mut late = first.clone();
-    late.order_id = riskdesk_domain::OrderId::parse("LATE-1", "order_id").unwrap();
-    late.placed_at = (t0() + Duration::days(29)).into();
-    s.import_orders(&local::intake(), vec![late]).await.unwrap();
-    let label = serde_json::json!({
-        "event_id": "LATE-E1", "type": "fraud_confirmed", "occurred_at": "2026-06-25T10:00:00Z",
-        "order_id": first.order_id.as_str(), "customer_id": first.customer.customer_id.as_str()
-    });
-    s.import_events(&local::intake(), vec![parse_event_json(label.to_string().as_bytes()).unwrap()]).await.unwrap();
+    // New history later than all held (an order, and a label for an old order): appended, and
+    // the numbers are still a full replay's.
+    let mut next = first.clone();
+    next.order_id = riskdesk_domain::OrderId::parse("NEXT-1", "order_id").unwrap();
+    next.placed_at = (t0() + Duration::days(400)).into();
+    s.import_orders(&local::intake(), vec![next]).await.unwrap();
+    let at = (t0() + Duration::days(399)).to_rfc3339();
+    let label = |id: &str, order: &str| {
+        let e = serde_json::json!({
+            "event_id": id, "type": "fraud_confirmed", "occurred_at": at, "order_id": order,
+            "customer_id": first.customer.customer_id.as_str()
+        });
+        parse_event_json(e.to_string().as_bytes()).unwrap()
+    };
+    s.import_events(&local::intake(), vec![label("NEXT-E1", first.order_id.as_str())]).await.unwrap();
     let e = indexed(s, &source, &truth).await;
-    assert!(e.index.as_ref().unwrap().built);
+    let ix = e.index.as_ref().unwrap();
+    assert!(!ix.built && ix.appended_orders == 1 && ix.appended_events == 1, "{ix:?}");
     assert_eq!(e.orders, 3_001);
     assert_eq!(comparable(&e), comparable(&replayed(s, &source, &truth).await));
+
+    // A label that arrives before its order, then the order placed among the held ones:
+    // appended with the facts of its arrival; counts and labels stay exact.
+    s.import_events(&local::intake(), vec![label("LATE-E1", "LATE-1")]).await.unwrap();
+    let mut late = first.clone();
+    late.order_id = riskdesk_domain::OrderId::parse("LATE-1", "order_id").unwrap();
+    late.placed_at = (t0() + Duration::days(10)).into();
+    s.import_orders(&local::intake(), vec![late]).await.unwrap();
+    let f = indexed(s, &source, &truth).await;
+    let ix = f.index.as_ref().unwrap();
+    assert!(!ix.built && ix.appended_orders == 1, "{ix:?}");
+    let r = replayed(s, &source, &truth).await;
+    assert_eq!((f.orders, f.fraud_orders, f.legit_orders), (r.orders, r.fraud_orders, r.legit_orders));
+    assert_eq!(f.orders, 3_002);
 });

@@ -4,22 +4,26 @@
 //! It gives the same numbers as a replay (a test compares them) because the columns hold exactly
 //! the values a replay puts into each frame.
 //!
-//! The index knows what it was built from: how many orders and events were stored, the list
-//! entries, and which dynamic facts (velocity windows, lists, attributes) it computed. When any
-//! of that no longer matches, the next backtest builds it again, with every fact it already held
-//! plus the new ones, so an analyst's session pays the replay once.
+//! The index keeps the replay's state after its last order, so orders and events stored since
+//! (read by storage position) are appended: replayed on that state, as a full replay would,
+//! when they come later in time than what the index holds. An order placed before orders the
+//! index already holds gets the facts of its arrival, as live screening gave it, until the next
+//! full build. The index is built again when the list entries change, when a set reads a fact it
+//! did not compute (it then computes its old facts plus the new ones), when more than
+//! [`APPEND_LIMIT`] orders arrived, or when the stored totals disagree with what it holds.
 
 use crate::replay::Replay;
-use crate::rules::{Backtest, LoadedHistory, Tally, outcomes};
+use crate::rules::{Backtest, LoadedHistory, Tally};
 use crate::screening::lists::ListIndex;
 use chrono::{FixedOffset, TimeZone};
 use rayon::prelude::*;
+use riskdesk_domain::EventType;
 use riskdesk_rules::column::Column;
 use riskdesk_rules::features::{attribute_value, fill_order};
 use riskdesk_rules::needs::Need;
 use riskdesk_rules::schema::{VARS, Var};
 use riskdesk_rules::{RuleSet, Scratch, Value};
-use riskdesk_store::HistorySize;
+use riskdesk_store::{HistorySize, ReplayEvent};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,11 +35,39 @@ const MAX_ATTRIBUTE_COLUMNS: usize = 64;
 /// Orders judged per task; tallies of consecutive stretches merge in time order.
 const CHUNK: usize = 16_384;
 
+/// More new orders than this and the index is built again rather than appended to.
+pub const APPEND_LIMIT: i64 = 200_000;
+
 const OUTCOMES: [&str; 3] = ["unlabelled", "fraud", "legit"];
+const FRAUD: u8 = 1;
+const LEGIT: u8 = 2;
+
+/// The outcome an event gives its order, if any: fraud wins over legit (as `rules::outcomes`).
+fn label(e: &ReplayEvent) -> u8 {
+    match e.event_type {
+        EventType::FraudConfirmed | EventType::ChargebackReceived => FRAUD,
+        EventType::LegitConfirmed => LEGIT,
+        _ => 0,
+    }
+}
+
+fn merge(a: u8, b: u8) -> u8 {
+    if a == FRAUD || b == FRAUD { FRAUD } else { a.max(b) }
+}
+
+/// How a backtest came by its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    Built,
+    Appended { orders: usize, events: usize },
+    Reused,
+}
 
 pub struct Frames {
-    /// What was stored when the history was loaded.
-    pub size: HistorySize,
+    /// The replay's state after the last order, to append more.
+    replay: Replay,
+    replayed: Vec<Need>,
+    asked: BTreeSet<String>,
     lists: Arc<ListIndex>,
     fixed: Vec<Column>,
     needs: HashMap<Need, usize>,
@@ -47,6 +79,12 @@ pub struct Frames {
     /// When each order was placed: Unix nanoseconds and its UTC offset in seconds.
     placed: Vec<(i64, i32)>,
     outcomes: Vec<u8>,
+    /// Labels of orders the index does not hold (yet).
+    pending: HashMap<String, u8>,
+    /// Highest storage positions held, and how many events.
+    pub orders_pos: i64,
+    pub events_pos: i64,
+    events: i64,
     pub load_seconds: f64,
     pub build_seconds: f64,
 }
@@ -54,78 +92,101 @@ pub struct Frames {
 impl Frames {
     /// Replays `history` once and records every order's fixed variables, the dynamic facts in
     /// `needs` and all shop attributes.
-    pub fn build(history: &LoadedHistory, size: HistorySize, needs: BTreeSet<Need>, lists: Arc<ListIndex>) -> Self {
+    pub fn build(history: &LoadedHistory, needs: BTreeSet<Need>, lists: Arc<ListIndex>) -> Self {
         let started = Instant::now();
         let asked: BTreeSet<String> =
             needs.iter().filter_map(|n| if let Need::Attribute(a) = n { Some(a.clone()) } else { None }).collect();
         let replayed: Vec<Need> = needs.into_iter().filter(|n| !matches!(n, Need::Attribute(_))).collect();
-        let mut replay = Replay::for_needs(replayed.clone(), lists.clone());
-        let labels = outcomes(&history.events);
-        let n = history.orders.len();
-        let mut fixed: Vec<Column> = VARS.iter().map(|_| Column::default()).collect();
-        let mut dynamic: Vec<Column> = replayed.iter().map(|_| Column::default()).collect();
-        let mut attributes: HashMap<String, Column> = HashMap::new();
-        let mut attributes_capped = false;
-        let mut placed = Vec::with_capacity(n);
-        let mut outs = Vec::with_capacity(n);
+        let mut f = Frames {
+            replay: Replay::for_needs(replayed.clone(), lists.clone()),
+            fixed: VARS.iter().map(|_| Column::default()).collect(),
+            dynamic: replayed.iter().map(|_| Column::default()).collect(),
+            needs: replayed.iter().cloned().enumerate().map(|(i, n)| (n, i)).collect(),
+            replayed,
+            asked,
+            lists,
+            attributes: HashMap::new(),
+            attributes_capped: false,
+            empty: Column::default(),
+            placed: Vec::new(),
+            outcomes: Vec::new(),
+            pending: HashMap::new(),
+            orders_pos: 0,
+            events_pos: 0,
+            events: 0,
+            load_seconds: history.load_seconds,
+            build_seconds: 0.0,
+        };
+        f.append(history);
+        f.build_seconds = started.elapsed().as_secs_f64();
+        f
+    }
+
+    /// Adds orders and events stored after what the index holds (`history` by time).
+    pub fn append(&mut self, history: &LoadedHistory) {
+        // Labels first: they may name orders of this batch, or older ones.
+        for e in &history.events {
+            let l = label(e);
+            let Some(id) = e.order_id.as_deref().filter(|_| l != 0) else { continue };
+            match self.fixed[Var::OrderId.slot()].id_of(id) {
+                // Order ids are unique, so an id's dictionary index is its row.
+                Some(row) => self.outcomes[row as usize] = merge(self.outcomes[row as usize], l),
+                None => {
+                    let p = self.pending.entry(id.to_owned()).or_default();
+                    *p = merge(*p, l);
+                }
+            }
+        }
         let mut buf = vec![Value::Null; VARS.len()];
         let mut ev = history.events.iter().peekable();
-        for (i, o) in history.orders.iter().enumerate() {
+        for o in &history.orders {
             let order = &o.order;
+            let i = self.placed.len();
             let at = order.placed_at.timestamp_millis();
             while let Some(e) = ev.next_if(|e| e.at_ms < at) {
-                replay.event(e);
+                self.replay.event(e);
             }
-            let facts = replay.facts(order, &o.entities);
+            let facts = self.replay.facts(order, &o.entities);
             fill_order(order, &facts.history, &facts.cluster, &mut buf);
-            for (c, v) in fixed.iter_mut().zip(buf.iter_mut()) {
+            for (c, v) in self.fixed.iter_mut().zip(buf.iter_mut()) {
                 c.push(std::mem::take(v));
             }
-            for (c, v) in dynamic.iter_mut().zip(facts.dynamic) {
+            for (c, v) in self.dynamic.iter_mut().zip(facts.dynamic) {
                 c.push(v);
             }
             for (name, a) in &order.attributes {
-                if !attributes.contains_key(name) {
-                    if attributes.len() >= MAX_ATTRIBUTE_COLUMNS && !asked.contains(name) {
-                        attributes_capped = true;
+                if !self.attributes.contains_key(name) {
+                    if self.attributes.len() >= MAX_ATTRIBUTE_COLUMNS && !self.asked.contains(name) {
+                        self.attributes_capped = true;
                         continue;
                     }
-                    attributes.insert(name.clone(), Column::nulls(i));
+                    self.attributes.insert(name.clone(), Column::nulls(i));
                 }
-                if let Some(c) = attributes.get_mut(name) {
+                if let Some(c) = self.attributes.get_mut(name) {
                     c.push(attribute_value(a));
                 }
             }
-            for c in attributes.values_mut() {
+            for c in self.attributes.values_mut() {
                 if c.len() == i {
                     c.push(Value::Null);
                 }
             }
             let p = order.placed_at;
-            placed.push((p.timestamp_nanos_opt().unwrap_or(i64::MAX), p.offset().local_minus_utc()));
-            outs.push(match labels.get(order.order_id.as_str()).copied() {
-                Some("fraud") => 1,
-                Some("legit") => 2,
-                _ => 0,
-            });
+            self.placed.push((p.timestamp_nanos_opt().unwrap_or(i64::MAX), p.offset().local_minus_utc()));
+            self.outcomes.push(self.pending.remove(order.order_id.as_str()).unwrap_or(0));
         }
-        for c in fixed.iter_mut().chain(dynamic.iter_mut()).chain(attributes.values_mut()) {
-            c.freeze();
+        // Later events still count for the orders appended after them.
+        for e in ev {
+            self.replay.event(e);
         }
-        Frames {
-            size,
-            lists,
-            fixed,
-            needs: replayed.into_iter().enumerate().map(|(i, n)| (n, i)).collect(),
-            dynamic,
-            attributes,
-            attributes_capped,
-            empty: Column::default(),
-            placed,
-            outcomes: outs,
-            load_seconds: history.load_seconds,
-            build_seconds: started.elapsed().as_secs_f64(),
-        }
+        self.orders_pos = self.orders_pos.max(history.orders_pos);
+        self.events_pos = self.events_pos.max(history.events_pos);
+        self.events += history.events.len() as i64;
+    }
+
+    /// Whether it holds exactly the stored history of these totals.
+    pub fn holds_all(&self, size: HistorySize) -> bool {
+        size.orders == self.len() as i64 && size.events == self.events
     }
 
     pub fn len(&self) -> usize {
@@ -136,14 +197,14 @@ impl Frames {
         self.placed.is_empty()
     }
 
-    /// The dynamic facts it holds, to carry over into the next build.
+    /// The facts it holds, to carry over into the next build.
     pub fn needs(&self) -> impl Iterator<Item = Need> + '_ {
-        self.needs.keys().cloned()
+        self.replayed.iter().cloned().chain(self.asked.iter().cloned().map(Need::Attribute))
     }
 
-    /// Whether it still answers for this history and these list entries, and holds `need`.
-    pub fn fits(&self, size: HistorySize, lists: &Arc<ListIndex>, needs: &BTreeSet<Need>) -> bool {
-        self.size == size && Arc::ptr_eq(&self.lists, lists) && needs.iter().all(|n| self.holds(n))
+    /// Whether it was built with these list entries and holds every fact in `needs`.
+    pub fn fits(&self, lists: &Arc<ListIndex>, needs: &BTreeSet<Need>) -> bool {
+        Arc::ptr_eq(&self.lists, lists) && needs.iter().all(|n| self.holds(n))
     }
 
     fn holds(&self, need: &Need) -> bool {
@@ -190,7 +251,7 @@ impl Frames {
         candidate: &(Option<i64>, Arc<RuleSet>),
         live: Option<&(i64, Arc<RuleSet>)>,
         truth: Option<&HashMap<String, String>>,
-        built: bool,
+        freshness: Freshness,
     ) -> Backtest {
         let started = Instant::now();
         let cset = &*candidate.1;
@@ -230,10 +291,16 @@ impl Frames {
         for t in tallies {
             total.merge(t);
         }
-        let load = if built { self.load_seconds + self.build_seconds } else { 0.0 };
+        let load = if freshness == Freshness::Built { self.load_seconds + self.build_seconds } else { 0.0 };
         let mut out = total.finish(cset, load, started.elapsed().as_secs_f64());
+        let (appended_orders, appended_events) = match freshness {
+            Freshness::Appended { orders, events } => (orders as u64, events as u64),
+            _ => (0, 0),
+        };
         out.index = Some(crate::rules::IndexUse {
-            built,
+            built: freshness == Freshness::Built,
+            appended_orders,
+            appended_events,
             orders: n as u64,
             memory_bytes: self.heap_bytes() as u64,
             build_seconds: self.build_seconds,

@@ -75,8 +75,8 @@ pub struct Service {
     /// Seals the audit chain; derived from the entity key, so it lives outside the database too.
     audit_key: Arc<[u8; 32]>,
     workspace: Arc<std::sync::RwLock<workspace::WorkspaceConfig>>,
-    /// Every stored order's features for backtests, built on first use (one at a time).
-    frames: Arc<tokio::sync::Mutex<Option<Arc<frames::Frames>>>>,
+    /// Every stored order's features for backtests, built on first use; backtests take turns.
+    frames: Arc<tokio::sync::Mutex<Option<frames::Frames>>>,
 }
 
 /// What became of a submitted order: its answer, and whether this call stored it.

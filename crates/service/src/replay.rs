@@ -18,14 +18,13 @@ use riskdesk_rules::{RuleSet, Scratch};
 use riskdesk_store::ReplayEvent;
 use riskdesk_store::codec::add_event_to_history;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::rc::Rc;
 use std::sync::Arc;
 
 #[derive(Default)]
 struct Account {
     history: History,
     /// Earlier orders within the novelty window (or the longest customer velocity window).
-    orders: VecDeque<Rc<UseRow>>,
+    orders: VecDeque<Arc<UseRow>>,
 }
 
 /// A set's judgement of one order, without reason text.
@@ -44,8 +43,9 @@ pub struct Replay {
     lists: Arc<ListIndex>,
     accounts: HashMap<String, Account>,
     /// Windowed uses per entity of the kinds some rule counts over.
-    /// Rows are shared between an order's entities and its account: one allocation per order.
-    uses: HashMap<EntityKey, VecDeque<Rc<UseRow>>>,
+    /// Rows are shared between an order's entities and its account: one allocation per order
+    /// (atomically counted, so a replay's state can live in the shared backtest index).
+    uses: HashMap<EntityKey, VecDeque<Arc<UseRow>>>,
     kinds: Vec<(EntityKind, i64, bool)>,
     customer_window: i64,
     invitees: HashMap<String, HashSet<String>>,
@@ -186,7 +186,7 @@ impl Replay {
             judge(i, &facts);
         }
         // Record the order for the ones after it.
-        let row = Rc::new(UseRow {
+        let row = Arc::new(UseRow {
             order_id: order.order_id.to_string(),
             customer_id: cust.to_owned(),
             at_ms: at,

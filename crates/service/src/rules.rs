@@ -2,7 +2,9 @@
 //! Versions are immutable; "live" and "shadow" are pointers moved in one transaction with a
 //! record of who moved them.
 
-use crate::frames::Frames;
+use crate::frames::{self, Frames, Freshness};
+
+type FramesGuard = tokio::sync::OwnedMutexGuard<Option<Frames>>;
 use crate::replay::Replay;
 use crate::workspace::audit::entry;
 use crate::{ReadAccess, RulesAdmin, Service, ServiceError, ServiceResult};
@@ -128,8 +130,11 @@ pub struct Backtest {
 /// How a backtest used the frame index.
 #[derive(Debug, Clone, Serialize)]
 pub struct IndexUse {
-    /// Built for this backtest (history or lists changed, or new facts were asked for).
+    /// Built for this backtest (lists changed, new facts were asked for, or too much new history).
     pub built: bool,
+    /// Stored since the last backtest and appended to the index for this one.
+    pub appended_orders: u64,
+    pub appended_events: u64,
     pub orders: u64,
     pub memory_bytes: u64,
     pub build_seconds: f64,
@@ -145,11 +150,42 @@ pub struct PatternStats {
     pub live_flagged: Option<u64>,
 }
 
-/// History loaded for replay, kept so repeated backtests do not reload it.
+/// History loaded for replay: orders by time (`placed_at`, then id), events by time.
 pub struct LoadedHistory {
     pub orders: Vec<ReplayOrder>,
     pub events: Vec<ReplayEvent>,
+    /// The highest storage positions read (0 when none), to read what comes after.
+    pub orders_pos: i64,
+    pub events_pos: i64,
     pub load_seconds: f64,
+}
+
+/// Parses stored rows on the blocking pool, on every core.
+fn parse_rows(
+    rows: Vec<riskdesk_store::ReplayRow>,
+) -> tokio::task::JoinHandle<Result<Vec<ReplayOrder>, riskdesk_store::StoreError>> {
+    tokio::task::spawn_blocking(move || {
+        use rayon::prelude::*;
+        rows.into_par_iter()
+            .map(|r| {
+                Ok(ReplayOrder {
+                    order: riskdesk_store::codec::order_from_body(&r.body)?,
+                    entities: riskdesk_store::codec::unpack_entities(&r.entities)?,
+                })
+            })
+            .collect()
+    })
+}
+
+fn by_time(orders: &mut [ReplayOrder]) {
+    use rayon::prelude::*;
+    orders.par_sort_unstable_by(|a, b| {
+        (a.order.placed_at, a.order.order_id.as_str()).cmp(&(b.order.placed_at, b.order.order_id.as_str()))
+    });
+}
+
+fn load_failed(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Invalid(format!("loading history failed: {e}"))
 }
 
 fn ratio(a: u64, b: u64) -> Option<f64> {
@@ -157,7 +193,7 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
 }
 
 /// Outcome of each labelled order from its events: fraud wins over legit.
-pub(crate) fn outcomes(events: &[ReplayEvent]) -> HashMap<&str, &'static str> {
+fn outcomes(events: &[ReplayEvent]) -> HashMap<&str, &'static str> {
     let mut out: HashMap<&str, &'static str> = HashMap::new();
     for e in events {
         let Some(o) = e.order_id.as_deref() else { continue };
@@ -532,24 +568,13 @@ impl Service {
         let started = Instant::now();
         // Parsing is the expensive part of loading: each page is parsed on the other cores
         // while the next one is read.
-        let parse = |rows: Vec<riskdesk_store::ReplayRow>| {
-            tokio::task::spawn_blocking(move || {
-                use rayon::prelude::*;
-                rows.into_par_iter()
-                    .map(|r| {
-                        Ok(ReplayOrder {
-                            order: riskdesk_store::codec::order_from_body(&r.body)?,
-                            entities: riskdesk_store::codec::unpack_entities(&r.entities)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, riskdesk_store::StoreError>>()
-            })
-        };
         let mut parsing = Vec::new();
         let mut cursor = None;
+        let mut orders_pos = 0;
         loop {
             let (page, next) = self.store().replay_rows(cursor, 50_000).await?;
-            parsing.push(parse(page));
+            orders_pos = page.iter().map(|r| r.pos).fold(orders_pos, i64::max);
+            parsing.push(parse_rows(page));
             match next {
                 Some(c) => cursor = Some(c),
                 None => break,
@@ -557,20 +582,43 @@ impl Service {
         }
         let mut orders = Vec::new();
         for p in parsing {
-            orders.extend(p.await.map_err(|e| ServiceError::Invalid(format!("loading history failed: {e}")))??);
+            orders.extend(p.await.map_err(load_failed)??);
         }
         let orders = tokio::task::spawn_blocking(move || {
-            use rayon::prelude::*;
             let mut orders = orders;
-            orders.par_sort_unstable_by(|a, b| {
-                (a.order.placed_at, a.order.order_id.as_str()).cmp(&(b.order.placed_at, b.order.order_id.as_str()))
-            });
-            Ok::<_, riskdesk_store::StoreError>(orders)
+            by_time(&mut orders);
+            orders
         })
         .await
-        .map_err(|e| ServiceError::Invalid(format!("loading history failed: {e}")))??;
+        .map_err(load_failed)?;
         let events = self.store().replay_events().await?;
-        Ok(LoadedHistory { orders, events, load_seconds: started.elapsed().as_secs_f64() })
+        let events_pos = events.iter().map(|e| e.pos).max().unwrap_or(0);
+        Ok(LoadedHistory { orders, events, orders_pos, events_pos, load_seconds: started.elapsed().as_secs_f64() })
+    }
+
+    /// Loads what was stored after the given positions, with the totals stored (one snapshot);
+    /// `None` when more than `limit` orders were.
+    pub async fn load_history_after(
+        &self,
+        _cap: &ReadAccess,
+        orders_after: i64,
+        events_after: i64,
+        limit: i64,
+    ) -> ServiceResult<Option<(LoadedHistory, riskdesk_store::HistorySize)>> {
+        let started = Instant::now();
+        let delta = self.store().history_after(orders_after, events_after, limit).await?;
+        if delta.truncated {
+            return Ok(None);
+        }
+        let orders_pos = delta.orders.iter().map(|r| r.pos).fold(orders_after, i64::max);
+        let events_pos = delta.events.iter().map(|e| e.pos).fold(events_after, i64::max);
+        let mut orders = parse_rows(delta.orders).await.map_err(load_failed)??;
+        by_time(&mut orders);
+        let mut events = delta.events;
+        events.sort_by_key(|e| e.at_ms);
+        let history =
+            LoadedHistory { orders, events, orders_pos, events_pos, load_seconds: started.elapsed().as_secs_f64() };
+        Ok(Some((history, delta.size)))
     }
 
     /// Backtests a rule set on all stored history, beside the live set.
@@ -593,38 +641,63 @@ impl Service {
         let live = self.screener().live().map(|c| (c.version, c.set));
         let lists = self.screener().lists();
         let candidate = (version, Arc::new(set));
-        let (frames, built) = self.frames_for(&candidate.1, live.as_ref().map(|l| &*l.1), lists).await?;
-        tokio::task::spawn_blocking(move || frames.backtest(&candidate, live.as_ref(), truth.as_ref(), built))
-            .await
-            .map_err(|e| ServiceError::Invalid(format!("backtest failed: {e}")))
+        let (frames, fresh) = self.frames_for(&candidate.1, live.as_ref().map(|l| &*l.1), lists).await?;
+        tokio::task::spawn_blocking(move || {
+            let Some(f) = frames.as_ref() else { unreachable!("frames_for leaves an index") };
+            f.backtest(&candidate, live.as_ref(), truth.as_ref(), fresh)
+        })
+        .await
+        .map_err(|e| ServiceError::Invalid(format!("backtest failed: {e}")))
     }
 
-    /// The frame index, built again first when the stored history or the lists changed or the
-    /// sets read facts it does not hold. Concurrent backtests wait for one build, which runs in
-    /// its own task: a client that gives up (or times out) does not waste it.
+    /// The frame index, brought up to date first: what was stored since is appended, or the
+    /// index is built again (see `frames`). Backtests take turns on it; the update runs in its
+    /// own task, so a client that gives up (or times out) does not waste it.
     async fn frames_for(
         &self,
         candidate: &RuleSet,
         live: Option<&RuleSet>,
         lists: Arc<crate::screening::lists::ListIndex>,
-    ) -> ServiceResult<(Arc<Frames>, bool)> {
+    ) -> ServiceResult<(FramesGuard, Freshness)> {
         let mut needs: BTreeSet<Need> =
             candidate.needs().iter().chain(live.iter().flat_map(|l| l.needs())).cloned().collect();
         let service = self.clone();
+        let failed =
+            |e: tokio::task::JoinError| ServiceError::Invalid(format!("building the backtest index failed: {e}"));
         tokio::spawn(async move {
+            let read = crate::auth::local::read();
             let mut slot = service.frames.clone().lock_owned().await;
-            let size = service.store().history_size().await?;
-            if let Some(f) = slot.as_ref().filter(|f| f.fits(size, &lists, &needs)) {
-                return Ok((f.clone(), false));
+            if let Some(f) = slot.as_ref().filter(|f| f.fits(&lists, &needs)) {
+                let (orders_pos, events_pos) = (f.orders_pos, f.events_pos);
+                if let Some((delta, size)) =
+                    service.load_history_after(&read, orders_pos, events_pos, frames::APPEND_LIMIT).await?
+                {
+                    let (orders, events) = (delta.orders.len(), delta.events.len());
+                    let mut f = slot.take().unwrap_or_else(|| unreachable!("checked above"));
+                    let f = tokio::task::spawn_blocking(move || {
+                        f.append(&delta);
+                        f
+                    })
+                    .await
+                    .map_err(failed)?;
+                    let whole = f.holds_all(size);
+                    *slot = Some(f);
+                    if whole {
+                        let fresh = if orders + events == 0 {
+                            Freshness::Reused
+                        } else {
+                            Freshness::Appended { orders, events }
+                        };
+                        return Ok((slot, fresh));
+                    }
+                }
             }
             if let Some(old) = slot.take() {
                 needs.extend(old.needs());
             }
-            let history = service.load_history(&crate::auth::local::read()).await?;
-            let frames = tokio::task::spawn_blocking(move || Frames::build(&history, size, needs, lists))
-                .await
-                .map_err(|e| ServiceError::Invalid(format!("building the backtest index failed: {e}")))?;
-            let frames = Arc::new(frames);
+            let history = service.load_history(&read).await?;
+            let frames =
+                tokio::task::spawn_blocking(move || Frames::build(&history, needs, lists)).await.map_err(failed)?;
             tracing::info!(
                 orders = frames.len(),
                 megabytes = frames.heap_bytes() / 1_000_000,
@@ -632,10 +705,10 @@ impl Service {
                 build_seconds = frames.build_seconds,
                 "backtest index built"
             );
-            *slot = Some(frames.clone());
-            Ok((frames, true))
+            *slot = Some(frames);
+            Ok((slot, Freshness::Built))
         })
         .await
-        .map_err(|e| ServiceError::Invalid(format!("building the backtest index failed: {e}")))?
+        .map_err(failed)?
     }
 }

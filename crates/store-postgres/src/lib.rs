@@ -14,10 +14,10 @@ use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, HistorySize, InsertOutcome, ListEntry,
-    MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow,
-    RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult,
-    StoredCustomer, StoredOrder, from_millis,
+    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, HistoryDelta, HistorySize,
+    InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage,
+    ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store,
+    StoreError, StoreResult, StoredCustomer, StoredOrder, from_millis,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
@@ -44,6 +44,8 @@ macro_rules! upsert_customer {
 const BULK_INDEXES: &[(&str, &str)] = &[
     ("orders_customer", "CREATE INDEX IF NOT EXISTS orders_customer ON orders (customer_id, placed_at)"),
     ("orders_placed", "CREATE INDEX IF NOT EXISTS orders_placed ON orders (placed_at)"),
+    ("orders_seq", "CREATE INDEX IF NOT EXISTS orders_seq ON orders (seq)"),
+    ("events_seq", "CREATE INDEX IF NOT EXISTS events_seq ON events (seq)"),
     (
         "order_entities_hash",
         "CREATE INDEX IF NOT EXISTS order_entities_hash ON order_entities (hash, seen_at) INCLUDE (customer_id, kind, amount_minor, order_id)",
@@ -762,38 +764,72 @@ impl Store for PgStore {
     }
 
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
-        // Keyset pages over the primary key's order; the caller sorts by time.
-        let offset = cursor.unwrap_or(0);
-        let rows: Vec<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT body::text, entities FROM orders ORDER BY order_id OFFSET $1 LIMIT $2")
-                .bind(offset)
-                .bind(limit)
+        // Keyset pages in storage order; the caller sorts by time.
+        let after = cursor.unwrap_or(0);
+        let rows: Vec<(i64, String, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, body::text, entities FROM orders WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(after)
+                .bind(limit.max(1))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db)?;
-        let next = (rows.len() as i64 == limit).then_some(offset + limit);
-        Ok((rows.into_iter().map(|(body, entities)| ReplayRow { body, entities }).collect(), next))
+        let next = (rows.len() as i64 == limit.max(1)).then(|| rows.last().map(|r| r.0)).flatten();
+        Ok((rows.into_iter().map(|(pos, body, entities)| ReplayRow { pos, body, entities }).collect(), next))
     }
 
-    async fn history_size(&self) -> StoreResult<HistorySize> {
-        let (orders, events): (i64, i64) =
-            sqlx::query_as("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM events)")
-                .fetch_one(&self.pool)
+    async fn history_after(&self, orders_after: i64, events_after: i64, limit: i64) -> StoreResult<HistoryDelta> {
+        // One snapshot for the rows and the totals (see `HistoryDelta`).
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let limit = limit.max(0);
+        let mut orders: Vec<(i64, String, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, body::text, entities FROM orders WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(orders_after)
+                .bind(limit + 1)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(db)?;
-        Ok(HistorySize { orders, events })
+        let events: Vec<(i64, i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT seq, occurred_at, type, order_id, customer_id FROM events WHERE seq > $1 ORDER BY seq",
+        )
+        .bind(events_after)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let (n_orders, n_events): (i64, i64) =
+            sqlx::query_as("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM events)")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        let truncated = orders.len() as i64 > limit;
+        orders.truncate(limit as usize);
+        Ok(HistoryDelta {
+            orders: orders.into_iter().map(|(pos, body, entities)| ReplayRow { pos, body, entities }).collect(),
+            truncated,
+            events: events
+                .into_iter()
+                .map(|(pos, at_ms, t, order_id, customer_id)| {
+                    Ok(ReplayEvent { pos, at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
+                })
+                .collect::<StoreResult<_>>()?,
+            size: HistorySize { orders: n_orders, events: n_events },
+        })
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {
-        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT occurred_at, type, order_id, customer_id FROM events ORDER BY occurred_at, event_id",
+        let rows: Vec<(i64, i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT seq, occurred_at, type, order_id, customer_id FROM events ORDER BY occurred_at, event_id",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
         rows.into_iter()
-            .map(|(at_ms, t, order_id, customer_id)| {
-                Ok(ReplayEvent { at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
+            .map(|(pos, at_ms, t, order_id, customer_id)| {
+                Ok(ReplayEvent { pos, at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
             })
             .collect()
     }

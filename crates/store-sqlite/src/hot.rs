@@ -114,6 +114,42 @@ impl Hot {
         Ok(out)
     }
 
+    /// Orders (at most `limit` + 1, to tell a longer tail) and events after the given rowids, and
+    /// the totals, in one snapshot.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn history_after(
+        &self,
+        orders_after: i64,
+        events_after: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<(i64, String, Vec<u8>)>, Vec<(i64, i64, String, Option<String>, Option<String>)>, (i64, i64))>
+    {
+        self.read(|c| {
+            let orders = c
+                .prepare_cached("SELECT rowid, body, entities FROM orders WHERE rowid > ? ORDER BY rowid LIMIT ?")
+                .map_err(db)?
+                .query_map([orders_after, limit + 1], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?;
+            let events = c
+                .prepare_cached(
+                    "SELECT rowid, occurred_at, type, order_id, customer_id FROM events WHERE rowid > ? ORDER BY rowid",
+                )
+                .map_err(db)?
+                .query_map([events_after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?;
+            let size = c
+                .query_row("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM events)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(db)?;
+            Ok((orders, events, size))
+        })
+    }
+
     /// A page of stored orders in table order, for replay: (rowid, body, packed entities).
     pub(crate) fn replay_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
         self.read(|c| {

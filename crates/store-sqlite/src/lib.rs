@@ -14,10 +14,10 @@ use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EventType, Orde
 use riskdesk_rules::features::ClusterFacts;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HistorySize, InsertOutcome, ListEntry, NewEvent,
-    NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord,
-    ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
-    ToScreen, from_millis,
+    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HistoryDelta, HistorySize, InsertOutcome, ListEntry,
+    NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange,
+    RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer,
+    StoredOrder, ToScreen, from_millis,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -548,28 +548,44 @@ impl Store for SqliteStore {
             .await
             .map_err(joined)??;
         let next = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0)).flatten();
-        Ok((rows.into_iter().map(|(_, body, entities)| ReplayRow { body, entities }).collect(), next))
+        Ok((rows.into_iter().map(|(pos, body, entities)| ReplayRow { pos, body, entities }).collect(), next))
     }
 
-    async fn history_size(&self) -> StoreResult<HistorySize> {
-        let (orders, events): (i64, i64) =
-            sqlx::query_as("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM events)")
-                .fetch_one(&self.reader)
+    async fn history_after(&self, orders_after: i64, events_after: i64, limit: i64) -> StoreResult<HistoryDelta> {
+        let hot = self.hot.clone();
+        let limit = limit.max(0);
+        let (orders, events, (n_orders, n_events)) =
+            tokio::task::spawn_blocking(move || hot.history_after(orders_after, events_after, limit))
                 .await
-                .map_err(db)?;
-        Ok(HistorySize { orders, events })
+                .map_err(joined)??;
+        let truncated = orders.len() as i64 > limit;
+        Ok(HistoryDelta {
+            orders: orders
+                .into_iter()
+                .take(limit as usize)
+                .map(|(pos, body, entities)| ReplayRow { pos, body, entities })
+                .collect(),
+            truncated,
+            events: events
+                .into_iter()
+                .map(|(pos, at_ms, t, order_id, customer_id)| {
+                    Ok(ReplayEvent { pos, at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
+                })
+                .collect::<StoreResult<_>>()?,
+            size: HistorySize { orders: n_orders, events: n_events },
+        })
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {
-        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT occurred_at, type, order_id, customer_id FROM events ORDER BY occurred_at, event_id",
+        let rows: Vec<(i64, i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT rowid, occurred_at, type, order_id, customer_id FROM events ORDER BY occurred_at, event_id",
         )
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
         rows.into_iter()
-            .map(|(at_ms, t, order_id, customer_id)| {
-                Ok(ReplayEvent { at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
+            .map(|(pos, at_ms, t, order_id, customer_id)| {
+                Ok(ReplayEvent { pos, at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
             })
             .collect()
     }

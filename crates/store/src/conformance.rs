@@ -19,7 +19,8 @@ macro_rules! conformance_tests {
             api_keys_lifecycle, large_batch_counts, settings_keep_the_first_value, bulk_load_rebuilds_what_it_drops, hostile_text_is_stored_verbatim,
             customer_view_lists_orders_newest_first, audit_chain_appends_atomically,
             proposals_one_pending_and_compare_and_set, review_queue_fills_filters_and_closes_once,
-            sessions_and_login_failures, concurrent_writes_all_land, screened_orders_count_the_ones_before_them);
+            sessions_and_login_failures, concurrent_writes_all_land, screened_orders_count_the_ones_before_them,
+            history_after_positions);
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
         $(
@@ -257,6 +258,46 @@ pub async fn large_batch_counts(store: &dyn Store) {
     assert!(again.iter().all(|o| *o == InsertOutcome::Duplicate));
     let c = store.get_customer(&cid("C-7"), 3).await.unwrap().unwrap();
     assert_eq!((c.order_count, c.orders.len()), (5, 3));
+}
+
+/// Storage positions: replay pages and deltas carry them, a delta holds exactly what was stored
+/// after the positions given (duplicates add nothing), and its totals count everything.
+pub async fn history_after_positions(store: &dyn Store) {
+    let batch: Vec<NewOrder> = (0..5).map(|i| new_order(&order_json(&format!("P-{i}"), "C-P", i))).collect();
+    store.insert_orders(&batch).await.unwrap();
+    let e1 = event(
+        r#"{"event_id": "PE-1", "type": "fraud_confirmed", "occurred_at": "2026-06-02T08:00:00Z", "order_id": "P-1"}"#,
+    );
+    store.insert_events(std::slice::from_ref(&e1)).await.unwrap();
+    let (page, _) = store.replay_rows(None, 100).await.unwrap();
+    assert_eq!(page.len(), 5);
+    assert!(page.windows(2).all(|w| w[0].pos < w[1].pos), "pages come in storage order");
+    let (orders_pos, events_pos) = (page[4].pos, store.replay_events().await.unwrap()[0].pos);
+
+    let all = store.history_after(0, 0, 100).await.unwrap();
+    assert_eq!((all.orders.len(), all.events.len(), all.truncated), (5, 1, false));
+    assert_eq!((all.size.orders, all.size.events), (5, 1));
+    let none = store.history_after(orders_pos, events_pos, 100).await.unwrap();
+    assert!(none.orders.is_empty() && none.events.is_empty());
+
+    let more: Vec<NewOrder> = (5..8).map(|i| new_order(&order_json(&format!("P-{i}"), "C-P", i))).collect();
+    store.insert_orders(&more).await.unwrap();
+    store.insert_orders(&batch[..2]).await.unwrap(); // duplicates: nothing new
+    let e2 = event(
+        r#"{"event_id": "PE-2", "type": "legit_confirmed", "occurred_at": "2026-06-03T08:00:00Z", "order_id": "P-6"}"#,
+    );
+    store.insert_events(&[e1, e2]).await.unwrap();
+    let d = store.history_after(orders_pos, events_pos, 100).await.unwrap();
+    let ids: Vec<String> =
+        d.orders.iter().map(|r| crate::codec::order_from_body(&r.body).unwrap().order_id.to_string()).collect();
+    assert_eq!(ids, ["P-5", "P-6", "P-7"]);
+    assert!(d.orders.iter().all(|r| r.pos > orders_pos));
+    assert_eq!(d.events.len(), 1);
+    assert_eq!(d.events[0].order_id.as_deref(), Some("P-6"));
+    assert!(d.events[0].pos > events_pos);
+    assert_eq!((d.size.orders, d.size.events), (8, 2));
+    let capped = store.history_after(orders_pos, events_pos, 2).await.unwrap();
+    assert_eq!((capped.orders.len(), capped.truncated), (2, true));
 }
 
 /// Screening in the write path: each order of a batch is judged on rows that include the

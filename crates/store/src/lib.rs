@@ -330,14 +330,15 @@ pub const HUB_SCAN_ROWS: i64 = 128;
 /// A stored event as replay needs it (no body: labels and history counts only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayEvent {
+    /// Position in storage order (see [`ReplayRow::pos`]).
+    pub pos: i64,
     pub at_ms: i64,
     pub event_type: EventType,
     pub order_id: Option<String>,
     pub customer_id: Option<String>,
 }
 
-/// How much history is stored. Orders and events are only ever added (idempotent on their ids),
-/// so two equal sizes mean the same history: a cache of derived facts keys on it.
+/// How much history is stored (orders and events are only ever added).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HistorySize {
     pub orders: i64,
@@ -347,8 +348,25 @@ pub struct HistorySize {
 /// A stored order as read for replay, before parsing.
 #[derive(Debug, Clone)]
 pub struct ReplayRow {
+    /// Position in storage order: increasing with every stored row (SQLite's rowid, a
+    /// PostgreSQL identity column), so a cache can ask for what was stored after what it holds.
+    pub pos: i64,
     pub body: String,
     pub entities: Vec<u8>,
+}
+
+/// What was stored after given positions, read in one snapshot with the totals, so that a cache
+/// that adds it to what it holds can check it then holds everything (on PostgreSQL a row can
+/// commit after a row with a later position was read: the totals then disagree).
+#[derive(Debug, Clone, Default)]
+pub struct HistoryDelta {
+    /// In storage order, at most the limit asked for.
+    pub orders: Vec<ReplayRow>,
+    /// More orders than the limit were stored after the position.
+    pub truncated: bool,
+    /// In storage order.
+    pub events: Vec<ReplayEvent>,
+    pub size: HistorySize,
 }
 
 /// A stored order for replay, in `placed_at` order.
@@ -457,8 +475,8 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
     /// Every stored event, by time of occurrence.
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>>;
 
-    /// How many orders and events are stored.
-    async fn history_size(&self) -> StoreResult<HistorySize>;
+    /// Orders (at most `limit`) and events stored after the given positions, with the totals.
+    async fn history_after(&self, orders_after: i64, events_after: i64, limit: i64) -> StoreResult<HistoryDelta>;
     /// Shadow decisions of a version, newest first.
     async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>>;
 
