@@ -129,11 +129,23 @@ both_backends!(index_matches_replay_and_follows_changes, |app: TestApp| async mo
     assert_eq!(comparable(&c), comparable(&replayed(s, &wider, &truth).await));
     assert!(!indexed(s, &source, &truth).await.index.unwrap().built, "old facts are kept");
 
-    // New lists: built again, and the new entry counts.
-    s.add_list_entries(&local::rules("t"), &[entry("customer", "C-00008")]).await.unwrap();
+    // New lists: only the list columns are computed again, and the new entries count.
+    s.add_list_entries(
+        &local::rules("t"),
+        &[
+            entry("customer", "C-00008"),
+            entry("device", first.device.as_ref().and_then(|d| d.device_id.as_deref()).unwrap()),
+            entry("ip", "128.0.0.0/1"),
+        ],
+    )
+    .await
+    .unwrap();
     s.screener().refresh().await.unwrap();
     let d = indexed(s, &source, &truth).await;
-    assert!(d.index.as_ref().unwrap().built);
+    let ix = d.index.as_ref().unwrap();
+    assert!(!ix.built && ix.lists_refreshed, "{ix:?}");
+    let hits = |b: &Backtest| b.rules.iter().find(|x| x.rule == "blocklisted").map_or(0, |x| x.hits);
+    assert!(hits(&d) > hits(&c), "the new entries hit: {} then {}", hits(&c), hits(&d));
     assert_eq!(comparable(&d), comparable(&replayed(s, &source, &truth).await));
 
     // New history later than all held (an order, and a label for an old order): appended, and

@@ -8,16 +8,17 @@
 //! (read by storage position) are appended: replayed on that state, as a full replay would,
 //! when they come later in time than what the index holds. An order placed before orders the
 //! index already holds gets the facts of its arrival, as live screening gave it, until the next
-//! full build. The index is built again when the list entries change, when a set reads a fact it
-//! did not compute (it then computes its old facts plus the new ones), when more than
+//! full build. When list entries change, only the list columns are computed again, from each
+//! order's list probe kept beside the columns. The index is built again when a set reads a fact
+//! it did not compute (it then computes its old facts plus the new ones), when more than
 //! [`APPEND_LIMIT`] orders arrived, or when the stored totals disagree with what it holds.
 
 use crate::replay::Replay;
 use crate::rules::{Backtest, LoadedHistory, Tally};
-use crate::screening::lists::ListIndex;
+use crate::screening::lists::{ListIndex, Probe};
 use chrono::{FixedOffset, TimeZone};
 use rayon::prelude::*;
-use riskdesk_domain::EventType;
+use riskdesk_domain::{EntityKey, EventType};
 use riskdesk_rules::column::Column;
 use riskdesk_rules::features::{attribute_value, fill_order};
 use riskdesk_rules::needs::Need;
@@ -56,11 +57,12 @@ fn merge(a: u8, b: u8) -> u8 {
 }
 
 /// How a backtest came by its index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Freshness {
-    Built,
-    Appended { orders: usize, events: usize },
-    Reused,
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Freshness {
+    pub built: bool,
+    pub lists_refreshed: bool,
+    pub appended_orders: usize,
+    pub appended_events: usize,
 }
 
 pub struct Frames {
@@ -79,6 +81,11 @@ pub struct Frames {
     /// When each order was placed: Unix nanoseconds and its UTC offset in seconds.
     placed: Vec<(i64, i32)>,
     outcomes: Vec<u8>,
+    /// What lists match each order by besides the columns: the entities lists know, flat (order
+    /// `i` owns `probe_entities[probe_at[i]..probe_at[i + 1]]`), and the e-mail domain.
+    probe_entities: Vec<EntityKey>,
+    probe_at: Vec<u32>,
+    probe_domain: Column,
     /// Labels of orders the index does not hold (yet).
     pending: HashMap<String, u8>,
     /// Highest storage positions held, and how many events.
@@ -110,6 +117,9 @@ impl Frames {
             empty: Column::default(),
             placed: Vec::new(),
             outcomes: Vec::new(),
+            probe_entities: Vec::new(),
+            probe_at: vec![0],
+            probe_domain: Column::default(),
             pending: HashMap::new(),
             orders_pos: 0,
             events_pos: 0,
@@ -174,6 +184,10 @@ impl Frames {
             let p = order.placed_at;
             self.placed.push((p.timestamp_nanos_opt().unwrap_or(i64::MAX), p.offset().local_minus_utc()));
             self.outcomes.push(self.pending.remove(order.order_id.as_str()).unwrap_or(0));
+            self.probe_entities.extend(o.entities.iter().filter(|e| Probe::kind_of(e.kind).is_some()));
+            self.probe_at.push(self.probe_entities.len() as u32);
+            let domain = order.customer.email.as_ref().map(|e| Probe::domain(e.domain()));
+            self.probe_domain.push(Value::opt_str(domain));
         }
         // Later events still count for the orders appended after them.
         for e in ev {
@@ -202,9 +216,63 @@ impl Frames {
         self.replayed.iter().cloned().chain(self.asked.iter().cloned().map(Need::Attribute))
     }
 
-    /// Whether it was built with these list entries and holds every fact in `needs`.
-    pub fn fits(&self, lists: &Arc<ListIndex>, needs: &BTreeSet<Need>) -> bool {
-        Arc::ptr_eq(&self.lists, lists) && needs.iter().all(|n| self.holds(n))
+    /// Whether it holds every fact in `needs`.
+    pub fn fits(&self, needs: &BTreeSet<Need>) -> bool {
+        needs.iter().all(|n| self.holds(n))
+    }
+
+    /// Whether its list columns were computed with these entries.
+    pub fn lists_are(&self, lists: &Arc<ListIndex>) -> bool {
+        Arc::ptr_eq(&self.lists, lists)
+    }
+
+    /// Computes the list columns again with other entries (valid as of each order's time, as
+    /// the replay does), and appends with them from now on.
+    pub fn refresh_lists(&mut self, lists: Arc<ListIndex>) {
+        let specs: Vec<(usize, riskdesk_rules::needs::ListSpec)> = self
+            .replayed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| if let Need::List(spec) = n { Some((i, *spec)) } else { None })
+            .collect();
+        let n = self.len();
+        let chunks: Vec<Vec<Vec<bool>>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|k| {
+                let mut out = vec![Vec::with_capacity(CHUNK); specs.len()];
+                for i in k * CHUNK..((k + 1) * CHUNK).min(n) {
+                    let probe = self.probe(i);
+                    let at = self.placed[i].0.div_euclid(1_000_000);
+                    for (col, (_, spec)) in out.iter_mut().zip(&specs) {
+                        col.push(lists.matches(*spec, &probe, at));
+                    }
+                }
+                out
+            })
+            .collect();
+        for (j, (slot, _)) in specs.iter().enumerate() {
+            let mut c = Column::default();
+            for chunk in &chunks {
+                for &b in &chunk[j] {
+                    c.push(Value::Bool(b));
+                }
+            }
+            self.dynamic[*slot] = c;
+        }
+        self.replay.set_lists(lists.clone());
+        self.lists = lists;
+    }
+
+    fn probe(&self, i: usize) -> Probe {
+        let (a, b) = (self.probe_at[i] as usize, self.probe_at[i + 1] as usize);
+        let text = |v: Var| self.fixed[v.slot()].str_at(i);
+        Probe::from_parts(
+            &self.probe_entities[a..b],
+            self.probe_domain.str_at(i).map(str::to_owned),
+            text(Var::CardBin).map(str::to_owned),
+            text(Var::CustomerId).unwrap_or_default(),
+            text(Var::Ip).and_then(|ip| ip.parse().ok()),
+        )
     }
 
     fn holds(&self, need: &Need) -> bool {
@@ -218,7 +286,11 @@ impl Frames {
     pub fn heap_bytes(&self) -> usize {
         let cols: usize =
             self.fixed.iter().chain(&self.dynamic).chain(self.attributes.values()).map(Column::heap_bytes).sum();
-        cols + self.placed.capacity() * 16 + self.outcomes.capacity()
+        cols + self.placed.capacity() * 16
+            + self.outcomes.capacity()
+            + self.probe_entities.capacity() * std::mem::size_of::<EntityKey>()
+            + self.probe_at.capacity() * 4
+            + self.probe_domain.heap_bytes()
     }
 
     /// The column behind each slot `set` reads.
@@ -291,16 +363,13 @@ impl Frames {
         for t in tallies {
             total.merge(t);
         }
-        let load = if freshness == Freshness::Built { self.load_seconds + self.build_seconds } else { 0.0 };
+        let load = if freshness.built { self.load_seconds + self.build_seconds } else { 0.0 };
         let mut out = total.finish(cset, load, started.elapsed().as_secs_f64());
-        let (appended_orders, appended_events) = match freshness {
-            Freshness::Appended { orders, events } => (orders as u64, events as u64),
-            _ => (0, 0),
-        };
         out.index = Some(crate::rules::IndexUse {
-            built: freshness == Freshness::Built,
-            appended_orders,
-            appended_events,
+            built: freshness.built,
+            lists_refreshed: freshness.lists_refreshed,
+            appended_orders: freshness.appended_orders as u64,
+            appended_events: freshness.appended_events as u64,
             orders: n as u64,
             memory_bytes: self.heap_bytes() as u64,
             build_seconds: self.build_seconds,

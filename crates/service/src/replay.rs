@@ -80,6 +80,11 @@ impl Replay {
         }
     }
 
+    /// Matches lists with other entries from now on.
+    pub fn set_lists(&mut self, lists: Arc<ListIndex>) {
+        self.lists = lists;
+    }
+
     /// Applies an event; call for every event that occurred before the next order.
     pub fn event(&mut self, e: &ReplayEvent) {
         if let Some(c) = &e.customer_id {

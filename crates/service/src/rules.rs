@@ -132,6 +132,8 @@ pub struct Backtest {
 pub struct IndexUse {
     /// Built for this backtest (lists changed, new facts were asked for, or too much new history).
     pub built: bool,
+    /// List entries changed since the last backtest: the list columns were computed again.
+    pub lists_refreshed: bool,
     /// Stored since the last backtest and appended to the index for this one.
     pub appended_orders: u64,
     pub appended_events: u64,
@@ -667,7 +669,20 @@ impl Service {
         tokio::spawn(async move {
             let read = crate::auth::local::read();
             let mut slot = service.frames.clone().lock_owned().await;
-            if let Some(f) = slot.as_ref().filter(|f| f.fits(&lists, &needs)) {
+            let mut fresh = Freshness::default();
+            if slot.as_ref().is_some_and(|f| f.fits(&needs) && !f.lists_are(&lists)) {
+                let mut f = slot.take().unwrap_or_else(|| unreachable!("checked above"));
+                let lists = lists.clone();
+                let f = tokio::task::spawn_blocking(move || {
+                    f.refresh_lists(lists);
+                    f
+                })
+                .await
+                .map_err(failed)?;
+                *slot = Some(f);
+                fresh.lists_refreshed = true;
+            }
+            if let Some(f) = slot.as_ref().filter(|f| f.fits(&needs)) {
                 let (orders_pos, events_pos) = (f.orders_pos, f.events_pos);
                 if let Some((delta, size)) =
                     service.load_history_after(&read, orders_pos, events_pos, frames::APPEND_LIMIT).await?
@@ -683,11 +698,8 @@ impl Service {
                     let whole = f.holds_all(size);
                     *slot = Some(f);
                     if whole {
-                        let fresh = if orders + events == 0 {
-                            Freshness::Reused
-                        } else {
-                            Freshness::Appended { orders, events }
-                        };
+                        fresh.appended_orders = orders;
+                        fresh.appended_events = events;
                         return Ok((slot, fresh));
                     }
                 }
@@ -706,7 +718,7 @@ impl Service {
                 "backtest index built"
             );
             *slot = Some(frames);
-            Ok((slot, Freshness::Built))
+            Ok((slot, Freshness { built: true, ..Freshness::default() }))
         })
         .await
         .map_err(failed)?

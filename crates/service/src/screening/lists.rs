@@ -124,28 +124,55 @@ pub struct Probe {
 
 impl Probe {
     pub fn of(order: &Order, entities: &[EntityKey]) -> Self {
+        Self::from_parts(
+            entities,
+            order.customer.email.as_ref().map(|e| Self::domain(e.domain())),
+            order.payment.card.as_ref().and_then(|c| c.bin.clone()),
+            order.customer.customer_id.as_str(),
+            order.device.as_ref().and_then(|d| d.ip),
+        )
+    }
+
+    /// An e-mail domain as lists match it.
+    pub fn domain(d: &str) -> String {
+        d.to_ascii_lowercase()
+    }
+
+    /// From an order's parts, kept apart (the backtest index keeps them in columns).
+    pub fn from_parts(
+        entities: &[EntityKey],
+        email_domain: Option<String>,
+        bin: Option<String>,
+        customer_id: &str,
+        ip: Option<IpAddr>,
+    ) -> Self {
         let mut keys = Vec::with_capacity(10);
         for e in entities {
-            let kind = match e.kind {
-                EntityKind::Email => ListKind::Email,
-                EntityKind::Phone => ListKind::Phone,
-                EntityKind::Device => ListKind::Device,
-                EntityKind::CardFingerprint => ListKind::Card,
-                EntityKind::Iban => ListKind::Iban,
-                EntityKind::ShippingAddress | EntityKind::BillingAddress => ListKind::Address,
-                EntityKind::Ip | EntityKind::Wallet => continue,
-            };
-            keys.push((kind, hex::encode(e.hash)));
+            if let Some(kind) = Self::kind_of(e.kind) {
+                keys.push((kind, hex::encode(e.hash)));
+            }
         }
-        if let Some(email) = &order.customer.email {
-            keys.push((ListKind::EmailDomain, email.domain().to_ascii_lowercase()));
+        if let Some(d) = email_domain {
+            keys.push((ListKind::EmailDomain, d));
         }
-        if let Some(bin) = order.payment.card.as_ref().and_then(|c| c.bin.clone()) {
+        if let Some(bin) = bin {
             keys.push((ListKind::Bin, bin));
         }
-        keys.push((ListKind::Customer, order.customer.customer_id.to_string()));
-        let ip = order.device.as_ref().and_then(|d| d.ip).map(|ip| ip.to_canonical());
-        Probe { keys, ip }
+        keys.push((ListKind::Customer, customer_id.to_owned()));
+        Probe { keys, ip: ip.map(|ip| ip.to_canonical()) }
+    }
+
+    /// The list kind an entity is matched as; IPs are matched as addresses, wallets not at all.
+    pub fn kind_of(kind: EntityKind) -> Option<ListKind> {
+        Some(match kind {
+            EntityKind::Email => ListKind::Email,
+            EntityKind::Phone => ListKind::Phone,
+            EntityKind::Device => ListKind::Device,
+            EntityKind::CardFingerprint => ListKind::Card,
+            EntityKind::Iban => ListKind::Iban,
+            EntityKind::ShippingAddress | EntityKind::BillingAddress => ListKind::Address,
+            EntityKind::Ip | EntityKind::Wallet => return None,
+        })
     }
 }
 
