@@ -28,7 +28,7 @@ run() { # label, path, [body]
   wall=$(curl -s -o "$dir/bt.json" -w '%{time_total}' -X POST -H "Authorization: Bearer $key" \
     -H 'content-type: application/json' ${3:+--data-binary @"$3"} "http://127.0.0.1:$port$2")
   jq -r --arg l "$1" --arg w "$wall" \
-    '"\($l): wall \($w) s, judged \(.orders) orders in \(.replay_seconds * 1000 | floor) ms, index built=\(.index.built) appended=\(.index.appended_orders) (load+build \(.load_seconds * 10 | floor / 10) s, \(.index.memory_bytes / 1e6 | floor) MB), candidate flagged \(.candidate.flagged), live flagged \(.live.flagged)"' \
+    '"\($l): wall \($w) s, judged \(.orders) orders in \(.replay_seconds * 1000 | floor) ms, index built=\(.index.built) lists=\(.index.lists_refreshed) appended=\(.index.appended_orders) (load+build \(.load_seconds * 10 | floor / 10) s, \(.index.memory_bytes / 1e6 | floor) MB), candidate flagged \(.candidate.flagged), live flagged \(.live.flagged)"' \
     "$dir/bt.json" || { echo "$1: failed:"; head -c 600 "$dir/bt.json"; echo; }
 }
 run "first, version 1 vs live" /api/v1/rulesets/1/backtest
@@ -49,4 +49,10 @@ PY
   RUST_LOG=error $bin --data-dir "$dir" import orders "$dir/new.jsonl" --no-progress >/dev/null
   run "after ${batch%:*} new orders" /api/v1/rulesets/backtest "$dir/candidate.json"
 done
+# A list change: only the list columns are computed again.
+curl -sf -o /dev/null -X POST -H "Authorization: Bearer $key" -H 'content-type: application/json' \
+  --data '[{"list":"block","kind":"ip","value":"128.0.0.0/1","reason":"bench"},{"list":"block","kind":"email_domain","value":"example.com","reason":"bench"}]' \
+  "http://127.0.0.1:$port/api/v1/lists"
+sleep 1
+run "after a list change" /api/v1/rulesets/backtest "$dir/candidate.json"
 echo "server peak RSS: $(awk '/VmHWM/ {print $2 / 1024 " MB"}' /proc/$pid/status), now $(awk '/VmRSS/ {print $2 / 1024 " MB"}' /proc/$pid/status)"
