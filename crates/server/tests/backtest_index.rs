@@ -169,6 +169,50 @@ both_backends!(index_matches_replay_and_follows_changes, |app: TestApp| async mo
     assert_eq!(e.orders, 3_001);
     assert_eq!(comparable(&e), comparable(&replayed(s, &source, &truth).await));
 
+    // An event stored before its order, without the account (the store fills it in when the
+    // order arrives): once the order is stored, it counts for the account's later orders.
+    let cb = serde_json::json!({
+        "event_id": "ORPH-E1", "type": "chargeback_received", "order_id": "ORPH-1",
+        "occurred_at": (t0() + Duration::days(402)).to_rfc3339(),
+        "data": {"reason_code": "10.4", "amount": {"amount": "10.00", "currency": "EUR"}}
+    });
+    s.import_events(&local::intake(), vec![parse_event_json(cb.to_string().as_bytes()).unwrap()]).await.unwrap();
+    let g = indexed(s, &source, &truth).await;
+    assert!(!g.index.as_ref().unwrap().built);
+    let at = |id: &str, days: i64| {
+        let mut o = first.clone();
+        // A new account, so the chargeback is its only one.
+        o.customer.customer_id = riskdesk_domain::CustomerId::parse("C-ORPH", "customer_id").unwrap();
+        o.order_id = riskdesk_domain::OrderId::parse(id, "order_id").unwrap();
+        o.placed_at = (t0() + Duration::days(days)).into();
+        o
+    };
+    s.import_orders(&local::intake(), vec![at("ORPH-1", 401), at("ORPH-2", 403)]).await.unwrap();
+    let g = indexed(s, &source, &truth).await;
+    let ix = g.index.as_ref().unwrap();
+    assert!(!ix.built && ix.appended_orders == 2 && ix.approximate_rows == 0, "{ix:?}");
+    assert_eq!(comparable(&g), comparable(&replayed(s, &source, &truth).await));
+
+    // An event dated after every order held waits for the orders after it: an order placed
+    // between the newest held one and the event does not see it.
+    let held = |id: &str, days: i64| {
+        let mut o = at(id, days);
+        o.customer.customer_id = riskdesk_domain::CustomerId::parse("C-HELD", "customer_id").unwrap();
+        o
+    };
+    s.import_orders(&local::intake(), vec![held("HELD-1", 404)]).await.unwrap();
+    let fraud = serde_json::json!({
+        "event_id": "HELD-E1", "type": "fraud_confirmed", "order_id": "HELD-1", "customer_id": "C-HELD",
+        "occurred_at": (t0() + Duration::days(410)).to_rfc3339()
+    });
+    s.import_events(&local::intake(), vec![parse_event_json(fraud.to_string().as_bytes()).unwrap()]).await.unwrap();
+    assert!(!indexed(s, &source, &truth).await.index.unwrap().built);
+    s.import_orders(&local::intake(), vec![held("HELD-2", 405), held("HELD-3", 411)]).await.unwrap();
+    let h = indexed(s, &source, &truth).await;
+    let ix = h.index.as_ref().unwrap();
+    assert!(!ix.built && ix.approximate_rows == 0, "{ix:?}");
+    assert_eq!(comparable(&h), comparable(&replayed(s, &source, &truth).await));
+
     // A label that arrives before its order, then the order placed among the held ones:
     // appended with the facts of its arrival; counts and labels stay exact.
     s.import_events(&local::intake(), vec![label("LATE-E1", "LATE-1")]).await.unwrap();
@@ -178,8 +222,8 @@ both_backends!(index_matches_replay_and_follows_changes, |app: TestApp| async mo
     s.import_orders(&local::intake(), vec![late]).await.unwrap();
     let f = indexed(s, &source, &truth).await;
     let ix = f.index.as_ref().unwrap();
-    assert!(!ix.built && ix.appended_orders == 1, "{ix:?}");
+    assert!(!ix.built && ix.appended_orders == 1 && ix.approximate_rows >= 1, "{ix:?}");
     let r = replayed(s, &source, &truth).await;
     assert_eq!((f.orders, f.fraud_orders, f.legit_orders), (r.orders, r.fraud_orders, r.legit_orders));
-    assert_eq!(f.orders, 3_002);
+    assert_eq!(f.orders, 3_007);
 });

@@ -1,14 +1,15 @@
 //! The backtest frame index: every stored order's features as of its own time, in compact
 //! columns ([`Column`]), built by one replay of the history and kept in memory. A backtest then
 //! only evaluates the rule sets on these columns, on every core, instead of replaying history.
-//! It gives the same numbers as a replay (a test compares them) because the columns hold exactly
-//! the values a replay puts into each frame.
+//! For history in time order it gives the same numbers as a replay (a test compares them),
+//! because the columns hold exactly the values a replay puts into each frame.
 //!
 //! The index keeps the replay's state after its last order, so orders and events stored since
-//! (read by storage position) are appended: replayed on that state, as a full replay would,
-//! when they come later in time than what the index holds. An order placed before orders the
-//! index already holds gets the facts of its arrival, as live screening gave it, until the next
-//! full build. When list entries change, only the list columns are computed again, from each
+//! (read by storage position) are appended: replayed on that state, exactly as a full replay
+//! would, when they come later in time than what the index holds. Something earlier in time
+//! (an order placed before the newest one held, an event dated before it) is replayed on the
+//! state as it stands, which a full replay would not do; such rows are counted and reported, and
+//! past one in a hundred rows the index is built again. When list entries change, only the list columns are computed again, from each
 //! order's list probe kept beside the columns. The index is built again when a set reads a fact
 //! it did not compute (it then computes its old facts plus the new ones), when more than
 //! [`APPEND_LIMIT`] orders arrived, or when the stored totals disagree with what it holds.
@@ -16,7 +17,7 @@
 use crate::replay::Replay;
 use crate::rules::{Backtest, LoadedHistory, Tally};
 use crate::screening::lists::{ListIndex, Probe};
-use chrono::{FixedOffset, TimeZone};
+use chrono::FixedOffset;
 use rayon::prelude::*;
 use riskdesk_domain::{EntityKey, EventType};
 use riskdesk_rules::column::Column;
@@ -31,13 +32,16 @@ use std::time::Instant;
 
 /// Shop attributes get a column each up to this many names; beyond it only the names a rule
 /// asked for when the index was built (an attacker inventing names must not exhaust memory).
-const MAX_ATTRIBUTE_COLUMNS: usize = 64;
+const MAX_ATTRIBUTE_COLUMNS: usize = 32;
 
 /// Orders judged per task; tallies of consecutive stretches merge in time order.
 const CHUNK: usize = 16_384;
 
 /// More new orders than this and the index is built again rather than appended to.
 pub const APPEND_LIMIT: i64 = 200_000;
+
+/// One in this many rows out of time order and the index is built again.
+const APPROXIMATE_SHARE: usize = 100;
 
 const OUTCOMES: [&str; 3] = ["unlabelled", "fraud", "legit"];
 const FRAUD: u8 = 1;
@@ -57,12 +61,14 @@ fn merge(a: u8, b: u8) -> u8 {
 }
 
 /// How a backtest came by its index.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Freshness {
     pub built: bool,
     pub lists_refreshed: bool,
     pub appended_orders: usize,
     pub appended_events: usize,
+    /// Seconds spent bringing an existing index up to date (reading and appending, lists).
+    pub update_seconds: f64,
 }
 
 pub struct Frames {
@@ -78,8 +84,15 @@ pub struct Frames {
     /// Some attribute names got no column (see [`MAX_ATTRIBUTE_COLUMNS`]).
     attributes_capped: bool,
     empty: Column,
-    /// When each order was placed: Unix nanoseconds and its UTC offset in seconds.
-    placed: Vec<(i64, i32)>,
+    /// When each order was placed, with its offset (examples show it as sent).
+    placed: Vec<chrono::DateTime<FixedOffset>>,
+    /// The latest (time, order id) held, to tell what arrives out of time order.
+    newest: Option<(i64, String)>,
+    approximate: usize,
+    /// Events later than every order held: applied before the first order after them.
+    held: Vec<ReplayEvent>,
+    /// Events of earlier deltas that named an order not stored then, by that order's id.
+    orphans: HashMap<String, Vec<ReplayEvent>>,
     outcomes: Vec<u8>,
     /// What lists match each order by besides the columns: the entities lists know, flat (order
     /// `i` owns `probe_entities[probe_at[i]..probe_at[i + 1]]`), and the e-mail domain.
@@ -116,6 +129,10 @@ impl Frames {
             attributes_capped: false,
             empty: Column::default(),
             placed: Vec::new(),
+            newest: None,
+            approximate: 0,
+            held: Vec::new(),
+            orphans: HashMap::new(),
             outcomes: Vec::new(),
             probe_entities: Vec::new(),
             probe_at: vec![0],
@@ -138,29 +155,58 @@ impl Frames {
         for e in &history.events {
             let l = label(e);
             let Some(id) = e.order_id.as_deref().filter(|_| l != 0) else { continue };
-            match self.fixed[Var::OrderId.slot()].id_of(id) {
-                // Order ids are unique, so an id's dictionary index is its row.
-                Some(row) => self.outcomes[row as usize] = merge(self.outcomes[row as usize], l),
+            match self.row_of(id) {
+                Some(row) => self.outcomes[row] = merge(self.outcomes[row], l),
                 None => {
                     let p = self.pending.entry(id.to_owned()).or_default();
                     *p = merge(*p, l);
                 }
             }
         }
+        // Events not yet applied: those held back from earlier appends (later than every order
+        // then), the new ones, and those of earlier deltas that named an order not stored then,
+        // whose account the store has since filled in (it updates them in place).
+        let mut events: Vec<ReplayEvent> = std::mem::take(&mut self.held);
+        for o in &history.orders {
+            if let Some(waiting) = self.orphans.remove(o.order.order_id.as_str()) {
+                let customer = o.order.customer.customer_id.to_string();
+                events.extend(waiting.into_iter().map(|mut e| {
+                    e.customer_id = Some(customer.clone());
+                    e
+                }));
+            }
+        }
+        let ids: std::collections::HashSet<&str> = history.orders.iter().map(|o| o.order.order_id.as_str()).collect();
+        for e in &history.events {
+            match (&e.customer_id, &e.order_id) {
+                (None, Some(id)) if self.row_of(id).is_none() && !ids.contains(id.as_str()) => {
+                    self.orphans.entry(id.clone()).or_default().push(e.clone());
+                }
+                _ => events.push(e.clone()),
+            }
+        }
+        events.sort_by_key(|e| e.at_ms);
+        let newest = self.newest.clone();
         let mut buf = vec![Value::Null; VARS.len()];
-        let mut ev = history.events.iter().peekable();
+        let mut ev = events.into_iter().peekable();
         for o in &history.orders {
             let order = &o.order;
             let i = self.placed.len();
             let at = order.placed_at.timestamp_millis();
             while let Some(e) = ev.next_if(|e| e.at_ms < at) {
-                self.replay.event(e);
+                // An event before an order the index held already changes that order's facts
+                // in a full replay; here it counts from now on.
+                self.approximate += usize::from(newest.as_ref().is_some_and(|(n, _)| e.at_ms < *n));
+                self.replay.event(&e);
             }
+            let key = (at, order.order_id.to_string());
+            self.approximate += usize::from(newest.as_ref().is_some_and(|n| key <= *n));
             let facts = self.replay.facts(order, &o.entities);
             fill_order(order, &facts.history, &facts.cluster, &mut buf);
             for (c, v) in self.fixed.iter_mut().zip(buf.iter_mut()) {
                 c.push(std::mem::take(v));
             }
+            debug_assert_eq!(self.row_of(order.order_id.as_str()), Some(i), "order ids are unique");
             for (c, v) in self.dynamic.iter_mut().zip(facts.dynamic) {
                 c.push(v);
             }
@@ -181,21 +227,39 @@ impl Frames {
                     c.push(Value::Null);
                 }
             }
-            let p = order.placed_at;
-            self.placed.push((p.timestamp_nanos_opt().unwrap_or(i64::MAX), p.offset().local_minus_utc()));
+            self.placed.push(order.placed_at);
             self.outcomes.push(self.pending.remove(order.order_id.as_str()).unwrap_or(0));
             self.probe_entities.extend(o.entities.iter().filter(|e| Probe::kind_of(e.kind).is_some()));
             self.probe_at.push(self.probe_entities.len() as u32);
             let domain = order.customer.email.as_ref().map(|e| Probe::domain(e.domain()));
             self.probe_domain.push(Value::opt_str(domain));
+            if self.newest.as_ref().is_none_or(|n| key > *n) {
+                self.newest = Some(key);
+            }
         }
-        // Later events still count for the orders appended after them.
-        for e in ev {
-            self.replay.event(e);
-        }
+        // Events at or after the newest order wait for the orders after them, as in a replay.
+        self.held = ev.collect();
         self.orders_pos = self.orders_pos.max(history.orders_pos);
         self.events_pos = self.events_pos.max(history.events_pos);
         self.events += history.events.len() as i64;
+    }
+
+    /// The row of an order id. Ids are unique (the stores' primary key) and each order is
+    /// appended once, so an id's dictionary index in the id column is its row.
+    fn row_of(&self, id: &str) -> Option<usize> {
+        self.fixed[Var::OrderId.slot()].id_of(id).map(|r| r as usize)
+    }
+
+    /// Orders and events appended out of time order since the last build: their facts (or the
+    /// facts of orders they precede) are not a replay's. Past [`APPROXIMATE_SHARE`] of the
+    /// index, the next backtest builds it again.
+    pub fn approximate(&self) -> usize {
+        self.approximate
+    }
+
+    /// Whether so much arrived out of order that the index should be built again.
+    pub fn too_approximate(&self) -> bool {
+        self.approximate * APPROXIMATE_SHARE > self.len().max(1)
     }
 
     /// Whether it holds exactly the stored history of these totals.
@@ -242,7 +306,7 @@ impl Frames {
                 let mut out = vec![Vec::with_capacity(CHUNK); specs.len()];
                 for i in k * CHUNK..((k + 1) * CHUNK).min(n) {
                     let probe = self.probe(i);
-                    let at = self.placed[i].0.div_euclid(1_000_000);
+                    let at = self.placed[i].timestamp_millis();
                     for (col, (_, spec)) in out.iter_mut().zip(&specs) {
                         col.push(lists.matches(*spec, &probe, at));
                     }
@@ -277,7 +341,8 @@ impl Frames {
 
     fn holds(&self, need: &Need) -> bool {
         match need {
-            Need::Attribute(a) => self.attributes.contains_key(a) || !self.attributes_capped,
+            // Asked-for attributes always get a column; others only below the cap.
+            Need::Attribute(a) => self.attributes.contains_key(a) || self.asked.contains(a) || !self.attributes_capped,
             n => self.needs.contains_key(n),
         }
     }
@@ -286,7 +351,7 @@ impl Frames {
     pub fn heap_bytes(&self) -> usize {
         let cols: usize =
             self.fixed.iter().chain(&self.dynamic).chain(self.attributes.values()).map(Column::heap_bytes).sum();
-        cols + self.placed.capacity() * 16
+        cols + self.placed.capacity() * std::mem::size_of::<chrono::DateTime<FixedOffset>>()
             + self.outcomes.capacity()
             + self.probe_entities.capacity() * std::mem::size_of::<EntityKey>()
             + self.probe_at.capacity() * 4
@@ -310,10 +375,7 @@ impl Frames {
     }
 
     fn placed_at(&self, i: usize) -> String {
-        let (nanos, offset) = self.placed[i];
-        let tz =
-            FixedOffset::east_opt(offset).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
-        tz.timestamp_nanos(nanos).to_rfc3339()
+        self.placed[i].to_rfc3339()
     }
 
     /// Judges every order with the candidate (and the live set beside it) and tallies as
@@ -363,13 +425,14 @@ impl Frames {
         for t in tallies {
             total.merge(t);
         }
-        let load = if freshness.built { self.load_seconds + self.build_seconds } else { 0.0 };
+        let load = if freshness.built { self.load_seconds + self.build_seconds } else { freshness.update_seconds };
         let mut out = total.finish(cset, load, started.elapsed().as_secs_f64());
         out.index = Some(crate::rules::IndexUse {
             built: freshness.built,
             lists_refreshed: freshness.lists_refreshed,
             appended_orders: freshness.appended_orders as u64,
             appended_events: freshness.appended_events as u64,
+            approximate_rows: self.approximate as u64,
             orders: n as u64,
             memory_bytes: self.heap_bytes() as u64,
             build_seconds: self.build_seconds,

@@ -102,11 +102,13 @@ impl Replay {
     pub fn order(&mut self, order: &Order, entities: &[EntityKey]) -> Vec<Decision> {
         let decided_at = DateTime::<Utc>::from(order.placed_at);
         let mut out = Vec::with_capacity(self.sets.len());
-        let sets = self.sets.clone();
+        let sets = std::mem::take(&mut self.sets);
         self.step(order, entities, |i, facts| {
-            let (version, set) = &sets[i];
-            out.push(decision_of(order, set, *version, facts, decided_at))
+            if let Some((version, set)) = sets.get(i) {
+                out.push(decision_of(order, set, *version, facts, decided_at));
+            }
         });
+        self.sets = sets;
         out
     }
 
@@ -123,13 +125,14 @@ impl Replay {
     pub fn judge(&mut self, order: &Order, entities: &[EntityKey], scratch: &mut Scratch) -> Vec<Judged> {
         let mut out = Vec::with_capacity(self.sets.len());
         let mut frame = Vec::new();
-        let sets = self.sets.clone();
+        let sets = std::mem::take(&mut self.sets);
         self.step(order, entities, |i, facts| {
-            let set = &sets[i].1;
+            let Some((_, set)) = sets.get(i) else { return };
             build_frame(order, facts, set, &mut frame);
             let (verdict, score) = set.evaluate_recorded(&frame, scratch);
             out.push(Judged { verdict, score, hits: scratch.hits.clone() });
         });
+        self.sets = sets;
         out
     }
 

@@ -130,13 +130,17 @@ pub struct Backtest {
 /// How a backtest used the frame index.
 #[derive(Debug, Clone, Serialize)]
 pub struct IndexUse {
-    /// Built for this backtest (lists changed, new facts were asked for, or too much new history).
+    /// Built for this backtest: new facts were asked for, too much new history or too much of
+    /// it out of time order, or the stored totals disagreed with what the index held.
     pub built: bool,
     /// List entries changed since the last backtest: the list columns were computed again.
     pub lists_refreshed: bool,
     /// Stored since the last backtest and appended to the index for this one.
     pub appended_orders: u64,
     pub appended_events: u64,
+    /// Orders and events appended out of time order since the last build (their facts, or those
+    /// of orders they precede, are not exactly a replay's).
+    pub approximate_rows: u64,
     pub orders: u64,
     pub memory_bytes: u64,
     pub build_seconds: f64,
@@ -670,6 +674,7 @@ impl Service {
             let read = crate::auth::local::read();
             let mut slot = service.frames.clone().lock_owned().await;
             let mut fresh = Freshness::default();
+            let started = Instant::now();
             if slot.as_ref().is_some_and(|f| f.fits(&needs) && !f.lists_are(&lists)) {
                 let mut f = slot.take().unwrap_or_else(|| unreachable!("checked above"));
                 let lists = lists.clone();
@@ -695,11 +700,12 @@ impl Service {
                     })
                     .await
                     .map_err(failed)?;
-                    let whole = f.holds_all(size);
+                    let whole = f.holds_all(size) && !f.too_approximate();
                     *slot = Some(f);
                     if whole {
                         fresh.appended_orders = orders;
                         fresh.appended_events = events;
+                        fresh.update_seconds = started.elapsed().as_secs_f64();
                         return Ok((slot, fresh));
                     }
                 }

@@ -338,7 +338,8 @@ pub struct ReplayEvent {
     pub customer_id: Option<String>,
 }
 
-/// How much history is stored (orders and events are only ever added).
+/// How much history is stored. Orders and events are only ever added; an event stored before its
+/// order gets the order's account filled in when the order arrives.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HistorySize {
     pub orders: i64,
@@ -357,7 +358,8 @@ pub struct ReplayRow {
 
 /// What was stored after given positions, read in one snapshot with the totals, so that a cache
 /// that adds it to what it holds can check it then holds everything (on PostgreSQL a row can
-/// commit after a row with a later position was read: the totals then disagree).
+/// commit after a row with a later position was read: the totals of a later read then
+/// disagree with what the cache holds).
 #[derive(Debug, Clone, Default)]
 pub struct HistoryDelta {
     /// In storage order, at most the limit asked for.
