@@ -28,7 +28,7 @@ run() { # label, path, [body]
   wall=$(curl -s -o "$dir/bt.json" -w '%{time_total}' -X POST -H "Authorization: Bearer $key" \
     -H 'content-type: application/json' ${3:+--data-binary @"$3"} "http://127.0.0.1:$port$2")
   jq -r --arg l "$1" --arg w "$wall" \
-    '"\($l): wall \($w) s, judged \(.orders) orders in \(.replay_seconds * 1000 | floor) ms, index built=\(.index.built) lists=\(.index.lists_refreshed) appended=\(.index.appended_orders) (load+build \(.load_seconds * 10 | floor / 10) s, \(.index.memory_bytes / 1e6 | floor) MB), candidate flagged \(.candidate.flagged), live flagged \(.live.flagged)"' \
+    '"\($l): wall \($w) s, judged \(.orders) orders in \(.replay_seconds * 1000 | floor) ms, index built=\(.index.built) lists=\(.index.lists_refreshed) appended=\(.index.appended_orders) approx=\(.index.approximate_rows) (load+build \(.load_seconds * 10 | floor / 10) s, \(.index.memory_bytes / 1e6 | floor) MB), candidate flagged \(.candidate.flagged), live flagged \(.live.flagged)"' \
     "$dir/bt.json" || { echo "$1: failed:"; head -c 600 "$dir/bt.json"; echo; }
 }
 run "first, version 1 vs live" /api/v1/rulesets/1/backtest
