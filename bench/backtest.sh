@@ -2,7 +2,7 @@
 # Backtest over N stored orders (default 1,000,000) and their events, through the real release
 # server: the first backtest builds the frame index (one replay of the history), the following
 # ones judge the stored frames only. Prints wall times (curl) and what the server reports.
-# Usage: bench/backtest.sh [orders] [warm runs]
+# Usage: bench/backtest.sh [orders] [warm runs]   (BACKEND=postgres for a fresh PostgreSQL database)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}; runs=${2:-5}
@@ -11,11 +11,16 @@ bin=${BIN:-target/release/riskdesk}
 out=bench-out/$n; mkdir -p "$out"
 [ -f "$out/events.jsonl" ] || $bin demo --customers $((n / 10)) --orders "$n" --export "$out" >/dev/null
 dir=$(mktemp -d); port=18081
-trap 'kill ${pid:-0} 2>/dev/null; wait ${pid:-0} 2>/dev/null; rm -rf "$dir"' EXIT
-RUST_LOG=error $bin --data-dir "$dir" import orders "$out/orders.jsonl" --no-progress >/dev/null
-RUST_LOG=error $bin --data-dir "$dir" import events "$out/events.jsonl" --no-progress >/dev/null
-key=$($bin --data-dir "$dir" apikey create --name bench --scope read --scope rules 2>/dev/null | tail -1)
-RUST_LOG=info $bin --data-dir "$dir" serve --listen 127.0.0.1:$port 2>"$dir/server.log" >/dev/null &
+args=(--data-dir "$dir")
+if [ "${BACKEND:-sqlite}" = postgres ]; then
+  db="riskdesk_bench_bt_$$"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
+  args+=(--database-url "postgres://postgres@127.0.0.1:5432/$db")
+fi
+trap 'kill ${pid:-0} 2>/dev/null; wait ${pid:-0} 2>/dev/null; rm -rf "$dir"; [ -n "${db:-}" ] && psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
+RUST_LOG=error $bin "${args[@]}" import orders "$out/orders.jsonl" --no-progress >/dev/null
+RUST_LOG=error $bin "${args[@]}" import events "$out/events.jsonl" --no-progress >/dev/null
+key=$($bin "${args[@]}" apikey create --name bench --scope read --scope rules 2>/dev/null | tail -1)
+RUST_LOG=info $bin "${args[@]}" serve --listen 127.0.0.1:$port 2>"$dir/server.log" >/dev/null &
 pid=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
 echo "history: $(wc -l < "$out/orders.jsonl") orders, $(wc -l < "$out/events.jsonl") events"
@@ -46,7 +51,7 @@ with open(src) as f, open(dst, "w") as out:
         o["placed_at"] = "2030-%s-%02dT%02d:%02d:%02dZ" % (month, 1 + i // 86400, i // 3600 % 24, i // 60 % 60, i % 60)
         out.write(json.dumps(o) + "\n")
 PY
-  RUST_LOG=error $bin --data-dir "$dir" import orders "$dir/new.jsonl" --no-progress >/dev/null
+  RUST_LOG=error $bin "${args[@]}" import orders "$dir/new.jsonl" --no-progress >/dev/null
   run "after ${batch%:*} new orders" /api/v1/rulesets/backtest "$dir/candidate.json"
 done
 # A list change: only the list columns are computed again.
