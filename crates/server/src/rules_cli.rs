@@ -249,7 +249,7 @@ pub fn render(b: &Backtest) -> String {
     let mut out = String::new();
     let name = |s: &SetStats| s.version.map_or("candidate".into(), |v| format!("version {v}"));
     out.push_str(&format!(
-        "{} orders replayed ({} fraud: confirmed or charged back; {} confirmed legitimate) in {:.2} s (+{:.2} s loading)\n\n",
+        "{} orders judged ({} fraud: confirmed or charged back; {} confirmed legitimate) in {:.2} s (+{:.2} s loading and replaying history)\n\n",
         b.orders, b.fraud_orders, b.legit_orders, b.replay_seconds, b.load_seconds
     ));
     let cand = column(&b.candidate);
