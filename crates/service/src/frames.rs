@@ -43,12 +43,12 @@ pub const APPEND_LIMIT: i64 = 200_000;
 /// One in this many rows out of time order and the index is built again.
 const APPROXIMATE_SHARE: usize = 100;
 
-const OUTCOMES: [&str; 3] = ["unlabelled", "fraud", "legit"];
+pub(crate) const OUTCOMES: [&str; 3] = ["unlabelled", "fraud", "legit"];
 const FRAUD: u8 = 1;
 const LEGIT: u8 = 2;
 
-/// The outcome an event gives its order, if any: fraud wins over legit (as `rules::outcomes`).
-fn label(e: &ReplayEvent) -> u8 {
+/// The outcome an event gives its order, if any ([`merge`]: fraud wins over legit).
+pub(crate) fn label(e: &ReplayEvent) -> u8 {
     match e.event_type {
         EventType::FraudConfirmed | EventType::ChargebackReceived => FRAUD,
         EventType::LegitConfirmed => LEGIT,
@@ -56,7 +56,7 @@ fn label(e: &ReplayEvent) -> u8 {
     }
 }
 
-fn merge(a: u8, b: u8) -> u8 {
+pub(crate) fn merge(a: u8, b: u8) -> u8 {
     if a == FRAUD || b == FRAUD { FRAUD } else { a.max(b) }
 }
 

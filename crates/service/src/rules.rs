@@ -9,7 +9,7 @@ use crate::replay::Replay;
 use crate::workspace::audit::entry;
 use crate::{ReadAccess, RulesAdmin, Service, ServiceError, ServiceResult};
 use riskdesk_domain::workspace::AuditEntry;
-use riskdesk_domain::{EventType, Verdict};
+use riskdesk_domain::Verdict;
 use riskdesk_rules::RuleSet;
 use riskdesk_rules::needs::Need;
 use riskdesk_store::workspace::Effect;
@@ -198,22 +198,17 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
 
-/// Outcome of each labelled order from its events: fraud wins over legit.
+/// Outcome of each labelled order from its events, with the frame index's rule.
 fn outcomes(events: &[ReplayEvent]) -> HashMap<&str, &'static str> {
-    let mut out: HashMap<&str, &'static str> = HashMap::new();
+    let mut codes: HashMap<&str, u8> = HashMap::new();
     for e in events {
-        let Some(o) = e.order_id.as_deref() else { continue };
-        match e.event_type {
-            EventType::FraudConfirmed | EventType::ChargebackReceived => {
-                out.insert(o, "fraud");
-            }
-            EventType::LegitConfirmed => {
-                out.entry(o).or_insert("legit");
-            }
-            _ => {}
+        let l = frames::label(e);
+        if let (Some(o), true) = (e.order_id.as_deref(), l != 0) {
+            let c = codes.entry(o).or_default();
+            *c = frames::merge(*c, l);
         }
     }
-    out
+    codes.into_iter().map(|(o, c)| (o, frames::OUTCOMES[usize::from(c)])).collect()
 }
 
 /// Replays `history` with the candidate (and the live set beside it) and tallies the results.

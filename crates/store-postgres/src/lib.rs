@@ -792,7 +792,7 @@ impl Store for PgStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db)?;
-        let events: Vec<(i64, i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let events: Vec<codec::ReplayEventRow> = sqlx::query_as(
             "SELECT seq, occurred_at, type, order_id, customer_id FROM events WHERE seq > $1 ORDER BY seq",
         )
         .bind(events_after)
@@ -810,28 +810,19 @@ impl Store for PgStore {
         Ok(HistoryDelta {
             orders: orders.into_iter().map(|(pos, body, entities)| ReplayRow { pos, body, entities }).collect(),
             truncated,
-            events: events
-                .into_iter()
-                .map(|(pos, at_ms, t, order_id, customer_id)| {
-                    Ok(ReplayEvent { pos, at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
-                })
-                .collect::<StoreResult<_>>()?,
+            events: codec::replay_events(events)?,
             size: HistorySize { orders: n_orders, events: n_events },
         })
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {
-        let rows: Vec<(i64, i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<codec::ReplayEventRow> = sqlx::query_as(
             "SELECT seq, occurred_at, type, order_id, customer_id FROM events ORDER BY occurred_at, event_id",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.into_iter()
-            .map(|(pos, at_ms, t, order_id, customer_id)| {
-                Ok(ReplayEvent { pos, at_ms, event_type: codec::event_type(&t)?, order_id, customer_id })
-            })
-            .collect()
+        codec::replay_events(rows)
     }
 
     async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>> {

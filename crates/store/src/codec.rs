@@ -361,6 +361,18 @@ pub fn event_type(s: &str) -> StoreResult<riskdesk_domain::EventType> {
     riskdesk_domain::EventType::parse(s).ok_or_else(|| corrupt("event type", s))
 }
 
+/// An event row as replay reads it: position, occurred-at (ms), type, order id, customer id.
+pub type ReplayEventRow = (i64, i64, String, Option<String>, Option<String>);
+
+/// Decodes event rows for replay (both backends select the same columns).
+pub fn replay_events(rows: Vec<ReplayEventRow>) -> StoreResult<Vec<crate::ReplayEvent>> {
+    rows.into_iter()
+        .map(|(pos, at_ms, t, order_id, customer_id)| {
+            Ok(crate::ReplayEvent { pos, at_ms, event_type: event_type(&t)?, order_id, customer_id })
+        })
+        .collect()
+}
+
 /// Row of a shadow decision joined with the live one: the shadow's six decision columns, then
 /// the live verdict, score, version, reasons and time (null when the order had no live decision).
 pub type ShadowRow =
