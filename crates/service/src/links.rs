@@ -88,12 +88,12 @@ impl Service {
     /// Recomputes every cluster from stored entity uses and labels (after imports and demo
     /// loads, which skip per-order linking). Returns the number of accounts.
     pub async fn rebuild_clusters(&self, _cap: &Intake) -> ServiceResult<usize> {
-        let uses = self.store().entity_uses_for_linking().await?;
+        let orders = self.store().orders_for_linking().await?;
         let events = self.store().replay_events().await?;
         let (accounts, clusters) = tokio::task::spawn_blocking(move || {
             let mut c = Clusters::default();
-            for (customer, key) in &uses {
-                c.add(customer, std::slice::from_ref(key));
+            for (customer, keys) in &orders {
+                c.add(customer, keys);
             }
             for e in &events {
                 let fraud = e.event_type == EventType::FraudConfirmed;

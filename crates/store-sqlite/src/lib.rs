@@ -27,6 +27,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+/// The sqlx connections' page cache: up to 1 GiB, grown on use.
+const WRITER_CACHE: &str = "-1048576";
+
 /// Rows per multi-row INSERT: fixed, so the statement text repeats and stays prepared.
 const CHUNK: usize = 500;
 
@@ -78,7 +81,7 @@ impl SqliteStore {
             // Group commit sends batches of every size from 1 to 256, each size its own statement
             // text; a cache that holds them all avoids re-preparing on every batch.
             .statement_cache_capacity(4096)
-            .pragma("cache_size", "-1048576") // up to 1 GiB page cache per connection, grown on use
+            .pragma("cache_size", WRITER_CACHE) // up to 1 GiB page cache per connection, grown on use
             // A commit checkpoints only past this bound; the background task does the copying.
             .pragma("wal_autocheckpoint", WAL_BOUND_PAGES.to_string())
             .pragma("journal_size_limit", "67108864")
@@ -94,7 +97,7 @@ impl SqliteStore {
             .await
             .map_err(db)?;
         sqlx::migrate!("./migrations").run(&writer).await.map_err(|e| StoreError::Migration(e.to_string()))?;
-        ensure_indexes(&writer).await?;
+        ensure_indexes(&mut *writer.acquire().await.map_err(db)?).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(opts.read_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
@@ -388,9 +391,21 @@ impl Store for SqliteStore {
     }
 
     async fn end_bulk_load(&self) -> StoreResult<()> {
-        ensure_indexes(&self.writer).await?;
+        let mut conn = self.writer.acquire().await.map_err(db)?;
+        // The index builds sort with a 64 MiB budget and spill to temporary files: SQLite's
+        // sorter then cuts the rows into runs that its second thread sorts while the first
+        // reads on, and merges them. With the connection's 1 GiB cache and in-memory temporary
+        // storage it sorts one huge run on one thread: 2 × slower measured for the entity index
+        // (8.9 s against 4.5 s, 8 M rows).
+        sqlx::query("PRAGMA cache_size = -65536; PRAGMA temp_store = FILE").execute(&mut *conn).await.map_err(db)?;
+        let built = ensure_indexes(&mut conn).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA temp_store = MEMORY")))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        built?;
         // Refresh the planner's statistics where the load changed them.
-        sqlx::query("PRAGMA optimize").execute(&self.writer).await.map_err(db)?;
+        sqlx::query("PRAGMA optimize").execute(&mut *conn).await.map_err(db)?;
         Ok(())
     }
 
@@ -715,13 +730,9 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
-    async fn entity_uses_for_linking(&self) -> StoreResult<Vec<(String, EntityKey)>> {
-        let rows: Vec<(String, Vec<u8>, i64)> =
-            sqlx::query_as("SELECT customer_id, hash, kind FROM order_entities WHERE kind <> 1 ORDER BY seen_at")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(db)?;
-        rows.into_iter().map(|(c, h, k)| Ok((c, codec::entity_key(&h, k)?))).collect()
+    async fn orders_for_linking(&self) -> StoreResult<Vec<(String, Vec<EntityKey>)>> {
+        let hot = self.hot.clone();
+        tokio::task::spawn_blocking(move || hot.orders_for_linking()).await.map_err(joined)?
     }
 
     async fn replace_clusters(
@@ -826,10 +837,10 @@ const BULK_INDEXES: &[(&str, &str)] = &[
 
 /// Creates whatever secondary index is missing (all exist after migrations; a bulk load that
 /// died half-way leaves some dropped).
-async fn ensure_indexes(pool: &SqlitePool) -> StoreResult<()> {
+async fn ensure_indexes(conn: &mut SqliteConnection) -> StoreResult<()> {
     for (name, ddl) in BULK_INDEXES {
         let start = std::time::Instant::now();
-        sqlx::query(*ddl).execute(pool).await.map_err(db)?;
+        sqlx::query(*ddl).execute(&mut *conn).await.map_err(db)?;
         tracing::debug!(index = name, seconds = start.elapsed().as_secs_f64(), "index ensured");
     }
     Ok(())

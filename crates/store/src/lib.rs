@@ -506,8 +506,9 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
     async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>>;
     /// Accounts of a cluster, at most `limit`.
     async fn cluster_members(&self, cluster_id: &str, limit: i64) -> StoreResult<Vec<String>>;
-    /// Every (account, entity) use of linking kinds, oldest first: the input of a rebuild.
-    async fn entity_uses_for_linking(&self) -> StoreResult<Vec<(String, EntityKey)>>;
+    /// Every order's account and entity keys, oldest first (ties in storage order): the input
+    /// of a rebuild, which replays them as the backtest's replay does.
+    async fn orders_for_linking(&self) -> StoreResult<Vec<(String, Vec<EntityKey>)>>;
     /// Replaces the whole partition (after bulk loads): `(account, cluster id, fraud, chargeback)`
     /// and each cluster's counts.
     async fn replace_clusters(
