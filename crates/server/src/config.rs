@@ -22,6 +22,7 @@ pub struct Config {
     pub sqlite: SqliteConfig,
     pub postgres: PostgresConfig,
     pub http: HttpConfig,
+    pub screening: ScreeningConfig,
     pub webhooks: WebhooksConfig,
     pub workspace: WorkspaceSettings,
 }
@@ -94,6 +95,12 @@ pub struct SqliteConfig {
 #[serde(deny_unknown_fields)]
 pub struct PostgresConfig {
     pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningConfig {
+    pub record_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -443,3 +443,45 @@ async fn velocity_survives_a_restart() {
     assert_eq!(d["reasons"][0]["detail"], "velocity.count(\"device\", \"1h\") = 3", "{d}");
     drop(dir);
 }
+
+/// Record only: with a live set that would decline, orders are stored and approved unscreened,
+/// their accounts still join clusters, events re-screen nothing, and /healthz says so. Turning
+/// screening back on judges the next order with everything recorded meanwhile.
+both_backends!(record_only_stores_and_approves_without_screening, |app: TestApp| async move {
+    let app = app;
+    publish(&app, SMALL_SET).await;
+    app.service.screener().set_record_only(true);
+    let (s, h) = app.call("GET", "/healthz", None, None).await;
+    assert_eq!((s, h["screening"].as_str()), (StatusCode::OK, Some("record_only")), "{h}");
+
+    let mut big = with_device(order_json("R-1", "CR", -30), "burst");
+    big["total"]["amount"] = json!("5000.00");
+    big["items"][0]["unit_price"]["amount"] = json!("5000.00");
+    let (s, d) = app.post("/api/v1/orders", &big).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!((d["decision"].as_str(), d["score"].as_i64()), (Some("approve"), Some(0)), "{d}");
+    assert_eq!(d["reasons"], json!([]));
+    assert_eq!(d["ruleset_version"], 0);
+    for (i, minute) in [(2, -20), (3, -19), (4, -18)] {
+        let (_, d) =
+            app.post("/api/v1/orders", &with_device(order_json(&format!("R-{i}"), "CR2", minute), "burst")).await;
+        assert_eq!(d["decision"], "approve", "{d}");
+    }
+    let (s, stored) = app.get("/api/v1/orders/R-1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(stored["decisions"].as_array().unwrap().len(), 1, "{stored}");
+    // Recorded orders link accounts as screened ones do: CR and CR2 share the device.
+    let cr = riskdesk_domain::CustomerId::parse("CR", "customer_id").unwrap();
+    let (_, facts) = app.service.store().cluster_of(&cr).await.unwrap().expect("CR is in a cluster");
+    assert_eq!(facts.size, 2);
+
+    let ev = json!({"event_id": "E-R", "type": "address_changed", "occurred_at": "2026-06-01T11:40:00Z", "customer_id": "CR"});
+    assert_eq!(app.post("/api/v1/events", &ev).await.0, StatusCode::ACCEPTED);
+    assert_eq!(app.get("/api/v1/orders/R-1").await.1["decisions"].as_array().unwrap().len(), 1);
+
+    // Back on: the next order on the device is judged with the four recorded before it.
+    app.service.screener().set_record_only(false);
+    assert_eq!(app.call("GET", "/healthz", None, None).await.1["screening"], "on");
+    let (_, d) = app.post("/api/v1/orders", &with_device(order_json("R-5", "CR3", -10), "burst")).await;
+    assert_eq!(d["reasons"][0]["rule"], "device_burst", "{d}");
+});

@@ -25,6 +25,9 @@ impl Service {
     /// Re-decides the open approved orders an event puts at risk; returns the new decisions.
     pub async fn rescreen_after(&self, e: &Event) -> ServiceResult<Vec<Decision>> {
         let Some(cluster_wide) = scope(e.event_type) else { return Ok(Vec::new()) };
+        if self.screener().record_only() {
+            return Ok(Vec::new());
+        }
         let customer = match (&e.customer_id, &e.order_id) {
             (Some(c), _) => c.clone(),
             (None, Some(o)) => match self.store().get_order(o).await? {
@@ -64,6 +67,9 @@ impl Service {
         _cap: &crate::Intake,
         since: chrono::DateTime<chrono::Utc>,
     ) -> ServiceResult<usize> {
+        if self.screener().record_only() {
+            return Err(crate::ServiceError::Invalid("screening is off (screening.record_only)".into()));
+        }
         let mut cursor = None;
         let mut todo = Vec::new();
         loop {

@@ -155,7 +155,8 @@ impl Hot {
     /// the time index, one random page read per order.
     pub(crate) fn orders_for_linking(&self) -> StoreResult<Vec<(String, Vec<EntityKey>)>> {
         let mut rows: Vec<(i64, String, Vec<EntityKey>)> = self.read(|c| {
-            let mut st = c.prepare_cached("SELECT placed_at, customer_id, entities FROM orders ORDER BY rowid").map_err(db)?;
+            let mut st =
+                c.prepare_cached("SELECT placed_at, customer_id, entities FROM orders ORDER BY rowid").map_err(db)?;
             let mut q = st.query([]).map_err(db)?;
             let mut out = Vec::new();
             while let Some(r) = q.next().map_err(db)? {

@@ -20,7 +20,7 @@ macro_rules! conformance_tests {
             customer_view_lists_orders_newest_first, audit_chain_appends_atomically,
             proposals_one_pending_and_compare_and_set, review_queue_fills_filters_and_closes_once,
             sessions_and_login_failures, concurrent_writes_all_land, screened_orders_count_the_ones_before_them,
-            history_after_positions);
+            history_after_positions, orders_for_linking_oldest_first);
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
         $(
@@ -298,6 +298,25 @@ pub async fn history_after_positions(store: &dyn Store) {
     assert_eq!((d.size.orders, d.size.events), (8, 2));
     let capped = store.history_after(orders_pos, events_pos, 2).await.unwrap();
     assert_eq!((capped.orders.len(), capped.truncated), (2, true));
+}
+
+/// The input of a cluster rebuild: every order once, with its account and all its entity keys,
+/// oldest first whatever order they were stored in, ties in storage order.
+pub async fn orders_for_linking_oldest_first(store: &dyn Store) {
+    assert!(store.orders_for_linking().await.unwrap().is_empty());
+    let late = new_order(&order_json("L-2", "C-B", 30));
+    let early = new_order(&order_json("L-1", "C-A", 10));
+    let tie_a = new_order(&order_json("L-3", "C-C", 20));
+    let tie_b = new_order(&order_json("L-4", "C-A", 20));
+    store.insert_orders(&[late.clone(), early.clone()]).await.unwrap();
+    store.insert_orders(&[tie_a.clone(), tie_b.clone()]).await.unwrap();
+    let got = store.orders_for_linking().await.unwrap();
+    let want: Vec<(String, Vec<riskdesk_domain::EntityKey>)> = [&early, &tie_a, &tie_b, &late]
+        .iter()
+        .map(|n| (n.order.customer.customer_id.to_string(), n.entities.clone()))
+        .collect();
+    assert_eq!(got, want);
+    assert!(got.iter().all(|(_, keys)| keys.iter().any(|k| k.kind == EntityKind::Email)));
 }
 
 /// Screening in the write path: each order of a batch is judged on rows that include the

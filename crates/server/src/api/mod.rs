@@ -259,7 +259,12 @@ async fn get_path(
 
 async fn healthz(State(st): State<Arc<AppState>>) -> Response {
     match st.service.store().ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ok", "backend": st.service.store().backend()})).into_response(),
+        Ok(()) => Json(serde_json::json!({
+            "status": "ok",
+            "backend": st.service.store().backend(),
+            "screening": if st.service.screener().record_only() { "record_only" } else { "on" },
+        }))
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable"}))).into_response()

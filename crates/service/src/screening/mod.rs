@@ -41,6 +41,8 @@ pub struct Screener {
     active: RwLock<Arc<Active>>,
     seen: Mutex<Option<ScreeningControl>>,
     refresh_lock: tokio::sync::Mutex<()>,
+    /// Record only: orders are stored and approved unscreened, nothing is re-screened.
+    record_only: std::sync::atomic::AtomicBool,
 }
 
 /// A decision, and what the shadow set would have decided.
@@ -56,7 +58,21 @@ impl Screener {
             active: RwLock::new(Arc::new(Active::default())),
             seen: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),
+            record_only: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Record only (configuration `screening.record_only`): every order is stored and answered
+    /// `approve` with score 0, no reasons and rule-set version 0, as with no live rule set, and
+    /// events re-screen nothing. For taking in a shop's live traffic before its rules are
+    /// trusted, or failing open on purpose; rule sets, backtests and the workspace work as usual.
+    pub fn set_record_only(&self, on: bool) {
+        self.record_only.store(on, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(record_only = on, "screening mode");
+    }
+
+    pub fn record_only(&self) -> bool {
+        self.record_only.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn current(&self) -> Arc<Active> {
@@ -167,8 +183,11 @@ impl Screener {
     }
 
     /// What screening an order takes with the rule sets active now: the reads to make, and
-    /// the sets to judge their rows with. `None` when no rule set is live.
+    /// the sets to judge their rows with. `None` when no rule set is live, or when recording only.
     pub fn plan(&self, order: &Order, entities: &[EntityKey], events_until_ms: i64) -> Option<Plan> {
+        if self.record_only() {
+            return None;
+        }
         let active = self.current();
         let live = active.live.clone()?;
         let sets: Vec<&RuleSet> = std::iter::once(&*live.set).chain(active.shadow.as_ref().map(|s| &*s.set)).collect();
