@@ -444,9 +444,9 @@ async fn velocity_survives_a_restart() {
     drop(dir);
 }
 
-/// Record only: with a live set that would decline, orders are stored and approved unscreened,
-/// their accounts still join clusters, events re-screen nothing, and /healthz says so. Turning
-/// screening back on judges the next order with everything recorded meanwhile.
+// Record only: with a live set that would review and score these orders, they are stored and
+// approved unscreened, their accounts still join clusters, events re-screen nothing, and /healthz
+// says so. Turning screening back on judges the next order with everything recorded meanwhile.
 both_backends!(record_only_stores_and_approves_without_screening, |app: TestApp| async move {
     let app = app;
     publish(&app, SMALL_SET).await;
