@@ -85,8 +85,9 @@ impl Service {
         Ok(None)
     }
 
-    /// Recomputes every cluster from stored entity uses and labels (after imports and demo
-    /// loads, which skip per-order linking). Returns the number of accounts.
+    /// Recomputes every cluster from the stored orders' entity keys, oldest first and a whole
+    /// order at a time as the replay links them, then the fraud and chargeback labels (after
+    /// imports and demo loads, which skip per-order linking). Returns the number of accounts.
     pub async fn rebuild_clusters(&self, _cap: &Intake) -> ServiceResult<usize> {
         let orders = self.store().orders_for_linking().await?;
         let events = self.store().replay_events().await?;
