@@ -347,6 +347,43 @@ both_backends!(linked_clusters_are_kept_on_ingest, |app: TestApp| async move {
     assert_eq!(c["size"], 1, "{c}");
 });
 
+// An account that shares nothing stores no cluster row, yet reads as a cluster of one. Confirmed
+// fraud on it is kept, counted when another account links to it, and survives a rebuild.
+both_backends!(lone_accounts_store_no_cluster_rows_until_flagged_or_linked, |app: TestApp| async move {
+    let app = app;
+    publish(&app, CLUSTER_SET).await;
+    app.post("/api/v1/orders", &shaped("L-1", "CL", 0, "dev-l", "card-l", "192.0.2.30")).await;
+    let cl = riskdesk_domain::CustomerId::parse("CL", "customer_id").unwrap();
+    assert!(app.service.store().cluster_of(&cl).await.unwrap().is_none(), "an account alone has no row");
+    let (s, c) = app.get("/api/v1/customers/CL/cluster").await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!((c["size"].as_i64(), c["fraud_accounts"].as_i64()), (Some(1), Some(0)), "{c}");
+    assert_eq!(c["members"], json!(["CL"]));
+    assert_eq!(app.get("/api/v1/customers/NOBODY/cluster").await.0, StatusCode::NOT_FOUND);
+
+    let ev = json!({"event_id": "E-L1", "type": "fraud_confirmed", "occurred_at": "2026-06-01T12:00:00Z", "order_id": "L-1"});
+    assert_eq!(app.post("/api/v1/events", &ev).await.0, StatusCode::ACCEPTED);
+    let (_, c) = app.get("/api/v1/customers/CL/cluster").await;
+    assert_eq!((c["size"].as_i64(), c["fraud_accounts"].as_i64()), (Some(1), Some(1)), "{c}");
+
+    // A new account on CL's card is linked to the fraud before its order is stored.
+    let (_, d) = app.post("/api/v1/orders", &shaped("L-2", "CM", 60, "dev-m", "card-l", "192.0.2.31")).await;
+    assert_eq!(d["decision"], "review", "{d}");
+    assert_eq!(d["reasons"][0]["rule"], "linked_fraud", "{d}");
+    let (_, c) = app.get("/api/v1/customers/CM/cluster").await;
+    assert_eq!((c["size"].as_i64(), c["fraud_accounts"].as_i64()), (Some(2), Some(1)), "{c}");
+    assert_eq!(c["members"], json!(["CL", "CM"]));
+
+    // A third account alone; the rebuild stores the same: the pair, and no row for the loner.
+    app.post("/api/v1/orders", &shaped("L-3", "CN", 70, "dev-n", "card-n", "192.0.2.32")).await;
+    assert_eq!(app.service.rebuild_clusters(&riskdesk_service::auth::local::intake()).await.unwrap(), 3);
+    let (_, c) = app.get("/api/v1/customers/CL/cluster").await;
+    assert_eq!((c["size"].as_i64(), c["fraud_accounts"].as_i64()), (Some(2), Some(1)), "{c}");
+    let cn = riskdesk_domain::CustomerId::parse("CN", "customer_id").unwrap();
+    assert!(app.service.store().cluster_of(&cn).await.unwrap().is_none(), "the rebuild stores no loner");
+    assert_eq!(app.get("/api/v1/customers/CN/cluster").await.1["size"], 1);
+});
+
 both_backends!(rebuild_matches_online_linking, |app: TestApp| async move {
     for (i, (dev, card)) in [("d1", "c1"), ("d1", "c2"), ("d3", "c2"), ("d4", "c4")].iter().enumerate() {
         let i = i as i64;

@@ -29,7 +29,14 @@ pub const MAX_PATH_ACCOUNTS: usize = 5_000;
 
 impl Service {
     pub async fn cluster(&self, _cap: &ReadAccess, id: &CustomerId, limit: i64) -> ServiceResult<Option<ClusterView>> {
-        let Some((cluster_id, facts)) = self.store().cluster_of(id).await? else { return Ok(None) };
+        let Some((cluster_id, facts)) = self.store().cluster_of(id).await? else {
+            // An account that shares nothing has no cluster row: it is a cluster of one.
+            if self.store().get_customer(id, 1).await?.is_none() {
+                return Ok(None);
+            }
+            let facts = ClusterFacts { size: 1, fraud_accounts: 0, chargeback_accounts: 0 };
+            return Ok(Some(ClusterView { cluster_id: id.to_string(), facts, members: vec![id.to_string()] }));
+        };
         let members = self.store().cluster_members(&cluster_id, limit).await?;
         Ok(Some(ClusterView { cluster_id, facts, members }))
     }
@@ -107,7 +114,16 @@ impl Service {
         })
         .await
         .map_err(|e| crate::ServiceError::Invalid(format!("cluster rebuild failed: {e}")))?;
+        let linked = accounts.len();
+        // Only accounts in a cluster of two or more, or flagged, are stored: one without a row
+        // is a cluster of one (`riskdesk_store::codec::merged_facts`), as on ingest.
+        let clusters: Vec<_> = clusters
+            .into_iter()
+            .filter(|(_, f)| f.size > 1 || f.fraud_accounts > 0 || f.chargeback_accounts > 0)
+            .collect();
+        let kept: std::collections::HashSet<&str> = clusters.iter().map(|(id, _)| id.as_str()).collect();
+        let accounts: Vec<_> = accounts.into_iter().filter(|a| kept.contains(a.1.as_str())).collect();
         self.store().replace_clusters(&accounts, &clusters).await?;
-        Ok(accounts.len())
+        Ok(linked)
     }
 }

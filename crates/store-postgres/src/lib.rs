@@ -1036,9 +1036,13 @@ async fn neighbours(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -
     Ok(codec::linked_accounts(me, uses))
 }
 
-async fn clusters_of(conn: &mut PgConnection, accounts: &[String]) -> StoreResult<Vec<(String, i64, i64, i64)>> {
+/// An account's cluster: (customer, cluster id, size, fraud accounts, chargeback accounts).
+type ClusterRow = (String, String, i64, i64, i64);
+
+/// The clusters of those of these accounts that have one.
+async fn clusters_of(conn: &mut PgConnection, accounts: &[String]) -> StoreResult<Vec<ClusterRow>> {
     sqlx::query_as(
-        "SELECT DISTINCT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
+        "SELECT a.customer_id, c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
          JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id = ANY($1)",
     )
     .bind(accounts)
@@ -1050,13 +1054,10 @@ async fn clusters_of(conn: &mut PgConnection, accounts: &[String]) -> StoreResul
 async fn cluster_facts(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
     let mut accounts = neighbours(conn, me, entities).await?;
     accounts.push(me.to_owned());
-    let found = clusters_of(conn, &accounts).await?;
-    let own: Option<String> = sqlx::query_scalar("SELECT cluster_id FROM account_links WHERE customer_id = $1")
-        .bind(me)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-    Ok(codec::merged_facts(&found, own.is_some()))
+    let rows = clusters_of(conn, &accounts).await?;
+    let alone = (accounts.len() - rows.len()) as i64;
+    let found: Vec<(String, i64, i64, i64)> = rows.into_iter().map(|r| (r.1, r.2, r.3, r.4)).collect();
+    Ok(codec::merged_facts(&found, alone))
 }
 
 async fn ensure_linked(conn: &mut PgConnection, account: &str) -> StoreResult<()> {
@@ -1084,11 +1085,11 @@ async fn ensure_linked(conn: &mut PgConnection, account: &str) -> StoreResult<()
 /// smaller ones moving into the largest. Cluster rows are locked in id order, so two instances
 /// merging overlapping clusters wait for each other instead of deadlocking.
 async fn link_account(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<()> {
-    ensure_linked(conn, me).await?;
     let mut accounts = neighbours(conn, me, entities).await?;
     if accounts.is_empty() {
         return Ok(());
     }
+    ensure_linked(conn, me).await?;
     for a in &accounts {
         ensure_linked(conn, a).await?;
     }
@@ -1137,6 +1138,24 @@ async fn link_account(conn: &mut PgConnection, me: &str, entities: &[EntityKey])
 }
 
 async fn flag_account(conn: &mut PgConnection, customer: &str, fraud: bool) -> StoreResult<()> {
+    // An account alone has no row yet; its flag needs one, to be counted when it links later.
+    let fresh = sqlx::query(
+        "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES ($1, $1, 0, 0) ON CONFLICT DO NOTHING",
+    )
+    .bind(customer)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if fresh > 0 {
+        sqlx::query(
+            "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES ($1, 1, 0, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(customer)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
     let sql = if fraud {
         "UPDATE account_links SET fraud = 1 WHERE customer_id = $1 AND fraud = 0 RETURNING cluster_id"
     } else {

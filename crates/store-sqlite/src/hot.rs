@@ -540,9 +540,9 @@ fn cluster_facts(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResul
     let mut accounts = neighbours(c, me, entities)?;
     accounts.push(me.to_owned());
     let rows = clusters_of(c, &accounts)?;
-    let own = rows.iter().any(|r| r.0 == me);
+    let alone = (accounts.len() - rows.len()) as i64;
     let found: Vec<(String, i64, i64, i64)> = rows.into_iter().map(|r| (r.1, r.2, r.3, r.4)).collect();
-    Ok(codec::merged_facts(&found, own))
+    Ok(codec::merged_facts(&found, alone))
 }
 
 /// Gives an account its own cluster unless it has one; true when it was new.
@@ -568,14 +568,15 @@ fn ensure_linked(c: &Connection, account: &str) -> StoreResult<bool> {
 }
 
 /// Puts an account into a cluster with every account it now shares a non-hub entity with,
-/// merging the smaller clusters into the largest.
+/// merging the smaller clusters into the largest. An account that shares nothing gets no row:
+/// it is a cluster of one (see `riskdesk_store::codec::merged_facts`).
 fn link_account(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResult<()> {
-    ensure_linked(c, me)?;
     let mut accounts = neighbours(c, me, entities)?;
     if accounts.is_empty() {
         return Ok(());
     }
-    // Accounts stored before clustering existed get their own cluster first.
+    // Accounts alone until now get their own cluster first, then merge.
+    ensure_linked(c, me)?;
     for a in &accounts {
         ensure_linked(c, a)?;
     }

@@ -860,6 +860,24 @@ pub(crate) const UPSERT_CUSTOMER: &str = " ON CONFLICT (customer_id) DO UPDATE S
 
 /// Marks an account's confirmed fraud or chargeback once, and counts it in its cluster.
 async fn flag_account(conn: &mut SqliteConnection, customer: &str, fraud: bool) -> StoreResult<()> {
+    // An account alone has no row yet; its flag needs one, to be counted when it links later.
+    let fresh = sqlx::query(
+        "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES (?1, ?1, 0, 0) ON CONFLICT DO NOTHING",
+    )
+    .bind(customer)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if fresh > 0 {
+        sqlx::query(
+            "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES (?, 1, 0, 0) ON CONFLICT DO NOTHING",
+        )
+        .bind(customer)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
     let sql = if fraud {
         "UPDATE account_links SET fraud = 1 WHERE customer_id = ? AND fraud = 0 RETURNING cluster_id"
     } else {

@@ -401,10 +401,13 @@ pub fn links_through(kind: EntityKind, users: &[String], me: &str) -> bool {
 }
 
 /// The counts of the cluster an account would be in: the distinct clusters found (id and
-/// counts), plus one for the account itself when it has no cluster yet.
-pub fn merged_facts(found: &[(String, i64, i64, i64)], own_known: bool) -> riskdesk_rules::features::ClusterFacts {
+/// counts), plus one for each of the accounts looked up (the account itself among them) that
+/// has no cluster row. Only accounts in a cluster of two or more, or flagged, have a row; one
+/// without is a cluster of one, unflagged, so most accounts (which share nothing) cost no
+/// cluster writes.
+pub fn merged_facts(found: &[(String, i64, i64, i64)], alone: i64) -> riskdesk_rules::features::ClusterFacts {
     let mut seen = std::collections::HashSet::new();
-    let mut f = riskdesk_rules::features::ClusterFacts { size: i64::from(!own_known), ..Default::default() };
+    let mut f = riskdesk_rules::features::ClusterFacts { size: alone, ..Default::default() };
     for (id, size, fraud, cb) in found {
         if seen.insert(id) {
             f.size += size;
