@@ -277,6 +277,8 @@ async fn openapi_health_and_metrics() {
     let text = m.as_str().unwrap();
     assert!(text.contains("riskdesk_http_requests_total"), "{text}");
     assert!(text.contains("riskdesk_orders_total"));
+    assert!(text.contains("riskdesk_group_commit_seconds"), "{text}");
+    assert!(text.contains("riskdesk_group_commit_items"), "{text}");
     assert!(!text.contains("C-1@example.com"));
     let (s, e) = app.call("GET", "/nowhere", None, None).await;
     assert_eq!((s, e["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));

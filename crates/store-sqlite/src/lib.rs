@@ -93,6 +93,10 @@ impl SqliteStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            // Every group commit takes this connection first (see `on_hot_writer`); testing it
+            // on each take would cost two hand-offs to its worker thread on the one serial path
+            // of intake. A file connection does not go stale.
+            .test_before_acquire(false)
             .connect_with(base.clone())
             .await
             .map_err(db)?;
