@@ -96,18 +96,27 @@ impl Service {
             return Err(ServiceError::EntityKeyMismatch);
         }
         let (s1, s2, s3) = (store.clone(), store.clone(), store.clone());
-        let orders = batcher::Batcher::spawn("orders", Arc::new(move |batch: Vec<NewOrder>| {
-            let store = s1.clone();
-            Box::pin(async move { store.insert_orders(&batch).await })
-        }));
-        let screened = batcher::Batcher::spawn("screened_orders", Arc::new(move |batch: Vec<ToScreen>| {
-            let store = s3.clone();
-            Box::pin(async move { store.screen_orders(batch).await })
-        }));
-        let events = batcher::Batcher::spawn("events", Arc::new(move |batch: Vec<NewEvent>| {
-            let store = s2.clone();
-            Box::pin(async move { store.insert_events(&batch).await })
-        }));
+        let orders = batcher::Batcher::spawn(
+            "orders",
+            Arc::new(move |batch: Vec<NewOrder>| {
+                let store = s1.clone();
+                Box::pin(async move { store.insert_orders(&batch).await })
+            }),
+        );
+        let screened = batcher::Batcher::spawn(
+            "screened_orders",
+            Arc::new(move |batch: Vec<ToScreen>| {
+                let store = s3.clone();
+                Box::pin(async move { store.screen_orders(batch).await })
+            }),
+        );
+        let events = batcher::Batcher::spawn(
+            "events",
+            Arc::new(move |batch: Vec<NewEvent>| {
+                let store = s2.clone();
+                Box::pin(async move { store.insert_events(&batch).await })
+            }),
+        );
         let screener = Arc::new(screening::Screener::new(store.clone()));
         screener.refresh().await?;
         if screener.live().is_none() && store.rulesets().await?.is_empty() {
