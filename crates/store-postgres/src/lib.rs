@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EventType, OrderId};
 use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
-use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
+use riskdesk_store::codec::{self, ApiKeyRow, ClusterRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
     ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, HistoryDelta, HistorySize,
     InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage,
@@ -1036,9 +1036,6 @@ async fn neighbours(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -
     Ok(codec::linked_accounts(me, uses))
 }
 
-/// An account's cluster: (customer, cluster id, size, fraud accounts, chargeback accounts).
-type ClusterRow = (String, String, i64, i64, i64);
-
 /// The clusters of those of these accounts that have one.
 async fn clusters_of(conn: &mut PgConnection, accounts: &[String]) -> StoreResult<Vec<ClusterRow>> {
     sqlx::query_as(
@@ -1054,10 +1051,7 @@ async fn clusters_of(conn: &mut PgConnection, accounts: &[String]) -> StoreResul
 async fn cluster_facts(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
     let mut accounts = neighbours(conn, me, entities).await?;
     accounts.push(me.to_owned());
-    let rows = clusters_of(conn, &accounts).await?;
-    let alone = (accounts.len() - rows.len()) as i64;
-    let found: Vec<(String, i64, i64, i64)> = rows.into_iter().map(|r| (r.1, r.2, r.3, r.4)).collect();
-    Ok(codec::merged_facts(&found, alone))
+    Ok(codec::merged_facts(accounts.len(), &clusters_of(conn, &accounts).await?))
 }
 
 async fn ensure_linked(conn: &mut PgConnection, account: &str) -> StoreResult<()> {
@@ -1139,23 +1133,7 @@ async fn link_account(conn: &mut PgConnection, me: &str, entities: &[EntityKey])
 
 async fn flag_account(conn: &mut PgConnection, customer: &str, fraud: bool) -> StoreResult<()> {
     // An account alone has no row yet; its flag needs one, to be counted when it links later.
-    let fresh = sqlx::query(
-        "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES ($1, $1, 0, 0) ON CONFLICT DO NOTHING",
-    )
-    .bind(customer)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?
-    .rows_affected();
-    if fresh > 0 {
-        sqlx::query(
-            "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES ($1, 1, 0, 0) ON CONFLICT DO NOTHING",
-        )
-        .bind(customer)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    }
+    ensure_linked(conn, customer).await?;
     let sql = if fraud {
         "UPDATE account_links SET fraud = 1 WHERE customer_id = $1 AND fraud = 0 RETURNING cluster_id"
     } else {

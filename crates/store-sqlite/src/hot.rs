@@ -23,7 +23,7 @@
 use riskdesk_domain::{Decision, EntityKey, Verdict};
 use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
-use riskdesk_store::codec;
+use riskdesk_store::codec::{self, ClusterRow};
 use riskdesk_store::{
     HUB_SCAN_ROWS, InsertOutcome, MAX_WINDOW_ROWS, NewOrder, OutboxMessage, ScreeningQuery, ScreeningRows, StoreError,
     StoreResult, ToScreen,
@@ -514,9 +514,6 @@ fn neighbours(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResult<V
     Ok(codec::linked_accounts(me, uses))
 }
 
-/// An account's cluster: (customer, cluster id, size, fraud accounts, chargeback accounts).
-type ClusterRow = (String, String, i64, i64, i64);
-
 /// The clusters of those of these accounts that have one.
 fn clusters_of(c: &Connection, accounts: &[String]) -> StoreResult<Vec<ClusterRow>> {
     let mut st = c
@@ -539,30 +536,14 @@ fn clusters_of(c: &Connection, accounts: &[String]) -> StoreResult<Vec<ClusterRo
 fn cluster_facts(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
     let mut accounts = neighbours(c, me, entities)?;
     accounts.push(me.to_owned());
-    let rows = clusters_of(c, &accounts)?;
-    let alone = (accounts.len() - rows.len()) as i64;
-    let found: Vec<(String, i64, i64, i64)> = rows.into_iter().map(|r| (r.1, r.2, r.3, r.4)).collect();
-    Ok(codec::merged_facts(&found, alone))
+    Ok(codec::merged_facts(accounts.len(), &clusters_of(c, &accounts)?))
 }
 
 /// Gives an account its own cluster unless it has one; true when it was new.
 fn ensure_linked(c: &Connection, account: &str) -> StoreResult<bool> {
-    let n = c
-        .prepare_cached(
-            "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES (?1, ?1, 0, 0) \
-             ON CONFLICT DO NOTHING",
-        )
-        .map_err(db)?
-        .execute([account])
-        .map_err(db)?;
+    let n = c.prepare_cached(crate::OWN_LINK_SQL).map_err(db)?.execute([account]).map_err(db)?;
     if n > 0 {
-        c.prepare_cached(
-            "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES (?, 1, 0, 0) \
-             ON CONFLICT DO NOTHING",
-        )
-        .map_err(db)?
-        .execute([account])
-        .map_err(db)?;
+        c.prepare_cached(crate::OWN_CLUSTER_SQL).map_err(db)?.execute([account]).map_err(db)?;
     }
     Ok(n > 0)
 }

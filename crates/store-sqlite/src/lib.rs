@@ -862,25 +862,18 @@ pub(crate) const UPSERT_CUSTOMER: &str = " ON CONFLICT (customer_id) DO UPDATE S
     first_order_at = MIN(customers.first_order_at, excluded.first_order_at), \
     last_order_at = MAX(customers.last_order_at, excluded.last_order_at)";
 
+/// Gives an account (the one parameter) its own cluster row unless it has one: on ingest in
+/// `hot::ensure_linked`, and before a flag in [`flag_account`].
+pub(crate) const OWN_LINK_SQL: &str = "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES (?1, ?1, 0, 0) ON CONFLICT DO NOTHING";
+/// The cluster of one that goes with a new [`OWN_LINK_SQL`] row.
+pub(crate) const OWN_CLUSTER_SQL: &str = "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES (?1, 1, 0, 0) ON CONFLICT DO NOTHING";
+
 /// Marks an account's confirmed fraud or chargeback once, and counts it in its cluster.
 async fn flag_account(conn: &mut SqliteConnection, customer: &str, fraud: bool) -> StoreResult<()> {
     // An account alone has no row yet; its flag needs one, to be counted when it links later.
-    let fresh = sqlx::query(
-        "INSERT INTO account_links (customer_id, cluster_id, fraud, chargeback) VALUES (?1, ?1, 0, 0) ON CONFLICT DO NOTHING",
-    )
-    .bind(customer)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?
-    .rows_affected();
+    let fresh = sqlx::query(OWN_LINK_SQL).bind(customer).execute(&mut *conn).await.map_err(db)?.rows_affected();
     if fresh > 0 {
-        sqlx::query(
-            "INSERT INTO clusters (cluster_id, size, fraud_accounts, chargeback_accounts) VALUES (?, 1, 0, 0) ON CONFLICT DO NOTHING",
-        )
-        .bind(customer)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+        sqlx::query(OWN_CLUSTER_SQL).bind(customer).execute(&mut *conn).await.map_err(db)?;
     }
     let sql = if fraud {
         "UPDATE account_links SET fraud = 1 WHERE customer_id = ? AND fraud = 0 RETURNING cluster_id"

@@ -400,15 +400,20 @@ pub fn links_through(kind: EntityKind, users: &[String], me: &str) -> bool {
     riskdesk_rules::clusters::links(kind) && n <= riskdesk_rules::clusters::hub_limit(kind)
 }
 
-/// The counts of the cluster an account would be in: the distinct clusters found (id and
-/// counts), plus one for each of the accounts looked up (the account itself among them) that
-/// has no cluster row. Only accounts in a cluster of two or more, or flagged, have a row; one
-/// without is a cluster of one, unflagged, so most accounts (which share nothing) cost no
-/// cluster writes.
-pub fn merged_facts(found: &[(String, i64, i64, i64)], alone: i64) -> riskdesk_rules::features::ClusterFacts {
+/// An account's cluster as both backends read it: (account, cluster id, size, fraud accounts,
+/// chargeback accounts).
+pub type ClusterRow = (String, String, i64, i64, i64);
+
+/// The counts of the cluster an account would be in, from the cluster rows found for the
+/// `looked_up` accounts (its neighbours and itself): the distinct clusters found, plus one for
+/// each account without a row. Only accounts in a cluster of two or more, or flagged, have a
+/// row; one without is a cluster of one, unflagged, so most accounts (which share nothing) cost
+/// no cluster writes.
+pub fn merged_facts(looked_up: usize, found: &[ClusterRow]) -> riskdesk_rules::features::ClusterFacts {
     let mut seen = std::collections::HashSet::new();
+    let alone = looked_up.saturating_sub(found.len()) as i64;
     let mut f = riskdesk_rules::features::ClusterFacts { size: alone, ..Default::default() };
-    for (id, size, fraud, cb) in found {
+    for (_, id, size, fraud, cb) in found {
         if seen.insert(id) {
             f.size += size;
             f.fraud_accounts += fraud;
