@@ -25,6 +25,7 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
         let opts = SqliteOptions {
             synchronous_full: cfg.sqlite.synchronous == "full",
             read_connections: cfg.sqlite.read_connections,
+            entity_tail_uses: cfg.sqlite.entity_tail_uses,
         };
         let store =
             SqliteStore::open(&cfg.data_dir.join(DB_FILE), opts).await.context("cannot open the SQLite database")?;

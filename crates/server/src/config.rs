@@ -89,6 +89,8 @@ impl WebhooksConfig {
 pub struct SqliteConfig {
     pub synchronous: String,
     pub read_connections: u32,
+    /// Entity uses held in memory before they are merged into the entity index.
+    pub entity_tail_uses: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,6 +162,9 @@ impl Config {
         }
         if !matches!(self.sqlite.synchronous.as_str(), "normal" | "full") {
             bail!("sqlite.synchronous must be \"normal\" or \"full\"");
+        }
+        if !(1_000..=100_000_000).contains(&self.sqlite.entity_tail_uses) {
+            bail!("sqlite.entity_tail_uses must be between 1000 and 100000000");
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format must be \"text\" or \"json\"");

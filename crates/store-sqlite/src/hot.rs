@@ -20,6 +20,7 @@
 //! connection (the pool holds exactly one) and keeps it until it commits, so this second
 //! connection never competes with it for SQLite's write lock.
 
+use crate::tail::{OrderUse, Tail, TailUses, Turn, Uses};
 use riskdesk_domain::{Decision, EntityKey, Verdict};
 use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
@@ -33,6 +34,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Idle read connections kept open; more are opened under load and closed after.
@@ -47,11 +49,55 @@ pub(crate) struct Hot {
     synchronous_full: bool,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<Option<Connection>>,
+    /// Locked after `writer` for the whole write transaction; readers copy from it briefly.
+    tail: Mutex<Tail>,
+    /// A bulk load runs (its index is dropped): entity rows are written directly.
+    bulk: AtomicBool,
 }
 
 impl Hot {
-    pub(crate) fn new(path: &Path, synchronous_full: bool) -> Self {
-        Self { path: path.to_owned(), synchronous_full, readers: Mutex::new(Vec::new()), writer: Mutex::new(None) }
+    pub(crate) fn new(path: &Path, synchronous_full: bool, tail_uses: usize) -> Self {
+        Self {
+            path: path.to_owned(),
+            synchronous_full,
+            readers: Mutex::new(Vec::new()),
+            writer: Mutex::new(None),
+            tail: Mutex::new(Tail::new(tail_uses)),
+            bulk: AtomicBool::new(false),
+        }
+    }
+
+    fn tail(&self) -> std::sync::MutexGuard<'_, Tail> {
+        self.tail.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What the entity index's tail holds for these keys, copied before a reader's snapshot
+    /// begins (see `crate::tail`).
+    pub(crate) fn tail_copy<'a>(&self, keys: impl IntoIterator<Item = &'a EntityKey>) -> Uses {
+        self.tail().copy_for(keys)
+    }
+
+    /// Uses the entity index's tail holds.
+    pub(crate) fn tail_len(&self) -> usize {
+        self.tail().len()
+    }
+
+    /// Loads the backlog of a previous run into the tail (on open).
+    pub(crate) fn load_tail(&self) -> StoreResult<()> {
+        self.write(Turn::Intake, |_, _, _| Ok(()))
+    }
+
+    /// Merges the whole tail into the index, and switches bulk mode (see `SqliteStore::begin_bulk_load`).
+    pub(crate) fn set_bulk(&self, on: bool) -> StoreResult<()> {
+        if on {
+            // A pass under way merges only what it started with, and its orders leave the
+            // backlog in the transaction after: a few flushes empty both.
+            for _ in 0..4 {
+                self.write(Turn::Flush, |_, _, _| Ok(()))?;
+            }
+        }
+        self.bulk.store(on, Ordering::SeqCst);
+        Ok(())
     }
 
     fn open(&self, read_only: bool) -> StoreResult<Connection> {
@@ -100,18 +146,32 @@ impl Hot {
         out
     }
 
-    /// Runs `f` in a write transaction on the hot writer connection. The caller holds the sqlx
-    /// writer connection meanwhile.
-    fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    /// Runs `f` in a write transaction on the hot writer connection, with the entity index's
+    /// tail caught up first and a slice of it merged after (see `crate::tail`). The caller holds
+    /// the sqlx writer connection meanwhile.
+    fn write<T>(&self, turn: Turn, f: impl FnOnce(&Connection, &mut Tail, bool) -> StoreResult<T>) -> StoreResult<T> {
         let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             *slot = Some(self.open(false)?);
         }
         let Some(conn) = slot.as_mut() else { unreachable!("opened above") };
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(db)?;
-        Ok(out)
+        let mut tail = self.tail();
+        let bulk = self.bulk.load(Ordering::SeqCst);
+        let turn = if bulk { Turn::Bulk } else { turn };
+        let out = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+            tail.catch_up(&tx)?;
+            tail.begin_turn(turn);
+            let out = f(&tx, &mut tail, bulk)?;
+            tail.merge_step(&tx, turn)?;
+            tx.commit().map_err(db)?;
+            Ok(out)
+        })();
+        match out {
+            Ok(_) => tail.committed(),
+            Err(_) => tail.rolled_back(),
+        }
+        out
     }
 
     /// Orders (at most `limit` + 1, to tell a longer tail) and events after the given rowids, and
@@ -184,26 +244,27 @@ impl Hot {
     }
 
     pub(crate) fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {
-        self.read(|c| screening_rows(c, q))
+        let uses = self.tail_copy(q.entities.iter().map(|e| &e.0).chain(&q.all_entities));
+        self.read(|c| screening_rows(c, q, &uses))
     }
 
     pub(crate) fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
-        self.write(|c| insert_orders(c, batch))
+        self.write(Turn::Intake, |c, tail, bulk| insert_orders(c, batch, tail, bulk))
     }
 
     /// Screens and stores a batch in one write transaction, order after order: each reads what
     /// the ones before it wrote. The reads run on the writer's own connection, whose page cache
     /// survives its own commits (a reader's is dropped whenever anyone else committed).
     pub(crate) fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<Screened>> {
-        self.write(|c| {
+        self.write(Turn::Intake, |c, tail, bulk| {
             let mut out = Vec::with_capacity(batch.len());
             for ToScreen { query, mut order, judge } in batch {
-                let rows = screening_rows(c, &query)?;
+                let rows = screening_rows(c, &query, &*tail)?;
                 if let Err(e) = run_judge(judge, &rows, &mut order) {
                     out.push(Err(e));
                     continue;
                 }
-                let outcome = insert_rows(c, std::slice::from_ref(&order))?.pop();
+                let outcome = insert_rows(c, std::slice::from_ref(&order), tail, bulk)?.pop();
                 out.push(Ok((outcome.unwrap_or(InsertOutcome::Duplicate), order)));
             }
             let fresh: Vec<&str> = out
@@ -218,8 +279,8 @@ impl Hot {
     }
 }
 
-fn insert_orders(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
-    let outcomes = insert_rows(c, batch)?;
+fn insert_orders(c: &Connection, batch: &[NewOrder], tail: &mut Tail, bulk: bool) -> StoreResult<Vec<InsertOutcome>> {
+    let outcomes = insert_rows(c, batch, tail, bulk)?;
     let fresh: Vec<&str> = batch
         .iter()
         .zip(&outcomes)
@@ -230,9 +291,11 @@ fn insert_orders(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOu
     Ok(outcomes)
 }
 
-/// Everything of [`insert_orders`] but the late events' update.
-fn insert_rows(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
+/// Everything of [`insert_orders`] but the late events' update. Entity uses go to the tail, or
+/// straight into the index's table during a bulk load.
+fn insert_rows(c: &Connection, batch: &[NewOrder], tail: &mut Tail, bulk: bool) -> StoreResult<Vec<InsertOutcome>> {
     let mut inserted = HashSet::with_capacity(batch.len());
+    let mut rowids = Vec::with_capacity(batch.len());
     {
         let mut st = c
             .prepare_cached(
@@ -258,6 +321,7 @@ fn insert_rows(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutc
                 .map_err(db)?;
             if changed > 0 {
                 inserted.insert(o.order_id.to_string());
+                rowids.push(c.last_insert_rowid());
             }
         }
     }
@@ -289,7 +353,19 @@ fn insert_rows(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutc
         }
     }
 
-    {
+    if !bulk {
+        for (n, rowid) in fresh.iter().zip(&rowids) {
+            let o = &n.order;
+            let order = OrderUse::new(
+                *rowid,
+                o.order_id.to_string(),
+                o.customer.customer_id.to_string(),
+                o.placed_at.timestamp_millis(),
+                o.total.minor,
+            );
+            tail.stage(c, order, &n.entities)?;
+        }
+    } else {
         let mut rows: Vec<(&NewOrder, &EntityKey)> =
             fresh.iter().flat_map(|n| n.entities.iter().map(move |e| (*n, e))).collect();
         // Inserting in key order walks the B-tree once instead of jumping to a random page per row.
@@ -350,7 +426,7 @@ fn insert_rows(c: &Connection, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutc
     // Screened orders join their accounts' clusters now; imported history is linked by a
     // rebuild after the load.
     for n in fresh.iter().filter(|n| n.decision.is_some()) {
-        link_account(c, n.order.customer.customer_id.as_str(), &n.entities)?;
+        link_account(c, n.order.customer.customer_id.as_str(), &n.entities, &*tail)?;
     }
 
     let shadows: Vec<&Decision> = fresh.iter().filter_map(|n| n.shadow.as_ref()).collect();
@@ -401,7 +477,8 @@ fn events_learn_customers(c: &Connection, order_ids: &[&str]) -> StoreResult<()>
     Ok(())
 }
 
-fn screening_rows(c: &Connection, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {
+/// The reads behind a decision; `uses` holds the entity index's tail for the query's keys.
+fn screening_rows(c: &Connection, q: &ScreeningQuery, uses: &dyn TailUses) -> StoreResult<ScreeningRows> {
     let mut history = History::default();
     let (n, spend, events, invites): (i64, Option<i64>, String, i64) = c
         .prepare_cached(
@@ -478,6 +555,23 @@ fn screening_rows(c: &Connection, q: &ScreeningQuery) -> StoreResult<ScreeningRo
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
+        if let Some(tail) = uses.uses_of(key) {
+            let listed: HashSet<String> = out.iter().map(|r| r.order_id.clone()).collect();
+            out.extend(
+                tail.iter()
+                    .filter(|u| u.seen_at >= *since && u.seen_at <= q.at_ms && u.order_id != q.order_id.as_str())
+                    .filter(|u| !listed.contains(&u.order_id))
+                    .map(|u| UseRow {
+                        order_id: u.order_id.clone(),
+                        customer_id: u.customer_id.clone(),
+                        at_ms: u.seen_at,
+                        amount_minor: u.amount_minor,
+                        entities: Vec::new(),
+                    }),
+            );
+            out.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
+            out.truncate(MAX_WINDOW_ROWS as usize);
+        }
         if *with_entities && !out.is_empty() {
             let mut st = c.prepare_cached("SELECT entities FROM orders WHERE order_id = ?").map_err(db)?;
             for r in &mut out {
@@ -490,26 +584,36 @@ fn screening_rows(c: &Connection, q: &ScreeningQuery) -> StoreResult<ScreeningRo
         }
         entity_rows.push(out);
     }
-    let cluster = cluster_facts(c, q.customer_id.as_str(), &q.all_entities)?;
+    let cluster = cluster_facts(c, q.customer_id.as_str(), &q.all_entities, uses)?;
     Ok(ScreeningRows { history, cluster, customer_orders, entity_rows })
 }
 
 /// Accounts linked to `me` through these entities (hubs excluded): the latest uses of each
-/// linking entity.
-fn neighbours(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResult<Vec<String>> {
+/// linking entity, in the index and its tail.
+fn neighbours(c: &Connection, me: &str, entities: &[EntityKey], tail: &dyn TailUses) -> StoreResult<Vec<String>> {
     let mut st = c
         .prepare_cached(&format!(
-            "SELECT customer_id FROM order_entities WHERE hash = ? AND kind = ? ORDER BY seen_at DESC LIMIT {HUB_SCAN_ROWS}"
+            "SELECT order_id, customer_id, seen_at FROM order_entities WHERE hash = ? AND kind = ?              ORDER BY seen_at DESC LIMIT {HUB_SCAN_ROWS}"
         ))
         .map_err(db)?;
     let mut uses = Vec::new();
     for key in entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)) {
-        let customers: Vec<String> = st
-            .query_map(params![&key.hash[..], i64::from(key.kind.code())], |r| r.get(0))
+        let mut rows: Vec<(String, String, i64)> = st
+            .query_map(params![&key.hash[..], i64::from(key.kind.code())], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        uses.push((key.kind, customers));
+        if let Some(more) = tail.uses_of(key) {
+            let listed: HashSet<String> = rows.iter().map(|r| r.0.clone()).collect();
+            rows.extend(
+                more.iter()
+                    .filter(|u| !listed.contains(&u.order_id))
+                    .map(|u| (u.order_id.clone(), u.customer_id.clone(), u.seen_at)),
+            );
+            rows.sort_by_key(|r| std::cmp::Reverse(r.2));
+            rows.truncate(HUB_SCAN_ROWS as usize);
+        }
+        uses.push((key.kind, rows.into_iter().map(|r| r.1).collect()));
     }
     Ok(codec::linked_accounts(me, uses))
 }
@@ -533,8 +637,8 @@ fn clusters_of(c: &Connection, accounts: &[String]) -> StoreResult<Vec<ClusterRo
     Ok(out)
 }
 
-fn cluster_facts(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResult<ClusterFacts> {
-    let mut accounts = neighbours(c, me, entities)?;
+fn cluster_facts(c: &Connection, me: &str, entities: &[EntityKey], tail: &dyn TailUses) -> StoreResult<ClusterFacts> {
+    let mut accounts = neighbours(c, me, entities, tail)?;
     accounts.push(me.to_owned());
     Ok(codec::merged_facts(accounts.len(), &clusters_of(c, &accounts)?))
 }
@@ -551,8 +655,8 @@ fn ensure_linked(c: &Connection, account: &str) -> StoreResult<bool> {
 /// Puts an account into a cluster with every account it now shares a non-hub entity with,
 /// merging the smaller clusters into the largest. An account that shares nothing gets no row:
 /// it is a cluster of one (see `riskdesk_store::codec::merged_facts`).
-fn link_account(c: &Connection, me: &str, entities: &[EntityKey]) -> StoreResult<()> {
-    let mut accounts = neighbours(c, me, entities)?;
+fn link_account(c: &Connection, me: &str, entities: &[EntityKey], tail: &dyn TailUses) -> StoreResult<()> {
+    let mut accounts = neighbours(c, me, entities, tail)?;
     if accounts.is_empty() {
         return Ok(());
     }

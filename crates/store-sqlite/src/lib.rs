@@ -7,6 +7,7 @@
 //! queueing in the pool beats retrying on SQLITE_BUSY); reads use their own pool.
 
 mod hot;
+mod tail;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -38,11 +39,17 @@ pub struct SqliteOptions {
     /// `synchronous = FULL`: also survive power loss, at the price of an fsync per commit.
     pub synchronous_full: bool,
     pub read_connections: u32,
+    /// Entity uses held in memory before they are merged into the entity index (see `tail`).
+    pub entity_tail_uses: usize,
 }
+
+/// About 40,000 orders' uses, a few tens of MiB: merged in key order, tens of them share each
+/// index page they touch in an index of a few million entries.
+pub const DEFAULT_ENTITY_TAIL_USES: usize = 262_144;
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { synchronous_full: false, read_connections: 4 }
+        Self { synchronous_full: false, read_connections: 4, entity_tail_uses: DEFAULT_ENTITY_TAIL_USES }
     }
 }
 
@@ -111,7 +118,16 @@ impl SqliteStore {
         let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(base).await.map_err(db)?;
         let alive = Arc::new(());
         tokio::spawn(checkpoint_loop(checkpointer, path.to_owned(), Arc::downgrade(&alive)));
-        Ok(Self { writer, reader, hot: Arc::new(hot::Hot::new(path, opts.synchronous_full)), _alive: alive })
+        let hot = Arc::new(hot::Hot::new(path, opts.synchronous_full, opts.entity_tail_uses));
+        let store = Self { writer, reader, hot, _alive: alive };
+        // The entity uses a previous run left unmerged, before anything reads the index.
+        store.on_hot_writer(|hot| hot.load_tail()).await?;
+        Ok(store)
+    }
+
+    /// Entity uses held in memory, not yet merged into the entity index.
+    pub fn entity_tail_len(&self) -> usize {
+        self.hot.tail_len()
     }
 
     /// Runs a write on the hot writer connection in a blocking task. Holding the sqlx writer
@@ -294,14 +310,32 @@ impl Store for SqliteStore {
     }
 
     async fn accounts_sharing(&self, key: &EntityKey) -> StoreResult<Vec<EntityUse>> {
-        let rows: Vec<codec::EntityUseRow> = sqlx::query_as(
+        // The tail first, then the index without the tail's orders (see `tail`). The hash is
+        // shared between kinds that match each other (shipping and billing address).
+        let tail = self.hot.tail_copy(&tail::all_kinds(key.hash));
+        let held: Vec<&str> = tail.values().flatten().map(|u| u.order_id.as_str()).collect();
+        let mut rows: Vec<codec::EntityUseRow> = sqlx::query_as(
             "SELECT customer_id, kind, MIN(seen_at), MAX(seen_at), COUNT(*) FROM order_entities \
-             WHERE hash = ? GROUP BY customer_id, kind",
+             WHERE hash = ? AND order_id NOT IN (SELECT value FROM json_each(?)) GROUP BY customer_id, kind",
         )
         .bind(key.hash.to_vec())
+        .bind(serde_json::to_string(&held).unwrap_or_default())
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
+        for (k, uses) in &tail {
+            for u in uses {
+                let kind = i64::from(k.kind.code());
+                match rows.iter_mut().find(|r| r.0 == u.customer_id && r.1 == kind) {
+                    Some(r) => {
+                        r.2 = r.2.min(u.seen_at);
+                        r.3 = r.3.max(u.seen_at);
+                        r.4 += 1;
+                    }
+                    None => rows.push((u.customer_id.clone(), kind, u.seen_at, u.seen_at, 1)),
+                }
+            }
+        }
         rows.into_iter().map(codec::entity_use_from_row).collect()
     }
 
@@ -385,6 +419,9 @@ impl Store for SqliteStore {
     }
 
     async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()> {
+        // The entity index's tail is merged while the index is there; the load then writes its
+        // entity rows straight into the table, to be indexed in one sorted pass at the end.
+        self.on_hot_writer(|hot| hot.set_bulk(true)).await?;
         for (name, _) in BULK_INDEXES.iter().filter(|(n, _)| target.owns_index(n)) {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}")))
                 .execute(&self.writer)
@@ -411,6 +448,8 @@ impl Store for SqliteStore {
         // Refresh the planner's statistics where the load changed them, from a sample of each
         // index: a full analysis took 1.2-1.4 s after a million orders.
         sqlx::query("PRAGMA analysis_limit = 1000; PRAGMA optimize").execute(&mut *conn).await.map_err(db)?;
+        drop(conn);
+        self.on_hot_writer(|hot| hot.set_bulk(false)).await?;
         Ok(())
     }
 

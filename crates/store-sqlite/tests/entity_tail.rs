@@ -1,0 +1,101 @@
+//! The entity index's tail (src/tail.rs): what a process held in memory and never merged is
+//! loaded back by the next one, a merge cut short is repeated without duplicates, and lookups
+//! count each use once whether it sits in the tail, the index, or (mid-merge) both.
+
+use riskdesk_domain::EntityKind;
+use riskdesk_store::Store;
+use riskdesk_store::conformance::{hasher, new_order, order_json};
+use riskdesk_store_sqlite::{SqliteOptions, SqliteStore};
+use std::collections::HashSet;
+use std::path::Path;
+
+async fn open(path: &Path, tail_uses: usize) -> SqliteStore {
+    let opts = SqliteOptions { entity_tail_uses: tail_uses, ..SqliteOptions::default() };
+    SqliteStore::open(path, opts).await.expect("open")
+}
+
+/// (rows in the entity index's table, orders in the backlog)
+fn table_counts(path: &Path) -> (i64, i64) {
+    let c = rusqlite::Connection::open(path).expect("inspect");
+    c.query_row("SELECT (SELECT COUNT(*) FROM order_entities), (SELECT COUNT(*) FROM entity_backlog)", [], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .expect("counts")
+}
+
+/// Every order of this test ships from the same IP: one use per order.
+async fn ip_uses(store: &SqliteStore) -> Vec<(String, i64)> {
+    let key = hasher().hash(EntityKind::Ip, "203.0.113.7");
+    let mut out: Vec<(String, i64)> = store
+        .accounts_sharing(&key)
+        .await
+        .expect("lookup")
+        .into_iter()
+        .map(|u| (u.customer_id.to_string(), u.orders))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn unmerged_uses_survive_restarts_and_merge_exactly_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("riskdesk.db");
+    let orders: Vec<_> = (0..40).map(|i| new_order(&order_json(&format!("O-{i}"), &format!("C-{i}"), i))).collect();
+    let uses: usize = orders.iter().map(|o| o.entities.iter().collect::<HashSet<_>>().len()).sum();
+
+    // A large tail: nothing is merged, every use waits in memory and the backlog.
+    let store = open(&path, 1_000_000).await;
+    for chunk in orders.chunks(7) {
+        store.insert_orders(chunk).await.expect("insert");
+    }
+    assert_eq!(store.entity_tail_len(), uses);
+    assert_eq!(table_counts(&path), (0, 40));
+    let expected: Vec<(String, i64)> = (0..40).map(|i| (format!("C-{i}"), 1)).collect::<Vec<_>>();
+    let sorted = |mut v: Vec<(String, i64)>| {
+        v.sort();
+        v
+    };
+    let expected = sorted(expected);
+    assert_eq!(ip_uses(&store).await, expected);
+    drop(store); // as if killed: nothing was merged
+
+    // The next process loads the backlog, starts merging at once (tail of 1), one slice per write.
+    let store = open(&path, 1).await;
+    let (rows, backlog) = table_counts(&path);
+    assert!(rows > 0 && (rows as usize) < uses, "one slice merged: {rows} of {uses}");
+    assert_eq!(store.entity_tail_len() + rows as usize, uses, "the rest of the backlog is back in memory");
+    assert_eq!(backlog, 40, "the backlog is cleared only when the merge ends");
+    assert_eq!(ip_uses(&store).await, expected, "half merged: each use counted once");
+    drop(store); // cut short mid-merge
+
+    // The merge is repeated from the start; the slices already in the index are skipped. Each
+    // write merges a slice and clears the orders of a finished pass from the backlog; with a
+    // tail of 1, at most the last two orders are listed once the reloaded backlog is through.
+    let store = open(&path, 1).await;
+    let mut extra = 0;
+    loop {
+        let o = new_order(&order_json(&format!("X-{extra}"), &format!("X-{extra}"), 100 + extra));
+        store.insert_orders(std::slice::from_ref(&o)).await.expect("insert");
+        extra += 1;
+        if table_counts(&path).1 <= 2 {
+            break;
+        }
+        assert!(extra < 50, "the merge must outpace intake");
+    }
+    let more: usize = (0..extra)
+        .map(|i| {
+            new_order(&order_json(&format!("X-{i}"), &format!("X-{i}"), 100 + i))
+                .entities
+                .iter()
+                .collect::<HashSet<_>>()
+                .len()
+        })
+        .sum();
+    let waiting = store.entity_tail_len();
+    assert!(waiting < 10, "at most the latest order's uses wait: {waiting}");
+    assert_eq!(table_counts(&path).0 as usize + waiting, uses + more, "every use once, in the index or the tail");
+    let mut all = expected.clone();
+    all.extend((0..extra).map(|i| (format!("X-{i}"), 1)));
+    assert_eq!(ip_uses(&store).await, sorted(all));
+}
