@@ -96,20 +96,40 @@ impl Service {
             return Err(ServiceError::EntityKeyMismatch);
         }
         let (s1, s2, s3) = (store.clone(), store.clone(), store.clone());
-        let orders = batcher::Batcher::spawn(
-            "orders",
-            Arc::new(move |batch: Vec<NewOrder>| {
-                let store = s1.clone();
-                Box::pin(async move { store.insert_orders(&batch).await })
-            }),
-        );
-        let screened = batcher::Batcher::spawn(
-            "screened_orders",
-            Arc::new(move |batch: Vec<ToScreen>| {
-                let store = s3.clone();
-                Box::pin(async move { store.screen_orders(batch).await })
-            }),
-        );
+        let (orders, screened) = match store.blocking_writer() {
+            Some(w) => {
+                let (w2, idle1, idle2) = (w.clone(), w.clone(), w.clone());
+                let orders = batcher::Batcher::spawn_thread(
+                    "orders",
+                    Arc::new(move |batch: Vec<NewOrder>| w.insert_orders(&batch)),
+                    Arc::new(move || idle1.idle()),
+                )
+                .map_err(|e| StoreError::Database(format!("cannot start the order writer: {e}")))?;
+                let screened = batcher::Batcher::spawn_thread(
+                    "screened_orders",
+                    Arc::new(move |batch: Vec<ToScreen>| w2.screen_orders(batch)),
+                    Arc::new(move || idle2.idle()),
+                )
+                .map_err(|e| StoreError::Database(format!("cannot start the order writer: {e}")))?;
+                (orders, screened)
+            }
+            None => (
+                batcher::Batcher::spawn(
+                    "orders",
+                    Arc::new(move |batch: Vec<NewOrder>| {
+                        let store = s1.clone();
+                        Box::pin(async move { store.insert_orders(&batch).await })
+                    }),
+                ),
+                batcher::Batcher::spawn(
+                    "screened_orders",
+                    Arc::new(move |batch: Vec<ToScreen>| {
+                        let store = s3.clone();
+                        Box::pin(async move { store.screen_orders(batch).await })
+                    }),
+                ),
+            ),
+        };
         let events = batcher::Batcher::spawn(
             "events",
             Arc::new(move |batch: Vec<NewEvent>| {

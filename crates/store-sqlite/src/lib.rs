@@ -61,7 +61,15 @@ pub struct SqliteStore {
     hot: Arc<hot::Hot>,
     /// The checkpoint task runs while any clone of the store lives.
     _alive: Arc<()>,
+    /// The write turn held by the group commit's thread between writes (see `on_hot_writer_here`).
+    turn: Arc<std::sync::Mutex<Option<HeldTurn>>>,
 }
+
+/// The sqlx writer connection, held since then.
+type HeldTurn = (sqlx::pool::PoolConnection<Sqlite>, std::time::Instant);
+
+/// How long the group commit's thread keeps the write turn while writes keep coming.
+const TURN_HOLD: Duration = Duration::from_millis(20);
 
 fn db(e: sqlx::Error) -> StoreError {
     StoreError::Database(e.to_string())
@@ -119,7 +127,7 @@ impl SqliteStore {
         let alive = Arc::new(());
         tokio::spawn(checkpoint_loop(checkpointer, path.to_owned(), Arc::downgrade(&alive)));
         let hot = Arc::new(hot::Hot::new(path, opts.synchronous_full, opts.entity_tail_uses));
-        let store = Self { writer, reader, hot, _alive: alive };
+        let store = Self { writer, reader, hot, _alive: alive, turn: Arc::default() };
         // The entity uses a previous run left unmerged, before anything reads the index.
         store.on_hot_writer(|hot| hot.load_tail()).await?;
         Ok(store)
@@ -128,6 +136,22 @@ impl SqliteStore {
     /// Entity uses held in memory, not yet merged into the entity index.
     pub fn entity_tail_len(&self) -> usize {
         self.hot.tail_len()
+    }
+
+    /// Runs a write on the hot writer connection on this thread (a thread of the group commit's
+    /// own, in the runtime's context). The sqlx writer connection (the turn, see
+    /// [`SqliteStore::on_hot_writer`]) is kept between writes while more are waiting, and given
+    /// back when the queue runs dry or after [`TURN_HOLD`], so that other writes get theirs.
+    fn on_hot_writer_here<T>(&self, write: impl FnOnce(&hot::Hot) -> StoreResult<T>) -> StoreResult<T> {
+        let mut turn = self.turn.lock().unwrap_or_else(|p| p.into_inner());
+        if turn.as_ref().is_some_and(|(_, since)| since.elapsed() > TURN_HOLD) {
+            *turn = None;
+        }
+        if turn.is_none() {
+            let rt = tokio::runtime::Handle::current();
+            *turn = Some((rt.block_on(self.writer.acquire()).map_err(db)?, std::time::Instant::now()));
+        }
+        write(&self.hot)
     }
 
     /// Runs a write on the hot writer connection in a blocking task. Holding the sqlx writer
@@ -154,10 +178,28 @@ impl SqliteStore {
     }
 }
 
+impl riskdesk_store::BlockingWriter for SqliteStore {
+    fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {
+        self.on_hot_writer_here(|hot| hot.insert_orders(batch))
+    }
+
+    fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<riskdesk_store::Screened>> {
+        self.on_hot_writer_here(|hot| hot.screen_orders(batch))
+    }
+
+    fn idle(&self) {
+        *self.turn.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn blocking_writer(&self) -> Option<Arc<dyn riskdesk_store::BlockingWriter>> {
+        Some(Arc::new(self.clone()))
     }
 
     async fn insert_orders(&self, batch: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>> {

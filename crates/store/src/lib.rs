@@ -378,8 +378,26 @@ pub struct ReplayOrder {
     pub entities: Vec<EntityKey>,
 }
 
+/// Order writes that run to completion on the calling thread. A backend with one writer
+/// connection of its own (SQLite) offers them, so that the service can run its group commit on a
+/// thread of its own: after each commit that thread takes the next batch itself, with no hand-off
+/// to another thread and back on the one serial path of intake.
+pub trait BlockingWriter: Send + Sync {
+    /// As [`Store::insert_orders`].
+    fn insert_orders(&self, orders: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>>;
+    /// As [`Store::screen_orders`].
+    fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<Screened>>;
+    /// Nothing is waiting to be written: let other writers have their turn.
+    fn idle(&self) {}
+}
+
 #[async_trait]
 pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
+    /// See [`BlockingWriter`]; `None` (the default) keeps order writes async.
+    fn blocking_writer(&self) -> Option<std::sync::Arc<dyn BlockingWriter>> {
+        None
+    }
+
     /// Which backend this is, for logs and metrics.
     fn backend(&self) -> &'static str;
 
