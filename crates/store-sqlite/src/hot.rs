@@ -17,8 +17,10 @@
 //! group commit sees the ones before it.
 //!
 //! Writes stay serialised through one queue: the intake transaction first takes the sqlx writer
-//! connection (the pool holds exactly one) and keeps it until it commits, so this second
-//! connection never competes with it for SQLite's write lock.
+//! connection (the pool holds exactly one) and keeps it at least until it commits (the group
+//! commit's own thread keeps it across batches while more are waiting, see
+//! `SqliteStore::on_hot_writer_here`), so this second connection never competes with it for
+//! SQLite's write lock.
 
 use crate::tail::{OrderUse, Tail, TailUses, Turn, Uses};
 use riskdesk_domain::{Decision, EntityKey, Verdict};
