@@ -131,7 +131,9 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
                 };
                 let items = group.gather(first, &mut rx);
                 let start = std::time::Instant::now();
-                let written = write(items);
+                // A panic fails its batch, not the writer: later batches still get written.
+                let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(items)))
+                    .unwrap_or_else(|_| Err(StoreError::Database("the write failed unexpectedly".into())));
                 group.answer(written, start);
             }
             idle();

@@ -51,8 +51,10 @@ pub(crate) struct Hot {
     synchronous_full: bool,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<Option<Connection>>,
-    /// Locked after `writer` for the whole write transaction; readers copy from it briefly.
-    tail: Mutex<Tail>,
+    /// Locked after `writer` for the whole write transaction; readers copy from it briefly. A
+    /// fair lock, released fairly after each write: the group commit's thread comes back for it
+    /// at once while batches keep coming, and a reader waits for one transaction at most.
+    tail: parking_lot::Mutex<Tail>,
     /// A bulk load runs (its index is dropped): entity rows are written directly.
     bulk: AtomicBool,
 }
@@ -64,13 +66,13 @@ impl Hot {
             synchronous_full,
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
-            tail: Mutex::new(Tail::new(tail_uses)),
+            tail: parking_lot::Mutex::new(Tail::new(tail_uses)),
             bulk: AtomicBool::new(false),
         }
     }
 
-    fn tail(&self) -> std::sync::MutexGuard<'_, Tail> {
-        self.tail.lock().unwrap_or_else(|p| p.into_inner())
+    fn tail(&self) -> parking_lot::MutexGuard<'_, Tail> {
+        self.tail.lock()
     }
 
     /// What the entity index's tail holds for these keys, copied before a reader's snapshot
@@ -160,7 +162,10 @@ impl Hot {
         let mut tail = self.tail();
         let bulk = self.bulk.load(Ordering::SeqCst);
         let turn = if bulk { Turn::Bulk } else { turn };
-        let out = (|| {
+        tail.begin_write();
+        // A panic inside rolls the transaction back (dropping it) like an error, and the tail
+        // forgets what the transaction staged, so the writer goes on with the next batch.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
             tail.catch_up(&tx)?;
             tail.begin_turn(turn);
@@ -168,11 +173,13 @@ impl Hot {
             tail.merge_step(&tx, turn)?;
             tx.commit().map_err(db)?;
             Ok(out)
-        })();
+        }))
+        .unwrap_or_else(|_| Err(StoreError::Database("the write failed unexpectedly and was rolled back".into())));
         match out {
             Ok(_) => tail.committed(),
             Err(_) => tail.rolled_back(),
         }
+        parking_lot::MutexGuard::unlock_fair(tail);
         out
     }
 

@@ -140,8 +140,9 @@ impl SqliteStore {
 
     /// Runs a write on the hot writer connection on this thread (a thread of the group commit's
     /// own, in the runtime's context). The sqlx writer connection (the turn, see
-    /// [`SqliteStore::on_hot_writer`]) is kept between writes while more are waiting, and given
-    /// back when the queue runs dry or after [`TURN_HOLD`], so that other writes get theirs.
+    /// [`SqliteStore::on_hot_writer`]) is kept between writes while more are waiting. It goes
+    /// back when either order queue runs dry (`idle`), and at the first write after it was held
+    /// for [`TURN_HOLD`] (given back, then queued for again), so that other writes get theirs.
     fn on_hot_writer_here<T>(&self, write: impl FnOnce(&hot::Hot) -> StoreResult<T>) -> StoreResult<T> {
         let mut turn = self.turn.lock().unwrap_or_else(|p| p.into_inner());
         if turn.as_ref().is_some_and(|(_, since)| since.elapsed() > TURN_HOLD) {
@@ -355,10 +356,15 @@ impl Store for SqliteStore {
         // The tail first, then the index without the tail's orders (see `tail`). The hash is
         // shared between kinds that match each other (shipping and billing address).
         let tail = self.hot.tail_copy(&tail::all_kinds(key.hash));
-        let held: Vec<&str> = tail.values().flatten().map(|u| u.order_id.as_str()).collect();
+        // Per order and kind: a merge slice may end between an order's shipping and billing
+        // entry of the same address, leaving one in the index and the other in the tail.
+        let held: Vec<(&str, u8)> =
+            tail.iter().flat_map(|(k, uses)| uses.iter().map(move |u| (u.order_id.as_str(), k.kind.code()))).collect();
         let mut rows: Vec<codec::EntityUseRow> = sqlx::query_as(
             "SELECT customer_id, kind, MIN(seen_at), MAX(seen_at), COUNT(*) FROM order_entities \
-             WHERE hash = ? AND order_id NOT IN (SELECT value FROM json_each(?)) GROUP BY customer_id, kind",
+             WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM json_each(?) h \
+             WHERE h.value ->> 0 = order_entities.order_id AND h.value ->> 1 = order_entities.kind) \
+             GROUP BY customer_id, kind",
         )
         .bind(key.hash.to_vec())
         .bind(serde_json::to_string(&held).unwrap_or_default())
@@ -482,6 +488,9 @@ impl Store for SqliteStore {
         // (8.9 s against 4.5 s, 8 M rows).
         sqlx::query("PRAGMA cache_size = -65536; PRAGMA temp_store = FILE").execute(&mut *conn).await.map_err(db)?;
         let built = ensure_indexes(&mut conn).await;
+        // The tail merges again from here, whatever became of the build: should it have failed,
+        // opening the store builds the missing indexes.
+        self.hot.set_bulk(false)?;
         sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA temp_store = MEMORY")))
             .execute(&mut *conn)
             .await
@@ -490,8 +499,6 @@ impl Store for SqliteStore {
         // Refresh the planner's statistics where the load changed them, from a sample of each
         // index: a full analysis took 1.2-1.4 s after a million orders.
         sqlx::query("PRAGMA analysis_limit = 1000; PRAGMA optimize").execute(&mut *conn).await.map_err(db)?;
-        drop(conn);
-        self.on_hot_writer(|hot| hot.set_bulk(false)).await?;
         Ok(())
     }
 

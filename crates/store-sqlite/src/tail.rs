@@ -10,7 +10,9 @@
 //! A merge pass walks the tail in key order, a slice per write transaction (at least twice what
 //! the transaction added, so merging outpaces intake), and takes each slice's uses out of memory
 //! once it committed. Uses added during a pass wait for the next one (a generation number tells
-//! them apart). Nothing in a pass is proportional to the tail at once, so no write waits for it.
+//! them apart). A pass is never done in one go on intake, so no request waits for a whole one;
+//! only loading a backlog back (on open, or another process's) and the flush before a bulk load
+//! take time in proportion to what they move.
 //!
 //! Durability: an order's entity keys are in its own row (`orders.entities`), and
 //! `entity_backlog` lists the orders whose keys may not be merged yet, both in the order's own
@@ -21,7 +23,9 @@
 //!
 //! Visibility: a lookup reads the tail and the index and counts what it finds in both once. A
 //! reader copies what the tail holds for its keys before its snapshot begins, and the writer takes
-//! merged uses out of the tail only after their commit, so each use is in one or the other.
+//! merged uses out of the tail only after their commit, so each use is in one or the other. That
+//! holds within a process; another process's unmerged uses become visible here at this process's
+//! next write (which loads them), or when that process has merged them.
 
 use riskdesk_domain::{EntityKey, EntityKind};
 use riskdesk_store::{StoreError, StoreResult, codec};
@@ -85,6 +89,9 @@ pub(crate) struct Tail {
     len: usize,
     /// Orders held, in the order they came, with their generation: a pass's orders are a prefix.
     held: VecDeque<(u64, i64)>,
+    /// The same orders by rowid: an order is never held twice (a backlog read again after a
+    /// failed write finds orders already held).
+    held_rowids: HashSet<i64>,
     /// The generation new uses get.
     generation: u64,
     /// The highest backlog rowid this process has seen, and that at the start of the open
@@ -128,6 +135,7 @@ impl Tail {
             uses: BTreeMap::new(),
             len: 0,
             held: VecDeque::new(),
+            held_rowids: HashSet::new(),
             generation: 0,
             backlog_max: 0,
             backlog_max_at_start: 0,
@@ -166,8 +174,11 @@ impl Tail {
     }
 
     fn hold(&mut self, mut order: OrderUse, keys: &[EntityKey], staged: bool) {
-        order.generation = self.generation;
         self.backlog_max = self.backlog_max.max(order.rowid);
+        if !self.held_rowids.insert(order.rowid) {
+            return;
+        }
+        order.generation = self.generation;
         self.held.push_back((order.generation, order.rowid));
         if staged {
             self.staged_orders += 1;
@@ -218,10 +229,14 @@ impl Tail {
         Ok(())
     }
 
-    /// At the start of a write transaction: begins a pass once the tail holds enough uses (on a
-    /// flush, whatever it holds).
-    pub(crate) fn begin_turn(&mut self, turn: Turn) {
+    /// Before anything else in a write transaction: what to go back to if it fails.
+    pub(crate) fn begin_write(&mut self) {
         self.backlog_max_at_start = self.backlog_max;
+    }
+
+    /// At the start of a write transaction, after [`Tail::catch_up`]: begins a pass once the
+    /// tail holds enough uses (on a flush, whatever it holds).
+    pub(crate) fn begin_turn(&mut self, turn: Turn) {
         let due = match turn {
             Turn::Intake => self.len >= self.threshold,
             Turn::Flush => self.len > 0,
@@ -318,6 +333,7 @@ impl Tail {
             let generation = p.generation;
             while self.held.front().is_some_and(|(g, _)| *g <= generation) {
                 if let Some((_, rowid)) = self.held.pop_front() {
+                    self.held_rowids.remove(&rowid);
                     self.to_clear.push_back(rowid);
                 }
             }
@@ -338,7 +354,9 @@ impl Tail {
             }
         }
         for _ in 0..std::mem::take(&mut self.staged_orders) {
-            self.held.pop_back();
+            if let Some((_, rowid)) = self.held.pop_back() {
+                self.held_rowids.remove(&rowid);
+            }
         }
         self.cleared = 0;
         if let Some(p) = &mut self.pass {
@@ -366,4 +384,80 @@ pub(crate) enum Turn {
 /// Every kind an entity hash may be stored under (shipping and billing addresses share theirs).
 pub(crate) fn all_kinds(hash: [u8; 16]) -> Vec<EntityKey> {
     EntityKind::ALL.map(|kind| EntityKey { kind, hash }).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use riskdesk_domain::EntityKind;
+
+    fn key(kind: EntityKind, n: u8) -> EntityKey {
+        EntityKey { kind, hash: [n; 16] }
+    }
+
+    /// A file with two orders in the backlog, as another process (or a previous run) left it.
+    fn file_with_backlog() -> Connection {
+        let c = Connection::open_in_memory().expect("open");
+        c.execute_batch(
+            "CREATE TABLE orders (order_id TEXT, customer_id TEXT, placed_at INTEGER, total_minor INTEGER, entities BLOB);
+             CREATE TABLE entity_backlog (order_rowid INTEGER PRIMARY KEY);",
+        )
+        .expect("schema");
+        for (i, keys) in [vec![key(EntityKind::Device, 1), key(EntityKind::Ip, 2)], vec![key(EntityKind::Device, 1)]]
+            .into_iter()
+            .enumerate()
+        {
+            c.execute(
+                "INSERT INTO orders VALUES (?, ?, ?, 100, ?)",
+                params![format!("O-{i}"), format!("C-{i}"), i as i64, codec::pack_entities(&keys)],
+            )
+            .expect("order");
+            c.execute("INSERT INTO entity_backlog VALUES (last_insert_rowid())", []).expect("backlog");
+        }
+        c
+    }
+
+    #[test]
+    fn a_backlog_read_again_after_a_failed_write_holds_each_order_once() {
+        let c = file_with_backlog();
+        let mut tail = Tail::new(1_000);
+        tail.begin_write();
+        tail.catch_up(&c).expect("load");
+        tail.committed();
+        assert_eq!(tail.len(), 3);
+        // The next write fails before it begins its turn: the backlog is looked at again.
+        tail.begin_write();
+        tail.rolled_back();
+        tail.begin_write();
+        tail.catch_up(&c).expect("load again");
+        assert_eq!(tail.len(), 3, "no order held twice");
+        assert_eq!(tail.uses_of(&key(EntityKind::Device, 1)).map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn a_rolled_back_write_takes_its_staged_uses_and_its_slice_back() {
+        let c = file_with_backlog();
+        let mut tail = Tail::new(1);
+        tail.begin_write();
+        tail.catch_up(&c).expect("load");
+        tail.committed();
+        c.execute_batch("CREATE TABLE order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor)")
+            .expect("index table");
+        tail.begin_write();
+        tail.begin_turn(Turn::Intake);
+        c.execute("INSERT INTO orders VALUES ('O-9', 'C-9', 9, 100, x'')", []).expect("order");
+        tail.stage(&c, OrderUse::new(3, "O-9".into(), "C-9".into(), 9, 100), &[key(EntityKind::Email, 3)])
+            .expect("stage");
+        tail.merge_step(&c, Turn::Intake).expect("merge");
+        assert_eq!(tail.len(), 4);
+        tail.rolled_back();
+        assert_eq!(tail.len(), 3, "the staged use is gone");
+        assert!(tail.uses_of(&key(EntityKind::Email, 3)).is_none());
+        // The pass starts over where it stood: everything is merged by the next write.
+        tail.begin_write();
+        tail.begin_turn(Turn::Intake);
+        tail.merge_step(&c, Turn::Intake).expect("merge again");
+        tail.committed();
+        assert_eq!(tail.len(), 0);
+    }
 }

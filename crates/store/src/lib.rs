@@ -381,7 +381,9 @@ pub struct ReplayOrder {
 /// Order writes that run to completion on the calling thread. A backend with one writer
 /// connection of its own (SQLite) offers them, so that the service can run its group commit on a
 /// thread of its own: after each commit that thread takes the next batch itself, with no hand-off
-/// to another thread and back on the one serial path of intake.
+/// to another thread and back on the one serial path of intake. The methods may wait on async
+/// parts of the store: call them from a thread that is not a runtime worker but has entered the
+/// runtime's context (`tokio::runtime::Handle::enter`), as `Batcher::spawn_thread` does.
 pub trait BlockingWriter: Send + Sync {
     /// As [`Store::insert_orders`].
     fn insert_orders(&self, orders: &[NewOrder]) -> StoreResult<Vec<InsertOutcome>>;
