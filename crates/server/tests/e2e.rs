@@ -330,3 +330,18 @@ fn audit_verify_detects_edited_deleted_and_inserted_rows() {
         "{out}"
     );
 }
+
+#[test]
+fn an_out_of_range_entity_tail_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .env("RISKDESK_SQLITE__ENTITY_TAIL_USES", "5")
+        .args(["apikey", "list", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run riskdesk");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sqlite.entity_tail_uses must be between 1000 and 100000000"), "{err}");
+    assert!(!dir.path().join("riskdesk.db").exists(), "nothing opened before the configuration is valid");
+}

@@ -99,18 +99,20 @@ impl Service {
         let (orders, screened) = match store.blocking_writer() {
             Some(w) => {
                 let (w2, idle1, idle2) = (w.clone(), w.clone(), w.clone());
+                let cannot_start =
+                    |e: std::io::Error| StoreError::Database(format!("cannot start the order writer: {e}"));
                 let orders = batcher::Batcher::spawn_thread(
                     "orders",
                     Arc::new(move |batch: Vec<NewOrder>| w.insert_orders(&batch)),
                     Arc::new(move || idle1.idle()),
                 )
-                .map_err(|e| StoreError::Database(format!("cannot start the order writer: {e}")))?;
+                .map_err(cannot_start)?;
                 let screened = batcher::Batcher::spawn_thread(
                     "screened_orders",
                     Arc::new(move |batch: Vec<ToScreen>| w2.screen_orders(batch)),
                     Arc::new(move || idle2.idle()),
                 )
-                .map_err(|e| StoreError::Database(format!("cannot start the order writer: {e}")))?;
+                .map_err(cannot_start)?;
                 (orders, screened)
             }
             None => (

@@ -22,7 +22,7 @@
 //! `SqliteStore::on_hot_writer_here`), so this second connection never competes with it for
 //! SQLite's write lock.
 
-use crate::tail::{OrderUse, Tail, TailUses, Turn, Uses};
+use crate::tail::{OrderUse, Tail, TailUses, Turn, UseList, Uses};
 use riskdesk_domain::{Decision, EntityKey, Verdict};
 use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
@@ -95,8 +95,12 @@ impl Hot {
     pub(crate) fn set_bulk(&self, on: bool) -> StoreResult<()> {
         if on {
             // A pass under way merges only what it started with, and its orders leave the
-            // backlog in the transaction after: a few flushes empty both.
-            for _ in 0..4 {
+            // backlog in the transaction after: flush until both are empty. Bounded, in case
+            // intake in this process keeps adding.
+            for _ in 0..8 {
+                if self.tail().settled() {
+                    break;
+                }
                 self.write(Turn::Flush, |_, _, _| Ok(()))?;
             }
         }
@@ -564,23 +568,9 @@ fn screening_rows(c: &Connection, q: &ScreeningQuery, uses: &dyn TailUses) -> St
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        if let Some(tail) = uses.uses_of(key) {
-            let listed: HashSet<String> = out.iter().map(|r| r.order_id.clone()).collect();
-            out.extend(
-                tail.iter()
-                    .filter(|u| u.seen_at >= *since && u.seen_at <= q.at_ms && u.order_id != q.order_id.as_str())
-                    .filter(|u| !listed.contains(&u.order_id))
-                    .map(|u| UseRow {
-                        order_id: u.order_id.clone(),
-                        customer_id: u.customer_id.clone(),
-                        at_ms: u.seen_at,
-                        amount_minor: u.amount_minor,
-                        entities: Vec::new(),
-                    }),
-            );
-            out.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
-            out.truncate(MAX_WINDOW_ROWS as usize);
-        }
+        add_tail_uses(&mut out, uses.uses_of(key), MAX_WINDOW_ROWS, |u| {
+            u.seen_at >= *since && u.seen_at <= q.at_ms && u.order_id != q.order_id.as_str()
+        });
         if *with_entities && !out.is_empty() {
             let mut st = c.prepare_cached("SELECT entities FROM orders WHERE order_id = ?").map_err(db)?;
             for r in &mut out {
@@ -602,29 +592,45 @@ fn screening_rows(c: &Connection, q: &ScreeningQuery, uses: &dyn TailUses) -> St
 fn neighbours(c: &Connection, me: &str, entities: &[EntityKey], tail: &dyn TailUses) -> StoreResult<Vec<String>> {
     let mut st = c
         .prepare_cached(&format!(
-            "SELECT order_id, customer_id, seen_at FROM order_entities WHERE hash = ? AND kind = ?              ORDER BY seen_at DESC LIMIT {HUB_SCAN_ROWS}"
+            "SELECT order_id, customer_id, seen_at FROM order_entities WHERE hash = ? AND kind = ? \
+             ORDER BY seen_at DESC LIMIT {HUB_SCAN_ROWS}"
         ))
         .map_err(db)?;
     let mut uses = Vec::new();
     for key in entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)) {
-        let mut rows: Vec<(String, String, i64)> = st
-            .query_map(params![&key.hash[..], i64::from(key.kind.code())], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let mut rows: Vec<UseRow> = st
+            .query_map(params![&key.hash[..], i64::from(key.kind.code())], |r| {
+                Ok(UseRow {
+                    order_id: r.get(0)?,
+                    customer_id: r.get(1)?,
+                    at_ms: r.get(2)?,
+                    amount_minor: 0,
+                    entities: Vec::new(),
+                })
+            })
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        if let Some(more) = tail.uses_of(key) {
-            let listed: HashSet<String> = rows.iter().map(|r| r.0.clone()).collect();
-            rows.extend(
-                more.iter()
-                    .filter(|u| !listed.contains(&u.order_id))
-                    .map(|u| (u.order_id.clone(), u.customer_id.clone(), u.seen_at)),
-            );
-            rows.sort_by_key(|r| std::cmp::Reverse(r.2));
-            rows.truncate(HUB_SCAN_ROWS as usize);
-        }
-        uses.push((key.kind, rows.into_iter().map(|r| r.1).collect()));
+        add_tail_uses(&mut rows, tail.uses_of(key), HUB_SCAN_ROWS, |_| true);
+        uses.push((key.kind, rows.into_iter().map(|r| r.customer_id).collect()));
     }
     Ok(codec::linked_accounts(me, uses))
+}
+
+/// Adds to `rows` (the index's newest uses of one entity, at most `limit`) the tail's uses that
+/// `keep` lets through, each order once, and keeps the newest `limit` of both.
+fn add_tail_uses(rows: &mut Vec<UseRow>, tail: Option<&UseList>, limit: i64, keep: impl Fn(&OrderUse) -> bool) {
+    let Some(tail) = tail else { return };
+    let listed: HashSet<String> = rows.iter().map(|r| r.order_id.clone()).collect();
+    rows.extend(tail.iter().filter(|u| keep(u) && !listed.contains(&u.order_id)).map(|u| UseRow {
+        order_id: u.order_id.clone(),
+        customer_id: u.customer_id.clone(),
+        at_ms: u.seen_at,
+        amount_minor: u.amount_minor,
+        entities: Vec::new(),
+    }));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
 }
 
 /// The clusters of those of these accounts that have one.

@@ -154,6 +154,11 @@ impl Tail {
         self.len
     }
 
+    /// Nothing held, merging or waiting to leave the backlog.
+    pub(crate) fn settled(&self) -> bool {
+        self.len == 0 && self.pass.is_none() && self.to_clear.is_empty()
+    }
+
     /// A copy of what the tail holds for these keys, for a reader to take before its snapshot.
     pub(crate) fn copy_for<'a>(&self, keys: impl IntoIterator<Item = &'a EntityKey>) -> Uses {
         keys.into_iter().filter_map(|k| self.uses_of(k).map(|v| (*k, v.clone()))).collect()
@@ -417,13 +422,19 @@ mod tests {
         c
     }
 
-    #[test]
-    fn a_backlog_read_again_after_a_failed_write_holds_each_order_once() {
+    /// That backlog, loaded by a first write into a tail of `threshold`.
+    fn loaded(threshold: usize) -> (Connection, Tail) {
         let c = file_with_backlog();
-        let mut tail = Tail::new(1_000);
+        let mut tail = Tail::new(threshold);
         tail.begin_write();
         tail.catch_up(&c).expect("load");
         tail.committed();
+        (c, tail)
+    }
+
+    #[test]
+    fn a_backlog_read_again_after_a_failed_write_holds_each_order_once() {
+        let (c, mut tail) = loaded(1_000);
         assert_eq!(tail.len(), 3);
         // The next write fails before it begins its turn: the backlog is looked at again.
         tail.begin_write();
@@ -436,11 +447,7 @@ mod tests {
 
     #[test]
     fn a_rolled_back_write_takes_its_staged_uses_and_its_slice_back() {
-        let c = file_with_backlog();
-        let mut tail = Tail::new(1);
-        tail.begin_write();
-        tail.catch_up(&c).expect("load");
-        tail.committed();
+        let (c, mut tail) = loaded(1);
         c.execute_batch("CREATE TABLE order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor)")
             .expect("index table");
         tail.begin_write();
