@@ -99,3 +99,42 @@ async fn unmerged_uses_survive_restarts_and_merge_exactly_once() {
     all.extend((0..extra).map(|i| (format!("X-{i}"), 1)));
     assert_eq!(ip_uses(&store).await, sorted(all));
 }
+
+/// Two processes on one file (`riskdesk import` beside `serve`): the second loads the first's
+/// unmerged uses and merges them; the first, merging its own later, finds them in the index and
+/// adds each once. The first merges what it staged itself without probing the index only while no
+/// other connection has committed since.
+#[tokio::test]
+async fn uses_merged_by_another_process_are_not_merged_twice() {
+    use riskdesk_store::BulkTarget;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("riskdesk.db");
+    let distinct = |o: &riskdesk_store::NewOrder| o.entities.iter().collect::<HashSet<_>>().len();
+    let first: Vec<_> = (0..20).map(|i| new_order(&order_json(&format!("A-{i}"), &format!("A-{i}"), i))).collect();
+    let second: Vec<_> = (0..5).map(|i| new_order(&order_json(&format!("B-{i}"), &format!("B-{i}"), 50 + i))).collect();
+    let third: Vec<_> = (0..5).map(|i| new_order(&order_json(&format!("C-{i}"), &format!("C-{i}"), 80 + i))).collect();
+    let all = first.iter().chain(&second).chain(&third).map(distinct).sum::<usize>();
+
+    let serve = open(&path, 1_000_000).await;
+    serve.insert_orders(&first).await.expect("insert");
+    assert_eq!(table_counts(&path), (0, 20), "held in the first process only");
+
+    // The second process loads the backlog and merges all of it with its own orders.
+    let import = open(&path, 1_000_000).await;
+    import.insert_orders(&second).await.expect("insert");
+    import.begin_bulk_load(BulkTarget::Events).await.expect("flush");
+    import.end_bulk_load().await.expect("end");
+    assert_eq!(table_counts(&path).0 as usize, first.iter().chain(&second).map(distinct).sum::<usize>());
+
+    // The first process still holds its uses, stages more, and merges everything.
+    serve.insert_orders(&third).await.expect("insert");
+    serve.begin_bulk_load(BulkTarget::Events).await.expect("flush");
+    serve.end_bulk_load().await.expect("end");
+    assert_eq!(table_counts(&path).0 as usize, all, "each use once in the index");
+    assert_eq!(serve.entity_tail_len(), 0);
+    let mut expected: Vec<(String, i64)> =
+        first.iter().chain(&second).chain(&third).map(|o| (o.order.customer.customer_id.to_string(), 1)).collect();
+    expected.sort();
+    assert_eq!(ip_uses(&serve).await, expected);
+    assert_eq!(ip_uses(&import).await, expected);
+}
