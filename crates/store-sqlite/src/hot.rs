@@ -280,11 +280,11 @@ impl Hot {
                 let outcome = insert_rows(c, std::slice::from_ref(&order), tail, bulk)?.pop();
                 out.push(Ok((outcome.unwrap_or(InsertOutcome::Duplicate), order)));
             }
-            let fresh: Vec<&str> = out
+            let fresh: Vec<&NewOrder> = out
                 .iter()
                 .filter_map(|r| r.as_ref().ok())
                 .filter(|(o, _)| *o == InsertOutcome::Inserted)
-                .map(|(_, n)| n.order.order_id.as_str())
+                .map(|(_, n)| n)
                 .collect();
             events_learn_customers(c, &fresh)?;
             Ok(out)
@@ -294,12 +294,8 @@ impl Hot {
 
 fn insert_orders(c: &Connection, batch: &[NewOrder], tail: &mut Tail, bulk: bool) -> StoreResult<Vec<InsertOutcome>> {
     let outcomes = insert_rows(c, batch, tail, bulk)?;
-    let fresh: Vec<&str> = batch
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, o)| **o == InsertOutcome::Inserted)
-        .map(|(n, _)| n.order.order_id.as_str())
-        .collect();
+    let fresh: Vec<&NewOrder> =
+        batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
     events_learn_customers(c, &fresh)?;
     Ok(outcomes)
 }
@@ -474,19 +470,18 @@ fn insert_decisions(c: &Connection, sql: &str, decisions: &[&Decision]) -> Store
     Ok(())
 }
 
-/// Events that arrived before their order now learn its customer.
-fn events_learn_customers(c: &Connection, order_ids: &[&str]) -> StoreResult<()> {
-    if order_ids.is_empty() {
-        return Ok(());
+/// Events that arrived before their order now learn its customer: one look-up per order in
+/// `events_orphans`, which lists only events without a customer (nearly always none).
+fn events_learn_customers(c: &Connection, fresh: &[&NewOrder]) -> StoreResult<()> {
+    let mut st = c
+        .prepare_cached(
+            "UPDATE events SET customer_id = ?2, body = json_set(body, '$.customer_id', ?2) \
+             WHERE customer_id IS NULL AND order_id = ?1",
+        )
+        .map_err(db)?;
+    for n in fresh {
+        st.execute(params![n.order.order_id.as_str(), n.order.customer.customer_id.as_str()]).map_err(db)?;
     }
-    c.prepare_cached(
-        "UPDATE events SET customer_id = o.customer_id, body = json_set(events.body, '$.customer_id', o.customer_id) \
-         FROM orders o WHERE events.customer_id IS NULL AND events.order_id = o.order_id \
-         AND o.order_id IN (SELECT value FROM json_each(?))",
-    )
-    .map_err(db)?
-    .execute(params![serde_json::to_string(order_ids).unwrap_or_default()])
-    .map_err(db)?;
     Ok(())
 }
 

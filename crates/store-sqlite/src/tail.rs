@@ -212,7 +212,8 @@ impl Tail {
     /// afterwards only when another connection has committed since the last look (another
     /// process's intake). Runs inside the writer's transaction, so nothing commits in between.
     pub(crate) fn catch_up(&mut self, c: &Connection) -> StoreResult<()> {
-        let version: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(db)?;
+        let version: i64 =
+            c.prepare_cached("PRAGMA data_version").map_err(db)?.query_row([], |r| r.get(0)).map_err(db)?;
         if self.data_version == Some(version) {
             return Ok(());
         }
