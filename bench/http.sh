@@ -25,7 +25,20 @@ for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && bre
 curl -s http://127.0.0.1:$port/healthz; echo
 # warm-up, then one measured run per connection count
 RISKDESK_KEY=$key RUN_ID=warm wrk -t2 -c8 -d5s -s bench/post-orders.lua http://127.0.0.1:$port >/dev/null
+# The order writer's busy time and items so far (cumulative on /metrics): a run's difference gives
+# the writer's time per stored order and the mean group-commit size, which move much less with
+# machine noise than the rate does.
+writer() {
+  curl -s http://127.0.0.1:$port/metrics | awk -v w="$1" '
+    $1 == "riskdesk_group_commit_seconds_sum{writer=\"" w "\"}" { s = $2 }
+    $1 == "riskdesk_group_commit_items_sum{writer=\"" w "\"}" { i = $2 }
+    $1 == "riskdesk_group_commit_items_count{writer=\"" w "\"}" { n = $2 }
+    END { printf "%s %s %s\n", s + 0, i + 0, n + 0 }'
+}
+w=orders; [ "$record" = false ] && w=screened_orders
 for conns in "${conns_list[@]}"; do
   echo -n "$backend connections=$conns "
-  RISKDESK_KEY=$key RUN_ID="run$conns" wrk -t2 -c"$conns" -d"${secs}s" -s bench/post-orders.lua http://127.0.0.1:$port | grep RESULT
+  before=$(writer $w)
+  result=$(RISKDESK_KEY=$key RUN_ID="run$conns" wrk -t2 -c"$conns" -d"${secs}s" -s bench/post-orders.lua http://127.0.0.1:$port | grep RESULT)
+  echo "$result $(echo "$before $(writer $w)" | awk '$5 > $2 { printf "writer_us_per_order=%.0f batch=%.1f", ($4 - $1) / ($5 - $2) * 1e6, ($5 - $2) / ($6 - $3) }')"
 done
