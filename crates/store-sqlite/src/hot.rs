@@ -22,6 +22,7 @@
 //! `SqliteStore::on_hot_writer_here`), so this second connection never competes with it for
 //! SQLite's write lock.
 
+use crate::seen::Opener;
 use crate::tail::{OrderUse, Tail, TailUses, Turn, UseList, Uses};
 use riskdesk_domain::{Decision, EntityKey, Verdict};
 use riskdesk_rules::features::{ClusterFacts, History};
@@ -35,8 +36,8 @@ use riskdesk_store::{Screened, run_judge};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Idle read connections kept open; more are opened under load and closed after.
@@ -61,12 +62,14 @@ pub(crate) struct Hot {
 
 impl Hot {
     pub(crate) fn new(path: &Path, synchronous_full: bool, tail_uses: usize) -> Self {
+        let filter_path = path.to_owned();
+        let open_filter: Opener = Arc::new(move || open(&filter_path, synchronous_full, true));
         Self {
             path: path.to_owned(),
             synchronous_full,
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
-            tail: parking_lot::Mutex::new(Tail::new(tail_uses)),
+            tail: parking_lot::Mutex::new(Tail::new(tail_uses, Some(open_filter))),
             bulk: AtomicBool::new(false),
         }
     }
@@ -108,30 +111,13 @@ impl Hot {
         Ok(())
     }
 
+    /// The writer has its filter of indexed keys (see `crate::seen`).
+    pub(crate) fn entity_filter_ready(&self) -> bool {
+        self.tail().seen.ready()
+    }
+
     fn open(&self, read_only: bool) -> StoreResult<Connection> {
-        let flags = if read_only {
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        };
-        let conn = Connection::open_with_flags(&self.path, flags).map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
-        // As the sqlx connections (see `SqliteStore::open`), but with a small page cache: in WAL
-        // mode a connection drops its whole cache whenever another one committed since its last
-        // transaction, which is before nearly every screening here, and dropping a large cache
-        // (a walk over its hash table) costs more than re-reading the few pages a decision
-        // touches; the writer's commits walk it too. No mmap: a file growing under load made
-        // every connection re-map it. Commits checkpoint only past `crate::WAL_BOUND_PAGES`:
-        // the background task copies the WAL back (see `checkpoint_loop`).
-        conn.execute_batch(&format!(
-            "PRAGMA synchronous = {}; PRAGMA cache_size = -4096; PRAGMA temp_store = memory; \
-             PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = {};",
-            if self.synchronous_full { "FULL" } else { "NORMAL" },
-            crate::WAL_BOUND_PAGES,
-        ))
-        .map_err(db)?;
-        conn.set_prepared_statement_cache_capacity(256);
-        Ok(conn)
+        open(&self.path, self.synchronous_full, read_only)
     }
 
     /// Runs `f` on an idle read connection, in one read transaction (one snapshot).
@@ -171,7 +157,8 @@ impl Hot {
         // forgets what the transaction staged, so the writer goes on with the next batch.
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
-            tail.catch_up(&tx)?;
+            let changed = tail.catch_up(&tx)?;
+            tail.seen.begin_write(&tx, changed, bulk);
             tail.begin_turn(turn);
             let out = f(&tx, &mut tail, bulk)?;
             tail.merge_step(&tx, turn)?;
@@ -292,6 +279,33 @@ impl Hot {
     }
 }
 
+/// Opens a connection to the file as every rusqlite connection here is set up.
+fn open(path: &Path, synchronous_full: bool, read_only: bool) -> StoreResult<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(db)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
+    // As the sqlx connections (see `SqliteStore::open`), but with a small page cache: in WAL
+    // mode a connection drops its whole cache whenever another one committed since its last
+    // transaction, which is before nearly every screening here, and dropping a large cache
+    // (a walk over its hash table) costs more than re-reading the few pages a decision
+    // touches; the writer's commits walk it too. No mmap: a file growing under load made
+    // every connection re-map it. Commits checkpoint only past `crate::WAL_BOUND_PAGES`:
+    // the background task copies the WAL back (see `checkpoint_loop`).
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {}; PRAGMA cache_size = -4096; PRAGMA temp_store = memory; \
+         PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = {};",
+        if synchronous_full { "FULL" } else { "NORMAL" },
+        crate::WAL_BOUND_PAGES,
+    ))
+    .map_err(db)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
 fn insert_orders(c: &Connection, batch: &[NewOrder], tail: &mut Tail, bulk: bool) -> StoreResult<Vec<InsertOutcome>> {
     let outcomes = insert_rows(c, batch, tail, bulk)?;
     let fresh: Vec<&NewOrder> =
@@ -363,6 +377,7 @@ fn insert_rows(c: &Connection, batch: &[NewOrder], tail: &mut Tail, bulk: bool) 
     }
 
     if !bulk {
+        tail.seen.want();
         for (n, rowid) in fresh.iter().zip(&rowids) {
             let o = &n.order;
             let order = OrderUse::new(
@@ -542,6 +557,14 @@ fn screening_rows(c: &Connection, q: &ScreeningQuery, uses: &dyn TailUses) -> St
 
     let mut entity_rows = Vec::with_capacity(q.entities.len());
     for (key, since, with_entities) in &q.entities {
+        if !uses.may_be_indexed(key) {
+            let mut out = Vec::new();
+            add_tail_uses(&mut out, uses.uses_of(key), MAX_WINDOW_ROWS, |u| {
+                u.seen_at >= *since && u.seen_at <= q.at_ms && u.order_id != q.order_id.as_str()
+            });
+            entity_rows.push(with_order_entities(c, out, *with_entities)?);
+            continue;
+        }
         let mut out: Vec<UseRow> = c
             .prepare_cached(&format!(
                 "SELECT order_id, customer_id, seen_at, amount_minor FROM order_entities WHERE hash = ? AND seen_at >= ? \
@@ -566,20 +589,24 @@ fn screening_rows(c: &Connection, q: &ScreeningQuery, uses: &dyn TailUses) -> St
         add_tail_uses(&mut out, uses.uses_of(key), MAX_WINDOW_ROWS, |u| {
             u.seen_at >= *since && u.seen_at <= q.at_ms && u.order_id != q.order_id.as_str()
         });
-        if *with_entities && !out.is_empty() {
-            let mut st = c.prepare_cached("SELECT entities FROM orders WHERE order_id = ?").map_err(db)?;
-            for r in &mut out {
-                let blob: Option<Vec<u8>> =
-                    st.query_row([r.order_id.as_str()], |row| row.get(0)).optional().map_err(db)?;
-                if let Some(b) = blob {
-                    r.entities = codec::unpack_entities(&b)?;
-                }
-            }
-        }
-        entity_rows.push(out);
+        entity_rows.push(with_order_entities(c, out, *with_entities)?);
     }
     let cluster = cluster_facts(c, q.customer_id.as_str(), &q.all_entities, uses)?;
     Ok(ScreeningRows { history, cluster, customer_orders, entity_rows })
+}
+
+/// Uses of an entity, each with its order's entity keys when the rule needs them.
+fn with_order_entities(c: &Connection, mut out: Vec<UseRow>, with_entities: bool) -> StoreResult<Vec<UseRow>> {
+    if with_entities && !out.is_empty() {
+        let mut st = c.prepare_cached("SELECT entities FROM orders WHERE order_id = ?").map_err(db)?;
+        for r in &mut out {
+            let blob: Option<Vec<u8>> = st.query_row([r.order_id.as_str()], |row| row.get(0)).optional().map_err(db)?;
+            if let Some(b) = blob {
+                r.entities = codec::unpack_entities(&b)?;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Accounts linked to `me` through these entities (hubs excluded): the latest uses of each
@@ -593,8 +620,8 @@ fn neighbours(c: &Connection, me: &str, entities: &[EntityKey], tail: &dyn TailU
         .map_err(db)?;
     let mut uses = Vec::new();
     for key in entities.iter().filter(|e| riskdesk_rules::clusters::links(e.kind)) {
-        let mut rows: Vec<UseRow> = st
-            .query_map(params![&key.hash[..], i64::from(key.kind.code())], |r| {
+        let mut rows: Vec<UseRow> = if tail.may_be_indexed(key) {
+            st.query_map(params![&key.hash[..], i64::from(key.kind.code())], |r| {
                 Ok(UseRow {
                     order_id: r.get(0)?,
                     customer_id: r.get(1)?,
@@ -605,7 +632,10 @@ fn neighbours(c: &Connection, me: &str, entities: &[EntityKey], tail: &dyn TailU
             })
             .map_err(db)?
             .collect::<Result<_, _>>()
-            .map_err(db)?;
+            .map_err(db)?
+        } else {
+            Vec::new()
+        };
         add_tail_uses(&mut rows, tail.uses_of(key), HUB_SCAN_ROWS, |_| true);
         uses.push((key.kind, rows.into_iter().map(|r| r.customer_id).collect()));
     }

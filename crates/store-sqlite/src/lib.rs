@@ -7,6 +7,7 @@
 //! queueing in the pool beats retrying on SQLITE_BUSY); reads use their own pool.
 
 mod hot;
+mod seen;
 mod tail;
 
 use async_trait::async_trait;
@@ -136,6 +137,12 @@ impl SqliteStore {
     /// Entity uses held in memory, not yet merged into the entity index.
     pub fn entity_tail_len(&self) -> usize {
         self.hot.tail_len()
+    }
+
+    /// The writer has its filter of the keys the entity index holds, so it skips look-ups of
+    /// keys never stored (built in the background after the first write of an order).
+    pub fn entity_filter_ready(&self) -> bool {
+        self.hot.entity_filter_ready()
     }
 
     /// Runs a write on the hot writer connection on this thread (a thread of the group commit's

@@ -32,6 +32,7 @@
 //! holds within a process; another process's unmerged uses become visible here at this process's
 //! next write (which loads them), or when that process has merged them.
 
+use crate::seen::{Opener, Seen};
 use riskdesk_domain::{EntityKey, EntityKind};
 use riskdesk_store::{StoreError, StoreResult, codec};
 use rusqlite::{Connection, params};
@@ -64,6 +65,11 @@ pub(crate) type UseList = Vec<Arc<OrderUse>>;
 /// the writer, a copy of its part for a reader.
 pub(crate) trait TailUses {
     fn uses_of(&self, key: &EntityKey) -> Option<&UseList>;
+
+    /// False only when the index surely holds no use of this key (see `crate::seen`).
+    fn may_be_indexed(&self, _key: &EntityKey) -> bool {
+        true
+    }
 }
 
 /// A reader's copy.
@@ -76,7 +82,7 @@ impl TailUses for Uses {
 }
 
 /// The index's order: hash first.
-type IndexKey = ([u8; 16], u8);
+pub(crate) type IndexKey = ([u8; 16], u8);
 
 fn index_key(k: &EntityKey) -> IndexKey {
     (k.hash, k.kind.code())
@@ -118,6 +124,8 @@ pub(crate) struct Tail {
     cleared: usize,
     /// Uses held before a pass starts.
     threshold: usize,
+    /// Which keys the index may hold: kept in step with the merges here.
+    pub(crate) seen: Seen,
 }
 
 /// A merge pass in progress.
@@ -135,10 +143,15 @@ impl TailUses for Tail {
     fn uses_of(&self, key: &EntityKey) -> Option<&UseList> {
         self.uses.get(&index_key(key))
     }
+
+    fn may_be_indexed(&self, key: &EntityKey) -> bool {
+        self.seen.may_hold(&index_key(key))
+    }
 }
 
 impl Tail {
-    pub(crate) fn new(threshold: usize) -> Self {
+    /// `open` lets the writer build its filter of indexed keys (see `crate::seen`).
+    pub(crate) fn new(threshold: usize, open: Option<Opener>) -> Self {
         Self {
             uses: BTreeMap::new(),
             len: 0,
@@ -155,6 +168,7 @@ impl Tail {
             to_clear: VecDeque::new(),
             cleared: 0,
             threshold: threshold.max(1),
+            seen: Seen::new(open),
         }
     }
 
@@ -211,11 +225,12 @@ impl Tail {
     /// Loads the backlog rows above the highest this process has seen: all of them on open,
     /// afterwards only when another connection has committed since the last look (another
     /// process's intake). Runs inside the writer's transaction, so nothing commits in between.
-    pub(crate) fn catch_up(&mut self, c: &Connection) -> StoreResult<()> {
+    /// True when another connection committed since the last look.
+    pub(crate) fn catch_up(&mut self, c: &Connection) -> StoreResult<bool> {
         let version: i64 =
             c.prepare_cached("PRAGMA data_version").map_err(db)?.query_row([], |r| r.get(0)).map_err(db)?;
         if self.data_version == Some(version) {
-            return Ok(());
+            return Ok(false);
         }
         self.data_version = Some(version);
         let mut st = c
@@ -243,7 +258,7 @@ impl Tail {
         }
         // Whatever is held now may be merged by whoever committed (or loaded it) meanwhile.
         self.checked_upto = self.checked_upto.max(self.backlog_max);
-        Ok(())
+        Ok(true)
     }
 
     /// Before anything else in a write transaction: what to go back to if it fails.
@@ -311,15 +326,19 @@ impl Tail {
                 };
                 for u in list.iter().filter(|u| u.generation <= p.generation) {
                     let st = if u.rowid <= self.checked_upto { &mut checked } else { &mut plain };
-                    st.execute(params![
-                        &key.0[..],
-                        i64::from(key.1),
-                        u.seen_at,
-                        u.order_id,
-                        u.customer_id,
-                        u.amount_minor
-                    ])
-                    .map_err(db)?;
+                    let inserted = st
+                        .execute(params![
+                            &key.0[..],
+                            i64::from(key.1),
+                            u.seen_at,
+                            u.order_id,
+                            u.customer_id,
+                            u.amount_minor
+                        ])
+                        .map_err(db)?;
+                    if inserted > 0 {
+                        self.seen.merged(key, c.last_insert_rowid());
+                    }
                     written += 1;
                 }
                 p.cursor = Some(*key);
@@ -388,6 +407,7 @@ impl Tail {
             p.merged.clear();
             p.done = false;
         }
+        self.seen.rolled_back();
         // Whatever the failed transaction read may be stale: look again next time.
         self.backlog_max = self.backlog_max_at_start;
         self.data_version = None;
@@ -444,7 +464,7 @@ mod tests {
     /// That backlog, loaded by a first write into a tail of `threshold`.
     fn loaded(threshold: usize) -> (Connection, Tail) {
         let c = file_with_backlog();
-        let mut tail = Tail::new(threshold);
+        let mut tail = Tail::new(threshold, None);
         tail.begin_write();
         tail.catch_up(&c).expect("load");
         tail.committed();

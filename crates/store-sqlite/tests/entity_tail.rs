@@ -138,3 +138,63 @@ async fn uses_merged_by_another_process_are_not_merged_twice() {
     assert_eq!(ip_uses(&serve).await, expected);
     assert_eq!(ip_uses(&import).await, expected);
 }
+
+/// The members of `customer`'s cluster, sorted (empty when it is alone).
+async fn cluster(store: &SqliteStore, customer: &str) -> Vec<String> {
+    let id = riskdesk_domain::CustomerId::parse(customer, "customer_id").expect("id");
+    let Some((cluster, _)) = store.cluster_of(&id).await.expect("cluster") else { return Vec::new() };
+    let mut members = store.cluster_members(&cluster, 100).await.expect("members");
+    members.sort();
+    members
+}
+
+/// The writer skips index look-ups of keys its filter has never seen (src/seen.rs). Keys that
+/// reach the index around this process still link accounts: another process's bulk load (rows
+/// written straight into the index), and its intake merged and cleared from the backlog before
+/// this process wrote again.
+#[tokio::test]
+async fn keys_another_process_indexed_link_accounts_once_the_filter_is_built() {
+    use riskdesk_store::BulkTarget;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("riskdesk.db");
+    // Orders that share nothing linking (each its own address and IP) but the device given.
+    let with_device = |order: &str, customer: &str, n: i64, device: &str| {
+        let mut v = order_json(order, customer, n);
+        v["device"]["device_id"] = serde_json::json!(device);
+        v["shipping_address"]["line1"] = serde_json::json!(format!("Weg {n}"));
+        v["device"]["ip"] = serde_json::json!(format!("10.0.{}.{}", n / 256, n % 256));
+        new_order(&v)
+    };
+
+    let serve = open(&path, 1).await;
+    let mut n = 0;
+    while !serve.entity_filter_ready() {
+        assert!(n < 500, "the filter was never built");
+        let (id, device) = (format!("S-{n}"), format!("dev-S-{n}"));
+        serve.insert_orders(&[with_device(&id, &id, n, &device)]).await.expect("insert");
+        n += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    // Another process imports in bulk: its rows go straight into the index's table.
+    let import = open(&path, 1).await;
+    import.begin_bulk_load(BulkTarget::Orders).await.expect("bulk");
+    import.insert_orders(&[with_device("B-1", "B-1", 1000, "dev-bulk")]).await.expect("insert");
+    import.end_bulk_load().await.expect("end");
+    // Its intake, merged into the index and cleared from the backlog (a flush).
+    import.insert_orders(&[with_device("B-2", "B-2", 1001, "dev-intake")]).await.expect("insert");
+    import.begin_bulk_load(BulkTarget::Events).await.expect("flush");
+    import.end_bulk_load().await.expect("end");
+    assert_eq!(table_counts(&path).1, 0, "nothing left for the backlog to tell");
+
+    serve
+        .insert_orders(&[with_device("A-1", "A-1", 2000, "dev-bulk"), with_device("A-2", "A-2", 2001, "dev-intake")])
+        .await
+        .expect("insert");
+    assert!(serve.entity_filter_ready(), "the filter stayed in use");
+    assert_eq!(cluster(&serve, "A-1").await, ["A-1", "B-1"]);
+    assert_eq!(cluster(&serve, "A-2").await, ["A-2", "B-2"]);
+    // A key this process never saw and nobody stored links nothing.
+    serve.insert_orders(&[with_device("A-3", "A-3", 2002, "dev-new")]).await.expect("insert");
+    assert!(cluster(&serve, "A-3").await.is_empty());
+}
