@@ -211,7 +211,11 @@ impl Seen {
         let Some(open) = self.open.clone() else { return };
         let (slot, generation) = (self.built.clone(), self.generation);
         let spawned = std::thread::Builder::new().name("rd-entity-filter".into()).spawn(move || {
+            let start = std::time::Instant::now();
             let result = open().and_then(|c| build(&c));
+            if let Ok(f) = &result {
+                tracing::info!(rows = f.items, seconds = start.elapsed().as_secs_f64(), "entity filter built");
+            }
             let mut slot = slot.lock();
             // Never over a newer build's result.
             if slot.as_ref().is_none_or(|(g, _)| *g <= generation) {
