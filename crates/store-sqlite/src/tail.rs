@@ -243,15 +243,32 @@ impl Tail {
         let mut rows = st.query([self.backlog_max]).map_err(db)?;
         let mut found = Vec::new();
         while let Some(r) = rows.next().map_err(db)? {
-            let packed = r.get_ref(5).map_err(db)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let rowid: i64 = r.get(0).map_err(db)?;
+            let keys = r
+                .get_ref(5)
+                .map_err(db)?
+                .as_blob()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+                .and_then(codec::unpack_entities);
+            let keys = match keys {
+                Ok(keys) => keys,
+                Err(e) => {
+                    // One damaged row must not stop every write: its uses cannot be indexed
+                    // (its keys are unreadable), the rest can. It stays in the backlog, so every
+                    // process that loads the backlog reports it again.
+                    tracing::error!(order_rowid = rowid, error = %e, "a backlogged order's entity keys are unreadable; skipped");
+                    self.backlog_max = self.backlog_max.max(rowid);
+                    continue;
+                }
+            };
             let order = OrderUse::new(
-                r.get(0).map_err(db)?,
+                rowid,
                 r.get(1).map_err(db)?,
                 r.get(2).map_err(db)?,
                 r.get(3).map_err(db)?,
                 r.get(4).map_err(db)?,
             );
-            found.push((order, codec::unpack_entities(packed)?));
+            found.push((order, keys));
         }
         for (order, keys) in found {
             self.hold(order, &keys, false);
@@ -482,6 +499,30 @@ mod tests {
         tail.catch_up(&c).expect("load again");
         assert_eq!(tail.len(), 3, "no order held twice");
         assert_eq!(tail.uses_of(&key(EntityKind::Device, 1)).map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn a_backlogged_order_with_unreadable_keys_is_skipped_and_the_rest_loaded() {
+        let c = file_with_backlog();
+        c.execute("UPDATE orders SET entities = x'0102' WHERE order_id = 'O-0'", []).expect("damage");
+        let mut tail = Tail::new(1_000, None);
+        tail.begin_write();
+        assert!(tail.catch_up(&c).expect("load despite the damaged row"));
+        tail.committed();
+        assert_eq!(tail.len(), 1, "the other order's use");
+        assert_eq!(tail.uses_of(&key(EntityKind::Device, 1)).map(Vec::len), Some(1));
+        // The damaged row is not read again by this process.
+        c.execute(
+            "INSERT INTO orders VALUES ('O-2', 'C-2', 2, 100, ?)",
+            [codec::pack_entities(&[key(EntityKind::Ip, 9)])],
+        )
+        .expect("order");
+        c.execute("INSERT INTO entity_backlog VALUES (last_insert_rowid())", []).expect("backlog");
+        tail.data_version = None;
+        tail.begin_write();
+        tail.catch_up(&c).expect("load");
+        tail.committed();
+        assert_eq!(tail.len(), 2);
     }
 
     #[test]

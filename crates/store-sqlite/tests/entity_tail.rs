@@ -198,3 +198,24 @@ async fn keys_another_process_indexed_link_accounts_once_the_filter_is_built() {
     serve.insert_orders(&[with_device("A-3", "A-3", 2002, "dev-new")]).await.expect("insert");
     assert!(cluster(&serve, "A-3").await.is_empty());
 }
+
+/// An order in the backlog whose packed keys were damaged on disk: the next process still opens
+/// the file and takes orders; only that order's uses are missing from look-ups.
+#[tokio::test]
+async fn a_damaged_backlogged_order_does_not_stop_intake() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("riskdesk.db");
+    let orders: Vec<_> = (0..3).map(|i| new_order(&order_json(&format!("O-{i}"), &format!("C-{i}"), i))).collect();
+    let store = open(&path, 1_000_000).await;
+    store.insert_orders(&orders).await.expect("insert");
+    drop(store);
+    rusqlite::Connection::open(&path)
+        .expect("inspect")
+        .execute("UPDATE orders SET entities = x'0102' WHERE order_id = 'O-1'", [])
+        .expect("damage");
+
+    let store = open(&path, 1_000_000).await;
+    store.insert_orders(&[new_order(&order_json("O-3", "C-3", 3))]).await.expect("intake goes on");
+    let expected: Vec<(String, i64)> = ["C-0", "C-2", "C-3"].iter().map(|c| (c.to_string(), 1)).collect();
+    assert_eq!(ip_uses(&store).await, expected);
+}
