@@ -486,7 +486,8 @@ fn insert_decisions(c: &Connection, sql: &str, decisions: &[&Decision]) -> Store
 }
 
 /// Events that arrived before their order now learn its customer: one look-up per order in
-/// `events_orphans`, which lists only events without a customer (nearly always none).
+/// `events_orphans`, which lists only events that name an order but no customer (nearly always
+/// none).
 fn events_learn_customers(c: &Connection, fresh: &[&NewOrder]) -> StoreResult<()> {
     let mut st = c
         .prepare_cached(
