@@ -558,16 +558,11 @@ fn screening_rows(c: &Connection, q: &ScreeningQuery, uses: &dyn TailUses) -> St
 
     let mut entity_rows = Vec::with_capacity(q.entities.len());
     for (key, since, with_entities) in &q.entities {
-        if !uses.may_be_indexed(key) {
-            let mut out = Vec::new();
-            add_tail_uses(&mut out, uses.uses_of(key), MAX_WINDOW_ROWS, |u| {
-                u.seen_at >= *since && u.seen_at <= q.at_ms && u.order_id != q.order_id.as_str()
-            });
-            entity_rows.push(with_order_entities(c, out, *with_entities)?);
-            continue;
-        }
-        let mut out: Vec<UseRow> = c
-            .prepare_cached(&format!(
+        // A key never stored has no uses in the index: only the tail's are read.
+        let mut out: Vec<UseRow> = if !uses.may_be_indexed(key) {
+            Vec::new()
+        } else {
+            c.prepare_cached(&format!(
                 "SELECT order_id, customer_id, seen_at, amount_minor FROM order_entities WHERE hash = ? AND seen_at >= ? \
                  AND seen_at <= ? AND kind = ? AND order_id <> ? ORDER BY seen_at DESC LIMIT {MAX_WINDOW_ROWS}"
             ))
@@ -586,28 +581,25 @@ fn screening_rows(c: &Connection, q: &ScreeningQuery, uses: &dyn TailUses) -> St
             )
             .map_err(db)?
             .collect::<Result<_, _>>()
-            .map_err(db)?;
+            .map_err(db)?
+        };
         add_tail_uses(&mut out, uses.uses_of(key), MAX_WINDOW_ROWS, |u| {
             u.seen_at >= *since && u.seen_at <= q.at_ms && u.order_id != q.order_id.as_str()
         });
-        entity_rows.push(with_order_entities(c, out, *with_entities)?);
+        if *with_entities && !out.is_empty() {
+            let mut st = c.prepare_cached("SELECT entities FROM orders WHERE order_id = ?").map_err(db)?;
+            for r in &mut out {
+                let blob: Option<Vec<u8>> =
+                    st.query_row([r.order_id.as_str()], |row| row.get(0)).optional().map_err(db)?;
+                if let Some(b) = blob {
+                    r.entities = codec::unpack_entities(&b)?;
+                }
+            }
+        }
+        entity_rows.push(out);
     }
     let cluster = cluster_facts(c, q.customer_id.as_str(), &q.all_entities, uses)?;
     Ok(ScreeningRows { history, cluster, customer_orders, entity_rows })
-}
-
-/// Uses of an entity, each with its order's entity keys when the rule needs them.
-fn with_order_entities(c: &Connection, mut out: Vec<UseRow>, with_entities: bool) -> StoreResult<Vec<UseRow>> {
-    if with_entities && !out.is_empty() {
-        let mut st = c.prepare_cached("SELECT entities FROM orders WHERE order_id = ?").map_err(db)?;
-        for r in &mut out {
-            let blob: Option<Vec<u8>> = st.query_row([r.order_id.as_str()], |row| row.get(0)).optional().map_err(db)?;
-            if let Some(b) = blob {
-                r.entities = codec::unpack_entities(&b)?;
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Accounts linked to `me` through these entities (hubs excluded): the latest uses of each

@@ -297,12 +297,18 @@ mod tests {
         panic!("the filter was never built");
     }
 
-    #[test]
-    fn rows_stored_before_and_after_the_build_are_found_and_others_skipped() {
-        let (_dir, open) = file();
+    /// A file holding `key(1)`, and the writer's filter of it, installed.
+    fn one_row_installed() -> (tempfile::TempDir, Opener, Connection, Seen) {
+        let (dir, open) = file();
         let c = open().expect("conn");
         insert(&c, key(1));
-        let mut seen = installed(&open, &c);
+        let seen = installed(&open, &c);
+        (dir, open, c, seen)
+    }
+
+    #[test]
+    fn rows_stored_before_and_after_the_build_are_found_and_others_skipped() {
+        let (_dir, open, c, mut seen) = one_row_installed();
         assert!(seen.may_hold(&key(1)));
         assert!(!seen.may_hold(&key(2)), "a key never stored");
         // Another connection appends: found once the writer sees it committed.
@@ -320,10 +326,7 @@ mod tests {
 
     #[test]
     fn a_rolled_back_merge_hands_its_rowids_back_and_rows_taking_them_are_found() {
-        let (_dir, open) = file();
-        let c = open().expect("conn");
-        insert(&c, key(1));
-        let mut seen = installed(&open, &c);
+        let (_dir, open, c, mut seen) = one_row_installed();
         seen.begin_write(&c, false, false);
         c.execute_batch("BEGIN").expect("begin");
         let rowid = insert(&c, key(5));
@@ -339,10 +342,7 @@ mod tests {
 
     #[test]
     fn a_deletion_or_a_bulk_load_drops_the_filter_and_every_look_up_goes_to_the_index() {
-        let (_dir, open) = file();
-        let c = open().expect("conn");
-        insert(&c, key(1));
-        let mut seen = installed(&open, &c);
+        let (_dir, open, c, mut seen) = one_row_installed();
         c.execute("DELETE FROM order_entities WHERE rowid = 1", []).expect("delete");
         insert(&c, key(7));
         seen.begin_write(&c, true, false);
