@@ -67,6 +67,94 @@ fn import_reports_imported_duplicates_and_rejected_lines() {
     assert!(report.contains("3,unknown_currency,total.currency"), "{report}");
 }
 
+/// Every account's profile row as stored, and whether an unfinished bulk load's marker is there.
+fn customers(data_dir: &Path) -> (Vec<String>, bool) {
+    let c = rusqlite::Connection::open(data_dir.join("riskdesk.db")).unwrap();
+    let rows = c
+        .prepare(
+            "SELECT customer_id || '|' || COALESCE(email, '') || '|' || COALESCE(phone, '') || '|' || \
+             COALESCE(name, '') || '|' || COALESCE(channel, '') || '|' || first_order_at || '|' || last_order_at \
+             FROM customers ORDER BY customer_id",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<Vec<String>, _>>()
+        .unwrap();
+    let marked = c
+        .query_row("SELECT EXISTS (SELECT 1 FROM settings WHERE name = 'bulk_load_customers_after')", [], |r| r.get(0))
+        .unwrap();
+    (rows, marked)
+}
+
+fn stored_orders(data_dir: &Path) -> i64 {
+    let Ok(c) =
+        rusqlite::Connection::open_with_flags(data_dir.join("riskdesk.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    c.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0)).unwrap_or(0)
+}
+
+/// A bulk import keeps customer profiles in memory until its end: killed half-way, the next
+/// start writes them from the stored orders, and finishing the file gives the profiles a load
+/// that was never interrupted gives.
+#[test]
+fn a_bulk_import_killed_half_way_loses_no_customer_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    run_ok(&["demo", "--customers", "2000", "--orders", "60000", "--export", export.to_str().unwrap()], dir.path());
+    let file = export.join("orders.jsonl");
+    let file = file.to_str().unwrap();
+
+    let clean = dir.path().join("clean");
+    run_ok(&["import", "orders", file, "--bulk", "on", "--no-progress"], &clean);
+    let (expected, marked) = customers(&clean);
+    assert!(expected.len() >= 2000, "{} accounts", expected.len());
+    assert!(!marked);
+
+    let data = dir.path().join("killed");
+    let mut child = bin()
+        .args(["import", "orders", file, "--bulk", "on", "--batch-size", "500", "--no-progress", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored_orders(&data) < 5000 {
+        assert!(Instant::now() < deadline, "the import stored nothing");
+        assert!(child.try_wait().unwrap().is_none(), "the import ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill").args(["-9", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+    let stored = stored_orders(&data);
+    assert!(stored < 60000, "the kill came too late to test anything ({stored} orders stored)");
+    let (rows, marked) = customers(&data);
+    assert!(marked, "the killed load left its marker");
+
+    // Any command that opens the store writes the missing profiles.
+    run_ok(&["apikey", "list"], &data);
+    let (rows_after, marked) = customers(&data);
+    assert!(!marked);
+    assert!(rows_after.len() > rows.len(), "{} profiles before, {} after", rows.len(), rows_after.len());
+    let c = rusqlite::Connection::open(data.join("riskdesk.db")).unwrap();
+    let orphans: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM orders WHERE customer_id NOT IN (SELECT customer_id FROM customers)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0, "every stored order's account has its profile");
+
+    let out = run_ok(&["import", "orders", file, "--bulk", "on", "--no-progress"], &data);
+    assert!(out.contains(&format!("duplicates skipped {stored}")), "{out}");
+    assert_eq!(customers(&data), (expected, false));
+}
+
 struct Server {
     child: Child,
     base: String,

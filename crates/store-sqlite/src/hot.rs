@@ -22,6 +22,7 @@
 //! `SqliteStore::on_hot_writer_here`), so this second connection never competes with it for
 //! SQLite's write lock.
 
+use crate::bulk::{self, BulkLoad};
 use crate::seen::Opener;
 use crate::tail::{OrderUse, Tail, TailUses, Turn, UseList, Uses};
 use riskdesk_domain::{Decision, EntityKey, Verdict};
@@ -36,7 +37,6 @@ use riskdesk_store::{Screened, run_judge};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,8 +56,9 @@ pub(crate) struct Hot {
     /// fair lock, released fairly after each write: the group commit's thread comes back for it
     /// at once while batches keep coming, and a reader waits for one transaction at most.
     tail: parking_lot::Mutex<Tail>,
-    /// A bulk load runs (its index is dropped): entity rows are written directly.
-    bulk: AtomicBool,
+    /// A bulk load runs (its index is dropped): entity rows are written directly, and customer
+    /// profiles are folded in memory until its end (see `crate::bulk`). Locked inside `tail`.
+    bulk: parking_lot::Mutex<Option<BulkLoad>>,
 }
 
 impl Hot {
@@ -70,7 +71,7 @@ impl Hot {
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
             tail: parking_lot::Mutex::new(Tail::new(tail_uses, Some(open_filter))),
-            bulk: AtomicBool::new(false),
+            bulk: parking_lot::Mutex::new(None),
         }
     }
 
@@ -89,14 +90,32 @@ impl Hot {
         self.tail().len()
     }
 
-    /// Loads the backlog of a previous run into the tail (on open).
-    pub(crate) fn load_tail(&self) -> StoreResult<()> {
-        self.write(Turn::Intake, |_, _, _| Ok(()))
+    /// On open: loads the backlog of a previous run into the tail, and writes the customer
+    /// profiles an interrupted bulk load left unwritten (see `crate::bulk`).
+    pub(crate) fn recover(&self) -> StoreResult<()> {
+        let started = std::time::Instant::now();
+        if let Some(orders) = self.write(Turn::Intake, |c, _, _| bulk::recover(c))? {
+            tracing::warn!(
+                orders,
+                seconds = started.elapsed().as_secs_f64(),
+                "an interrupted bulk load's customer profiles were written from its orders"
+            );
+        }
+        Ok(())
     }
 
     /// Merges the whole tail into the index, and switches bulk mode (see `SqliteStore::begin_bulk_load`).
+    /// Ending it writes the customer profiles the load folded.
     pub(crate) fn set_bulk(&self, on: bool) -> StoreResult<()> {
-        if on {
+        if !on {
+            let load = self.bulk.lock().take();
+            if let Some(load) = load {
+                let accounts = self.write(Turn::Flush, |c, _, _| load.finish(c))?;
+                tracing::debug!(accounts, "bulk load's customer profiles written");
+            }
+            return Ok(());
+        }
+        {
             // A pass under way merges only what it started with, and its orders leave the
             // backlog in the transaction after: flush until both are empty. Bounded, in case
             // intake in this process keeps adding.
@@ -107,7 +126,10 @@ impl Hot {
                 self.write(Turn::Flush, |_, _, _| Ok(()))?;
             }
         }
-        self.bulk.store(on, Ordering::SeqCst);
+        if self.bulk.lock().is_none() {
+            let load = self.write(Turn::Flush, |c, _, _| BulkLoad::begin(c))?;
+            *self.bulk.lock() = Some(load);
+        }
         Ok(())
     }
 
@@ -143,33 +165,47 @@ impl Hot {
     /// Runs `f` in a write transaction on the hot writer connection, with the entity index's
     /// tail caught up first and a slice of it merged after (see `crate::tail`). The caller holds
     /// the sqlx writer connection meanwhile.
-    fn write<T>(&self, turn: Turn, f: impl FnOnce(&Connection, &mut Tail, bool) -> StoreResult<T>) -> StoreResult<T> {
+    fn write<T>(
+        &self,
+        turn: Turn,
+        f: impl FnOnce(&Connection, &mut Tail, Option<&mut BulkLoad>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             *slot = Some(self.open(false)?);
         }
         let Some(conn) = slot.as_mut() else { unreachable!("opened above") };
         let mut tail = self.tail();
-        let bulk = self.bulk.load(Ordering::SeqCst);
-        let turn = if bulk { Turn::Bulk } else { turn };
+        let mut bulk = self.bulk.lock();
+        let turn = if bulk.is_some() { Turn::Bulk } else { turn };
         tail.begin_write();
         // A panic inside rolls the transaction back (dropping it) like an error, and the tail
         // forgets what the transaction staged, so the writer goes on with the next batch.
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
             let changed = tail.catch_up(&tx)?;
-            tail.seen.begin_write(&tx, changed, bulk);
+            tail.seen.begin_write(&tx, changed, bulk.is_some());
             tail.begin_turn(turn);
-            let out = f(&tx, &mut tail, bulk)?;
+            if let Some(load) = bulk.as_ref() {
+                load.mark(&tx)?;
+            }
+            let out = f(&tx, &mut tail, bulk.as_mut())?;
             tail.merge_step(&tx, turn)?;
             tx.commit().map_err(db)?;
             Ok(out)
         }))
         .unwrap_or_else(|_| Err(StoreError::Database("the write failed unexpectedly and was rolled back".into())));
-        match out {
-            Ok(_) => tail.committed(),
-            Err(_) => tail.rolled_back(),
+        match (&out, bulk.as_mut()) {
+            (Ok(_), load) => {
+                tail.committed();
+                load.map(BulkLoad::committed);
+            }
+            (Err(_), load) => {
+                tail.rolled_back();
+                load.map(BulkLoad::rolled_back);
+            }
         }
+        drop(bulk);
         parking_lot::MutexGuard::unlock_fair(tail);
         out
     }
@@ -256,7 +292,7 @@ impl Hot {
     /// the ones before it wrote. The reads run on the writer's own connection, whose page cache
     /// survives its own commits (a reader's is dropped whenever anyone else committed).
     pub(crate) fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<Screened>> {
-        self.write(Turn::Intake, |c, tail, bulk| {
+        self.write(Turn::Intake, |c, tail, mut bulk| {
             let mut out = Vec::with_capacity(batch.len());
             for ToScreen { query, mut order, judge } in batch {
                 let rows = screening_rows(c, &query, &*tail)?;
@@ -264,7 +300,7 @@ impl Hot {
                     out.push(Err(e));
                     continue;
                 }
-                let outcome = insert_rows(c, std::slice::from_ref(&order), tail, bulk)?.pop();
+                let outcome = insert_rows(c, std::slice::from_ref(&order), tail, bulk.as_deref_mut())?.pop();
                 out.push(Ok((outcome.unwrap_or(InsertOutcome::Duplicate), order)));
             }
             let fresh: Vec<&NewOrder> = out
@@ -306,7 +342,12 @@ fn open(path: &Path, synchronous_full: bool, read_only: bool) -> StoreResult<Con
     Ok(conn)
 }
 
-fn insert_orders(c: &Connection, batch: &[NewOrder], tail: &mut Tail, bulk: bool) -> StoreResult<Vec<InsertOutcome>> {
+fn insert_orders(
+    c: &Connection,
+    batch: &[NewOrder],
+    tail: &mut Tail,
+    bulk: Option<&mut BulkLoad>,
+) -> StoreResult<Vec<InsertOutcome>> {
     let outcomes = insert_rows(c, batch, tail, bulk)?;
     let fresh: Vec<&NewOrder> =
         batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
@@ -315,8 +356,14 @@ fn insert_orders(c: &Connection, batch: &[NewOrder], tail: &mut Tail, bulk: bool
 }
 
 /// Everything of [`insert_orders`] but the late events' update. Entity uses go to the tail, or
-/// straight into the index's table during a bulk load.
-fn insert_rows(c: &Connection, batch: &[NewOrder], tail: &mut Tail, bulk: bool) -> StoreResult<Vec<InsertOutcome>> {
+/// straight into the index's table during a bulk load, which also keeps the customer profiles
+/// to write at its end.
+fn insert_rows(
+    c: &Connection,
+    batch: &[NewOrder],
+    tail: &mut Tail,
+    bulk: Option<&mut BulkLoad>,
+) -> StoreResult<Vec<InsertOutcome>> {
     let mut inserted = HashSet::with_capacity(batch.len());
     let mut rowids = Vec::with_capacity(batch.len());
     {
@@ -352,29 +399,17 @@ fn insert_rows(c: &Connection, batch: &[NewOrder], tail: &mut Tail, bulk: bool) 
     let fresh: Vec<&NewOrder> =
         batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
 
-    {
-        let mut st = c
-            .prepare_cached(&format!(
-                "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, \
-                 last_order_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?){}",
-                crate::UPSERT_CUSTOMER
-            ))
-            .map_err(db)?;
-        for r in codec::customer_rows(&fresh) {
-            st.execute(params![
-                r.customer_id,
-                r.email,
-                r.phone,
-                r.name,
-                r.created_at,
-                r.invited_by,
-                r.channel,
-                r.first_order_at,
-                r.last_order_at
-            ])
-            .map_err(db)?;
+    let customers = codec::customer_rows(&fresh);
+    let bulk = match bulk {
+        Some(load) => {
+            load.stage(customers);
+            true
         }
-    }
+        None => {
+            bulk::upsert_customers(c, customers)?;
+            false
+        }
+    };
 
     if !bulk {
         tail.seen.want();

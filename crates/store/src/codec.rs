@@ -161,51 +161,81 @@ pub struct CustomerRow {
 /// Folds the customers of a batch into one row each (PostgreSQL cannot upsert one key twice in
 /// a statement), with the same precedence the upsert applies against the stored row.
 pub fn customer_rows(fresh: &[&crate::NewOrder]) -> Vec<CustomerRow> {
-    let mut rows: Vec<CustomerRow> = Vec::new();
-    let mut index = std::collections::HashMap::<&str, usize>::new();
+    let mut fold = CustomerFold::default();
     for n in fresh {
-        let c = &n.order.customer;
-        let at = n.order.placed_at.timestamp_millis();
-        let row = CustomerRow {
+        fold.add_order(&n.order);
+    }
+    fold.into_rows()
+}
+
+/// Customer rows folded per account with the precedence of the stored upsert: the latest
+/// order's profile, the first order's channel, the first known creation time and inviter. A
+/// batch folds its orders with it, and a bulk load a whole file, so that each account is
+/// written once rather than once per order.
+#[derive(Debug, Default)]
+pub struct CustomerFold {
+    index: std::collections::HashMap<String, usize>,
+    rows: Vec<CustomerRow>,
+}
+
+impl CustomerFold {
+    pub fn add_order(&mut self, order: &riskdesk_domain::Order) {
+        let c = &order.customer;
+        let at = order.placed_at.timestamp_millis();
+        self.add(CustomerRow {
             customer_id: c.customer_id.to_string(),
             email: c.email.as_ref().map(|e| e.to_string()),
             phone: c.phone.as_ref().map(|p| p.to_string()),
             name: c.name.clone(),
             created_at: c.created_at.map(|t| t.to_rfc3339()),
             invited_by: c.invited_by.as_ref().map(|i| i.to_string()),
-            channel: n.order.channel.clone(),
+            channel: order.channel.clone(),
             first_order_at: at,
             last_order_at: at,
-        };
-        match index.get(c.customer_id.as_str()) {
-            None => {
-                index.insert(c.customer_id.as_str(), rows.len());
-                rows.push(row);
-            }
-            Some(&i) => {
-                let old = &mut rows[i];
-                let newer = row.last_order_at >= old.last_order_at;
-                let pick = |new: Option<String>, old: &mut Option<String>, prefer_new: bool| {
-                    if prefer_new {
-                        *old = new.or(old.take())
-                    } else if old.is_none() {
-                        *old = new
-                    }
-                };
-                pick(row.email, &mut old.email, newer);
-                pick(row.phone, &mut old.phone, newer);
-                pick(row.name, &mut old.name, newer);
-                pick(row.created_at, &mut old.created_at, false);
-                pick(row.invited_by, &mut old.invited_by, false);
-                pick(row.channel, &mut old.channel, row.first_order_at < old.first_order_at);
-                old.first_order_at = old.first_order_at.min(row.first_order_at);
-                old.last_order_at = old.last_order_at.max(row.last_order_at);
-            }
-        }
+        });
     }
-    // In key order, the upserts walk the primary-key B-tree once instead of seeking at random.
-    rows.sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
-    rows
+
+    /// Folds a row in; rows may come in any order (the precedence goes by their times).
+    pub fn add(&mut self, row: CustomerRow) {
+        let Some(&i) = self.index.get(&row.customer_id) else {
+            self.index.insert(row.customer_id.clone(), self.rows.len());
+            self.rows.push(row);
+            return;
+        };
+        let old = &mut self.rows[i];
+        let newer = row.last_order_at >= old.last_order_at;
+        let pick = |new: Option<String>, old: &mut Option<String>, prefer_new: bool| {
+            if prefer_new {
+                *old = new.or(old.take())
+            } else if old.is_none() {
+                *old = new
+            }
+        };
+        pick(row.email, &mut old.email, newer);
+        pick(row.phone, &mut old.phone, newer);
+        pick(row.name, &mut old.name, newer);
+        pick(row.created_at, &mut old.created_at, false);
+        pick(row.invited_by, &mut old.invited_by, false);
+        pick(row.channel, &mut old.channel, row.first_order_at < old.first_order_at);
+        old.first_order_at = old.first_order_at.min(row.first_order_at);
+        old.last_order_at = old.last_order_at.max(row.last_order_at);
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The folded rows in key order: upserts in that order walk the primary-key B-tree once
+    /// instead of seeking at random.
+    pub fn into_rows(self) -> Vec<CustomerRow> {
+        let mut rows = self.rows;
+        rows.sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        rows
+    }
 }
 
 /// Gives events without a customer the customer of their order, from `owners` (order → customer).
