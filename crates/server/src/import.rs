@@ -149,8 +149,10 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
         tracing::info!(seconds = start.elapsed().as_secs_f64(), "indexes rebuilt");
     }
     let mut summary = result?;
-    if summary.imported > 0 {
-        // Imported history skips per-order linking; one pass links it all.
+    // Imported history skips per-order linking; one pass links it all. After a bulk load it runs
+    // even when everything was a duplicate: the same file again is how a load killed before
+    // this pass gets its accounts linked.
+    if summary.imported > 0 || bulk {
         let start = Instant::now();
         let accounts = service.rebuild_clusters(&riskdesk_service::auth::local::intake()).await?;
         tracing::info!(accounts, seconds = start.elapsed().as_secs_f64(), "linked-account clusters rebuilt");

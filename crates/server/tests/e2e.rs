@@ -87,6 +87,21 @@ fn customers(data_dir: &Path) -> (Vec<String>, bool) {
     (rows, marked)
 }
 
+/// Every linked account with its cluster, and every cluster's counts.
+fn links(data_dir: &Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(data_dir.join("riskdesk.db")).unwrap();
+    c.prepare(
+        "SELECT 'a|' || customer_id || '|' || cluster_id || '|' || fraud || '|' || chargeback FROM account_links \
+         UNION ALL SELECT 'c|' || cluster_id || '|' || size || '|' || fraud_accounts || '|' || chargeback_accounts \
+         FROM clusters ORDER BY 1",
+    )
+    .unwrap()
+    .query_map([], |r| r.get(0))
+    .unwrap()
+    .collect::<Result<Vec<String>, _>>()
+    .unwrap()
+}
+
 fn stored_orders(data_dir: &Path) -> i64 {
     let Ok(c) =
         rusqlite::Connection::open_with_flags(data_dir.join("riskdesk.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -97,8 +112,8 @@ fn stored_orders(data_dir: &Path) -> i64 {
 }
 
 /// A bulk import keeps customer profiles in memory until its end: killed half-way, the next
-/// start writes them from the stored orders, and finishing the file gives the profiles a load
-/// that was never interrupted gives.
+/// start writes them from the stored orders, and finishing the file gives the profiles and
+/// clusters a load that was never interrupted gives.
 #[test]
 fn a_bulk_import_killed_half_way_loses_no_customer_profile() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,6 +127,8 @@ fn a_bulk_import_killed_half_way_loses_no_customer_profile() {
     let (expected, marked) = customers(&clean);
     assert!(expected.len() >= 2000, "{} accounts", expected.len());
     assert!(!marked);
+    let linked = links(&clean);
+    assert!(linked.len() > 100, "the demo's rings link accounts: {}", linked.len());
 
     let data = dir.path().join("killed");
     let mut child = bin()
@@ -153,6 +170,7 @@ fn a_bulk_import_killed_half_way_loses_no_customer_profile() {
     let out = run_ok(&["import", "orders", file, "--bulk", "on", "--no-progress"], &data);
     assert!(out.contains(&format!("duplicates skipped {stored}")), "{out}");
     assert_eq!(customers(&data), (expected, false));
+    assert_eq!(links(&data), linked, "the accounts are linked as by a load never interrupted");
 }
 
 struct Server {
