@@ -82,7 +82,9 @@ fn customers(data_dir: &Path) -> (Vec<String>, bool) {
         .collect::<Result<Vec<String>, _>>()
         .unwrap();
     let marked = c
-        .query_row("SELECT EXISTS (SELECT 1 FROM settings WHERE name = 'bulk_load_customers_after')", [], |r| r.get(0))
+        .query_row("SELECT EXISTS (SELECT 1 FROM settings WHERE name LIKE 'bulk_load_customers_after:%')", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     (rows, marked)
 }

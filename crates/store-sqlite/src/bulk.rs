@@ -3,24 +3,26 @@
 //! Upserting each order's customer cost a bulk load more than any other part of its writing
 //! (9 of 34 s for a million orders of 100,000 accounts): a batch of a few thousand orders touches
 //! nearly every page of `customers`, so every commit re-wrote the whole table into the WAL, and
-//! the checkpoint copied it back. Folding the profiles (with the precedence of the upsert,
-//! `codec::CustomerFold`) and writing each account once at the end removes that.
+//! the checkpoint copied it back. Folding the profiles (`codec::CustomerFold`, which keeps the
+//! time each value came from, so any grouping folds to the same row) and writing each account
+//! once at the end removes that.
 //!
-//! Nothing acknowledged may be lost meanwhile: every bulk write also writes a marker in
-//! `settings` (in its own transaction) saying that orders after a rowid may lack their profile.
-//! The end of the load writes the profiles and drops the marker in one transaction. A load that
-//! died before that leaves the marker, and the next open folds the profiles of the orders after
-//! it from their stored bodies ([`recover`]). Recovery is idempotent, and a live load that finds
-//! its marker gone (another process recovered it) writes it again with its next batch.
+//! Nothing acknowledged may be lost meanwhile: every bulk write also writes the load's own
+//! marker in `settings` (in its own transaction) saying that orders after a rowid may lack their
+//! profile. The end of the load writes the profiles and drops its marker in one transaction. A
+//! load that died before that leaves its marker, and the next open folds the profiles of the
+//! orders after the lowest marker from their stored bodies ([`recover`]) and drops all markers.
+//! Recovery is idempotent, and a live load whose marker another process recovered writes it
+//! again with its next batch.
 
 use riskdesk_domain::Order;
 use riskdesk_store::codec::{self, CustomerFold, CustomerRow};
 use riskdesk_store::{StoreError, StoreResult};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
-/// The `settings` row of an unfinished bulk load: orders with a rowid above its value may lack
-/// their customer profile.
-const MARKER: &str = "bulk_load_customers_after";
+/// The `settings` rows of unfinished bulk loads, one per load (`{MARKER}{load}`): orders with a
+/// rowid above its value may lack their customer profile.
+const MARKER: &str = "bulk_load_customers_after:";
 
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
@@ -28,6 +30,8 @@ fn db(e: rusqlite::Error) -> StoreError {
 
 /// A bulk load under way in this process.
 pub(crate) struct BulkLoad {
+    /// Its marker's name.
+    marker: String,
     /// The highest order rowid before the load began.
     after: i64,
     /// The profiles of committed batches.
@@ -39,19 +43,17 @@ pub(crate) struct BulkLoad {
 impl BulkLoad {
     pub(crate) fn begin(c: &Connection) -> StoreResult<Self> {
         let after = c.query_row("SELECT COALESCE(MAX(rowid), 0) FROM orders", [], |r| r.get(0)).map_err(db)?;
-        Ok(Self { after, fold: CustomerFold::default(), staged: Vec::new() })
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let marker = format!("{MARKER}{}-{nanos}", std::process::id());
+        Ok(Self { marker, after, fold: CustomerFold::default(), staged: Vec::new() })
     }
 
-    /// Keeps the marker in place, in every bulk write transaction; the lower rowid wins when
-    /// another process's load marked one too.
+    /// Keeps the marker in place, in every bulk write transaction.
     pub(crate) fn mark(&self, c: &Connection) -> StoreResult<()> {
-        c.prepare_cached(
-            "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE \
-             SET value = CAST(MIN(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
-        )
-        .map_err(db)?
-        .execute(params![MARKER, self.after.to_string()])
-        .map_err(db)?;
+        c.prepare_cached("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+            .map_err(db)?
+            .execute(params![self.marker, self.after.to_string()])
+            .map_err(db)?;
         Ok(())
     }
 
@@ -69,24 +71,38 @@ impl BulkLoad {
         self.staged.clear();
     }
 
-    /// Writes every folded profile and drops the marker, in the caller's transaction.
-    pub(crate) fn finish(self, c: &Connection) -> StoreResult<usize> {
-        let n = self.fold.len();
-        upsert_customers(c, self.fold.into_rows())?;
-        c.execute("DELETE FROM settings WHERE name = ?1", [MARKER]).map_err(db)?;
-        Ok(n)
+    /// Accounts folded so far.
+    pub(crate) fn accounts(&self) -> usize {
+        self.fold.len()
+    }
+
+    /// Writes every folded profile and drops this load's marker, in the caller's transaction
+    /// (the fold stays, should that transaction fail).
+    pub(crate) fn finish(&self, c: &Connection) -> StoreResult<()> {
+        upsert_customers(c, self.fold.rows())?;
+        c.execute("DELETE FROM settings WHERE name = ?1", [&self.marker]).map_err(db)?;
+        Ok(())
     }
 }
 
+/// Writes customer rows against what is stored. A stored row holds no times per value, so a
+/// value replaces a stored one when the order it came from is at least as new as the stored
+/// row's latest order (the channel: older than its first).
+const UPSERT_CUSTOMER: &str = "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, \
+    channel, first_order_at, last_order_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+    ON CONFLICT (customer_id) DO UPDATE SET \
+    email = CASE WHEN ?10 >= customers.last_order_at THEN COALESCE(excluded.email, customers.email) ELSE COALESCE(customers.email, excluded.email) END, \
+    phone = CASE WHEN ?11 >= customers.last_order_at THEN COALESCE(excluded.phone, customers.phone) ELSE COALESCE(customers.phone, excluded.phone) END, \
+    name = CASE WHEN ?12 >= customers.last_order_at THEN COALESCE(excluded.name, customers.name) ELSE COALESCE(customers.name, excluded.name) END, \
+    created_at = COALESCE(customers.created_at, excluded.created_at), \
+    invited_by = COALESCE(customers.invited_by, excluded.invited_by), \
+    channel = CASE WHEN ?13 < customers.first_order_at THEN COALESCE(excluded.channel, customers.channel) ELSE COALESCE(customers.channel, excluded.channel) END, \
+    first_order_at = MIN(customers.first_order_at, excluded.first_order_at), \
+    last_order_at = MAX(customers.last_order_at, excluded.last_order_at)";
+
 /// Writes customer rows with the upsert's precedence against what is stored.
-pub(crate) fn upsert_customers(c: &Connection, rows: Vec<CustomerRow>) -> StoreResult<()> {
-    let mut st = c
-        .prepare_cached(&format!(
-            "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, \
-             last_order_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?){}",
-            crate::UPSERT_CUSTOMER
-        ))
-        .map_err(db)?;
+pub(crate) fn upsert_customers<'a>(c: &Connection, rows: impl IntoIterator<Item = &'a CustomerRow>) -> StoreResult<()> {
+    let mut st = c.prepare_cached(UPSERT_CUSTOMER).map_err(db)?;
     for r in rows {
         st.execute(params![
             r.customer_id,
@@ -97,45 +113,73 @@ pub(crate) fn upsert_customers(c: &Connection, rows: Vec<CustomerRow>) -> StoreR
             r.invited_by,
             r.channel,
             r.first_order_at,
-            r.last_order_at
+            r.last_order_at,
+            r.email_at,
+            r.phone_at,
+            r.name_at,
+            r.channel_at,
         ])
         .map_err(db)?;
     }
     Ok(())
 }
 
-/// Writes the profiles an interrupted bulk load left unwritten, in the caller's transaction.
-/// Returns how many orders it read, or `None` when no load was interrupted.
-pub(crate) fn recover(c: &Connection) -> StoreResult<Option<usize>> {
-    let after: Option<String> =
-        c.query_row("SELECT value FROM settings WHERE name = ?1", [MARKER], |r| r.get(0)).optional().map_err(db)?;
-    let Some(after) = after else { return Ok(None) };
-    let after: i64 = after.parse().map_err(|_| StoreError::Database(format!("{MARKER} is not a rowid: {after:?}")))?;
+/// What [`recover`] did: orders folded, and stored bodies it could not read (skipped).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Recovered {
+    pub(crate) orders: usize,
+    pub(crate) unreadable: usize,
+}
+
+/// Writes the profiles interrupted bulk loads left unwritten, in the caller's transaction, and
+/// drops every marker. `None` when no load was interrupted.
+pub(crate) fn recover(c: &Connection) -> StoreResult<Option<Recovered>> {
+    let values: Vec<String> = c
+        .prepare("SELECT value FROM settings WHERE name >= ?1 AND name < ?2")
+        .and_then(|mut st| st.query_map(params![MARKER, marker_end()], |r| r.get(0))?.collect())
+        .map_err(db)?;
+    if values.is_empty() {
+        return Ok(None);
+    }
+    // An unreadable marker can only mean damage: then every order is folded again (idempotent).
+    let after = values.iter().map(|v| v.parse::<i64>().unwrap_or(0)).min().unwrap_or(0);
     let mut fold = CustomerFold::default();
-    let mut orders = 0;
+    let mut done = Recovered { orders: 0, unreadable: 0 };
     {
-        let mut st = c.prepare("SELECT body FROM orders WHERE rowid > ?1 ORDER BY rowid").map_err(db)?;
+        let mut st = c.prepare("SELECT rowid, body FROM orders WHERE rowid > ?1 ORDER BY rowid").map_err(db)?;
         let mut rows = st.query([after]).map_err(db)?;
         while let Some(row) = rows.next().map_err(db)? {
-            let order: Order = codec::order_from_body(
-                row.get_ref(0)
-                    .map_err(db)?
-                    .as_str()
-                    .map_err(|e| StoreError::Database(format!("an order body is not text: {e}")))?,
-            )?;
-            fold.add_order(&order);
-            orders += 1;
+            let rowid: i64 = row.get(0).map_err(db)?;
+            let order: Option<Order> =
+                row.get_ref(1).ok().and_then(|v| v.as_str().ok()).and_then(|body| codec::order_from_body(body).ok());
+            match order {
+                Some(order) => {
+                    fold.add_order(&order);
+                    done.orders += 1;
+                }
+                // The rowid only: a decoding error can quote the body's values.
+                None => {
+                    tracing::warn!(rowid, "a stored order body could not be read; its customer profile is not rebuilt");
+                    done.unreadable += 1;
+                }
+            }
         }
     }
-    upsert_customers(c, fold.into_rows())?;
-    c.execute("DELETE FROM settings WHERE name = ?1", [MARKER]).map_err(db)?;
-    Ok(Some(orders))
+    upsert_customers(c, fold.rows())?;
+    c.execute("DELETE FROM settings WHERE name >= ?1 AND name < ?2", params![MARKER, marker_end()]).map_err(db)?;
+    Ok(Some(done))
+}
+
+/// The first name after every marker (`:` + 1 is `;`).
+fn marker_end() -> String {
+    format!("{};", &MARKER[..MARKER.len() - 1])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use riskdesk_store::conformance::{new_order, order_json};
+    use rusqlite::OptionalExtension;
 
     fn schema() -> Connection {
         let c = Connection::open_in_memory().expect("memory");
@@ -144,59 +188,77 @@ mod tests {
              CREATE TABLE orders (order_id TEXT PRIMARY KEY, body TEXT NOT NULL);
              CREATE TABLE customers (customer_id TEXT PRIMARY KEY, email TEXT, phone TEXT, name TEXT, \
                created_at TEXT, invited_by TEXT, channel TEXT, first_order_at INTEGER NOT NULL, \
-               last_order_at INTEGER NOT NULL);",
+               last_order_at INTEGER NOT NULL);
+             INSERT INTO settings VALUES ('other', 'kept');",
         )
         .expect("schema");
         c
     }
 
-    fn marker(c: &Connection) -> Option<String> {
-        c.query_row("SELECT value FROM settings WHERE name = ?1", [MARKER], |r| r.get(0)).optional().expect("marker")
+    fn markers(c: &Connection) -> Vec<(String, String)> {
+        c.prepare("SELECT name, value FROM settings WHERE name <> 'other' ORDER BY name")
+            .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("markers")
+    }
+
+    fn customers(c: &Connection) -> Vec<(String, Option<String>, i64, i64)> {
+        c.prepare("SELECT customer_id, email, first_order_at, last_order_at FROM customers ORDER BY 1")
+            .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect())
+            .expect("customers")
+    }
+
+    fn store(c: &Connection, id: &str, customer: &str, minutes: i64) {
+        let order = new_order(&order_json(id, customer, minutes));
+        c.execute("INSERT INTO orders VALUES (?1, ?2)", params![id, order.body]).expect("order");
     }
 
     #[test]
-    fn the_lower_marker_wins_and_only_committed_batches_are_folded() {
+    fn each_load_keeps_its_own_marker_and_only_committed_batches_are_folded() {
         let c = schema();
-        let mut load = BulkLoad { after: 7, fold: CustomerFold::default(), staged: Vec::new() };
-        c.execute("INSERT INTO settings VALUES (?1, '5')", [MARKER]).expect("other load");
-        load.mark(&c).expect("mark");
-        assert_eq!(marker(&c).as_deref(), Some("5"), "another load's lower rowid is kept");
-        c.execute("DELETE FROM settings", []).expect("recovered elsewhere");
-        load.mark(&c).expect("mark again");
-        assert_eq!(marker(&c).as_deref(), Some("7"));
+        let mut one = BulkLoad::begin(&c).expect("begin");
+        let two = BulkLoad { marker: format!("{MARKER}two"), ..BulkLoad::begin(&c).expect("begin") };
+        one.mark(&c).expect("mark");
+        two.mark(&c).expect("mark");
+        assert_eq!(markers(&c).len(), 2);
+        c.execute("DELETE FROM settings WHERE name <> 'other'", []).expect("recovered elsewhere");
+        one.mark(&c).expect("mark again");
+        assert_eq!(markers(&c), vec![(one.marker.clone(), "0".to_owned())]);
 
         let row = |id: &str| codec::customer_rows(&[&new_order(&order_json("O-1", id, 0))]).remove(0);
-        load.stage(vec![row("C-1")]);
-        load.rolled_back();
-        load.stage(vec![row("C-2")]);
-        load.committed();
-        assert_eq!(load.finish(&c).expect("finish"), 1);
-        let ids: Vec<String> = c
-            .prepare("SELECT customer_id FROM customers")
-            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
-            .expect("customers");
-        assert_eq!(ids, vec!["C-2"]);
-        assert_eq!(marker(&c), None);
+        one.stage(vec![row("C-1")]);
+        one.rolled_back();
+        one.stage(vec![row("C-2")]);
+        one.committed();
+        two.mark(&c).expect("mark");
+        one.finish(&c).expect("finish");
+        assert_eq!(one.accounts(), 1);
+        assert_eq!(customers(&c).into_iter().map(|r| r.0).collect::<Vec<_>>(), vec!["C-2"]);
+        assert_eq!(markers(&c), vec![(two.marker.clone(), "0".to_owned())], "the other load's marker stays");
     }
 
     #[test]
-    fn recovery_folds_the_orders_after_the_marker() {
+    fn recovery_folds_the_orders_after_the_lowest_marker_and_skips_unreadable_bodies() {
         let c = schema();
         assert_eq!(recover(&c).expect("nothing to do"), None);
-        for (i, customer) in ["C-1", "C-2", "C-2"].iter().enumerate() {
-            let order = new_order(&order_json(&format!("O-{i}"), customer, i as i64 * 10));
-            c.execute("INSERT INTO orders VALUES (?1, ?2)", params![order.order.order_id.as_str(), order.body])
-                .expect("order");
+        for (i, customer) in ["C-1", "C-2", "C-2", "C-3"].iter().enumerate() {
+            store(&c, &format!("O-{i}"), customer, i as i64 * 10);
         }
-        c.execute("INSERT INTO settings VALUES (?1, '1')", [MARKER]).expect("marker");
-        assert_eq!(recover(&c).expect("recover"), Some(2));
-        let rows: Vec<(String, i64, i64)> = c
-            .prepare("SELECT customer_id, first_order_at, last_order_at FROM customers")
-            .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
-            .expect("customers");
-        assert_eq!(rows.len(), 1, "C-1's order is at or below the marker");
+        c.execute("UPDATE orders SET body = '{\"order_id\": \"secret@example.com\"}' WHERE order_id = 'O-3'", [])
+            .expect("damage");
+        c.execute(
+            "INSERT INTO settings VALUES (?1, '2'), (?2, '1')",
+            params![format!("{MARKER}a"), format!("{MARKER}b")],
+        )
+        .expect("markers");
+        assert_eq!(recover(&c).expect("recover"), Some(Recovered { orders: 2, unreadable: 1 }));
+        let rows = customers(&c);
+        assert_eq!(rows.len(), 1, "C-1's order is at or below the lowest marker, C-3's unreadable: {rows:?}");
         assert_eq!(rows[0].0, "C-2");
-        assert_eq!(rows[0].2 - rows[0].1, 10 * 60_000, "both of C-2's orders are folded");
-        assert_eq!(marker(&c), None);
+        assert_eq!(rows[0].1.as_deref(), Some("C-2@example.com"));
+        assert_eq!((rows[0].2, rows[0].3 - rows[0].2), (rows[0].2, 10 * 60_000), "both of C-2's orders are folded");
+        assert!(markers(&c).is_empty());
+        let other: Option<String> =
+            c.query_row("SELECT value FROM settings WHERE name = 'other'", [], |r| r.get(0)).optional().expect("other");
+        assert_eq!(other.as_deref(), Some("kept"));
     }
 }

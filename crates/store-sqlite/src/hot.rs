@@ -94,9 +94,10 @@ impl Hot {
     /// profiles an interrupted bulk load left unwritten (see `crate::bulk`).
     pub(crate) fn recover(&self) -> StoreResult<()> {
         let started = std::time::Instant::now();
-        if let Some(orders) = self.write(Turn::Intake, |c, _, _| bulk::recover(c))? {
+        if let Some(done) = self.write(Turn::Intake, |c, _, _| bulk::recover(c))? {
             tracing::warn!(
-                orders,
+                orders = done.orders,
+                unreadable = done.unreadable,
                 seconds = started.elapsed().as_secs_f64(),
                 "an interrupted bulk load's customer profiles were written from its orders"
             );
@@ -110,8 +111,13 @@ impl Hot {
         if !on {
             let load = self.bulk.lock().take();
             if let Some(load) = load {
-                let accounts = self.write(Turn::Flush, |c, _, _| load.finish(c))?;
-                tracing::debug!(accounts, "bulk load's customer profiles written");
+                if let Err(e) = self.write(Turn::Flush, |c, _, _| load.finish(c)) {
+                    // Still a bulk load: ending it again retries, and its marker stays for the
+                    // next open should nobody.
+                    *self.bulk.lock() = Some(load);
+                    return Err(e);
+                }
+                tracing::debug!(accounts = load.accounts(), "bulk load's customer profiles written");
             }
             return Ok(());
         }
@@ -195,15 +201,12 @@ impl Hot {
             Ok(out)
         }))
         .unwrap_or_else(|_| Err(StoreError::Database("the write failed unexpectedly and was rolled back".into())));
-        match (&out, bulk.as_mut()) {
-            (Ok(_), load) => {
-                tail.committed();
-                load.map(BulkLoad::committed);
-            }
-            (Err(_), load) => {
-                tail.rolled_back();
-                load.map(BulkLoad::rolled_back);
-            }
+        match &out {
+            Ok(_) => tail.committed(),
+            Err(_) => tail.rolled_back(),
+        }
+        if let Some(load) = bulk.as_mut() {
+            if out.is_ok() { load.committed() } else { load.rolled_back() }
         }
         drop(bulk);
         parking_lot::MutexGuard::unlock_fair(tail);
@@ -419,7 +422,7 @@ fn insert_rows(
             true
         }
         None => {
-            bulk::upsert_customers(c, customers)?;
+            bulk::upsert_customers(c, &customers)?;
             false
         }
     };

@@ -60,7 +60,7 @@ fn stored(path: &Path) -> (i64, bool) {
     let c = rusqlite::Connection::open(path).expect("inspect");
     c.query_row(
         "SELECT (SELECT COUNT(*) FROM customers), \
-                EXISTS (SELECT 1 FROM settings WHERE name = 'bulk_load_customers_after')",
+                EXISTS (SELECT 1 FROM settings WHERE name LIKE 'bulk_load_customers_after:%')",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
@@ -122,4 +122,90 @@ async fn a_load_that_died_has_its_profiles_written_by_the_next_open() {
     for id in ["C-1", "C-2"] {
         assert_eq!(profile(&reopened, id).await, profile(&plain, id).await, "{id}");
     }
+}
+
+/// An order of `customer` at `minutes` with the given phone (none: no phone at all).
+fn with_phone(id: &str, customer: &str, minutes: i64, phone: Option<&str>) -> NewOrder {
+    let mut v = order_json(id, customer, minutes);
+    match phone {
+        Some(p) => v["customer"]["phone"] = p.into(),
+        None => {
+            v["customer"].as_object_mut().expect("customer").remove("phone");
+        }
+    }
+    new_order(&v)
+}
+
+async fn phone(store: &SqliteStore, id: &str) -> Option<String> {
+    let c = store.get_customer(&CustomerId::parse(id, "customer_id").expect("id"), 1).await.expect("read");
+    c.expect("customer").profile.phone
+}
+
+/// The profile keeps the latest phone given, whatever the batches and whether the load ended or
+/// died and was recovered, even where the latest order has none and orders came out of time order.
+#[tokio::test]
+async fn the_latest_value_wins_however_the_load_was_cut() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let batches = || {
+        vec![
+            vec![with_phone("O-1", "C-1", 100, None)],
+            vec![
+                with_phone("O-2", "C-1", 50, Some("+4915100000001")),
+                with_phone("O-3", "C-1", 70, Some("+4915100000002")),
+            ],
+        ]
+    };
+    let latest = Some("+4915100000002".to_owned());
+
+    // ended normally
+    let ended = open(&dir.path().join("ended.db")).await;
+    ended.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    for b in batches() {
+        ended.insert_orders(&b).await.expect("insert");
+    }
+    ended.end_bulk_load().await.expect("end");
+    assert_eq!(phone(&ended, "C-1").await, latest);
+
+    // died after its last batch, recovered by the next open
+    let path = dir.path().join("died.db");
+    let died = open(&path).await;
+    died.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    for b in batches() {
+        died.insert_orders(&b).await.expect("insert");
+    }
+    died.close().await;
+    drop(died);
+    assert_eq!(phone(&open(&path).await, "C-1").await, latest);
+
+    // recovered by another process after its first batch, then ended
+    let path = dir.path().join("both.db");
+    let both = open(&path).await;
+    both.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    let mut it = batches().into_iter();
+    both.insert_orders(&it.next().expect("first")).await.expect("insert");
+    open(&path).await.close().await;
+    both.insert_orders(&it.next().expect("second")).await.expect("insert");
+    both.end_bulk_load().await.expect("end");
+    assert_eq!(phone(&both, "C-1").await, latest);
+    assert_eq!(stored(&path), (1, false));
+}
+
+/// A value the load brings from before the stored profile's latest order does not replace the
+/// stored one, even when the load's latest order has none.
+#[tokio::test]
+async fn an_older_value_from_the_load_does_not_replace_a_newer_stored_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (plain, bulk) = (open(&dir.path().join("plain.db")).await, open(&dir.path().join("bulk.db")).await);
+    let stored_first = with_phone("O-0", "C-1", 100, Some("+4915100000009"));
+    let load = [with_phone("O-1", "C-1", 50, Some("+4915100000001")), with_phone("O-2", "C-1", 150, None)];
+    for s in [&plain, &bulk] {
+        s.insert_orders(std::slice::from_ref(&stored_first)).await.expect("insert");
+    }
+    plain.insert_orders(&load).await.expect("insert");
+    bulk.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    bulk.insert_orders(&load).await.expect("insert");
+    bulk.end_bulk_load().await.expect("end");
+    assert_eq!(phone(&plain, "C-1").await.as_deref(), Some("+4915100000009"));
+    assert_eq!(phone(&bulk, "C-1").await.as_deref(), Some("+4915100000009"));
+    assert_eq!(profile(&bulk, "C-1").await, profile(&plain, "C-1").await);
 }

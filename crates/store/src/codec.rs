@@ -156,6 +156,13 @@ pub struct CustomerRow {
     pub channel: Option<String>,
     pub first_order_at: i64,
     pub last_order_at: i64,
+    /// When the order that gave `email`, `phone`, `name` and `channel` was placed: folding
+    /// compares these, not the row's span, so that folding in any grouping (per batch, a whole
+    /// load, a recovery) gives the same row.
+    pub email_at: i64,
+    pub phone_at: i64,
+    pub name_at: i64,
+    pub channel_at: i64,
 }
 
 /// Folds the customers of a batch into one row each (PostgreSQL cannot upsert one key twice in
@@ -168,10 +175,12 @@ pub fn customer_rows(fresh: &[&crate::NewOrder]) -> Vec<CustomerRow> {
     fold.into_rows()
 }
 
-/// Customer rows folded per account with the precedence of the stored upsert: the latest
-/// order's profile, the first order's channel, the first known creation time and inviter. A
-/// batch folds its orders with it, and a bulk load a whole file, so that each account is
-/// written once rather than once per order.
+/// Customer rows folded per account: each of e-mail, phone and name from the latest order that
+/// has one, the channel of the earliest order that has one, the creation time and inviter as
+/// first given. A batch folds its orders with it, and a bulk load a whole file, so that each
+/// account is written once rather than once per order. The fold is associative: rows folded in
+/// arrival order give the same result however they were grouped (ties in time go to the later
+/// arrival).
 #[derive(Debug, Default)]
 pub struct CustomerFold {
     index: std::collections::HashMap<String, usize>,
@@ -192,10 +201,14 @@ impl CustomerFold {
             channel: order.channel.clone(),
             first_order_at: at,
             last_order_at: at,
+            email_at: at,
+            phone_at: at,
+            name_at: at,
+            channel_at: at,
         });
     }
 
-    /// Folds a row in; rows may come in any order (the precedence goes by their times).
+    /// Folds a row in, after the rows folded before it.
     pub fn add(&mut self, row: CustomerRow) {
         let Some(&i) = self.index.get(&row.customer_id) else {
             self.index.insert(row.customer_id.clone(), self.rows.len());
@@ -203,20 +216,25 @@ impl CustomerFold {
             return;
         };
         let old = &mut self.rows[i];
-        let newer = row.last_order_at >= old.last_order_at;
-        let pick = |new: Option<String>, old: &mut Option<String>, prefer_new: bool| {
-            if prefer_new {
-                *old = new.or(old.take())
-            } else if old.is_none() {
-                *old = new
+        // A value replaces the held one when there is none, or when it is newer (for the
+        // channel: older).
+        fn pick(new: Option<String>, new_at: i64, old: &mut Option<String>, old_at: &mut i64, newest: bool) {
+            let wins = if newest { new_at >= *old_at } else { new_at < *old_at };
+            if new.is_some() && (old.is_none() || wins) {
+                *old = new;
+                *old_at = new_at;
             }
-        };
-        pick(row.email, &mut old.email, newer);
-        pick(row.phone, &mut old.phone, newer);
-        pick(row.name, &mut old.name, newer);
-        pick(row.created_at, &mut old.created_at, false);
-        pick(row.invited_by, &mut old.invited_by, false);
-        pick(row.channel, &mut old.channel, row.first_order_at < old.first_order_at);
+        }
+        pick(row.email, row.email_at, &mut old.email, &mut old.email_at, true);
+        pick(row.phone, row.phone_at, &mut old.phone, &mut old.phone_at, true);
+        pick(row.name, row.name_at, &mut old.name, &mut old.name_at, true);
+        pick(row.channel, row.channel_at, &mut old.channel, &mut old.channel_at, false);
+        if old.created_at.is_none() {
+            old.created_at = row.created_at;
+        }
+        if old.invited_by.is_none() {
+            old.invited_by = row.invited_by;
+        }
         old.first_order_at = old.first_order_at.min(row.first_order_at);
         old.last_order_at = old.last_order_at.max(row.last_order_at);
     }
@@ -227,6 +245,13 @@ impl CustomerFold {
 
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// The folded rows in key order, as [`Self::into_rows`].
+    pub fn rows(&self) -> Vec<&CustomerRow> {
+        let mut rows: Vec<&CustomerRow> = self.rows.iter().collect();
+        rows.sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        rows
     }
 
     /// The folded rows in key order: upserts in that order walk the primary-key B-tree once
