@@ -2,6 +2,8 @@
 # POST /api/v1/orders (screened and stored) against the real release server on loopback with wrk.
 # Usage: bench/http.sh [sqlite|postgres] [seconds] [connections...]
 # RECORD_ONLY=1 measures the store-only path (screening.record_only: stored, approved unscreened).
+# FROM_DB=dir (SQLite) serves a fresh copy of that data directory instead of an empty one, e.g.
+# a million imported orders: riskdesk --data-dir bench-out/db1m import orders bench-out/1000000/orders.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}; secs=${2:-30}; shift 2 || true
@@ -11,6 +13,7 @@ command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 bin=${BIN:-target/release/riskdesk}
 [ -n "${BIN:-}" ] || cargo build --release -q -p riskdesk-server
 dir=$(mktemp -d); port=18080
+[ -n "${FROM_DB:-}" ] && cp -r "$FROM_DB"/. "$dir"/
 args=(--data-dir "$dir")
 if [ "$backend" = postgres ]; then
   db="riskdesk_bench_$$"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
