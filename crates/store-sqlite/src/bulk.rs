@@ -4,8 +4,8 @@
 //! (9 of 34 s for a million orders of 100,000 accounts): a batch of a few thousand orders touches
 //! nearly every page of `customers`, so every commit re-wrote the whole table into the WAL, and
 //! the checkpoint copied it back. Folding the profiles (`codec::CustomerFold`, which keeps the
-//! time each value came from, so any grouping folds to the same row) and writing each account
-//! once at the end removes that.
+//! time each value came from, so any grouping of the load's orders folds to the same row) and
+//! writing each account once at the end removes that.
 //!
 //! Nothing acknowledged may be lost meanwhile: every bulk write also writes the load's own
 //! marker in `settings` (in its own transaction) saying that orders after a rowid may lack their

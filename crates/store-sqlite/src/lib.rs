@@ -500,14 +500,21 @@ impl Store for SqliteStore {
         // The tail merges again from here, whatever became of the build: should it have failed,
         // opening the store builds the missing indexes.
         // Ending the load writes its customer profiles: off the async workers.
+        // The writer connection goes along, so that no other write starts meanwhile even
+        // should this future be dropped.
         let hot = self.hot.clone();
-        let ended = tokio::task::spawn_blocking(move || hot.set_bulk(false)).await.map_err(joined);
+        let (mut conn, ended) = tokio::task::spawn_blocking(move || {
+            let ended = hot.set_bulk(false);
+            (conn, ended)
+        })
+        .await
+        .map_err(joined)?;
         sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {WRITER_CACHE}; PRAGMA temp_store = MEMORY")))
             .execute(&mut *conn)
             .await
             .map_err(db)?;
         built?;
-        ended??;
+        ended?;
         // Refresh the planner's statistics of the tables a load writes, from a sample of each
         // index: a full analysis took 1.2-1.4 s after a million orders, `PRAGMA optimize` with
         // the same sample 1.1 s, these 0.4 s.

@@ -144,7 +144,8 @@ pub fn api_key_from_row(r: ApiKeyRow) -> StoreResult<ApiKeyRecord> {
     })
 }
 
-/// One customer row of a batch: the latest order's profile, the earliest order's channel.
+/// One customer row of a batch: each value from the latest order that has one, the channel
+/// from the earliest.
 #[derive(Debug, Clone)]
 pub struct CustomerRow {
     pub customer_id: String,
@@ -180,7 +181,9 @@ pub fn customer_rows(fresh: &[&crate::NewOrder]) -> Vec<CustomerRow> {
 /// first given. A batch folds its orders with it, and a bulk load a whole file, so that each
 /// account is written once rather than once per order. The fold is associative: rows folded in
 /// arrival order give the same result however they were grouped (ties in time go to the later
-/// arrival).
+/// arrival, for the channel to the earlier). Against a stored row, which keeps no time per
+/// value, the store's upsert can only compare with the row's first and last order: there a
+/// newer value than the stored one may be kept out when orders came out of time order.
 #[derive(Debug, Default)]
 pub struct CustomerFold {
     index: std::collections::HashMap<String, usize>,
