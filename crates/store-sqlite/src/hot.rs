@@ -121,16 +121,14 @@ impl Hot {
             }
             return Ok(());
         }
-        {
-            // A pass under way merges only what it started with, and its orders leave the
-            // backlog in the transaction after: flush until both are empty. Bounded, in case
-            // intake in this process keeps adding.
-            for _ in 0..8 {
-                if self.tail().settled() {
-                    break;
-                }
-                self.write(Turn::Flush, |_, _, _| Ok(()))?;
+        // A pass under way merges only what it started with, and its orders leave the
+        // backlog in the transaction after: flush until both are empty. Bounded, in case
+        // intake in this process keeps adding.
+        for _ in 0..8 {
+            if self.tail().settled() {
+                break;
             }
+            self.write(Turn::Flush, |_, _, _| Ok(()))?;
         }
         if self.bulk.lock().is_none() {
             let load = self.write(Turn::Flush, |c, _, _| BulkLoad::begin(c))?;
@@ -201,12 +199,15 @@ impl Hot {
             Ok(out)
         }))
         .unwrap_or_else(|_| Err(StoreError::Database("the write failed unexpectedly and was rolled back".into())));
-        match &out {
-            Ok(_) => tail.committed(),
-            Err(_) => tail.rolled_back(),
-        }
-        if let Some(load) = bulk.as_mut() {
-            if out.is_ok() { load.committed() } else { load.rolled_back() }
+        match (&out, bulk.as_mut()) {
+            (Ok(_), load) => {
+                tail.committed();
+                load.map(BulkLoad::committed);
+            }
+            (Err(_), load) => {
+                tail.rolled_back();
+                load.map(BulkLoad::rolled_back);
+            }
         }
         drop(bulk);
         parking_lot::MutexGuard::unlock_fair(tail);
@@ -321,14 +322,19 @@ impl Hot {
 /// Entity rows per statement in a bulk load (six parameters each).
 const ENTITY_ROWS_PER_INSERT: usize = 64;
 
-/// `INSERT INTO order_entities` of `rows` rows.
-fn entity_insert_sql(rows: usize) -> String {
-    let mut sql =
-        String::from("INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) VALUES ");
-    for i in 0..rows {
-        sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?)" });
+/// `INSERT INTO order_entities` of `rows` rows; the full-size text is built once.
+fn entity_insert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
+    fn build(rows: usize) -> String {
+        let mut sql = String::from(
+            "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) VALUES ",
+        );
+        for i in 0..rows {
+            sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?)" });
+        }
+        sql
     }
-    sql
+    static FULL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build(ENTITY_ROWS_PER_INSERT));
+    if rows == ENTITY_ROWS_PER_INSERT { std::borrow::Cow::Borrowed(FULL.as_str()) } else { build(rows).into() }
 }
 
 /// Opens a connection to the file as every rusqlite connection here is set up.
