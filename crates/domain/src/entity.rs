@@ -172,11 +172,17 @@ impl Order {
         if let Some(w) = &self.payment.wallet_id {
             push(EntityKind::Wallet, w.clone());
         }
-        if let Some(k) = self.shipping_address.as_ref().and_then(|a| a.key()) {
-            push(EntityKind::ShippingAddress, k.to_string());
+        let shipping = self.shipping_address.as_ref().and_then(|a| a.key());
+        // Most orders bill and ship to one place: its key is computed once.
+        let billing = match (&self.billing_address, &self.shipping_address) {
+            (Some(b), Some(s)) if b == s => shipping.clone(),
+            (b, _) => b.as_ref().and_then(|a| a.key()),
+        };
+        if let Some(k) = shipping {
+            push(EntityKind::ShippingAddress, k.into_string());
         }
-        if let Some(k) = self.billing_address.as_ref().and_then(|a| a.key()) {
-            push(EntityKind::BillingAddress, k.to_string());
+        if let Some(k) = billing {
+            push(EntityKind::BillingAddress, k.into_string());
         }
         out
     }

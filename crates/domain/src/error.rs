@@ -28,3 +28,26 @@ impl fmt::Display for FieldError {
 }
 
 impl std::error::Error for FieldError {}
+
+/// `parent.name`: a field path written out only when an error names it. Parsing a valid order
+/// passes dozens of paths (`items[3].unit_price.amount`) to checks that nearly always succeed;
+/// formatting each up front cost about as much as the checks. Parsers take any
+/// `impl Display + Copy` as their field, so a plain `&str` works as well.
+#[derive(Debug, Clone, Copy)]
+pub struct Sub<P, N>(pub P, pub N);
+
+impl<P: fmt::Display, N: fmt::Display> fmt::Display for Sub<P, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// `parent[index]`, written out only when an error names it (see [`Sub`]).
+#[derive(Debug, Clone, Copy)]
+pub struct At<P>(pub P, pub usize);
+
+impl<P: fmt::Display> fmt::Display for At<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}

@@ -14,21 +14,30 @@ fn is_id_char(c: char) -> bool {
 }
 
 /// Validates an external id: 1..=128 characters of `A-Z a-z 0-9 - _ . : # / @ + =`.
-pub fn parse_external_id(value: &str, field: &str) -> Result<String, FieldError> {
+pub fn parse_external_id(value: &str, field: impl std::fmt::Display + Copy) -> Result<String, FieldError> {
+    check_external_id(value, field).map(|()| value.to_owned())
+}
+
+/// The checks of [`parse_external_id`].
+pub fn check_external_id(value: &str, field: impl std::fmt::Display + Copy) -> Result<(), FieldError> {
     if value.is_empty() {
-        return Err(FieldError::new("empty", field, format!("{field} must not be empty")));
+        return Err(FieldError::new("empty", field.to_string(), format!("{field} must not be empty")));
     }
     if value.len() > MAX_ID_LEN {
-        return Err(FieldError::new("too_long", field, format!("{field} is longer than {MAX_ID_LEN} characters")));
+        return Err(FieldError::new(
+            "too_long",
+            field.to_string(),
+            format!("{field} is longer than {MAX_ID_LEN} characters"),
+        ));
     }
     if !value.chars().all(is_id_char) {
         return Err(FieldError::new(
             "invalid_id",
-            field,
+            field.to_string(),
             format!("{field} may contain only letters, digits and - _ . : # / @ + ="),
         ));
     }
-    Ok(value.to_owned())
+    Ok(())
 }
 
 macro_rules! external_id {
@@ -39,8 +48,12 @@ macro_rules! external_id {
         pub struct $name(String);
 
         impl $name {
-            pub fn parse(value: &str, field: &str) -> Result<Self, FieldError> {
+            pub fn parse(value: &str, field: impl std::fmt::Display + Copy) -> Result<Self, FieldError> {
                 parse_external_id(value, field).map(Self)
+            }
+            /// As `parse`, keeping the string it is given.
+            pub fn parse_owned(value: String, field: impl std::fmt::Display + Copy) -> Result<Self, FieldError> {
+                check_external_id(&value, field).map(|()| Self(value))
             }
             pub fn as_str(&self) -> &str {
                 &self.0

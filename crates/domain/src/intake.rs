@@ -5,10 +5,11 @@
 //! into its newtype. Unknown fields are ignored, as the format requires.
 
 use crate::address::parse_address;
+use crate::error::{At, Sub};
 use crate::event::REFUND_CLAIMS;
-use crate::ids::parse_external_id;
+use crate::ids::check_external_id;
 use crate::order::{AttributeValue, Card, Device, Iban, Item, Payment, PaymentMethod};
-use crate::text::clean;
+use crate::text::{clean, clean_owned};
 use crate::{
     Address, CountryCode, Customer, CustomerId, Email, Event, EventId, EventType, FieldError, Money, Order, OrderId,
     Phone,
@@ -17,6 +18,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::fmt::Display;
 
 /// Most items one order may carry; larger baskets are refused rather than stored half.
 pub const MAX_ITEMS: usize = 500;
@@ -174,67 +176,59 @@ pub fn parse_event_json(bytes: &[u8]) -> Result<Event, FieldError> {
     parse_event(decode::<EventIn>(bytes)?)
 }
 
-fn timestamp(v: &str, field: &str) -> Result<DateTime<FixedOffset>, FieldError> {
+fn timestamp(v: &str, field: impl Display + Copy) -> Result<DateTime<FixedOffset>, FieldError> {
     DateTime::parse_from_rfc3339(v.trim()).map_err(|_| {
         FieldError::new(
             "invalid_timestamp",
-            field,
+            field.to_string(),
             format!("{field} must be an RFC 3339 time with offset, such as 2026-11-21T10:15:00+01:00"),
         )
     })
 }
 
-fn opt_text(v: Option<String>, field: &str, max: usize) -> Result<Option<String>, FieldError> {
+fn opt_text(v: Option<String>, field: impl Display + Copy, max: usize) -> Result<Option<String>, FieldError> {
     Ok(match v {
-        Some(s) => clean(&s, field, max)?,
+        Some(s) => clean_owned(s, field, max)?,
         None => None,
     })
 }
 
-fn opt_id(v: Option<String>, field: &str) -> Result<Option<String>, FieldError> {
-    v.filter(|s| !s.is_empty()).map(|s| parse_external_id(&s, field)).transpose()
+fn opt_id(v: Option<String>, field: impl Display + Copy) -> Result<Option<String>, FieldError> {
+    v.filter(|s| !s.is_empty()).map(|s| check_external_id(&s, field).map(|()| s)).transpose()
 }
 
-fn money(m: Option<MoneyIn>, field: &str) -> Result<Option<Money>, FieldError> {
+fn money(m: Option<MoneyIn>, field: impl Display + Copy) -> Result<Option<Money>, FieldError> {
     let Some(m) = m else { return Ok(None) };
-    let amount = m.amount.ok_or_else(|| FieldError::missing(format!("{field}.amount")))?;
-    let currency = m.currency.ok_or_else(|| FieldError::missing(format!("{field}.currency")))?;
+    let amount = m.amount.ok_or_else(|| FieldError::missing(Sub(field, "amount").to_string()))?;
+    let currency = m.currency.ok_or_else(|| FieldError::missing(Sub(field, "currency").to_string()))?;
     Money::parse(&amount, &currency, field).map(Some)
 }
 
-fn digits(v: Option<String>, field: &str, lens: &[usize]) -> Result<Option<String>, FieldError> {
+fn digits(v: Option<String>, field: impl Display + Copy, lens: &[usize]) -> Result<Option<String>, FieldError> {
     let Some(v) = v.filter(|s| !s.is_empty()) else { return Ok(None) };
     if lens.contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
         Ok(Some(v))
     } else {
-        Err(FieldError::new("invalid_digits", field, format!("{field} must be {lens:?} digits")))
+        Err(FieldError::new("invalid_digits", field.to_string(), format!("{field} must be {lens:?} digits")))
     }
 }
 
-fn address(a: Option<AddressIn>, field: &str) -> Result<Option<Address>, FieldError> {
+fn address(a: Option<AddressIn>, field: impl Display + Copy) -> Result<Option<Address>, FieldError> {
     let Some(a) = a else { return Ok(None) };
-    let parsed = parse_address(
-        a.name.as_deref(),
-        a.line1.as_deref(),
-        a.line2.as_deref(),
-        a.postal_code.as_deref(),
-        a.city.as_deref(),
-        a.country.as_deref(),
-        field,
-    )?;
+    let parsed = parse_address(a.name, a.line1, a.line2, a.postal_code, a.city, a.country, field)?;
     Ok((parsed != Address::default()).then_some(parsed))
 }
 
 /// Parses a decoded order body into an [`Order`].
 pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
-    let order_id = OrderId::parse(&o.order_id.ok_or_else(|| FieldError::missing("order_id"))?, "order_id")?;
+    let order_id = OrderId::parse_owned(o.order_id.ok_or_else(|| FieldError::missing("order_id"))?, "order_id")?;
     let placed_at = timestamp(&o.placed_at.ok_or_else(|| FieldError::missing("placed_at"))?, "placed_at")?;
     let channel = opt_text(o.channel, "channel", 64)?;
 
     let c = o.customer.ok_or_else(|| FieldError::missing("customer.customer_id"))?;
     let customer = Customer {
-        customer_id: CustomerId::parse(
-            &c.customer_id.ok_or_else(|| FieldError::missing("customer.customer_id"))?,
+        customer_id: CustomerId::parse_owned(
+            c.customer_id.ok_or_else(|| FieldError::missing("customer.customer_id"))?,
             "customer.customer_id",
         )?,
         email: c.email.filter(|s| !s.is_empty()).map(|e| Email::parse(&e, "customer.email")).transpose()?,
@@ -242,7 +236,7 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
         name: opt_text(c.name, "customer.name", 200)?,
         created_at: c.created_at.map(|t| timestamp(&t, "customer.created_at")).transpose()?,
         invited_by: opt_id(c.invited_by, "customer.invited_by")?
-            .map(|s| CustomerId::parse(&s, "customer.invited_by"))
+            .map(|s| CustomerId::parse_owned(s, "customer.invited_by"))
             .transpose()?,
     };
 
@@ -258,32 +252,32 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
     }
     let mut items = Vec::with_capacity(raw_items.len());
     for (i, it) in raw_items.into_iter().enumerate() {
-        let f = |s: &str| format!("items[{i}].{s}");
+        let f = |s: &'static str| Sub(At("items", i), s);
         let quantity = match it.quantity {
             None => 1,
             Some(q) if (1..=10_000).contains(&q) => q as u32,
             Some(_) => {
                 return Err(FieldError::new(
                     "invalid_quantity",
-                    f("quantity"),
+                    f("quantity").to_string(),
                     format!("{} must be 1 to 10000", f("quantity")),
                 ));
             }
         };
-        let unit_price = money(it.unit_price, &f("unit_price"))?;
+        let unit_price = money(it.unit_price, f("unit_price"))?;
         if let Some(p) = unit_price
             && p.currency != total.currency
         {
             return Err(FieldError::new(
                 "currency_mismatch",
-                f("unit_price.currency"),
+                f("unit_price.currency").to_string(),
                 format!("{} must be the order's currency {}", f("unit_price.currency"), total.currency),
             ));
         }
         items.push(Item {
-            sku: opt_text(it.sku, &f("sku"), 128)?,
-            brand: opt_text(it.brand, &f("brand"), 128)?,
-            category: opt_text(it.category, &f("category"), 128)?,
+            sku: opt_text(it.sku, f("sku"), 128)?,
+            brand: opt_text(it.brand, f("brand"), 128)?,
+            category: opt_text(it.category, f("category"), 128)?,
             quantity,
             unit_price,
         });
@@ -348,7 +342,7 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
     }
     let mut promo_codes = Vec::with_capacity(raw_codes.len());
     for (i, code) in raw_codes.into_iter().enumerate() {
-        if let Some(c) = clean(&code, &format!("promo_codes[{i}]"), 64)? {
+        if let Some(c) = clean_owned(code, At("promo_codes", i), 64)? {
             promo_codes.push(c);
         }
     }
@@ -381,7 +375,7 @@ fn parse_attributes(raw: Map<String, Value>) -> Result<BTreeMap<String, Attribut
     }
     let mut out = BTreeMap::new();
     for (name, value) in raw {
-        let field = format!("attributes.{name}");
+        let field = Sub("attributes", name.as_str());
         if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(FieldError::new(
                 "invalid_attribute_name",
@@ -394,13 +388,13 @@ fn parse_attributes(raw: Map<String, Value>) -> Result<BTreeMap<String, Attribut
             Value::Bool(b) => AttributeValue::Bool(b),
             Value::Number(n) => match n.as_f64() {
                 Some(f) if f.is_finite() => AttributeValue::Number(f),
-                _ => return Err(FieldError::new("invalid_attribute", field, "number out of range")),
+                _ => return Err(FieldError::new("invalid_attribute", field.to_string(), "number out of range")),
             },
-            Value::String(s) => AttributeValue::Text(clean(&s, &field, 1000)?.unwrap_or_default()),
+            Value::String(s) => AttributeValue::Text(clean_owned(s, field, 1000)?.unwrap_or_default()),
             Value::Array(_) | Value::Object(_) => {
                 return Err(FieldError::new(
                     "invalid_attribute",
-                    field.clone(),
+                    field.to_string(),
                     format!("{field} must be a number, string or boolean"),
                 ));
             }

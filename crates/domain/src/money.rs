@@ -1,6 +1,7 @@
 //! Money as exact integers of minor units with an ISO 4217 currency; never a float.
 
 use crate::FieldError;
+use crate::error::Sub;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -14,13 +15,17 @@ pub struct Currency(iso_currency::Currency);
 impl Currency {
     pub const EUR: Currency = Currency(iso_currency::Currency::EUR);
 
-    pub fn parse(code: &str, field: &str) -> Result<Self, FieldError> {
+    pub fn parse(code: &str, field: impl fmt::Display + Copy) -> Result<Self, FieldError> {
         let upper = code.trim();
         iso_currency::Currency::from_code(upper)
             .filter(|c| c.exponent().is_some() && upper.len() == 3 && upper.chars().all(|c| c.is_ascii_uppercase()))
             .map(Self)
             .ok_or_else(|| {
-                FieldError::new("unknown_currency", field, format!("{field} is not an ISO 4217 currency code"))
+                FieldError::new(
+                    "unknown_currency",
+                    field.to_string(),
+                    format!("{field} is not an ISO 4217 currency code"),
+                )
             })
     }
 
@@ -71,9 +76,9 @@ impl Money {
 
     /// Parses the wire form: `amount` a decimal string such as `"249.90"`.
     /// `field` is the path of the money object; errors name `field.amount` or `field.currency`.
-    pub fn parse(amount: &str, currency: &str, field: &str) -> Result<Self, FieldError> {
-        let currency = Currency::parse(currency, &format!("{field}.currency"))?;
-        let minor = parse_amount(amount, currency, &format!("{field}.amount"))?;
+    pub fn parse(amount: &str, currency: &str, field: impl fmt::Display + Copy) -> Result<Self, FieldError> {
+        let currency = Currency::parse(currency, Sub(field, "currency"))?;
+        let minor = parse_amount(amount, currency, Sub(field, "amount"))?;
         Ok(Self { minor, currency })
     }
 
@@ -83,15 +88,29 @@ impl Money {
     }
 
     /// The amount as the wire's decimal string, always with the currency's number of decimals.
+    /// Written from the integer: formatting a `Decimal` cost a whole order's serialising as much
+    /// again as everything else in it.
     pub fn amount_string(&self) -> String {
-        format!("{:.*}", self.currency.exponent() as usize, self.amount())
+        use std::fmt::Write;
+        let exp = self.currency.exponent();
+        let unit = 10u64.pow(exp);
+        let n = self.minor.unsigned_abs();
+        let mut s = String::with_capacity(24);
+        if self.minor < 0 {
+            s.push('-');
+        }
+        let _ = write!(s, "{}", n / unit);
+        if exp > 0 {
+            let _ = write!(s, ".{:0width$}", n % unit, width = exp as usize);
+        }
+        s
     }
 }
 
-fn parse_amount(s: &str, currency: Currency, field: &str) -> Result<i64, FieldError> {
-    let bad = |detail: &str| FieldError::new("invalid_amount", field, format!("{field} {detail}"));
+fn parse_amount(s: &str, currency: Currency, field: impl fmt::Display + Copy) -> Result<i64, FieldError> {
+    let bad = |detail: &str| FieldError::new("invalid_amount", field.to_string(), format!("{field} {detail}"));
     if s.starts_with('-') {
-        return Err(FieldError::new("negative_amount", field, format!("{field} must not be negative")));
+        return Err(FieldError::new("negative_amount", field.to_string(), format!("{field} must not be negative")));
     }
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
@@ -105,13 +124,13 @@ fn parse_amount(s: &str, currency: Currency, field: &str) -> Result<i64, FieldEr
     if frac_trimmed.len() > exp as usize {
         return Err(FieldError::new(
             "too_many_decimals",
-            field,
+            field.to_string(),
             format!("{field} has more than {exp} decimals for {currency}"),
         ));
     }
     let d = Decimal::from_str(s).map_err(|_| bad("is not a number"))?;
     if d > Decimal::from(MAX_MAJOR) {
-        return Err(FieldError::new("amount_too_large", field, format!("{field} exceeds {MAX_MAJOR}")));
+        return Err(FieldError::new("amount_too_large", field.to_string(), format!("{field} exceeds {MAX_MAJOR}")));
     }
     let scaled = d * Decimal::from(10i64.pow(exp));
     i64::try_from(scaled.trunc()).map_err(|_| bad("is out of range"))
@@ -150,6 +169,16 @@ impl fmt::Display for Money {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The integer formatting writes what formatting the `Decimal` wrote.
+        #[test]
+        fn amount_string_matches_decimal_formatting(minor in any::<i64>(), code in prop::sample::select(vec!["EUR", "JPY", "BHD", "CLF"])) {
+            let m = Money::new(minor, Currency::parse(code, "c").unwrap());
+            let exp = m.currency.exponent() as usize;
+            prop_assert_eq!(m.amount_string(), format!("{:.*}", exp, m.amount()));
+        }
+    }
 
     #[test]
     fn parses_exact_decimals() {

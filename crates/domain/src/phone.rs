@@ -11,11 +11,11 @@ use std::fmt;
 pub struct Phone(String);
 
 impl Phone {
-    pub fn parse(value: &str, field: &str) -> Result<Self, FieldError> {
+    pub fn parse(value: &str, field: impl std::fmt::Display + Copy) -> Result<Self, FieldError> {
         let invalid = || {
             FieldError::new(
                 "invalid_phone",
-                field,
+                field.to_string(),
                 format!("{field} must be an international number such as +4915112345678"),
             )
         };

@@ -7,22 +7,52 @@
 use crate::FieldError;
 
 /// Checks a free-text value and returns it trimmed; `None` for an empty string.
-pub fn clean(value: &str, field: &str, max_chars: usize) -> Result<Option<String>, FieldError> {
+pub fn clean(
+    value: &str,
+    field: impl std::fmt::Display + Copy,
+    max_chars: usize,
+) -> Result<Option<String>, FieldError> {
+    checked(value, field, max_chars).map(|t| t.map(str::to_owned))
+}
+
+/// As [`clean`], keeping the string it is given when there is nothing to trim (nearly always),
+/// instead of copying it.
+pub fn clean_owned(
+    value: String,
+    field: impl std::fmt::Display + Copy,
+    max_chars: usize,
+) -> Result<Option<String>, FieldError> {
+    Ok(match checked(&value, field, max_chars)? {
+        Some(t) if t.len() == value.len() => Some(value),
+        t => t.map(str::to_owned),
+    })
+}
+
+/// The checks of [`clean`]: the trimmed value, `None` when empty.
+fn checked(value: &str, field: impl std::fmt::Display + Copy, max_chars: usize) -> Result<Option<&str>, FieldError> {
     if let Some(c) = value.chars().find(|c| is_forbidden(*c)) {
         return Err(FieldError::new(
             "invalid_characters",
-            field,
+            field.to_string(),
             format!("{field} contains the forbidden character U+{:04X}", c as u32),
         ));
     }
     if has_markup(value) {
-        return Err(FieldError::new("markup_not_allowed", field, format!("{field} must not contain markup tags")));
+        return Err(FieldError::new(
+            "markup_not_allowed",
+            field.to_string(),
+            format!("{field} must not contain markup tags"),
+        ));
     }
     let trimmed = value.trim();
     if trimmed.chars().count() > max_chars {
-        return Err(FieldError::new("too_long", field, format!("{field} is longer than {max_chars} characters")));
+        return Err(FieldError::new(
+            "too_long",
+            field.to_string(),
+            format!("{field} is longer than {max_chars} characters"),
+        ));
     }
-    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+    Ok((!trimmed.is_empty()).then_some(trimmed))
 }
 
 /// A `<` that opens a tag, comment or declaration: `<b`, `</`, `<!`, `<?`.
@@ -57,6 +87,13 @@ mod tests {
         assert_eq!(clean("a\u{0}b", "name", 10).unwrap_err().code, "invalid_characters");
         assert_eq!(clean("a\nb", "name", 10).unwrap_err().code, "invalid_characters");
         assert_eq!(clean("abc\u{202E}fed", "name", 10).unwrap_err().code, "invalid_characters");
+    }
+
+    #[test]
+    fn the_owned_form_agrees_with_the_borrowed_one() {
+        for v in ["x", "  x ", "", "   ", "a\u{0}b", "<b>", "Straße 1", &"é".repeat(11)] {
+            assert_eq!(clean_owned(v.to_owned(), "f", 10), clean(v, "f", 10), "{v:?}");
+        }
     }
 
     #[test]

@@ -202,7 +202,7 @@ async fn load(service: &Service, file: &Path, size: u64, opts: &Options) -> anyh
         }
         let parsed = parsed.await?;
         let svc = service.clone();
-        pending = Some(tokio::spawn(async move { write_chunk(&svc, parsed).await }));
+        pending = Some(tokio::task::spawn_blocking(move || write_chunk(&svc, parsed)));
         bar.set_position(chunk.bytes_read);
         bar.set_message(format!(
             "{} imported, {} duplicates, {} rejected",
@@ -309,7 +309,9 @@ fn parse_chunk(service: &Service, kind: Kind, records: Vec<Raw>) -> Batch {
     }
 }
 
-async fn write_chunk(service: &Service, batch: Batch) -> anyhow::Result<(Summary, Vec<Rejection>)> {
+/// Writes one parsed chunk; runs on a blocking thread, where the store's writer takes the batch
+/// as it lies (see `Service::import_prepared_blocking`).
+fn write_chunk(service: &Service, batch: Batch) -> anyhow::Result<(Summary, Vec<Rejection>)> {
     let mut part = Summary::default();
     let mut rejections = Vec::new();
     let outcomes = match batch {
@@ -321,7 +323,11 @@ async fn write_chunk(service: &Service, batch: Batch) -> anyhow::Result<(Summary
                     Parsed::Rejected(l, c, f, d) => rejections.push((l, c, f, d)),
                 }
             }
-            service.import_prepared(&local::intake(), &ok).await?
+            let outcomes = service.import_prepared_blocking(&local::intake(), &ok)?;
+            // Thousands of orders' strings are freed on the parsing pool, off the path that
+            // waits for this write before starting the next.
+            rayon::spawn(move || drop(ok));
+            outcomes
         }
         Batch::Events(items) => {
             let mut ok = Vec::with_capacity(items.len());
@@ -331,7 +337,7 @@ async fn write_chunk(service: &Service, batch: Batch) -> anyhow::Result<(Summary
                     Parsed::Rejected(l, c, f, d) => rejections.push((l, c, f, d)),
                 }
             }
-            service.import_events(&local::intake(), ok).await?
+            tokio::runtime::Handle::current().block_on(service.import_events(&local::intake(), ok))?
         }
     };
     for o in outcomes {

@@ -259,6 +259,23 @@ impl Service {
         Ok(self.store.insert_orders(batch).await?)
     }
 
+    /// As [`Service::import_prepared`], on the calling thread where the store writes on a thread
+    /// of its own (SQLite's [`riskdesk_store::BlockingWriter`]): the batch is written where it
+    /// lies instead of copied for another thread (a million imported orders spent about 4 % of
+    /// all CPU on that copy and on freeing it). Call from a blocking thread (`spawn_blocking`),
+    /// never from a runtime worker.
+    pub fn import_prepared_blocking(&self, cap: &Intake, batch: &[NewOrder]) -> ServiceResult<Vec<InsertOutcome>> {
+        match self.store.blocking_writer() {
+            Some(writer) => {
+                let out = writer.insert_orders(batch);
+                // The next batch may be a while: let other writers have their turn meanwhile.
+                writer.idle();
+                Ok(out?)
+            }
+            None => tokio::runtime::Handle::current().block_on(self.import_prepared(cap, batch)),
+        }
+    }
+
     #[tracing::instrument(skip_all, fields(event_id = %event.event_id, event_type = %event.event_type))]
     pub async fn submit_event(&self, _cap: &Intake, event: Event) -> ServiceResult<InsertOutcome> {
         let outcome = self.events.submit(NewEvent { event: event.clone(), received_at: self.clock.now() }).await?;

@@ -386,7 +386,8 @@ fn insert_rows(
     tail: &mut Tail,
     bulk: Option<&mut BulkLoad>,
 ) -> StoreResult<Vec<InsertOutcome>> {
-    let mut inserted = HashSet::with_capacity(batch.len());
+    // A repeated id within the batch inserts nothing the second time: a duplicate, as one stored before.
+    let mut outcomes = Vec::with_capacity(batch.len());
     let mut rowids = Vec::with_capacity(batch.len());
     {
         let mut st = c
@@ -412,12 +413,13 @@ fn insert_rows(
                 ])
                 .map_err(db)?;
             if changed > 0 {
-                inserted.insert(o.order_id.to_string());
+                outcomes.push(InsertOutcome::Inserted);
                 rowids.push(c.last_insert_rowid());
+            } else {
+                outcomes.push(InsertOutcome::Duplicate);
             }
         }
     }
-    let outcomes = codec::outcomes_from_inserted(batch.iter().map(|n| n.order.order_id.as_str()), &inserted);
     let fresh: Vec<&NewOrder> =
         batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
 

@@ -66,11 +66,11 @@ pub fn normalise(kind: ListKind, raw: &str, hasher: &EntityHasher) -> Result<(St
             };
             let a = riskdesk_domain::address::parse_address(
                 None,
-                Some(line1),
+                Some(*line1),
                 None,
-                Some(postal),
-                Some(city),
-                Some(country),
+                Some(*postal),
+                Some(*city),
+                Some(*country),
                 "value",
             )
             .map_err(|e| e.detail)?;
