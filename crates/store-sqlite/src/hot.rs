@@ -423,14 +423,13 @@ fn insert_rows(
     let fresh: Vec<&NewOrder> =
         batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
 
-    let customers = codec::customer_rows(&fresh);
     let bulk = match bulk {
         Some(load) => {
-            load.stage(customers);
+            load.stage(&fresh);
             true
         }
         None => {
-            bulk::upsert_customers(c, &customers)?;
+            bulk::upsert_customers(c, &codec::customer_rows(&fresh))?;
             false
         }
     };
