@@ -5,8 +5,11 @@
 //! who belongs together, so entities above a hub limit do not link.
 
 use crate::features::ClusterFacts;
+// foldhash, not the standard library's SipHash: the keys are account ids and keyed hashes
+// (HMAC outputs no one can aim at a bucket without the key), and rebuilding a million orders'
+// clusters does two look-ups per linking entity per order.
+use foldhash::HashMap;
 use riskdesk_domain::{EntityKey, EntityKind};
-use std::collections::HashMap;
 
 /// Most accounts an entity may join before it counts as a hub and stops linking.
 pub fn hub_limit(kind: EntityKind) -> usize {
@@ -153,7 +156,7 @@ impl Clusters {
     pub fn export(&mut self) -> (Vec<AccountRow>, Vec<ClusterRow>) {
         let assignments = self.assignments();
         let mut accounts = Vec::with_capacity(assignments.len());
-        let mut clusters = HashMap::new();
+        let mut clusters = HashMap::default();
         for (name, root_name) in assignments {
             let i = self.index[&name];
             let (f, c) = self.flags[i];
