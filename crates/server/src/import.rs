@@ -113,6 +113,16 @@ struct Chunk {
     bytes_read: u64,
 }
 
+/// A parsed chunk on its way to the writer.
+struct ParsedChunk {
+    batch: Batch,
+    lines: u64,
+    bytes_read: u64,
+}
+
+/// Parsed chunks that may wait for the writer.
+const PARSED_AHEAD: usize = 2;
+
 enum Parsed<T> {
     Ok(T),
     Rejected(u64, String, String, String),
@@ -186,32 +196,49 @@ async fn load(service: &Service, file: &Path, size: u64, opts: &Options) -> anyh
         }
     });
 
+    // Parsing runs ahead of writing by up to `PARSED_AHEAD` chunks, on its own task: each stage
+    // waits for the other only when it is that far ahead. In lock-step (parse one chunk while
+    // the one before is written, then wait for both) whichever finished first idled at every
+    // chunk, and a million-order load kept its two cores only 1.7 busy.
+    let (parsed_tx, mut parsed_rx) = tokio::sync::mpsc::channel::<anyhow::Result<ParsedChunk>>(PARSED_AHEAD);
+    let parser = {
+        let svc = service.clone();
+        tokio::spawn(async move {
+            while let Some(chunk) = rx.recv().await {
+                let parsed = match chunk {
+                    Ok(Chunk { records, bytes_read }) => {
+                        let (svc, lines) = (svc.clone(), records.len() as u64);
+                        tokio::task::spawn_blocking(move || parse_chunk(&svc, kind, records))
+                            .await
+                            .map(|batch| ParsedChunk { batch, lines, bytes_read })
+                            .map_err(anyhow::Error::from)
+                    }
+                    Err(e) => Err(e),
+                };
+                let failed = parsed.is_err();
+                // The writer stopped (it failed): nothing more to do.
+                if parsed_tx.send(parsed).await.is_err() || failed {
+                    break;
+                }
+            }
+        })
+    };
+
     let mut summary = Summary::default();
     let mut report: Option<csv::Writer<std::fs::File>> = None;
-    let mut pending: Option<tokio::task::JoinHandle<anyhow::Result<Written>>> = None;
-    while let Some(chunk) = rx.recv().await {
-        let chunk = chunk?;
-        summary.lines += chunk.records.len() as u64;
-        // Parse this chunk on the blocking pool while the previous one is being written.
-        let parsed = {
-            let svc = service.clone();
-            tokio::task::spawn_blocking(move || parse_chunk(&svc, kind, chunk.records))
-        };
-        if let Some(p) = pending.take() {
-            absorb(&mut summary, &mut report, &opts.report, p.await??)?;
-        }
-        let parsed = parsed.await?;
+    while let Some(parsed) = parsed_rx.recv().await {
+        let ParsedChunk { batch, lines, bytes_read } = parsed?;
+        summary.lines += lines;
         let svc = service.clone();
-        pending = Some(tokio::task::spawn_blocking(move || write_chunk(&svc, parsed)));
-        bar.set_position(chunk.bytes_read);
+        let written = tokio::task::spawn_blocking(move || write_chunk(&svc, batch)).await??;
+        absorb(&mut summary, &mut report, &opts.report, written)?;
+        bar.set_position(bytes_read);
         bar.set_message(format!(
             "{} imported, {} duplicates, {} rejected",
             summary.imported, summary.duplicates, summary.rejected
         ));
     }
-    if let Some(p) = pending.take() {
-        absorb(&mut summary, &mut report, &opts.report, p.await??)?;
-    }
+    parser.await?;
     let _ = reader.join();
     if let Some(mut w) = report {
         w.flush()?;
@@ -230,7 +257,7 @@ fn absorb(
     summary: &mut Summary,
     report: &mut Option<csv::Writer<std::fs::File>>,
     path: &Path,
-    (part, rejections): (Summary, Vec<Rejection>),
+    (part, rejections): Written,
 ) -> anyhow::Result<()> {
     summary.imported += part.imported;
     summary.duplicates += part.duplicates;
@@ -311,7 +338,7 @@ fn parse_chunk(service: &Service, kind: Kind, records: Vec<Raw>) -> Batch {
 
 /// Writes one parsed chunk; runs on a blocking thread, where the store's writer takes the batch
 /// as it lies (see `Service::import_prepared_blocking`).
-fn write_chunk(service: &Service, batch: Batch) -> anyhow::Result<(Summary, Vec<Rejection>)> {
+fn write_chunk(service: &Service, batch: Batch) -> anyhow::Result<Written> {
     let mut part = Summary::default();
     let mut rejections = Vec::new();
     let outcomes = match batch {
