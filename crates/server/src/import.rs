@@ -2,7 +2,8 @@
 //! (column mapping in docs/import.md) in batched transactions.
 //!
 //! A reader thread cuts the file into batches; each batch is parsed and hashed in parallel
-//! (rayon) while the previous one is written, so parsing and SQLite's single writer overlap.
+//! (rayon) on a task that runs up to two batches ahead of the writer, so parsing and SQLite's
+//! single writer overlap.
 //! A bad line never aborts the file: it is counted and reported with its line number.
 
 use anyhow::Context;
