@@ -79,8 +79,9 @@ impl Address {
 /// and folds German umlaut spellings (`ü`, `ue`) to one form. One pass into one string: every
 /// order folds two addresses, and the step-by-step version allocated a dozen times for each.
 fn fold(s: &str) -> String {
-    // Transliteration leaves ASCII as it is, and its output is ASCII.
-    let ascii: Cow<'_, str> = if s.is_ascii() { Cow::Borrowed(s) } else { Cow::Owned(deunicode::deunicode(s)) };
+    // Transliteration leaves ASCII below DEL as it is (DEL it drops), and its output is ASCII.
+    let ascii: Cow<'_, str> =
+        if s.bytes().all(|b| b < 0x7F) { Cow::Borrowed(s) } else { Cow::Owned(deunicode::deunicode(s)) };
     let mut out = String::with_capacity(ascii.len());
     let mut gap = false;
     for b in ascii.bytes() {
@@ -237,6 +238,8 @@ mod tests {
             "x1",
             "aue",
             "oae",
+            "\u{7f}",
+            "a\u{7f}b",
         ]);
         let seps = prop::sample::select(vec![" ", "  ", "-", ".", ". ", ",", "/", "", "\t", "'"]);
         prop::collection::vec((words, seps), 0..8)
@@ -245,7 +248,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn one_pass_folding_agrees_with_the_step_by_step_one(line in street_line(), any_text in "\\PC{0,30}") {
+        fn one_pass_folding_agrees_with_the_step_by_step_one(line in street_line(), any_text in "(?s).{0,30}") {
             prop_assert_eq!(fold(&line), fold_reference(&line));
             prop_assert_eq!(normalise_street(&line), normalise_street_reference(&line));
             prop_assert_eq!(fold(&any_text), fold_reference(&any_text));

@@ -5,9 +5,10 @@
 //! who belongs together, so entities above a hub limit do not link.
 
 use crate::features::ClusterFacts;
-// foldhash, not the standard library's SipHash: the keys are account ids and keyed hashes
-// (HMAC outputs no one can aim at a bucket without the key), and rebuilding a million orders'
-// clusters does two look-ups per linking entity per order.
+// foldhash, not the standard library's SipHash: rebuilding a million orders' clusters does two
+// look-ups per linking entity per order. The entity keys are HMAC outputs no one can aim at a
+// bucket without the key; account ids come from shops, and foldhash's seed, random per process,
+// keeps those from being aimed at buckets either.
 use foldhash::HashMap;
 use riskdesk_domain::{EntityKey, EntityKind};
 

@@ -95,6 +95,7 @@ impl BulkLoad {
             let (fold, done) = fold_stored(c, self.after)?;
             tracing::info!(
                 orders = done.orders,
+                unreadable = done.unreadable,
                 "a bulk load's batch was rolled back: profiles folded from its stored orders"
             );
             upsert_customers(c, fold.rows())?;
