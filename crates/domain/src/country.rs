@@ -9,13 +9,8 @@ pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
     pub fn parse(value: &str, field: impl std::fmt::Display + Copy) -> Result<Self, FieldError> {
-        let err = || {
-            FieldError::new(
-                "unknown_country",
-                field.to_string(),
-                format!("{field} is not an ISO 3166-1 alpha-2 country code"),
-            )
-        };
+        let err =
+            || FieldError::new("unknown_country", field, format!("{field} is not an ISO 3166-1 alpha-2 country code"));
         let b = value.as_bytes();
         if b.len() != 2 || !b.iter().all(u8::is_ascii_uppercase) {
             return Err(err());

@@ -46,12 +46,11 @@ const DOMAIN_ALIASES: &[(&str, &str)] = &[("googlemail.com", "gmail.com")];
 impl Email {
     pub fn parse(value: &str, field: impl std::fmt::Display + Copy) -> Result<Self, FieldError> {
         let v = value.trim();
-        let invalid =
-            || FieldError::new("invalid_email", field.to_string(), format!("{field} is not a valid e-mail address"));
+        let invalid = || FieldError::new("invalid_email", field, format!("{field} is not a valid e-mail address"));
         if v.len() > MAX_EMAIL_LEN {
             return Err(FieldError::new(
                 "too_long",
-                field.to_string(),
+                field,
                 format!("{field} is longer than {MAX_EMAIL_LEN} characters"),
             ));
         }

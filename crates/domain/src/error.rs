@@ -10,12 +10,13 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(code: &'static str, field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { code, field: field.into(), detail: detail.into() }
+    /// `field` is a path as a string or as lazy [`Sub`]/[`At`] values, written out here.
+    pub fn new(code: &'static str, field: impl fmt::Display, detail: impl Into<String>) -> Self {
+        Self { code, field: field.to_string(), detail: detail.into() }
     }
 
-    pub fn missing(field: impl Into<String>) -> Self {
-        let field = field.into();
+    pub fn missing(field: impl fmt::Display) -> Self {
+        let field = field.to_string();
         let detail = format!("{field} is required");
         Self { code: "missing_field", field, detail }
     }

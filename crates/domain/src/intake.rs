@@ -180,7 +180,7 @@ fn timestamp(v: &str, field: impl Display + Copy) -> Result<DateTime<FixedOffset
     DateTime::parse_from_rfc3339(v.trim()).map_err(|_| {
         FieldError::new(
             "invalid_timestamp",
-            field.to_string(),
+            field,
             format!("{field} must be an RFC 3339 time with offset, such as 2026-11-21T10:15:00+01:00"),
         )
     })
@@ -199,8 +199,8 @@ fn opt_id(v: Option<String>, field: impl Display + Copy) -> Result<Option<String
 
 fn money(m: Option<MoneyIn>, field: impl Display + Copy) -> Result<Option<Money>, FieldError> {
     let Some(m) = m else { return Ok(None) };
-    let amount = m.amount.ok_or_else(|| FieldError::missing(Sub(field, "amount").to_string()))?;
-    let currency = m.currency.ok_or_else(|| FieldError::missing(Sub(field, "currency").to_string()))?;
+    let amount = m.amount.ok_or_else(|| FieldError::missing(Sub(field, "amount")))?;
+    let currency = m.currency.ok_or_else(|| FieldError::missing(Sub(field, "currency")))?;
     Money::parse(&amount, &currency, field).map(Some)
 }
 
@@ -209,7 +209,7 @@ fn digits(v: Option<String>, field: impl Display + Copy, lens: &[usize]) -> Resu
     if lens.contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
         Ok(Some(v))
     } else {
-        Err(FieldError::new("invalid_digits", field.to_string(), format!("{field} must be {lens:?} digits")))
+        Err(FieldError::new("invalid_digits", field, format!("{field} must be {lens:?} digits")))
     }
 }
 
@@ -259,7 +259,7 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
             Some(_) => {
                 return Err(FieldError::new(
                     "invalid_quantity",
-                    f("quantity").to_string(),
+                    f("quantity"),
                     format!("{} must be 1 to 10000", f("quantity")),
                 ));
             }
@@ -270,7 +270,7 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
         {
             return Err(FieldError::new(
                 "currency_mismatch",
-                f("unit_price.currency").to_string(),
+                f("unit_price.currency"),
                 format!("{} must be the order's currency {}", f("unit_price.currency"), total.currency),
             ));
         }
@@ -388,13 +388,13 @@ fn parse_attributes(raw: Map<String, Value>) -> Result<BTreeMap<String, Attribut
             Value::Bool(b) => AttributeValue::Bool(b),
             Value::Number(n) => match n.as_f64() {
                 Some(f) if f.is_finite() => AttributeValue::Number(f),
-                _ => return Err(FieldError::new("invalid_attribute", field.to_string(), "number out of range")),
+                _ => return Err(FieldError::new("invalid_attribute", field, "number out of range")),
             },
             Value::String(s) => AttributeValue::Text(clean_owned(s, field, 1000)?.unwrap_or_default()),
             Value::Array(_) | Value::Object(_) => {
                 return Err(FieldError::new(
                     "invalid_attribute",
-                    field.to_string(),
+                    field,
                     format!("{field} must be a number, string or boolean"),
                 ));
             }

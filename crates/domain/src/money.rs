@@ -21,11 +21,7 @@ impl Currency {
             .filter(|c| c.exponent().is_some() && upper.len() == 3 && upper.chars().all(|c| c.is_ascii_uppercase()))
             .map(Self)
             .ok_or_else(|| {
-                FieldError::new(
-                    "unknown_currency",
-                    field.to_string(),
-                    format!("{field} is not an ISO 4217 currency code"),
-                )
+                FieldError::new("unknown_currency", field, format!("{field} is not an ISO 4217 currency code"))
             })
     }
 
@@ -108,9 +104,9 @@ impl Money {
 }
 
 fn parse_amount(s: &str, currency: Currency, field: impl fmt::Display + Copy) -> Result<i64, FieldError> {
-    let bad = |detail: &str| FieldError::new("invalid_amount", field.to_string(), format!("{field} {detail}"));
+    let bad = |detail: &str| FieldError::new("invalid_amount", field, format!("{field} {detail}"));
     if s.starts_with('-') {
-        return Err(FieldError::new("negative_amount", field.to_string(), format!("{field} must not be negative")));
+        return Err(FieldError::new("negative_amount", field, format!("{field} must not be negative")));
     }
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
@@ -124,13 +120,13 @@ fn parse_amount(s: &str, currency: Currency, field: impl fmt::Display + Copy) ->
     if frac_trimmed.len() > exp as usize {
         return Err(FieldError::new(
             "too_many_decimals",
-            field.to_string(),
+            field,
             format!("{field} has more than {exp} decimals for {currency}"),
         ));
     }
     let d = Decimal::from_str(s).map_err(|_| bad("is not a number"))?;
     if d > Decimal::from(MAX_MAJOR) {
-        return Err(FieldError::new("amount_too_large", field.to_string(), format!("{field} exceeds {MAX_MAJOR}")));
+        return Err(FieldError::new("amount_too_large", field, format!("{field} exceeds {MAX_MAJOR}")));
     }
     let scaled = d * Decimal::from(10i64.pow(exp));
     i64::try_from(scaled.trunc()).map_err(|_| bad("is out of range"))

@@ -151,7 +151,7 @@ pub struct Iban(String);
 
 impl Iban {
     pub fn parse(value: &str, field: impl std::fmt::Display + Copy) -> Result<Self, crate::FieldError> {
-        let err = || crate::FieldError::new("invalid_iban", field.to_string(), format!("{field} is not a valid IBAN"));
+        let err = || crate::FieldError::new("invalid_iban", field, format!("{field} is not a valid IBAN"));
         let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
         if !(15..=34).contains(&compact.len()) || !compact.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(err());

@@ -15,7 +15,7 @@ impl Phone {
         let invalid = || {
             FieldError::new(
                 "invalid_phone",
-                field.to_string(),
+                field,
                 format!("{field} must be an international number such as +4915112345678"),
             )
         };

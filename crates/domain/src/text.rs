@@ -33,24 +33,16 @@ fn checked(value: &str, field: impl std::fmt::Display + Copy, max_chars: usize) 
     if let Some(c) = value.chars().find(|c| is_forbidden(*c)) {
         return Err(FieldError::new(
             "invalid_characters",
-            field.to_string(),
+            field,
             format!("{field} contains the forbidden character U+{:04X}", c as u32),
         ));
     }
     if has_markup(value) {
-        return Err(FieldError::new(
-            "markup_not_allowed",
-            field.to_string(),
-            format!("{field} must not contain markup tags"),
-        ));
+        return Err(FieldError::new("markup_not_allowed", field, format!("{field} must not contain markup tags")));
     }
     let trimmed = value.trim();
     if trimmed.chars().count() > max_chars {
-        return Err(FieldError::new(
-            "too_long",
-            field.to_string(),
-            format!("{field} is longer than {max_chars} characters"),
-        ));
+        return Err(FieldError::new("too_long", field, format!("{field} is longer than {max_chars} characters")));
     }
     Ok((!trimmed.is_empty()).then_some(trimmed))
 }
