@@ -206,7 +206,17 @@ impl Service {
     pub fn prepare(&self, order: Order, decision: Option<Decision>) -> NewOrder {
         let entities: Vec<EntityKey> = order.entities().iter().map(|e| self.hasher.key_of(e)).collect();
         let body = riskdesk_store::codec::order_body(&order);
-        NewOrder { order, body, entities, received_at: self.clock.now(), decision, shadow: None, outbox: Vec::new() }
+        let packed_body = if self.store.packs_bodies() { riskdesk_store::body::pack(&body) } else { None };
+        NewOrder {
+            order,
+            body,
+            packed_body,
+            entities,
+            received_at: self.clock.now(),
+            decision,
+            shadow: None,
+            outbox: Vec::new(),
+        }
     }
 
     /// Screens and stores one order with its decision (and the shadow set's), in one

@@ -181,8 +181,11 @@ fn fold_stored(c: &Connection, after: i64) -> StoreResult<(CustomerFold, Recover
         let mut rows = st.query([after]).map_err(db)?;
         while let Some(row) = rows.next().map_err(db)? {
             let rowid: i64 = row.get(0).map_err(db)?;
-            let order: Option<Order> =
-                row.get_ref(1).ok().and_then(|v| v.as_str().ok()).and_then(|body| codec::order_from_body(body).ok());
+            let order: Option<Order> = row
+                .get_ref(1)
+                .ok()
+                .and_then(|v| v.as_bytes().ok())
+                .and_then(|body| codec::order_from_stored(body).ok());
             match order {
                 Some(order) => {
                     fold.add_order(&order);

@@ -228,10 +228,10 @@ impl Hot {
             let orders = c
                 .prepare_cached("SELECT rowid, body, entities FROM orders WHERE rowid > ? ORDER BY rowid LIMIT ?")
                 .map_err(db)?
-                .query_map([orders_after, limit + 1], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_map([orders_after, limit + 1], |r| Ok((r.get(0)?, body_text(r.get_ref(1)?), r.get(2)?)))
                 .map_err(db)?
-                .collect::<Result<_, _>>()
-                .map_err(db)?;
+                .map(|r| r.map_err(db).and_then(|(rowid, body, entities)| Ok((rowid, body?, entities))))
+                .collect::<StoreResult<_>>()?;
             let events = c
                 .prepare_cached(
                     "SELECT rowid, occurred_at, type, order_id, customer_id FROM events WHERE rowid > ? ORDER BY rowid",
@@ -276,10 +276,10 @@ impl Hot {
                 "SELECT rowid, body, entities FROM orders WHERE rowid > ? ORDER BY rowid LIMIT {limit}"
             ))
             .map_err(db)?
-            .query_map([after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_map([after], |r| Ok((r.get(0)?, body_text(r.get_ref(1)?), r.get(2)?)))
             .map_err(db)?
-            .collect::<Result<_, _>>()
-            .map_err(db)
+            .map(|r| r.map_err(db).and_then(|(rowid, body, entities)| Ok((rowid, body?, entities))))
+            .collect()
         })
     }
 
@@ -317,6 +317,12 @@ impl Hot {
             Ok(out)
         })
     }
+}
+
+/// The JSON of a stored order body, packed or not (`riskdesk_store::body`).
+fn body_text(v: rusqlite::types::ValueRef<'_>) -> StoreResult<String> {
+    let bytes = v.as_bytes().map_err(|e| StoreError::Corrupt(format!("order body: {e}")))?;
+    Ok(riskdesk_store::body::unpack(bytes)?.into_owned())
 }
 
 /// Entity rows per statement in a bulk load (six parameters each).
@@ -393,11 +399,26 @@ fn insert_rows(
         let mut st = c
             .prepare_cached(
                 "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, \
-                 body, entities, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+                 body, entities, received_at, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (order_id) DO NOTHING",
             )
             .map_err(db)?;
         for n in batch {
             let o = &n.order;
+            // Packed where the order was prepared; packed here otherwise, and stored as JSON
+            // should packing fail (readers take both).
+            let packed_here;
+            let body: &dyn rusqlite::ToSql = match &n.packed_body {
+                Some(p) => p,
+                None => {
+                    packed_here = riskdesk_store::body::pack(&n.body);
+                    match &packed_here {
+                        Some(p) => p,
+                        None => &n.body,
+                    }
+                }
+            };
+            let country = o.shipping_address.as_ref().and_then(|a| a.country.as_ref()).map(|c| c.as_str());
             let changed = st
                 .execute(params![
                     o.order_id.as_str(),
@@ -407,9 +428,10 @@ fn insert_rows(
                     o.total.minor,
                     o.total.currency.code(),
                     o.payment.method.as_str(),
-                    n.body,
+                    body,
                     codec::pack_entities(&n.entities),
                     n.received_at.timestamp_millis(),
+                    country,
                 ])
                 .map_err(db)?;
             if changed > 0 {

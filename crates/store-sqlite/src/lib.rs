@@ -204,6 +204,10 @@ impl riskdesk_store::BlockingWriter for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn packs_bodies(&self) -> bool {
+        true
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -276,7 +280,7 @@ impl Store for SqliteStore {
 
     async fn get_order(&self, id: &OrderId) -> StoreResult<Option<StoredOrder>> {
         let mut conn = self.reader.acquire().await.map_err(db)?;
-        let Some((body, received_at)): Option<(String, i64)> =
+        let Some((body, received_at)): Option<(Vec<u8>, i64)> =
             sqlx::query_as("SELECT body, received_at FROM orders WHERE order_id = ?")
                 .bind(id.as_str())
                 .fetch_optional(&mut *conn)
@@ -299,7 +303,7 @@ impl Store for SqliteStore {
                 .await
                 .map_err(db)?;
         Ok(Some(StoredOrder {
-            order: codec::order_from_body(&body)?,
+            order: codec::order_from_stored(&body)?,
             received_at: from_millis(received_at)?,
             decisions: decisions.into_iter().map(codec::decision_from_row).collect::<StoreResult<_>>()?,
             events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
@@ -335,7 +339,7 @@ impl Store for SqliteStore {
             .fetch_one(&mut *conn)
             .await
             .map_err(db)?;
-        let orders: Vec<(String, Option<String>)> = sqlx::query_as(
+        let orders: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(
             "SELECT o.body, d.verdict FROM orders o LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
              WHERE o.customer_id = ? ORDER BY o.placed_at DESC, o.order_id DESC LIMIT ?",
         )
@@ -1035,5 +1039,6 @@ async fn append_decision(conn: &mut SqliteConnection, d: &Decision) -> StoreResu
 
 riskdesk_store::impl_workspace_store!(
     SqliteStore, Sqlite, writer: writer, reader: reader, lock: "",
-    country: "json_extract(o.body, '$.shipping_address.country')", json_param: "$6"
+    country: "COALESCE(o.country, CASE WHEN typeof(o.body) = 'text' THEN json_extract(o.body, '$.shipping_address.country') END)",
+    json_param: "$6"
 );

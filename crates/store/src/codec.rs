@@ -27,6 +27,11 @@ pub fn order_from_body(body: &str) -> StoreResult<Order> {
     serde_json::from_str(body).map_err(|e| corrupt("order body", e))
 }
 
+/// The order of a stored body, packed (`crate::body`) or plain JSON.
+pub fn order_from_stored(stored: &[u8]) -> StoreResult<Order> {
+    order_from_body(&crate::body::unpack(stored)?)
+}
+
 pub fn event_body(event: &Event) -> String {
     serde_json::to_string(event).unwrap_or_default()
 }
@@ -99,13 +104,16 @@ pub fn profile_from_row(r: ProfileRow) -> StoreResult<CustomerProfile> {
 }
 
 /// Rows of (body, verdict of the first decision), newest first: the summaries, and the account's
-/// distinct billing and shipping addresses, most recently used first.
-pub fn orders_and_addresses(rows: Vec<(String, Option<String>)>) -> StoreResult<(Vec<OrderSummary>, Vec<Address>)> {
+/// distinct billing and shipping addresses, most recently used first. A body may be packed or
+/// plain JSON.
+pub fn orders_and_addresses<B: AsRef<[u8]>>(
+    rows: Vec<(B, Option<String>)>,
+) -> StoreResult<(Vec<OrderSummary>, Vec<Address>)> {
     let mut summaries = Vec::with_capacity(rows.len());
     let mut addresses: Vec<Address> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (body, verdict) in rows {
-        let o = order_from_body(&body)?;
+        let o = order_from_stored(body.as_ref())?;
         for a in [&o.shipping_address, &o.billing_address].into_iter().flatten() {
             let key = a.key().map(|k| k.to_string()).unwrap_or_else(|| format!("{a:?}"));
             if seen.insert(key) {

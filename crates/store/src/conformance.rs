@@ -76,6 +76,7 @@ pub fn new_order(v: &Value) -> NewOrder {
         entities,
         received_at: decided_at,
         body: crate::codec::order_body(&order),
+        packed_body: None,
         order,
     }
 }

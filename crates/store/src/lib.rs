@@ -1,6 +1,7 @@
 //! Storage behind traits of whole operations. Each backend (SQLite, PostgreSQL) implements
 //! [`Store`], owns its transactions, and must pass the [`conformance`] suite.
 
+pub mod body;
 pub mod codec;
 pub mod conformance;
 pub mod workspace;
@@ -52,6 +53,9 @@ pub struct NewOrder {
     pub order: Order,
     /// The order serialised for storage (built where it is cheapest: in parallel, off the writer).
     pub body: String,
+    /// `body` packed (`crate::body`) for a backend that stores it so ([`Store::packs_bodies`]),
+    /// also built in parallel; a backend that packs and finds `None` packs on its writer.
+    pub packed_body: Option<Vec<u8>>,
     pub entities: Vec<EntityKey>,
     pub received_at: DateTime<Utc>,
     /// `None` for imported history, which was never screened.
@@ -402,6 +406,12 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
 
     /// Which backend this is, for logs and metrics.
     fn backend(&self) -> &'static str;
+
+    /// Whether order bodies are stored packed (`crate::body`): then [`NewOrder::packed_body`]
+    /// is worth building where orders are prepared, in parallel.
+    fn packs_bodies(&self) -> bool {
+        false
+    }
 
     /// Stores orders, their customers' profiles, entities and decisions in one transaction.
     /// Orders whose id is already stored are left untouched and reported as duplicates.
