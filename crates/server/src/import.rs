@@ -227,11 +227,18 @@ async fn load(service: &Service, file: &Path, size: u64, opts: &Options) -> anyh
 
     let mut summary = Summary::default();
     let mut report: Option<csv::Writer<std::fs::File>> = None;
-    while let Some(parsed) = parsed_rx.recv().await {
+    // Which stage bounds the load: time the writer spent writing, and waiting for parsing.
+    let (mut writing, mut waiting) = (Duration::ZERO, Duration::ZERO);
+    loop {
+        let start = Instant::now();
+        let Some(parsed) = parsed_rx.recv().await else { break };
+        waiting += start.elapsed();
         let ParsedChunk { batch, lines, bytes_read } = parsed?;
         summary.lines += lines;
         let svc = service.clone();
+        let start = Instant::now();
         let written = tokio::task::spawn_blocking(move || write_chunk(&svc, batch)).await??;
+        writing += start.elapsed();
         absorb(&mut summary, &mut report, &opts.report, written)?;
         bar.set_position(bytes_read);
         bar.set_message(format!(
@@ -241,6 +248,7 @@ async fn load(service: &Service, file: &Path, size: u64, opts: &Options) -> anyh
     }
     parser.await?;
     let _ = reader.join();
+    tracing::debug!(writing = writing.as_secs_f64(), waiting_for_parsing = waiting.as_secs_f64(), "load written");
     if let Some(mut w) = report {
         w.flush()?;
         summary.report = Some(opts.report.clone());

@@ -571,6 +571,18 @@ fn insert_decisions(c: &Connection, sql: &str, decisions: &[&Decision]) -> Store
 /// `events_orphans`, which lists only events that name an order but no customer (nearly always
 /// none).
 fn events_learn_customers(c: &Connection, fresh: &[&NewOrder]) -> StoreResult<()> {
+    // Events nearly never wait for their order: one look at the (nearly always empty) index of
+    // those that do spares a look-up per order, which was a sixth of a bulk load's writer time.
+    let waiting: bool = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM events INDEXED BY events_orphans WHERE customer_id IS NULL AND order_id IS NOT NULL)",
+        )
+        .map_err(db)?
+        .query_row([], |r| r.get(0))
+        .map_err(db)?;
+    if !waiting {
+        return Ok(());
+    }
     let mut st = c
         .prepare_cached(
             "UPDATE events SET customer_id = ?2, body = json_set(body, '$.customer_id', ?2) \
