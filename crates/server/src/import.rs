@@ -149,25 +149,39 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
         service.store().begin_bulk_load(target).await?;
     }
     let result = load(service, file, size, opts).await;
-    if bulk {
+    // Imported history skips per-order linking; one pass links it all. After a bulk load it runs
+    // even when everything was a duplicate: the same file again is how a load killed before
+    // this pass gets its accounts linked. It reads only the orders' own entity keys, not the
+    // indexes, so it runs while they are rebuilt: reading and linking a million orders then
+    // overlaps the index builds instead of following them.
+    let link = result.as_ref().is_ok_and(|s| s.imported > 0 || bulk);
+    let rebuild = async {
+        if !bulk {
+            return Ok(());
+        }
         // Rebuild even when the load failed: the indexes must come back either way.
         let start = Instant::now();
         let spinner = if opts.progress { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
         spinner.set_message("rebuilding indexes…");
         spinner.enable_steady_tick(Duration::from_millis(120));
-        service.store().end_bulk_load().await?;
+        let ended = service.store().end_bulk_load().await;
         spinner.finish_and_clear();
         tracing::info!(seconds = start.elapsed().as_secs_f64(), "indexes rebuilt");
-    }
-    let mut summary = result?;
-    // Imported history skips per-order linking; one pass links it all. After a bulk load it runs
-    // even when everything was a duplicate: the same file again is how a load killed before
-    // this pass gets its accounts linked.
-    if summary.imported > 0 || bulk {
+        ended
+    };
+    let relink = async {
+        if !link {
+            return Ok(None);
+        }
         let start = Instant::now();
         let accounts = service.rebuild_clusters(&riskdesk_service::auth::local::intake()).await?;
         tracing::info!(accounts, seconds = start.elapsed().as_secs_f64(), "linked-account clusters rebuilt");
-    }
+        Ok::<_, riskdesk_service::ServiceError>(Some(accounts))
+    };
+    let (rebuilt, relinked) = tokio::join!(rebuild, relink);
+    rebuilt?;
+    let mut summary = result?;
+    relinked?;
     summary.bulk = bulk;
     summary.elapsed = total.elapsed();
     Ok(summary)
