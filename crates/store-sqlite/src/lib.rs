@@ -533,6 +533,16 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn checkpoint(&self) -> StoreResult<()> {
+        let (busy, _, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.writer).await.map_err(db)?;
+        if busy != 0 {
+            // A reader held an older snapshot: what it pins stays in the WAL, which is safe.
+            tracing::debug!("checkpoint could not empty the WAL: a reader is active");
+        }
+        Ok(())
+    }
+
     async fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows> {
         // Run in place: the reads take a fraction of a millisecond, less than a hand-off to
         // another thread and back.

@@ -453,6 +453,13 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
     async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()>;
     async fn end_bulk_load(&self) -> StoreResult<()>;
 
+    /// Moves everything committed into the database proper, for a command that wrote much and
+    /// is about to exit (SQLite: copies the WAL back and empties it, so the file alone holds the
+    /// data, should someone copy it). A no-op where there is nothing to move.
+    async fn checkpoint(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// The reads one screening decision needs.
     async fn screening_rows(&self, q: &ScreeningQuery) -> StoreResult<ScreeningRows>;
 
