@@ -128,28 +128,27 @@ mod tests {
 
     #[test]
     fn damaged_or_foreign_bodies_are_corrupt_not_a_panic() {
-        let packed = pack(r#"{"order_id":"O-1","note":"some text to pack"}"#).expect("packs");
-        let cases: Vec<Vec<u8>> = vec![
-            vec![],
-            vec![0x02, 1, 2, 3],
-            vec![PACKED_V1],
-            vec![PACKED_V1, 0x28, 0xb5, 0x2f, 0xfd],
-            packed[..packed.len() - 2].to_vec(),
-            {
-                let mut p = packed.clone();
-                let last = p.len() - 1;
-                p[last] ^= 0xff;
-                p
-            },
-            b"{\xff}".to_vec(),
+        let json = r#"{"order_id":"O-1","note":"some text to pack"}"#;
+        let packed = pack(json).expect("packs");
+        let refused: Vec<(&str, Vec<u8>)> = vec![
+            ("empty", vec![]),
+            ("unknown tag", vec![0x02, 1, 2, 3]),
+            ("tag alone", vec![PACKED_V1]),
+            ("frame header alone", vec![PACKED_V1, 0x28, 0xb5, 0x2f, 0xfd]),
+            ("truncated frame", packed[..packed.len() - 2].to_vec()),
+            ("JSON that is not UTF-8", b"{\xff}".to_vec()),
         ];
-        for c in cases {
-            if let Ok(s) = unpack(&c) {
-                // A flipped byte may still decode: then it is text, never a panic.
-                assert!(!s.is_empty() || c.is_empty());
-            }
+        for (case, stored) in refused {
+            let err = unpack(&stored).expect_err(case);
+            assert!(matches!(err, StoreError::Corrupt(ref m) if m.starts_with("order body")), "{case}: {err}");
         }
-        assert!(unpack(&[]).is_err() && unpack(&[0x02]).is_err() && unpack(&[PACKED_V1]).is_err());
+        // Without a checksum a flipped byte may still decode, but never to the body it was.
+        let mut flipped = packed.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0xff;
+        if let Ok(text) = unpack(&flipped) {
+            assert_ne!(text, json);
+        }
     }
 
     proptest! {
