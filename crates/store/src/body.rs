@@ -44,6 +44,7 @@ thread_local! {
 fn compressor() -> std::io::Result<zstd::bulk::Compressor<'static>> {
     let mut c = zstd::bulk::Compressor::with_prepared_dictionary(&ENCODER_V1)?;
     c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(false))?;
+    // zstd's default, set because `unpack` sizes its output from it.
     c.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(true))?;
     c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))?;
     Ok(c)

@@ -205,18 +205,21 @@ pub struct CustomerFold {
 }
 
 impl CustomerFold {
-    /// Folds an order's customer in, as `add` of [`CustomerFold::row_of`] does. An account
-    /// already held is updated in place from borrowed values, copying a value only when it
-    /// changes: nearly every order repeats its account's e-mail, phone and name, and on a bulk
-    /// load this fold runs on the one writer thread.
+    /// Folds an order's customer in, after the orders folded before it. An account already
+    /// held is updated in place from borrowed values, copying a value only when it changes:
+    /// nearly every order repeats its account's e-mail, phone and name, and on a bulk load this
+    /// fold runs on the one writer thread.
     pub fn add_order(&mut self, order: &riskdesk_domain::Order) {
         let c = &order.customer;
         let Some(&i) = self.index.get(c.customer_id.as_str()) else {
-            self.add(Self::row_of(order));
+            self.index.insert(c.customer_id.to_string(), self.rows.len());
+            self.rows.push(Self::row_of(order));
             return;
         };
         let at = order.placed_at.timestamp_millis();
         let old = &mut self.rows[i];
+        // A value replaces the held one when there is none, or when it is newer (for the
+        // channel: older).
         fn pick(new: Option<&str>, new_at: i64, old: &mut Option<String>, old_at: &mut i64, newest: bool) {
             let wins = if newest { new_at >= *old_at } else { new_at < *old_at };
             if let Some(v) = new
@@ -243,7 +246,7 @@ impl CustomerFold {
     }
 
     /// The customer row one order gives on its own.
-    pub fn row_of(order: &riskdesk_domain::Order) -> CustomerRow {
+    fn row_of(order: &riskdesk_domain::Order) -> CustomerRow {
         let c = &order.customer;
         let at = order.placed_at.timestamp_millis();
         CustomerRow {
@@ -261,37 +264,6 @@ impl CustomerFold {
             name_at: at,
             channel_at: at,
         }
-    }
-
-    /// Folds a row in, after the rows folded before it.
-    pub fn add(&mut self, row: CustomerRow) {
-        let Some(&i) = self.index.get(&row.customer_id) else {
-            self.index.insert(row.customer_id.clone(), self.rows.len());
-            self.rows.push(row);
-            return;
-        };
-        let old = &mut self.rows[i];
-        // A value replaces the held one when there is none, or when it is newer (for the
-        // channel: older).
-        fn pick(new: Option<String>, new_at: i64, old: &mut Option<String>, old_at: &mut i64, newest: bool) {
-            let wins = if newest { new_at >= *old_at } else { new_at < *old_at };
-            if new.is_some() && (old.is_none() || wins) {
-                *old = new;
-                *old_at = new_at;
-            }
-        }
-        pick(row.email, row.email_at, &mut old.email, &mut old.email_at, true);
-        pick(row.phone, row.phone_at, &mut old.phone, &mut old.phone_at, true);
-        pick(row.name, row.name_at, &mut old.name, &mut old.name_at, true);
-        pick(row.channel, row.channel_at, &mut old.channel, &mut old.channel_at, false);
-        if old.created_at.is_none() {
-            old.created_at = row.created_at;
-        }
-        if old.invited_by.is_none() {
-            old.invited_by = row.invited_by;
-        }
-        old.first_order_at = old.first_order_at.min(row.first_order_at);
-        old.last_order_at = old.last_order_at.max(row.last_order_at);
     }
 
     pub fn len(&self) -> usize {
@@ -606,6 +578,35 @@ mod tests {
         (0u8..3, 0u32..600, small(), small(), small(), small(), small(), small())
     }
 
+    /// The fold by whole rows, moving values: the reference the in-place fold is held to.
+    fn add_row(fold: &mut CustomerFold, row: CustomerRow) {
+        let Some(&i) = fold.index.get(&row.customer_id) else {
+            fold.index.insert(row.customer_id.clone(), fold.rows.len());
+            fold.rows.push(row);
+            return;
+        };
+        let old = &mut fold.rows[i];
+        fn pick(new: Option<String>, new_at: i64, old: &mut Option<String>, old_at: &mut i64, newest: bool) {
+            let wins = if newest { new_at >= *old_at } else { new_at < *old_at };
+            if new.is_some() && (old.is_none() || wins) {
+                *old = new;
+                *old_at = new_at;
+            }
+        }
+        pick(row.email, row.email_at, &mut old.email, &mut old.email_at, true);
+        pick(row.phone, row.phone_at, &mut old.phone, &mut old.phone_at, true);
+        pick(row.name, row.name_at, &mut old.name, &mut old.name_at, true);
+        pick(row.channel, row.channel_at, &mut old.channel, &mut old.channel_at, false);
+        if old.created_at.is_none() {
+            old.created_at = row.created_at;
+        }
+        if old.invited_by.is_none() {
+            old.invited_by = row.invited_by;
+        }
+        old.first_order_at = old.first_order_at.min(row.first_order_at);
+        old.last_order_at = old.last_order_at.max(row.last_order_at);
+    }
+
     proptest! {
         /// Folding an order in place gives what folding its own row gives, in any order of
         /// arrival and time.
@@ -615,7 +616,7 @@ mod tests {
             for s in specs {
                 let o = order(s);
                 in_place.add_order(&o);
-                by_row.add(CustomerFold::row_of(&o));
+                add_row(&mut by_row, CustomerFold::row_of(&o));
             }
             prop_assert_eq!(in_place.into_rows(), by_row.into_rows());
         }
