@@ -975,6 +975,7 @@ impl Store for PgStore {
         clusters: &[(String, ClusterFacts)],
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        lock_links(&mut tx).await?;
         sqlx::query("DELETE FROM account_links").execute(&mut *tx).await.map_err(db)?;
         sqlx::query("DELETE FROM clusters").execute(&mut *tx).await.map_err(db)?;
         for chunk in accounts.chunks(10_000) {
@@ -1078,11 +1079,25 @@ async fn ensure_linked(conn: &mut PgConnection, account: &str) -> StoreResult<()
 /// As in the SQLite store: join the clusters of every account sharing a non-hub entity, the
 /// smaller ones moving into the largest. Cluster rows are locked in id order, so two instances
 /// merging overlapping clusters wait for each other instead of deadlocking.
+/// Key of the advisory lock that serialises changes to the cluster partition.
+const LINKS_LOCK: i64 = 0x7269_736b_6c69_6e6b;
+
+/// Linking and flagging change the cluster partition, whose rows a transaction reaches in an
+/// order only the data decides (each account's neighbours, then their clusters, order after
+/// order): concurrent batches took the same rows in opposite orders and deadlocked. One
+/// transaction-scoped advisory lock serialises those changes; it is re-entrant and released at
+/// commit or rollback.
+async fn lock_links(conn: &mut PgConnection) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LINKS_LOCK).execute(&mut *conn).await.map_err(db)?;
+    Ok(())
+}
+
 async fn link_account(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<()> {
     let mut accounts = neighbours(conn, me, entities).await?;
     if accounts.is_empty() {
         return Ok(());
     }
+    lock_links(conn).await?;
     ensure_linked(conn, me).await?;
     for a in &accounts {
         ensure_linked(conn, a).await?;
@@ -1132,6 +1147,7 @@ async fn link_account(conn: &mut PgConnection, me: &str, entities: &[EntityKey])
 }
 
 async fn flag_account(conn: &mut PgConnection, customer: &str, fraud: bool) -> StoreResult<()> {
+    lock_links(conn).await?;
     // An account alone has no row yet; its flag needs one, to be counted when it links later.
     ensure_linked(conn, customer).await?;
     let sql = if fraud {
