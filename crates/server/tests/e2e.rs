@@ -113,11 +113,22 @@ fn stored_orders(data_dir: &Path) -> i64 {
     c.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0)).unwrap_or(0)
 }
 
-/// A bulk import keeps customer profiles in memory until its end: killed half-way, the next
-/// start writes them from the stored orders, and finishing the file gives the profiles and
-/// clusters a load that was never interrupted gives.
+/// Entity uses in the index, and entity keys the stored orders hold (17 bytes each).
+fn entity_uses(data: &Path) -> (i64, i64) {
+    let c = rusqlite::Connection::open(data.join("riskdesk.db")).unwrap();
+    c.query_row(
+        "SELECT (SELECT COUNT(*) FROM order_entities), (SELECT COALESCE(SUM(length(entities)), 0) / 17 FROM orders)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+/// A bulk import keeps customer profiles and entity uses in memory until its end: killed
+/// half-way, the next start writes them from the stored orders, and finishing the file gives
+/// the profiles, entity index and clusters a load that was never interrupted gives.
 #[test]
-fn a_bulk_import_killed_half_way_loses_no_customer_profile() {
+fn a_bulk_import_killed_half_way_loses_no_customer_profile_or_entity_use() {
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("export");
     run_ok(&["demo", "--customers", "2000", "--orders", "60000", "--export", export.to_str().unwrap()], dir.path());
@@ -131,6 +142,8 @@ fn a_bulk_import_killed_half_way_loses_no_customer_profile() {
     assert!(!marked);
     let linked = links(&clean);
     assert!(linked.len() > 100, "the demo's rings link accounts: {}", linked.len());
+    let (indexed, held) = entity_uses(&clean);
+    assert!(indexed > 6 * 60000 && indexed == held, "{indexed} uses indexed of {held}");
 
     let data = dir.path().join("killed");
     let mut child = bin()
@@ -153,6 +166,8 @@ fn a_bulk_import_killed_half_way_loses_no_customer_profile() {
     assert!(stored < 60000, "the kill came too late to test anything ({stored} orders stored)");
     let (rows, marked) = customers(&data);
     assert!(marked, "the killed load left its marker");
+    let (indexed, held) = entity_uses(&data);
+    assert!(indexed < held, "the killed load's uses were still held in memory: {indexed} of {held}");
 
     // Any command that opens the store writes the missing profiles.
     run_ok(&["apikey", "list"], &data);
@@ -168,11 +183,14 @@ fn a_bulk_import_killed_half_way_loses_no_customer_profile() {
         )
         .unwrap();
     assert_eq!(orphans, 0, "every stored order's account has its profile");
+    let (indexed, held) = entity_uses(&data);
+    assert_eq!(indexed, held, "every stored order's entity uses are indexed");
 
     let out = run_ok(&["import", "orders", file, "--bulk", "on", "--no-progress"], &data);
     assert!(out.contains(&format!("duplicates skipped {stored}")), "{out}");
     assert_eq!(customers(&data), (expected, false));
     assert_eq!(links(&data), linked, "the accounts are linked as by a load never interrupted");
+    assert_eq!(entity_uses(&data), entity_uses(&clean));
 }
 
 struct Server {

@@ -99,7 +99,7 @@ impl Hot {
                 orders = done.orders,
                 unreadable = done.unreadable,
                 seconds = started.elapsed().as_secs_f64(),
-                "an interrupted bulk load's customer profiles were written from its orders"
+                "an interrupted bulk load's customer profiles and entity uses were written from its orders"
             );
         }
         Ok(())
@@ -110,14 +110,18 @@ impl Hot {
     pub(crate) fn set_bulk(&self, on: bool) -> StoreResult<()> {
         if !on {
             let load = self.bulk.lock().take();
-            if let Some(load) = load {
+            if let Some(mut load) = load {
                 if let Err(e) = self.write(Turn::Flush, |c, _, _| load.finish(c)) {
                     // Still a bulk load: ending it again retries, and its marker stays for the
                     // next open should nobody.
                     *self.bulk.lock() = Some(load);
                     return Err(e);
                 }
-                tracing::debug!(accounts = load.accounts(), "bulk load's customer profiles written");
+                tracing::debug!(
+                    accounts = load.accounts(),
+                    uses = load.uses(),
+                    "bulk load's profiles and entity uses written"
+                );
             }
             return Ok(());
         }
@@ -325,24 +329,6 @@ fn body_text(v: rusqlite::types::ValueRef<'_>) -> StoreResult<String> {
     Ok(riskdesk_store::body::unpack(bytes)?.into_owned())
 }
 
-/// Entity rows per statement in a bulk load (six parameters each).
-const ENTITY_ROWS_PER_INSERT: usize = 64;
-
-/// `INSERT INTO order_entities` of `rows` rows; the full-size text is built once.
-fn entity_insert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
-    fn build(rows: usize) -> String {
-        let mut sql = String::from(
-            "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) VALUES ",
-        );
-        for i in 0..rows {
-            sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?)" });
-        }
-        sql
-    }
-    static FULL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build(ENTITY_ROWS_PER_INSERT));
-    if rows == ENTITY_ROWS_PER_INSERT { std::borrow::Cow::Borrowed(FULL.as_str()) } else { build(rows).into() }
-}
-
 /// Opens a connection to the file as every rusqlite connection here is set up.
 fn open(path: &Path, synchronous_full: bool, read_only: bool) -> StoreResult<Connection> {
     let flags = if read_only {
@@ -445,20 +431,14 @@ fn insert_rows(
     let fresh: Vec<&NewOrder> =
         batch.iter().zip(&outcomes).filter(|(_, o)| **o == InsertOutcome::Inserted).map(|(n, _)| n).collect();
 
-    let bulk = match bulk {
-        Some(load) => {
-            load.stage(&fresh);
-            true
-        }
-        None => {
-            bulk::upsert_customers(c, &codec::customer_rows(&fresh))?;
-            false
-        }
-    };
-
-    if !bulk {
+    if let Some(load) = bulk {
+        // A bulk load's profiles and entity uses are written at its end.
+        load.stage(&fresh);
+    } else {
+        bulk::upsert_customers(c, &codec::customer_rows(&fresh))?;
         tail.seen.want();
         for (n, rowid) in fresh.iter().zip(&rowids) {
+            tail.seen.stored(n.entities.iter().map(|k| (k.hash, k.kind.code())), *rowid);
             let o = &n.order;
             let order = OrderUse::new(
                 *rowid,
@@ -468,30 +448,6 @@ fn insert_rows(
                 o.total.minor,
             );
             tail.stage(c, order, &n.entities)?;
-        }
-    } else {
-        let mut rows: Vec<(&NewOrder, &EntityKey)> =
-            fresh.iter().flat_map(|n| n.entities.iter().map(move |e| (*n, e))).collect();
-        // Inserting in key order walks the B-tree once instead of jumping to a random page per row.
-        rows.sort_unstable_by_key(|r| r.1.hash);
-        // Many rows per statement: a bulk load writes about seven per order, and one statement
-        // each spent more on binding, stepping and resetting than on the row.
-        for chunk in rows.chunks(ENTITY_ROWS_PER_INSERT) {
-            let mut st = c.prepare_cached(&entity_insert_sql(chunk.len())).map_err(db)?;
-            let mut i = 0;
-            let mut bind = |v: &dyn rusqlite::ToSql| {
-                i += 1;
-                st.raw_bind_parameter(i, v)
-            };
-            for (n, e) in chunk {
-                bind(&&e.hash[..]).map_err(db)?;
-                bind(&i64::from(e.kind.code())).map_err(db)?;
-                bind(&n.order.placed_at.timestamp_millis()).map_err(db)?;
-                bind(&n.order.order_id.as_str()).map_err(db)?;
-                bind(&n.order.customer.customer_id.as_str()).map_err(db)?;
-                bind(&n.order.total.minor).map_err(db)?;
-            }
-            st.raw_execute().map_err(db)?;
         }
     }
 

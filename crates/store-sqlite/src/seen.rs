@@ -1,4 +1,5 @@
-//! Entity keys the index may hold: a Bloom filter over `order_entities`, kept by the writer.
+//! Entity keys the index may hold: a Bloom filter over the entity keys of stored orders, kept
+//! by the writer.
 //!
 //! Why: linking an account into its cluster looks up each linking entity of its order in the
 //! index, and screening looks up each entity's recent uses. Most keys of a new account (its
@@ -7,21 +8,26 @@
 //! (BENCHMARKS.md, "Skipping look-ups of keys never stored"). A key the filter has never seen is
 //! not in the index, and when the tail holds none of its uses either (checked separately), its
 //! look-up is skipped. A false positive (about one key in a hundred) costs the look-up it would
-//! have cost anyway. There are no false negatives as long as the filter covers every row of
-//! `order_entities`, which is what the rest of this module keeps true:
+//! have cost anyway. Every row of `order_entities` is a use by a stored order, whose keys are
+//! also in its own row (`orders.entities`), so there are no false negatives as long as the
+//! filter covers the keys of every stored order, which is what the rest of this module keeps
+//! true (the index itself has no rowid to follow: see migration 0011):
 //!
-//! - It is built on a thread of its own from one snapshot: every row up to the highest rowid
-//!   (`upto`). Until the writer installs it, every look-up goes to the index.
-//! - The writer installs it at the start of a write transaction and reads the rows above
+//! - It is built on a thread of its own from one snapshot: the keys of every order up to the
+//!   highest rowid of `orders` (`upto`). Until the writer installs it, every look-up goes to
+//!   the index.
+//! - The writer installs it at the start of a write transaction and reads the orders above
 //!   `upto`; again whenever another connection has committed since its last look (`PRAGMA
-//!   data_version`: another process's merge or bulk load). Rows are appended with a rowid above
-//!   the highest; only a deletion could let a later row take a lower one, so `entity_deletions`
-//!   (kept by a trigger) counts deletions, and any change drops the filter and builds it again.
-//! - This process's own merges add their keys as they insert them; a rolled-back transaction
-//!   sets `upto` back (its keys stay in the filter: a false positive at worst).
-//! - A bulk load writes rows around the tail: the filter is dropped for its duration and built
-//!   again after it. It is dropped and built again, larger, when it holds twice the rows it was
-//!   sized for, before its false-positive rate climbs.
+//!   data_version`: another process's intake or bulk load). Orders are appended with a rowid
+//!   above the highest; only a deletion could let a later one take a lower rowid, so
+//!   `entity_deletions` (kept by a trigger) counts deletions from `orders`, and any change drops
+//!   the filter and builds it again. A deletion of entity rows alone leaves keys in the filter:
+//!   a false positive at worst.
+//! - This process's own intake adds the keys of each order it stores, before they are merged;
+//!   a rolled-back transaction sets `upto` back (its keys stay: a false positive at worst).
+//! - A bulk load writes orders around the filter: the filter is dropped for its duration and
+//!   built again after it. It is dropped and built again, larger, when it holds twice the keys
+//!   it was sized for, before its false-positive rate climbs.
 //!
 //! Readers (the API's look-ups on connections of their own) do not use it: they read a snapshot
 //! the writer's filter may be ahead of or behind.
@@ -34,8 +40,11 @@ use std::sync::Arc;
 
 /// About one key in a hundred never stored is looked up anyway: 9.6 bits per row.
 const FALSE_POSITIVES: f64 = 0.01;
-/// Rows a new filter is sized for at least (1.2 MiB).
+/// Keys a new filter is sized for at least (1.2 MiB).
 const MIN_CAPACITY: usize = 1 << 20;
+/// Room per stored order when sizing a filter: orders carry up to nine keys, seven on average
+/// in the demo history, and the filter should take as many again before it is rebuilt.
+const KEYS_PER_ORDER: usize = 8;
 
 /// Opens a read connection to the same file, for the builder thread.
 pub(crate) type Opener = Arc<dyn Fn() -> StoreResult<Connection> + Send + Sync>;
@@ -46,11 +55,11 @@ fn db(e: rusqlite::Error) -> StoreError {
 
 struct Filter {
     bloom: BloomFilter,
-    /// Every row of `order_entities` up to this rowid has its key in `bloom`.
+    /// Every order up to this rowid of `orders` has its keys in `bloom`.
     upto: i64,
     /// `entity_deletions.n` when the filter was built.
     deletions: i64,
-    /// Rows added, and the rows it was sized for.
+    /// Keys added, and the keys it was sized for.
     items: usize,
     capacity: usize,
 }
@@ -65,43 +74,46 @@ impl Filter {
         self.items > 2 * self.capacity
     }
 
-    /// Adds the rows above `upto`. False when the filter must start over (a deletion happened).
+    /// Adds the keys of the orders above `upto`. False when the filter must start over (a
+    /// deletion happened).
     fn catch_up(&mut self, c: &Connection) -> StoreResult<bool> {
         let deletions: i64 =
             c.prepare_cached("SELECT n FROM entity_deletions").map_err(db)?.query_row([], |r| r.get(0)).map_err(db)?;
         if deletions != self.deletions {
             return Ok(false);
         }
-        let mut st = c
-            .prepare_cached("SELECT rowid, hash, kind FROM order_entities WHERE rowid > ? ORDER BY rowid")
-            .map_err(db)?;
+        let mut st =
+            c.prepare_cached("SELECT rowid, entities FROM orders WHERE rowid > ? ORDER BY rowid").map_err(db)?;
         let mut rows = st.query([self.upto]).map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let key = row_key(r, 1)?;
-            self.add(&key);
+            self.add_packed(r, 1)?;
             self.upto = r.get(0).map_err(db)?;
         }
         Ok(!self.full())
     }
+
+    /// Adds the keys an order row holds packed at column `at` (`codec::pack_entities`: kind,
+    /// then hash, 17 bytes each).
+    fn add_packed(&mut self, r: &rusqlite::Row<'_>, at: usize) -> StoreResult<()> {
+        let blob = r.get_ref(at).map_err(db)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if !blob.len().is_multiple_of(17) {
+            return Err(StoreError::Corrupt(format!("packed entities of {} bytes", blob.len())));
+        }
+        for k in blob.chunks_exact(17) {
+            let hash: [u8; 16] = k[1..].try_into().unwrap_or_else(|_| unreachable!("17-byte chunks"));
+            self.add(&(hash, k[0]));
+        }
+        Ok(())
+    }
 }
 
-/// The key of a row whose hash and kind are at `at` and `at + 1`.
-fn row_key(r: &rusqlite::Row<'_>, at: usize) -> StoreResult<IndexKey> {
-    let blob = r.get_ref(at).map_err(db)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let hash: [u8; 16] =
-        blob.try_into().map_err(|_| StoreError::Corrupt(format!("entity hash of {} bytes", blob.len())))?;
-    let kind: i64 = r.get(at + 1).map_err(db)?;
-    let kind = u8::try_from(kind).map_err(|_| StoreError::Corrupt(format!("entity kind {kind}")))?;
-    Ok((hash, kind))
-}
-
-/// Builds a filter of every row in one snapshot (on the builder's own connection).
+/// Builds a filter of every stored order's keys in one snapshot (on the builder's own connection).
 fn build(c: &Connection) -> StoreResult<Filter> {
     let tx = c.unchecked_transaction().map_err(db)?;
     let deletions: i64 = c.query_row("SELECT n FROM entity_deletions", [], |r| r.get(0)).map_err(db)?;
-    let upto: i64 = c.query_row("SELECT COALESCE(MAX(rowid), 0) FROM order_entities", [], |r| r.get(0)).map_err(db)?;
-    // Rowids are appended, so the highest is about the number of rows.
-    let capacity = usize::try_from(upto).unwrap_or(0).saturating_mul(2).max(MIN_CAPACITY);
+    let upto: i64 = c.query_row("SELECT COALESCE(MAX(rowid), 0) FROM orders", [], |r| r.get(0)).map_err(db)?;
+    // Rowids are appended, so the highest is about the number of orders.
+    let capacity = usize::try_from(upto).unwrap_or(0).saturating_mul(KEYS_PER_ORDER).max(MIN_CAPACITY);
     let mut f = Filter {
         bloom: BloomFilter::with_false_pos(FALSE_POSITIVES).expected_items(capacity),
         upto,
@@ -110,10 +122,10 @@ fn build(c: &Connection) -> StoreResult<Filter> {
         capacity,
     };
     {
-        let mut st = c.prepare("SELECT hash, kind FROM order_entities WHERE rowid <= ?").map_err(db)?;
+        let mut st = c.prepare("SELECT entities FROM orders WHERE rowid <= ?").map_err(db)?;
         let mut rows = st.query([upto]).map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            f.add(&row_key(r, 0)?);
+            f.add_packed(r, 0)?;
         }
     }
     tx.finish().map_err(db)?;
@@ -214,7 +226,7 @@ impl Seen {
             let start = std::time::Instant::now();
             let result = open().and_then(|c| build(&c));
             if let Ok(f) = &result {
-                tracing::info!(rows = f.items, seconds = start.elapsed().as_secs_f64(), "entity filter built");
+                tracing::info!(keys = f.items, seconds = start.elapsed().as_secs_f64(), "entity filter built");
             }
             let mut slot = slot.lock();
             // Never over a newer build's result.
@@ -228,17 +240,19 @@ impl Seen {
         }
     }
 
-    /// This transaction inserted `key` into the index as row `rowid`.
-    pub(crate) fn merged(&mut self, key: &IndexKey, rowid: i64) {
+    /// This transaction stored the order `rowid` with these keys.
+    pub(crate) fn stored(&mut self, keys: impl IntoIterator<Item = IndexKey>, rowid: i64) {
         let Some(f) = &mut self.filter else { return };
-        f.add(key);
+        for key in keys {
+            f.add(&key);
+        }
         f.upto = f.upto.max(rowid);
         if f.full() {
             self.filter = None;
         }
     }
 
-    /// The transaction rolled back: its rows are gone and their rowids will be handed out again.
+    /// The transaction rolled back: its orders are gone and their rowids will be handed out again.
     pub(crate) fn rolled_back(&mut self) {
         if let Some(f) = &mut self.filter {
             f.upto = self.upto_at_start;
@@ -263,10 +277,10 @@ mod tests {
         let c = Connection::open(&path).expect("open");
         c.execute_batch(
             "PRAGMA journal_mode = WAL;
-             CREATE TABLE order_entities (hash BLOB, kind INTEGER, seen_at INTEGER, order_id TEXT, customer_id TEXT, amount_minor INTEGER);
+             CREATE TABLE orders (order_id TEXT, entities BLOB NOT NULL);
              CREATE TABLE entity_deletions (n INTEGER NOT NULL);
              INSERT INTO entity_deletions VALUES (0);
-             CREATE TRIGGER d AFTER DELETE ON order_entities BEGIN UPDATE entity_deletions SET n = n + 1; END;",
+             CREATE TRIGGER d AFTER DELETE ON orders BEGIN UPDATE entity_deletions SET n = n + 1; END;",
         )
         .expect("schema");
         let open: Opener = Arc::new(move || Connection::open(&path).map_err(db));
@@ -277,9 +291,10 @@ mod tests {
         ([n; 16], 3)
     }
 
-    fn insert(c: &Connection, k: IndexKey) -> i64 {
-        c.execute("INSERT INTO order_entities VALUES (?, ?, 0, 'O', 'C', 0)", params![&k.0[..], i64::from(k.1)])
-            .expect("row");
+    /// Stores an order holding these keys; its rowid.
+    fn insert(c: &Connection, keys: &[IndexKey]) -> i64 {
+        let packed: Vec<u8> = keys.iter().flat_map(|(hash, kind)| std::iter::once(*kind).chain(*hash)).collect();
+        c.execute("INSERT INTO orders VALUES ('O', ?)", params![packed]).expect("row");
         c.last_insert_rowid()
     }
 
@@ -297,45 +312,56 @@ mod tests {
         panic!("the filter was never built");
     }
 
-    /// A file holding `key(1)`, and the writer's filter of it, installed.
+    /// A file holding an order with `key(1)` and one with no keys, and the writer's filter of
+    /// them, installed.
     fn one_row_installed() -> (tempfile::TempDir, Opener, Connection, Seen) {
         let (dir, open) = file();
         let c = open().expect("conn");
-        insert(&c, key(1));
+        insert(&c, &[key(1)]);
+        insert(&c, &[]);
         let seen = installed(&open, &c);
         (dir, open, c, seen)
     }
 
     #[test]
-    fn rows_stored_before_and_after_the_build_are_found_and_others_skipped() {
+    fn keys_stored_before_and_after_the_build_are_found_and_others_skipped() {
         let (_dir, open, c, mut seen) = one_row_installed();
         assert!(seen.may_hold(&key(1)));
         assert!(!seen.may_hold(&key(2)), "a key never stored");
         // Another connection appends: found once the writer sees it committed.
         let other = open().expect("other");
-        insert(&other, key(2));
+        insert(&other, &[key(2), key(4)]);
         seen.begin_write(&c, true, false);
-        assert!(seen.may_hold(&key(2)));
-        // This writer's own merge.
-        let rowid = insert(&c, key(3));
-        seen.merged(&key(3), rowid);
+        assert!(seen.may_hold(&key(2)) && seen.may_hold(&key(4)));
+        // This writer's own order.
+        let rowid = insert(&c, &[key(3)]);
+        seen.stored([key(3)], rowid);
         assert!(seen.may_hold(&key(3)));
         let misses = (10..=250).filter(|n| seen.may_hold(&key(*n))).count();
         assert!(misses < 10, "{misses} false positives among 241 keys");
     }
 
     #[test]
-    fn a_rolled_back_merge_hands_its_rowids_back_and_rows_taking_them_are_found() {
+    fn a_corrupt_packed_row_disables_the_filter_instead_of_missing_keys() {
+        let (_dir, open, c, mut seen) = one_row_installed();
+        let other = open().expect("other");
+        other.execute("INSERT INTO orders VALUES ('O', x'0102')", []).expect("damaged row");
+        seen.begin_write(&c, true, false);
+        assert!(!seen.ready() && seen.may_hold(&key(9)), "every look-up goes to the index");
+    }
+
+    #[test]
+    fn a_rolled_back_write_hands_its_rowids_back_and_orders_taking_them_are_found() {
         let (_dir, open, c, mut seen) = one_row_installed();
         seen.begin_write(&c, false, false);
         c.execute_batch("BEGIN").expect("begin");
-        let rowid = insert(&c, key(5));
-        seen.merged(&key(5), rowid);
+        let rowid = insert(&c, &[key(5)]);
+        seen.stored([key(5)], rowid);
         c.execute_batch("ROLLBACK").expect("rollback");
         seen.rolled_back();
         // Another process takes the same rowid for another key.
         let other = open().expect("other");
-        assert_eq!(insert(&other, key(6)), rowid);
+        assert_eq!(insert(&other, &[key(6)]), rowid);
         seen.begin_write(&c, true, false);
         assert!(seen.may_hold(&key(6)));
     }
@@ -343,8 +369,9 @@ mod tests {
     #[test]
     fn a_deletion_or_a_bulk_load_drops_the_filter_and_every_look_up_goes_to_the_index() {
         let (_dir, open, c, mut seen) = one_row_installed();
-        c.execute("DELETE FROM order_entities WHERE rowid = 1", []).expect("delete");
-        insert(&c, key(7));
+        // The highest order goes, so the next one takes its rowid again.
+        c.execute("DELETE FROM orders WHERE rowid = 2", []).expect("delete");
+        assert_eq!(insert(&c, &[key(7)]), 2);
         seen.begin_write(&c, true, false);
         assert!(!seen.ready());
         assert!(seen.may_hold(&key(7)) && seen.may_hold(&key(8)));

@@ -18,13 +18,10 @@
 //! `entity_backlog` lists the orders whose keys may not be merged yet, both in the order's own
 //! transaction. When a pass ends, its orders leave the backlog, again a slice per write. A process
 //! that opens the file loads the backlog back into its tail (and picks up another process's
-//! backlog the same way when the file changed under it). A merge skips entries already in the
-//! index, so one cut short by a crash, or run by two processes, leaves each entry once. Only
-//! uses that another connection could have merged need that check (a probe of the index per
-//! entry, a tenth of what intake costs): those held when this process last saw another
-//! connection commit. Uses this process staged since then cannot be in the index yet: another
-//! process would have to load them, then merge and commit, and that commit is seen (by
-//! `PRAGMA data_version`) at the start of the transaction that would merge them here.
+//! backlog the same way when the file changed under it). The index is keyed by the whole use
+//! (migration 0011), and a merge skips entries already in it, so one cut short by a crash, or
+//! run by two processes, leaves each entry once; the check is the key's own uniqueness probe,
+//! which every insert makes anyway.
 //!
 //! Visibility: a lookup reads the tail and the index and counts what it finds in both once. A
 //! reader copies what the tail holds for its keys before its snapshot begins, and the writer takes
@@ -111,9 +108,6 @@ pub(crate) struct Tail {
     backlog_max_at_start: i64,
     /// `PRAGMA data_version` at the last look: it changes when another connection commits.
     data_version: Option<i64>,
-    /// Orders up to this rowid were held when another connection last committed: their uses
-    /// may be in the index already, and are merged with a check.
-    checked_upto: i64,
     /// Uses added in the open transaction, taken out again if it fails.
     staged: Vec<(IndexKey, i64)>,
     staged_orders: usize,
@@ -124,7 +118,7 @@ pub(crate) struct Tail {
     cleared: usize,
     /// Uses held before a pass starts.
     threshold: usize,
-    /// Which keys the index may hold: kept in step with the merges here.
+    /// Which keys the index may hold (see `crate::seen`).
     pub(crate) seen: Seen,
 }
 
@@ -161,7 +155,6 @@ impl Tail {
             backlog_max: 0,
             backlog_max_at_start: 0,
             data_version: None,
-            checked_upto: 0,
             staged: Vec::new(),
             staged_orders: 0,
             pass: None,
@@ -273,8 +266,6 @@ impl Tail {
         for (order, keys) in found {
             self.hold(order, &keys, false);
         }
-        // Whatever is held now may be merged by whoever committed (or loaded it) meanwhile.
-        self.checked_upto = self.checked_upto.max(self.backlog_max);
         Ok(true)
     }
 
@@ -315,21 +306,8 @@ impl Tail {
         let budget = if turn == Turn::Flush { usize::MAX } else { MIN_SLICE.max(2 * self.staged.len()) };
         if let Some(p) = &mut self.pass {
             // Another process may have loaded the same backlog and merged part of it, or a
-            // crash cut a merge short: for uses held since before another connection last
-            // committed, what is in the index already is skipped (see the module's docs).
-            let mut checked = c
-                .prepare_cached(
-                    "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) \
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM order_entities WHERE hash = ?1 \
-                     AND seen_at = ?3 AND customer_id = ?5 AND kind = ?2 AND amount_minor = ?6 AND order_id = ?4)",
-                )
-                .map_err(db)?;
-            let mut plain = c
-                .prepare_cached(
-                    "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(db)?;
+            // crash cut a merge short: what is in the index already is skipped.
+            let mut st = c.prepare_cached(crate::INSERT_ENTITY_SQL).map_err(db)?;
             let from = p.cursor.map_or(Bound::Unbounded, Bound::Excluded);
             let mut written = 0;
             let mut range = self.uses.range((from, Bound::Unbounded));
@@ -342,20 +320,15 @@ impl Tail {
                     break;
                 };
                 for u in list.iter().filter(|u| u.generation <= p.generation) {
-                    let st = if u.rowid <= self.checked_upto { &mut checked } else { &mut plain };
-                    let inserted = st
-                        .execute(params![
-                            &key.0[..],
-                            i64::from(key.1),
-                            u.seen_at,
-                            u.order_id,
-                            u.customer_id,
-                            u.amount_minor
-                        ])
-                        .map_err(db)?;
-                    if inserted > 0 {
-                        self.seen.merged(key, c.last_insert_rowid());
-                    }
+                    st.execute(params![
+                        &key.0[..],
+                        i64::from(key.1),
+                        u.seen_at,
+                        u.order_id,
+                        u.customer_id,
+                        u.amount_minor
+                    ])
+                    .map_err(db)?;
                     written += 1;
                 }
                 p.cursor = Some(*key);
@@ -528,8 +501,11 @@ mod tests {
     #[test]
     fn a_rolled_back_write_takes_its_staged_uses_and_its_slice_back() {
         let (c, mut tail) = loaded(1);
-        c.execute_batch("CREATE TABLE order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor)")
-            .expect("index table");
+        c.execute_batch(
+            "CREATE TABLE order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor, \
+             PRIMARY KEY (hash, seen_at, customer_id, kind, amount_minor, order_id)) WITHOUT ROWID",
+        )
+        .expect("index table");
         tail.begin_write();
         tail.begin_turn(Turn::Intake);
         c.execute("INSERT INTO orders VALUES ('O-9', 'C-9', 9, 100, x'')", []).expect("order");
