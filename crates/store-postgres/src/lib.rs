@@ -1076,9 +1076,6 @@ async fn ensure_linked(conn: &mut PgConnection, account: &str) -> StoreResult<()
     Ok(())
 }
 
-/// As in the SQLite store: join the clusters of every account sharing a non-hub entity, the
-/// smaller ones moving into the largest. Cluster rows are locked in id order, so two instances
-/// merging overlapping clusters wait for each other instead of deadlocking.
 /// Key of the advisory lock that serialises changes to the cluster partition.
 const LINKS_LOCK: i64 = 0x7269_736b_6c69_6e6b;
 
@@ -1092,6 +1089,10 @@ async fn lock_links(conn: &mut PgConnection) -> StoreResult<()> {
     Ok(())
 }
 
+/// As in the SQLite store: join the clusters of every account sharing a non-hub entity, the
+/// smaller ones moving into the largest. Changes to the partition are serialised by
+/// [`lock_links`], so two instances merging overlapping clusters wait for each other instead of
+/// deadlocking.
 async fn link_account(conn: &mut PgConnection, me: &str, entities: &[EntityKey]) -> StoreResult<()> {
     let mut accounts = neighbours(conn, me, entities).await?;
     if accounts.is_empty() {

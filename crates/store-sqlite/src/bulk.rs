@@ -25,6 +25,7 @@
 //! indexed is skipped), and a live load whose marker another process recovered writes it again
 //! with its next batch.
 
+use crate::ENTITY_ROWS_PER_INSERT;
 use rayon::slice::ParallelSliceMut;
 use riskdesk_domain::{EntityKey, Order};
 use riskdesk_store::codec::{self, CustomerFold, CustomerRow};
@@ -33,7 +34,7 @@ use rusqlite::{Connection, params};
 use std::cmp::Ordering;
 
 /// The `settings` rows of unfinished bulk loads, one per load (`{MARKER}{load}`): orders with a
-/// rowid above its value may lack their customer profile.
+/// rowid above its value may lack their customer profile and their entity uses.
 const MARKER: &str = "bulk_load_customers_after:";
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -127,7 +128,7 @@ impl BulkLoad {
     pub(crate) fn finish(&mut self, c: &Connection) -> StoreResult<()> {
         if self.stale {
             // The held uses are exact (a rolled-back write's are cut off): only the fold is redone.
-            let (fold, _, done) = fold_stored(c, self.after)?;
+            let (fold, done) = fold_stored(c, self.after, None)?;
             tracing::info!(
                 orders = done.orders,
                 unreadable = done.unreadable,
@@ -307,7 +308,7 @@ impl Gathered<'_> {
         // more than the insert.
         let mut from = 0;
         for (uses, orders) in self.uses.chunks(ENTITY_ROWS_PER_INSERT).zip(self.orders.chunks(ENTITY_ROWS_PER_INSERT)) {
-            let mut st = c.prepare_cached(&entity_insert_sql(uses.len())).map_err(db)?;
+            let mut st = c.prepare_cached(&crate::insert_entities_sql(uses.len())).map_err(db)?;
             let mut i = 0;
             let mut bind = |v: &dyn rusqlite::ToSql| {
                 i += 1;
@@ -326,26 +327,6 @@ impl Gathered<'_> {
         }
         Ok(())
     }
-}
-
-/// Entity uses per statement (six parameters each).
-const ENTITY_ROWS_PER_INSERT: usize = 64;
-
-/// `INSERT INTO order_entities` of `rows` uses, skipping those indexed already; the full-size
-/// text is built once.
-fn entity_insert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
-    fn build(rows: usize) -> String {
-        let mut sql = String::from(
-            "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) VALUES ",
-        );
-        for i in 0..rows {
-            sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?)" });
-        }
-        sql.push_str(" ON CONFLICT DO NOTHING");
-        sql
-    }
-    static FULL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build(ENTITY_ROWS_PER_INSERT));
-    if rows == ENTITY_ROWS_PER_INSERT { std::borrow::Cow::Borrowed(FULL.as_str()) } else { build(rows).into() }
 }
 
 /// Writes customer rows against what is stored. A stored row holds no times per value, so a
@@ -406,7 +387,8 @@ pub(crate) fn recover(c: &Connection) -> StoreResult<Option<Recovered>> {
     }
     // An unreadable marker can only mean damage: then every order is folded again (idempotent).
     let after = values.iter().map(|v| v.parse::<i64>().unwrap_or(0)).min().unwrap_or(0);
-    let (fold, mut uses, done) = fold_stored(c, after)?;
+    let mut uses = HeldUses::default();
+    let (fold, done) = fold_stored(c, after, Some(&mut uses))?;
     upsert_customers(c, fold.rows())?;
     uses.write(c)?;
     c.execute("DELETE FROM settings WHERE name >= ?1 AND name < ?2", params![MARKER, marker_end()]).map_err(db)?;
@@ -414,10 +396,10 @@ pub(crate) fn recover(c: &Connection) -> StoreResult<Option<Recovered>> {
 }
 
 /// Folds the customers of the stored orders after a rowid, from their bodies, and collects
-/// their entity uses, from their rows; an order it cannot read is skipped and logged by rowid.
-fn fold_stored(c: &Connection, after: i64) -> StoreResult<(CustomerFold, HeldUses, Recovered)> {
+/// their entity uses into `uses`, from their rows; an order it cannot read is skipped and
+/// logged by rowid.
+fn fold_stored(c: &Connection, after: i64, mut uses: Option<&mut HeldUses>) -> StoreResult<(CustomerFold, Recovered)> {
     let mut fold = CustomerFold::default();
-    let mut uses = HeldUses::default();
     let mut done = Recovered { orders: 0, unreadable: 0 };
     {
         let mut st = c
@@ -429,22 +411,8 @@ fn fold_stored(c: &Connection, after: i64) -> StoreResult<(CustomerFold, HeldUse
         let mut rows = st.query([after]).map_err(db)?;
         while let Some(row) = rows.next().map_err(db)? {
             let rowid: i64 = row.get(0).map_err(db)?;
-            let keys = row
-                .get_ref(6)
-                .ok()
-                .and_then(|v| v.as_blob().ok())
-                .and_then(|packed| codec::unpack_entities(packed).ok());
-            match keys {
-                Some(keys) => uses.add(
-                    &row.get::<_, String>(2).map_err(db)?,
-                    &row.get::<_, String>(3).map_err(db)?,
-                    row.get(4).map_err(db)?,
-                    row.get(5).map_err(db)?,
-                    &keys,
-                ),
-                None => {
-                    tracing::warn!(rowid, "a stored order's entity keys could not be read; its uses are not indexed")
-                }
+            if let Some(uses) = uses.as_deref_mut() {
+                hold_stored_uses(uses, row, rowid)?;
             }
             let order: Option<Order> = row
                 .get_ref(1)
@@ -464,7 +432,25 @@ fn fold_stored(c: &Connection, after: i64) -> StoreResult<(CustomerFold, HeldUse
             }
         }
     }
-    Ok((fold, uses, done))
+    Ok((fold, done))
+}
+
+/// Holds the entity uses of one stored order row (`rowid, body, order_id, customer_id,
+/// placed_at, total_minor, entities`); packed keys it cannot read are skipped and logged.
+fn hold_stored_uses(uses: &mut HeldUses, row: &rusqlite::Row<'_>, rowid: i64) -> StoreResult<()> {
+    let keys =
+        row.get_ref(6).ok().and_then(|v| v.as_blob().ok()).and_then(|packed| codec::unpack_entities(packed).ok());
+    match keys {
+        Some(keys) => uses.add(
+            &row.get::<_, String>(2).map_err(db)?,
+            &row.get::<_, String>(3).map_err(db)?,
+            row.get(4).map_err(db)?,
+            row.get(5).map_err(db)?,
+            &keys,
+        ),
+        None => tracing::warn!(rowid, "a stored order's entity keys could not be read; its uses are not indexed"),
+    }
+    Ok(())
 }
 
 /// The first name after every marker (`:` + 1 is `;`).

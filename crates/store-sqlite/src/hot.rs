@@ -24,7 +24,7 @@
 
 use crate::bulk::{self, BulkLoad};
 use crate::seen::Opener;
-use crate::tail::{OrderUse, Tail, TailUses, Turn, UseList, Uses};
+use crate::tail::{OrderUse, Tail, TailUses, Turn, UseList, Uses, index_key};
 use riskdesk_domain::{Decision, EntityKey, Verdict};
 use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
@@ -438,7 +438,7 @@ fn insert_rows(
         bulk::upsert_customers(c, &codec::customer_rows(&fresh))?;
         tail.seen.want();
         for (n, rowid) in fresh.iter().zip(&rowids) {
-            tail.seen.stored(n.entities.iter().map(|k| (k.hash, k.kind.code())), *rowid);
+            tail.seen.stored(n.entities.iter().map(index_key), *rowid);
             let o = &n.order;
             let order = OrderUse::new(
                 *rowid,

@@ -976,9 +976,26 @@ async fn ensure_indexes(conn: &mut SqliteConnection) -> StoreResult<()> {
     Ok(())
 }
 
-/// Inserts one entity use into the keyed index (migration 0011), unless it is there already.
-pub(crate) const INSERT_ENTITY_SQL: &str = "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
+/// Entity uses per statement when many are written at once (six parameters each).
+pub(crate) const ENTITY_ROWS_PER_INSERT: usize = 64;
+
+/// `INSERT INTO order_entities` of `rows` uses (hash, kind, time, order, account, amount each),
+/// skipping any the keyed index (migration 0011) holds already: the tail's merge writes one at a
+/// time, a bulk load [`ENTITY_ROWS_PER_INSERT`]. The full-size text is built once.
+pub(crate) fn insert_entities_sql(rows: usize) -> std::borrow::Cow<'static, str> {
+    fn build(rows: usize) -> String {
+        let mut sql = String::from(
+            "INSERT INTO order_entities (hash, kind, seen_at, order_id, customer_id, amount_minor) VALUES ",
+        );
+        for i in 0..rows {
+            sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?)" });
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING");
+        sql
+    }
+    static FULL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build(ENTITY_ROWS_PER_INSERT));
+    if rows == ENTITY_ROWS_PER_INSERT { std::borrow::Cow::Borrowed(FULL.as_str()) } else { build(rows).into() }
+}
 
 /// Gives an account (the one parameter) its own cluster row unless it has one: on ingest in
 /// `hot::ensure_linked`, and before a flag in [`flag_account`].

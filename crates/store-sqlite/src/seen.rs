@@ -32,8 +32,9 @@
 //! Readers (the API's look-ups on connections of their own) do not use it: they read a snapshot
 //! the writer's filter may be ahead of or behind.
 
-use crate::tail::IndexKey;
+use crate::tail::{IndexKey, index_key};
 use fastbloom::BloomFilter;
+use riskdesk_store::codec;
 use riskdesk_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -92,16 +93,11 @@ impl Filter {
         Ok(!self.full())
     }
 
-    /// Adds the keys an order row holds packed at column `at` (`codec::pack_entities`: kind,
-    /// then hash, 17 bytes each).
+    /// Adds the keys an order row holds packed at column `at` (`codec::pack_entities`).
     fn add_packed(&mut self, r: &rusqlite::Row<'_>, at: usize) -> StoreResult<()> {
         let blob = r.get_ref(at).map_err(db)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if !blob.len().is_multiple_of(17) {
-            return Err(StoreError::Corrupt(format!("packed entities of {} bytes", blob.len())));
-        }
-        for k in blob.chunks_exact(17) {
-            let hash: [u8; 16] = k[1..].try_into().unwrap_or_else(|_| unreachable!("17-byte chunks"));
-            self.add(&(hash, k[0]));
+        for k in codec::unpack_entities(blob)? {
+            self.add(&index_key(&k));
         }
         Ok(())
     }

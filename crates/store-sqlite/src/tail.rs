@@ -81,7 +81,7 @@ impl TailUses for Uses {
 /// The index's order: hash first.
 pub(crate) type IndexKey = ([u8; 16], u8);
 
-fn index_key(k: &EntityKey) -> IndexKey {
+pub(crate) fn index_key(k: &EntityKey) -> IndexKey {
     (k.hash, k.kind.code())
 }
 
@@ -307,7 +307,7 @@ impl Tail {
         if let Some(p) = &mut self.pass {
             // Another process may have loaded the same backlog and merged part of it, or a
             // crash cut a merge short: what is in the index already is skipped.
-            let mut st = c.prepare_cached(crate::INSERT_ENTITY_SQL).map_err(db)?;
+            let mut st = c.prepare_cached(&crate::insert_entities_sql(1)).map_err(db)?;
             let from = p.cursor.map_or(Bound::Unbounded, Bound::Excluded);
             let mut written = 0;
             let mut range = self.uses.range((from, Bound::Unbounded));
