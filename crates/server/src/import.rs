@@ -146,7 +146,10 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
     let total = Instant::now();
     if bulk {
         let target = if opts.kind == Kind::Orders { BulkTarget::Orders } else { BulkTarget::Events };
-        service.store().begin_bulk_load(target).await?;
+        // On the high side (half the usual line size): what a store sizes from it but does not
+        // fill costs address space only, while too little is grown by copying.
+        let per_line = if opts.kind == Kind::Orders { 512 } else { 75 };
+        service.store().begin_bulk_load(target, size / per_line).await?;
     }
     let result = load(service, file, size, opts).await;
     // Imported history skips per-order linking; one pass links it all. After a bulk load it runs

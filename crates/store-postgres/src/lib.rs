@@ -512,7 +512,7 @@ impl Store for PgStore {
             .map_err(db)
     }
 
-    async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()> {
+    async fn begin_bulk_load(&self, target: BulkTarget, _expected_rows: u64) -> StoreResult<()> {
         for (name, _) in BULK_INDEXES.iter().filter(|(n, _)| target.owns_index(n)) {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}")))
                 .execute(&self.pool)

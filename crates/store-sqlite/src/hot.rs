@@ -105,26 +105,9 @@ impl Hot {
         Ok(())
     }
 
-    /// Merges the whole tail into the index, and switches bulk mode (see `SqliteStore::begin_bulk_load`).
-    /// Ending it writes the customer profiles the load folded.
-    pub(crate) fn set_bulk(&self, on: bool) -> StoreResult<()> {
-        if !on {
-            let load = self.bulk.lock().take();
-            if let Some(mut load) = load {
-                if let Err(e) = self.write(Turn::Flush, |c, _, _| load.finish(c)) {
-                    // Still a bulk load: ending it again retries, and its marker stays for the
-                    // next open should nobody.
-                    *self.bulk.lock() = Some(load);
-                    return Err(e);
-                }
-                tracing::debug!(
-                    accounts = load.accounts(),
-                    uses = load.uses(),
-                    "bulk load's profiles and entity uses written"
-                );
-            }
-            return Ok(());
-        }
+    /// Merges the whole tail into the index and starts a bulk load (see
+    /// `SqliteStore::begin_bulk_load`), sized for `expected_orders`.
+    pub(crate) fn begin_bulk(&self, expected_orders: u64) -> StoreResult<()> {
         // A pass under way merges only what it started with, and its orders leave the
         // backlog in the transaction after: flush until both are empty. Bounded, in case
         // intake in this process keeps adding.
@@ -135,8 +118,27 @@ impl Hot {
             self.write(Turn::Flush, |_, _, _| Ok(()))?;
         }
         if self.bulk.lock().is_none() {
-            let load = self.write(Turn::Flush, |c, _, _| BulkLoad::begin(c))?;
+            let load = self.write(Turn::Flush, |c, _, _| BulkLoad::begin(c, expected_orders))?;
             *self.bulk.lock() = Some(load);
+        }
+        Ok(())
+    }
+
+    /// Ends a bulk load: writes the customer profiles and entity uses it held.
+    pub(crate) fn end_bulk(&self) -> StoreResult<()> {
+        let load = self.bulk.lock().take();
+        if let Some(mut load) = load {
+            if let Err(e) = self.write(Turn::Flush, |c, _, _| load.finish(c)) {
+                // Still a bulk load: ending it again retries, and its marker stays for the
+                // next open should nobody.
+                *self.bulk.lock() = Some(load);
+                return Err(e);
+            }
+            tracing::debug!(
+                accounts = load.accounts(),
+                uses = load.uses(),
+                "bulk load's profiles and entity uses written"
+            );
         }
         Ok(())
     }

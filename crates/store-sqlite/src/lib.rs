@@ -479,10 +479,11 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
-    async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()> {
+    async fn begin_bulk_load(&self, target: BulkTarget, expected_rows: u64) -> StoreResult<()> {
         // The entity index's tail is merged first; the load then holds its entity uses in
         // memory and appends them in key order at its end (see `bulk`).
-        self.on_hot_writer(|hot| hot.set_bulk(true)).await?;
+        let orders = if target == BulkTarget::Orders { expected_rows } else { 0 };
+        self.on_hot_writer(move |hot| hot.begin_bulk(orders)).await?;
         for (name, _) in BULK_INDEXES.iter().filter(|(n, _)| target.owns_index(n)) {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}")))
                 .execute(&self.writer)
@@ -508,7 +509,7 @@ impl Store for SqliteStore {
         // should this future be dropped.
         let hot = self.hot.clone();
         let (mut conn, ended) = tokio::task::spawn_blocking(move || {
-            let ended = hot.set_bulk(false);
+            let ended = hot.end_bulk();
             (conn, ended)
         })
         .await

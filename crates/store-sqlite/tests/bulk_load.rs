@@ -76,7 +76,7 @@ async fn profiles_written_at_the_end_match_per_order_upserts() {
     plain.insert_orders(std::slice::from_ref(&before)).await.expect("insert");
     bulk.insert_orders(std::slice::from_ref(&before)).await.expect("insert");
 
-    bulk.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    bulk.begin_bulk_load(BulkTarget::Orders, 0).await.expect("begin");
     for b in batches() {
         plain.insert_orders(&b).await.expect("insert");
         bulk.insert_orders(&b).await.expect("insert");
@@ -101,7 +101,7 @@ async fn a_load_that_died_has_its_profiles_written_by_the_next_open() {
     let (first, second, third) = (batches.next().expect("1"), batches.next().expect("2"), batches.next().expect("3"));
 
     let import = open(&path).await;
-    import.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    import.begin_bulk_load(BulkTarget::Orders, 0).await.expect("begin");
     import.insert_orders(&first).await.expect("insert");
     plain.insert_orders(&first).await.expect("insert");
     // Another process opens the file meanwhile: it writes what the live load has so far.
@@ -159,7 +159,7 @@ async fn the_latest_value_wins_however_the_load_was_cut() {
 
     // ended normally
     let ended = open(&dir.path().join("ended.db")).await;
-    ended.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    ended.begin_bulk_load(BulkTarget::Orders, 0).await.expect("begin");
     for b in batches() {
         ended.insert_orders(&b).await.expect("insert");
     }
@@ -169,7 +169,7 @@ async fn the_latest_value_wins_however_the_load_was_cut() {
     // died after its last batch, recovered by the next open
     let path = dir.path().join("died.db");
     let died = open(&path).await;
-    died.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    died.begin_bulk_load(BulkTarget::Orders, 0).await.expect("begin");
     for b in batches() {
         died.insert_orders(&b).await.expect("insert");
     }
@@ -180,7 +180,7 @@ async fn the_latest_value_wins_however_the_load_was_cut() {
     // recovered by another process after its first batch, then ended
     let path = dir.path().join("both.db");
     let both = open(&path).await;
-    both.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    both.begin_bulk_load(BulkTarget::Orders, 0).await.expect("begin");
     let mut it = batches().into_iter();
     both.insert_orders(&it.next().expect("first")).await.expect("insert");
     open(&path).await.close().await;
@@ -202,7 +202,7 @@ async fn an_older_value_from_the_load_does_not_replace_a_newer_stored_one() {
         s.insert_orders(std::slice::from_ref(&stored_first)).await.expect("insert");
     }
     plain.insert_orders(&load).await.expect("insert");
-    bulk.begin_bulk_load(BulkTarget::Orders).await.expect("begin");
+    bulk.begin_bulk_load(BulkTarget::Orders, 0).await.expect("begin");
     bulk.insert_orders(&load).await.expect("insert");
     bulk.end_bulk_load().await.expect("end");
     assert_eq!(phone(&plain, "C-1").await.as_deref(), Some("+4915100000009"));

@@ -122,13 +122,13 @@ async fn uses_merged_by_another_process_are_not_merged_twice() {
     // The second process loads the backlog and merges all of it with its own orders.
     let import = open(&path, 1_000_000).await;
     import.insert_orders(&second).await.expect("insert");
-    import.begin_bulk_load(BulkTarget::Events).await.expect("flush");
+    import.begin_bulk_load(BulkTarget::Events, 0).await.expect("flush");
     import.end_bulk_load().await.expect("end");
     assert_eq!(table_counts(&path).0 as usize, first.iter().chain(&second).map(distinct).sum::<usize>());
 
     // The first process still holds its uses, stages more, and merges everything.
     serve.insert_orders(&third).await.expect("insert");
-    serve.begin_bulk_load(BulkTarget::Events).await.expect("flush");
+    serve.begin_bulk_load(BulkTarget::Events, 0).await.expect("flush");
     serve.end_bulk_load().await.expect("end");
     assert_eq!(table_counts(&path).0 as usize, all, "each use once in the index");
     assert_eq!(serve.entity_tail_len(), 0);
@@ -178,12 +178,12 @@ async fn keys_another_process_indexed_link_accounts_once_the_filter_is_built() {
 
     // Another process imports in bulk: its rows go straight into the index's table.
     let import = open(&path, 1).await;
-    import.begin_bulk_load(BulkTarget::Orders).await.expect("bulk");
+    import.begin_bulk_load(BulkTarget::Orders, 0).await.expect("bulk");
     import.insert_orders(&[with_device("B-1", "B-1", 1000, "dev-bulk")]).await.expect("insert");
     import.end_bulk_load().await.expect("end");
     // Its intake, merged into the index and cleared from the backlog (a flush).
     import.insert_orders(&[with_device("B-2", "B-2", 1001, "dev-intake")]).await.expect("insert");
-    import.begin_bulk_load(BulkTarget::Events).await.expect("flush");
+    import.begin_bulk_load(BulkTarget::Events, 0).await.expect("flush");
     import.end_bulk_load().await.expect("end");
     assert_eq!(table_counts(&path).1, 0, "nothing left for the backlog to tell");
 

@@ -450,7 +450,7 @@ pub async fn settings_keep_the_first_value(store: &dyn Store) {
 
 pub async fn bulk_load_rebuilds_what_it_drops(store: &dyn Store) {
     store.insert_orders(&[new_order(&order_json("A-0", "C-0", 0))]).await.unwrap();
-    store.begin_bulk_load(BulkTarget::Orders).await.unwrap();
+    store.begin_bulk_load(BulkTarget::Orders, 100).await.unwrap();
     let batch: Vec<NewOrder> = (1..200).map(|i| new_order(&order_json(&format!("A-{i}"), "C-1", i))).collect();
     store.insert_orders(&batch).await.unwrap();
     store.insert_orders(&batch[..5]).await.unwrap();
@@ -463,7 +463,7 @@ pub async fn bulk_load_rebuilds_what_it_drops(store: &dyn Store) {
     // ending twice, or without a beginning, is harmless
     store.end_bulk_load().await.unwrap();
 
-    store.begin_bulk_load(BulkTarget::Events).await.unwrap();
+    store.begin_bulk_load(BulkTarget::Events, 0).await.unwrap();
     let shipped = event(
         r#"{"event_id": "E-1", "type": "order_shipped", "occurred_at": "2026-06-02T08:00:00Z", "order_id": "A-1"}"#,
     );

@@ -449,8 +449,10 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
     /// Prepares for loading many rows at once: the backend may drop secondary indexes, which
     /// [`Store::end_bulk_load`] rebuilds in one sorted pass (opening the store rebuilds them too,
     /// should a load die half-way). Lookups are slow until then; use it for loads that are large
-    /// against what is stored, when nothing else is serving.
-    async fn begin_bulk_load(&self, target: BulkTarget) -> StoreResult<()>;
+    /// against what is stored, when nothing else is serving. `expected_rows` estimates how many
+    /// rows the load writes (0 when unknown), for a backend that holds some of it in memory
+    /// until the end: sizing that once spares growing it by copying.
+    async fn begin_bulk_load(&self, target: BulkTarget, expected_rows: u64) -> StoreResult<()>;
     async fn end_bulk_load(&self) -> StoreResult<()>;
 
     /// Moves everything committed into the database proper, for a command that wrote much and
