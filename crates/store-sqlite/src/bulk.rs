@@ -141,6 +141,17 @@ impl BulkLoad {
         }
         self.uses.write(c)?;
         c.execute("DELETE FROM settings WHERE name = ?1", [&self.marker]).map_err(db)?;
+        // Refresh the planner's statistics of the tables a load writes, from a sample of each
+        // index: a full analysis took 1.2-1.4 s after a million orders, `PRAGMA optimize` with
+        // the same sample 1.1 s. Here, in the same transaction and on this connection's small
+        // cache, it adds well under a second's tenth; on its own connection after the commit it
+        // took 0.85 s, most of it faulting in a fresh page cache.
+        let start = std::time::Instant::now();
+        c.execute_batch(
+            "PRAGMA analysis_limit = 1000; ANALYZE orders; ANALYZE order_entities; ANALYZE customers; ANALYZE events",
+        )
+        .map_err(db)?;
+        tracing::debug!(seconds = start.elapsed().as_secs_f64(), "planner statistics refreshed");
         Ok(())
     }
 }

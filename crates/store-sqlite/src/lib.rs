@@ -519,19 +519,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         built?;
-        ended?;
-        // Refresh the planner's statistics of the tables a load writes, from a sample of each
-        // index: a full analysis took 1.2-1.4 s after a million orders, `PRAGMA optimize` with
-        // the same sample 1.1 s, these 0.4 s.
-        let start = std::time::Instant::now();
-        sqlx::query(
-            "PRAGMA analysis_limit = 1000; ANALYZE orders; ANALYZE order_entities; ANALYZE customers; ANALYZE events",
-        )
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-        tracing::debug!(seconds = start.elapsed().as_secs_f64(), "planner statistics refreshed");
-        Ok(())
+        ended
     }
 
     async fn checkpoint(&self) -> StoreResult<()> {
