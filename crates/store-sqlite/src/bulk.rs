@@ -578,6 +578,7 @@ mod tests {
              CREATE TABLE customers (customer_id TEXT PRIMARY KEY, email TEXT, phone TEXT, name TEXT, \
                created_at TEXT, invited_by TEXT, channel TEXT, first_order_at INTEGER NOT NULL, \
                last_order_at INTEGER NOT NULL);
+             CREATE TABLE events (order_id TEXT, customer_id TEXT, type TEXT NOT NULL, occurred_at INTEGER NOT NULL);
              INSERT INTO settings VALUES ('other', 'kept');",
         )
         .expect("schema");

@@ -76,7 +76,7 @@ async fn profiles_written_at_the_end_match_per_order_upserts() {
     plain.insert_orders(std::slice::from_ref(&before)).await.expect("insert");
     bulk.insert_orders(std::slice::from_ref(&before)).await.expect("insert");
 
-    bulk.begin_bulk_load(BulkTarget::Orders, 0).await.expect("begin");
+    bulk.begin_bulk_load(BulkTarget::Orders, 1_000).await.expect("begin");
     for b in batches() {
         plain.insert_orders(&b).await.expect("insert");
         bulk.insert_orders(&b).await.expect("insert");
@@ -84,6 +84,15 @@ async fn profiles_written_at_the_end_match_per_order_upserts() {
     assert_eq!(stored(&dir.path().join("bulk.db")), (1, true), "only the account from before, and the marker");
     bulk.end_bulk_load().await.expect("end");
     assert_eq!(stored(&dir.path().join("bulk.db")), (2, false));
+    // The load's end refreshed the planner's statistics, in its own transaction.
+    let analysed: Vec<String> = rusqlite::Connection::open(dir.path().join("bulk.db"))
+        .expect("inspect")
+        .prepare("SELECT DISTINCT tbl FROM sqlite_stat1 ORDER BY tbl")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .expect("statistics");
+    for table in ["customers", "order_entities", "orders"] {
+        assert!(analysed.iter().any(|t| t == table), "{table} analysed: {analysed:?}");
+    }
     for id in ["C-1", "C-2"] {
         let expected = profile(&plain, id).await;
         assert!(expected.contains("late"), "{expected}");
