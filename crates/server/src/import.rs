@@ -129,27 +129,31 @@ enum Parsed<T> {
     Rejected(u64, String, String, String),
 }
 
+/// Lines a file of `size` bytes holds, about: orders run near 1 KiB a line, events near 150
+/// bytes.
+fn estimated_lines(size: u64, kind: Kind) -> u64 {
+    size / if kind == Kind::Orders { 1024 } else { 150 }
+}
+
 pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Result<Summary> {
     let size = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?.len();
+    let lines = estimated_lines(size, opts.kind);
     let bulk = match opts.bulk {
         Bulk::On => true,
         Bulk::Off => false,
         Bulk::Auto => {
-            // Orders run near 1 KiB a line, events near 150 bytes.
-            let per_line = if opts.kind == Kind::Orders { 1024 } else { 150 };
-            let estimate = (size / per_line) as i64;
             let counts = service.store().counts().await?;
             let stored = if opts.kind == Kind::Orders { counts.orders } else { counts.events };
-            estimate >= 100_000 && estimate >= stored
+            let lines = i64::try_from(lines).unwrap_or(i64::MAX);
+            lines >= 100_000 && lines >= stored
         }
     };
     let total = Instant::now();
     if bulk {
         let target = if opts.kind == Kind::Orders { BulkTarget::Orders } else { BulkTarget::Events };
-        // On the high side (half the usual line size): what a store sizes from it but does not
-        // fill costs address space only, while too little is grown by copying.
-        let per_line = if opts.kind == Kind::Orders { 512 } else { 75 };
-        service.store().begin_bulk_load(target, size / per_line).await?;
+        // Twice the estimate: what a store sizes from it but does not fill costs address space
+        // only, while too little is grown by copying.
+        service.store().begin_bulk_load(target, lines.saturating_mul(2)).await?;
     }
     let result = load(service, file, size, opts).await;
     // Imported history skips per-order linking; one pass links it all. After a bulk load it runs

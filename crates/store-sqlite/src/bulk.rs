@@ -144,8 +144,8 @@ impl BulkLoad {
         // Refresh the planner's statistics of the tables a load writes, from a sample of each
         // index: a full analysis took 1.2-1.4 s after a million orders, `PRAGMA optimize` with
         // the same sample 1.1 s. Here, in the same transaction and on this connection's small
-        // cache, it adds well under a second's tenth; on its own connection after the commit it
-        // took 0.85 s, most of it faulting in a fresh page cache.
+        // cache, it took 0.15-0.24 s; on a pool connection after the commit 0.80-0.85 s, most of
+        // it faulting in that connection's fresh page cache.
         let start = std::time::Instant::now();
         c.execute_batch(
             "PRAGMA analysis_limit = 1000; ANALYZE orders; ANALYZE order_entities; ANALYZE customers; ANALYZE events",
@@ -197,7 +197,7 @@ impl HeldUses {
             uses: Vec::with_capacity(orders * USES_PER_ORDER),
             ids: Vec::with_capacity(orders),
             text: String::with_capacity(orders * 24),
-            committed: (0, 0, 0),
+            ..Self::default()
         }
     }
 
@@ -298,8 +298,7 @@ impl HeldUses {
     /// A run of uses sorted by hash, with each hash's uses in key order and their orders'
     /// fields laid out side by side.
     fn gather<'a>(&self, uses: &'a [HeldUse]) -> Gathered<'a> {
-        let mut run =
-            Gathered { uses, ids: String::with_capacity(uses.len() * 32), orders: Vec::with_capacity(uses.len()) };
+        let mut run = Gathered { ids: String::with_capacity(uses.len() * 32), rows: Vec::with_capacity(uses.len()) };
         let mut ties: Vec<&HeldUse> = Vec::new();
         for same in uses.chunk_by(|a, b| a.hash == b.hash) {
             ties.clear();
@@ -307,15 +306,15 @@ impl HeldUses {
             if ties.len() > 1 {
                 ties.sort_unstable_by(|a, b| self.key_order(a, b));
             }
-            for u in &ties {
+            for u in ties.drain(..) {
                 let order = &self.ids[u.order as usize];
                 run.ids.push_str(self.order_id(u));
                 let order_end = run.ids.len();
                 run.ids.push_str(self.customer_id(u));
-                run.orders.push(GatheredOrder {
+                run.rows.push(GatheredUse {
+                    of: u,
                     seen_at: order.seen_at,
                     amount_minor: order.amount_minor,
-                    kind: u.kind,
                     order_end,
                     end: run.ids.len(),
                 });
@@ -386,20 +385,18 @@ fn sort_by_hash(uses: &mut [HeldUse]) {
 /// Uses per run handed from the gathering thread to the writer.
 const GATHER_USES: usize = 32 * 1024;
 
-/// A run of sorted uses with their orders' fields side by side.
+/// A run of uses in key order with their orders' fields side by side.
 struct Gathered<'a> {
-    uses: &'a [HeldUse],
     ids: String,
-    orders: Vec<GatheredOrder>,
+    rows: Vec<GatheredUse<'a>>,
 }
 
-/// A use's kind and order: its order id ends in [`Gathered::ids`] at `order_end`, its account
-/// id at `end`. (Its hash is that of the use at the same place in [`Gathered::uses`]: uses were
-/// reordered only among uses of one hash.)
-struct GatheredOrder {
+/// A use and its order's fields: its order id ends in [`Gathered::ids`] at `order_end`, its
+/// account id at `end`.
+struct GatheredUse<'a> {
+    of: &'a HeldUse,
     seen_at: i64,
     amount_minor: i64,
-    kind: u8,
     order_end: usize,
     end: usize,
 }
@@ -409,16 +406,16 @@ impl Gathered<'_> {
         // Many rows per statement: binding, stepping and resetting one statement per use cost
         // more than the insert.
         let mut from = 0;
-        for (uses, orders) in self.uses.chunks(ENTITY_ROWS_PER_INSERT).zip(self.orders.chunks(ENTITY_ROWS_PER_INSERT)) {
-            let mut st = c.prepare_cached(&crate::insert_entities_sql(uses.len())).map_err(db)?;
+        for rows in self.rows.chunks(ENTITY_ROWS_PER_INSERT) {
+            let mut st = c.prepare_cached(&crate::insert_entities_sql(rows.len())).map_err(db)?;
             let mut i = 0;
             let mut bind = |v: &dyn rusqlite::ToSql| {
                 i += 1;
                 st.raw_bind_parameter(i, v)
             };
-            for (u, o) in uses.iter().zip(orders) {
-                bind(&&u.hash[..]).map_err(db)?;
-                bind(&i64::from(o.kind)).map_err(db)?;
+            for o in rows {
+                bind(&&o.of.hash[..]).map_err(db)?;
+                bind(&i64::from(o.of.kind)).map_err(db)?;
                 bind(&o.seen_at).map_err(db)?;
                 bind(&&self.ids[from..o.order_end]).map_err(db)?;
                 bind(&&self.ids[o.order_end..o.end]).map_err(db)?;
@@ -748,10 +745,10 @@ mod tests {
             runs_seen += 1;
             let gathered = held.gather(run);
             let mut from = 0;
-            for (u, o) in gathered.uses.iter().zip(&gathered.orders) {
+            for o in &gathered.rows {
                 let customer = gathered.ids[o.order_end..o.end].to_owned();
                 let order = gathered.ids[from..o.order_end].to_owned();
-                rows.push((u.hash, o.seen_at, customer, o.kind, o.amount_minor, order));
+                rows.push((o.of.hash, o.seen_at, customer, o.of.kind, o.amount_minor, order));
                 from = o.end;
             }
         }
