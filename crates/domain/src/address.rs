@@ -67,11 +67,22 @@ impl Address {
         }
         let extra = self.line2.as_deref().map(normalise_street).unwrap_or_default();
         let place = match self.postal_code.as_deref() {
-            Some(p) if !p.trim().is_empty() => fold(p).replace(' ', ""),
+            Some(p) if !p.trim().is_empty() => {
+                let mut folded = fold(p);
+                folded.retain(|c| c != ' ');
+                folded
+            }
             _ => self.city.as_deref().map(fold).unwrap_or_default(),
         };
         let country = self.country.as_ref().map(CountryCode::as_str).unwrap_or_default();
-        Some(AddressKey(format!("{country}|{place}|{street}|{extra}")))
+        let mut key = String::with_capacity(country.len() + place.len() + street.len() + extra.len() + 3);
+        for (i, part) in [country, &place, &street, &extra].into_iter().enumerate() {
+            if i > 0 {
+                key.push('|');
+            }
+            key.push_str(part);
+        }
+        Some(AddressKey(key))
     }
 }
 

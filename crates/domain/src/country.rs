@@ -1,11 +1,13 @@
 use crate::FieldError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::fmt;
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct CountryCode([u8; 2]);
+
+serialize_as_str!(CountryCode, as_str);
 
 impl CountryCode {
     pub fn parse(value: &str, field: impl std::fmt::Display + Copy) -> Result<Self, FieldError> {

@@ -2,14 +2,16 @@
 //! that is identical for every spelling a mailbox provider delivers to the same inbox.
 
 use crate::FieldError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::fmt;
 
 pub const MAX_EMAIL_LEN: usize = 254;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Email(String);
+
+serialize_as_str!(Email, as_str);
 
 /// Providers that deliver `name+tag@` to `name@`.
 const PLUS_TAG_PROVIDERS: &[&str] = &[
@@ -61,7 +63,12 @@ impl Email {
         if !domain.contains('.') || domain.starts_with('[') {
             return Err(invalid());
         }
-        Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
+        let mut email = String::with_capacity(v.len());
+        email.push_str(local);
+        email.push('@');
+        email.push_str(domain);
+        email[local.len() + 1..].make_ascii_lowercase();
+        Ok(Self(email))
     }
 
     pub fn as_str(&self) -> &str {
@@ -87,7 +94,9 @@ impl Email {
         if DOT_BLIND_PROVIDERS.contains(&domain) {
             local.retain(|c| c != '.');
         }
-        format!("{local}@{domain}")
+        local.push('@');
+        local.push_str(domain);
+        local
     }
 }
 

@@ -72,6 +72,7 @@ pub struct Event {
     pub event_id: EventId,
     #[serde(rename = "type")]
     pub event_type: EventType,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub occurred_at: DateTime<FixedOffset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<OrderId>,

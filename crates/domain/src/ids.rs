@@ -39,9 +39,11 @@ pub fn check_external_id(value: &str, field: impl std::fmt::Display + Copy) -> R
 macro_rules! external_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[serde(try_from = "String")]
         pub struct $name(String);
+
+        serialize_as_str!($name, as_str);
 
         impl $name {
             pub fn parse(value: &str, field: impl std::fmt::Display + Copy) -> Result<Self, FieldError> {

@@ -8,9 +8,11 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An ISO 4217 currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Currency(iso_currency::Currency);
+
+serialize_as_str!(Currency, code);
 
 impl Currency {
     pub const EUR: Currency = Currency(iso_currency::Currency::EUR);
@@ -84,24 +86,42 @@ impl Money {
     }
 
     /// The amount as the wire's decimal string, always with the currency's number of decimals.
-    /// Written from the integer: formatting a `Decimal` cost a whole order's serialising as much
-    /// again as everything else in it.
     pub fn amount_string(&self) -> String {
-        use std::fmt::Write;
-        let exp = self.currency.exponent();
-        let unit = 10u64.pow(exp);
-        let n = self.minor.unsigned_abs();
-        let mut s = String::with_capacity(24);
+        self.write_amount(&mut [0; AMOUNT_MAX]).to_owned()
+    }
+
+    /// Writes [`Money::amount_string`] into `buf`, from the integer and without `fmt`:
+    /// formatting a `Decimal` cost a whole order's serialising as much again as everything else
+    /// in it, and `write!` with a `String` per amount still a tenth.
+    fn write_amount<'b>(&self, buf: &'b mut [u8; AMOUNT_MAX]) -> &'b str {
+        let exp = self.currency.exponent() as usize;
+        let mut n = self.minor.unsigned_abs();
+        let (mut at, mut written) = (buf.len(), 0);
+        loop {
+            if written == exp && exp > 0 {
+                at -= 1;
+                buf[at] = b'.';
+            }
+            at -= 1;
+            buf[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            written += 1;
+            if n == 0 && written > exp {
+                break;
+            }
+        }
         if self.minor < 0 {
-            s.push('-');
+            at -= 1;
+            buf[at] = b'-';
         }
-        let _ = write!(s, "{}", n / unit);
-        if exp > 0 {
-            let _ = write!(s, ".{:0width$}", n % unit, width = exp as usize);
-        }
-        s
+        // Digits, a point and a sign: ASCII.
+        std::str::from_utf8(&buf[at..]).unwrap_or_default()
     }
 }
+
+/// Room for any amount: a sign, 19 digits of an `i64`, a point, and the zeros of ISO 4217's
+/// largest exponent (4) in front of a small one.
+const AMOUNT_MAX: usize = 32;
 
 fn parse_amount(s: &str, currency: Currency, field: impl fmt::Display + Copy) -> Result<i64, FieldError> {
     let bad = |detail: &str| FieldError::new("invalid_amount", field, format!("{field} {detail}"));
@@ -137,7 +157,7 @@ impl Serialize for Money {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("Money", 2)?;
-        st.serialize_field("amount", &self.amount_string())?;
+        st.serialize_field("amount", self.write_amount(&mut [0; AMOUNT_MAX]))?;
         st.serialize_field("currency", self.currency.code())?;
         st.end()
     }

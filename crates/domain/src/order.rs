@@ -12,6 +12,7 @@ use std::net::IpAddr;
 pub struct Order {
     pub order_id: OrderId,
     /// With the offset the shop sent, so "unusual hour" can be judged in the customer's time.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub placed_at: DateTime<FixedOffset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
@@ -41,7 +42,7 @@ pub struct Customer {
     pub phone: Option<Phone>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "crate::timestamp::option::serialize")]
     pub created_at: Option<DateTime<FixedOffset>>,
     /// The inviting account, for invitation-only shops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,9 +146,11 @@ pub enum AttributeValue {
 }
 
 /// An IBAN, upper case without spaces, with a valid ISO 13616 check sum.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Iban(String);
+
+serialize_as_str!(Iban, as_str);
 
 impl Iban {
     pub fn parse(value: &str, field: impl std::fmt::Display + Copy) -> Result<Self, crate::FieldError> {

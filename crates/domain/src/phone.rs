@@ -3,12 +3,14 @@
 //! because a wrong guess would link strangers.
 
 use crate::FieldError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Phone(String);
+
+serialize_as_str!(Phone, as_str);
 
 impl Phone {
     pub fn parse(value: &str, field: impl std::fmt::Display + Copy) -> Result<Self, FieldError> {
@@ -30,18 +32,20 @@ impl Phone {
         } else {
             return Err(invalid());
         };
-        let mut digits = String::with_capacity(16);
+        // `+` and the digits.
+        let mut e164 = String::with_capacity(16);
+        e164.push('+');
         for c in rest.chars() {
             match c {
-                '0'..='9' => digits.push(c),
+                '0'..='9' => e164.push(c),
                 ' ' | '-' | '.' | '(' | ')' | '/' => {}
                 _ => return Err(invalid()),
             }
         }
-        if !(7..=15).contains(&digits.len()) || digits.starts_with('0') {
+        if !(8..=16).contains(&e164.len()) || e164[1..].starts_with('0') {
             return Err(invalid());
         }
-        Ok(Self(format!("+{digits}")))
+        Ok(Self(e164))
     }
 
     pub fn as_str(&self) -> &str {
