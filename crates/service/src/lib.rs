@@ -17,8 +17,8 @@ pub mod workspace;
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{Clock, CustomerId, Decision, EntityHasher, EntityKey, Event, Order, OrderId};
 use riskdesk_store::{
-    EntityUse, InsertOutcome, NewEvent, NewOrder, ScreeningRows, Store, StoreError, StoredCustomer, StoredOrder,
-    ToScreen,
+    EntityUse, InsertOutcome, NewEvent, NewOrder, OrderBody, ScreeningRows, Store, StoreError, StoredCustomer,
+    StoredOrder, ToScreen,
 };
 use std::sync::Arc;
 
@@ -205,18 +205,8 @@ impl Service {
     /// Hashes the order's entities and attaches its answer.
     pub fn prepare(&self, order: Order, decision: Option<Decision>) -> NewOrder {
         let entities: Vec<EntityKey> = order.entities().iter().map(|e| self.hasher.key_of(e)).collect();
-        let body = riskdesk_store::codec::order_body(&order);
-        let packed_body = if self.store.packs_bodies() { riskdesk_store::body::pack(&body) } else { None };
-        NewOrder {
-            order,
-            body,
-            packed_body,
-            entities,
-            received_at: self.clock.now(),
-            decision,
-            shadow: None,
-            outbox: Vec::new(),
-        }
+        let body = if self.store.packs_bodies() { OrderBody::packed(&order) } else { OrderBody::json(&order) };
+        NewOrder { order, body, entities, received_at: self.clock.now(), decision, shadow: None, outbox: Vec::new() }
     }
 
     /// Screens and stores one order with its decision (and the shadow set's), in one

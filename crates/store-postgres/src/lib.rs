@@ -131,7 +131,7 @@ impl Store for PgStore {
             totals.push(o.total.minor);
             currencies.push(o.total.currency.code().to_owned());
             methods.push(o.payment.method.as_str().to_owned());
-            bodies.push(n.body.clone());
+            bodies.push(n.body.to_json()?.into_owned());
             packed.push(codec::pack_entities(&n.entities));
             received.push(ms(n.received_at));
         }

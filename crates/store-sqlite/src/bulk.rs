@@ -603,7 +603,7 @@ mod tests {
                 customer,
                 n.order.placed_at.timestamp_millis(),
                 n.order.total.minor,
-                n.body,
+                n.body.to_json().expect("json").as_ref(),
                 codec::pack_entities(&n.entities)
             ],
         )

@@ -30,8 +30,8 @@ use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ClusterRow};
 use riskdesk_store::{
-    HUB_SCAN_ROWS, InsertOutcome, MAX_WINDOW_ROWS, NewOrder, OutboxMessage, ScreeningQuery, ScreeningRows, StoreError,
-    StoreResult, ToScreen,
+    HUB_SCAN_ROWS, InsertOutcome, MAX_WINDOW_ROWS, NewOrder, OrderBody, OutboxMessage, ScreeningQuery, ScreeningRows,
+    StoreError, StoreResult, ToScreen,
 };
 use riskdesk_store::{Screened, run_judge};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -396,13 +396,13 @@ fn insert_rows(
             // Packed where the order was prepared; packed here otherwise, and stored as JSON
             // should packing fail (readers take both).
             let packed_here;
-            let body: &dyn rusqlite::ToSql = match &n.packed_body {
-                Some(p) => p,
-                None => {
-                    packed_here = riskdesk_store::body::pack(&n.body);
+            let body: &dyn rusqlite::ToSql = match &n.body {
+                OrderBody::Packed(p) => p,
+                OrderBody::Json(json) => {
+                    packed_here = riskdesk_store::body::pack(json);
                     match &packed_here {
                         Some(p) => p,
-                        None => &n.body,
+                        None => json,
                     }
                 }
             };

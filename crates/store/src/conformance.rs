@@ -75,8 +75,7 @@ pub fn new_order(v: &Value) -> NewOrder {
         outbox: Vec::new(),
         entities,
         received_at: decided_at,
-        body: crate::codec::order_body(&order),
-        packed_body: None,
+        body: crate::OrderBody::json(&order),
         order,
     }
 }

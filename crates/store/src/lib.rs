@@ -51,11 +51,9 @@ pub fn run_judge(judge: Judge, rows: &ScreeningRows, order: &mut NewOrder) -> St
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub order: Order,
-    /// The order serialised for storage (built where it is cheapest: in parallel, off the writer).
-    pub body: String,
-    /// `body` packed (`crate::body`) for a backend that stores it so ([`Store::packs_bodies`]),
-    /// also built in parallel; a backend that packs and finds `None` packs on its writer.
-    pub packed_body: Option<Vec<u8>>,
+    /// The order serialised for storage, as the backend keeps it ([`Store::packs_bodies`]);
+    /// built where it is cheapest: in parallel, off the writer.
+    pub body: OrderBody,
     pub entities: Vec<EntityKey>,
     pub received_at: DateTime<Utc>,
     /// `None` for imported history, which was never screened.
@@ -64,6 +62,34 @@ pub struct NewOrder {
     pub shadow: Option<Decision>,
     /// Webhook messages announcing the decision, stored in the same transaction.
     pub outbox: Vec<OutboxMessage>,
+}
+
+/// An order's stored body: its JSON, or that JSON packed ([`crate::body`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderBody {
+    Json(String),
+    Packed(Vec<u8>),
+}
+
+impl OrderBody {
+    /// The body a backend that packs stores: packed where packing works (the JSON is never
+    /// kept: serialised into a buffer of the thread's own and packed from there), else JSON.
+    pub fn packed(order: &Order) -> Self {
+        body::pack_order(order).map(Self::Packed).unwrap_or_else(|| Self::Json(codec::order_body(order)))
+    }
+
+    /// The body a backend that keeps JSON stores.
+    pub fn json(order: &Order) -> Self {
+        Self::Json(codec::order_body(order))
+    }
+
+    /// The JSON text, unpacked if need be.
+    pub fn to_json(&self) -> StoreResult<std::borrow::Cow<'_, str>> {
+        match self {
+            Self::Json(s) => Ok(std::borrow::Cow::Borrowed(s)),
+            Self::Packed(p) => body::unpack(p),
+        }
+    }
 }
 
 /// A webhook message to deliver.
@@ -407,8 +433,8 @@ pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
     /// Which backend this is, for logs and metrics.
     fn backend(&self) -> &'static str;
 
-    /// Whether order bodies are stored packed (`crate::body`): then [`NewOrder::packed_body`]
-    /// is worth building where orders are prepared, in parallel.
+    /// Whether order bodies are stored packed (`crate::body`): then [`NewOrder::body`] is
+    /// best built packed ([`OrderBody::packed`]) where orders are prepared, in parallel.
     fn packs_bodies(&self) -> bool {
         false
     }
