@@ -17,6 +17,7 @@ use crate::{
 use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Display;
 
@@ -29,92 +30,167 @@ pub const MAX_EVENT_DATA_KEYS: usize = 100;
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
+/// Text as sent: borrowed from the body where it needs no unescaping, so that a value only read
+/// (times, amounts, codes, e-mail and phone before normalising) costs no allocation.
+pub type Text<'a> = Cow<'a, str>;
+
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct MoneyIn {
+pub struct MoneyIn<'a> {
     /// Decimal string, never a float: `"249.90"`.
-    pub amount: Option<String>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub amount: Option<Text<'a>>,
     /// ISO 4217 code.
-    pub currency: Option<String>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub currency: Option<Text<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct CustomerIn {
-    pub customer_id: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub name: Option<String>,
-    pub created_at: Option<String>,
-    pub invited_by: Option<String>,
+pub struct CustomerIn<'a> {
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub customer_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub email: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub phone: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub name: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub created_at: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub invited_by: Option<Text<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct ItemIn {
-    pub sku: Option<String>,
-    pub brand: Option<String>,
-    pub category: Option<String>,
+pub struct ItemIn<'a> {
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub sku: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub brand: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub category: Option<Text<'a>>,
     pub quantity: Option<i64>,
-    pub unit_price: Option<MoneyIn>,
+    #[serde(borrow)]
+    pub unit_price: Option<MoneyIn<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct CardIn {
-    pub bin: Option<String>,
-    pub last4: Option<String>,
-    pub fingerprint: Option<String>,
-    pub issuer_country: Option<String>,
+pub struct CardIn<'a> {
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub bin: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub last4: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub fingerprint: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub issuer_country: Option<Text<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct PaymentIn {
+pub struct PaymentIn<'a> {
     /// `card`, `paypal`, `invoice`, `bnpl`, `sepa_debit`, `gift_card` or `other`.
-    pub method: Option<String>,
-    pub card: Option<CardIn>,
-    pub iban: Option<String>,
-    pub wallet_id: Option<String>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub method: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub card: Option<CardIn<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub iban: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub wallet_id: Option<Text<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct AddressIn {
-    pub name: Option<String>,
-    pub line1: Option<String>,
-    pub line2: Option<String>,
-    pub postal_code: Option<String>,
-    pub city: Option<String>,
+pub struct AddressIn<'a> {
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub name: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub line1: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub line2: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub postal_code: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub city: Option<Text<'a>>,
     /// ISO 3166-1 alpha-2.
-    pub country: Option<String>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub country: Option<Text<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct DeviceIn {
-    pub device_id: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
+pub struct DeviceIn<'a> {
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub device_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub ip: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub user_agent: Option<Text<'a>>,
 }
 
 /// `POST /api/v1/orders` body. Required: `order_id`, `placed_at`, `customer.customer_id`,
 /// `total`, `payment.method`.
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct OrderIn {
-    pub order_id: Option<String>,
+pub struct OrderIn<'a> {
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub order_id: Option<Text<'a>>,
     /// RFC 3339 with offset.
-    pub placed_at: Option<String>,
-    pub channel: Option<String>,
-    pub customer: Option<CustomerIn>,
-    pub total: Option<MoneyIn>,
-    pub items: Option<Vec<ItemIn>>,
-    pub payment: Option<PaymentIn>,
-    pub billing_address: Option<AddressIn>,
-    pub shipping_address: Option<AddressIn>,
-    pub device: Option<DeviceIn>,
-    pub promo_codes: Option<Vec<String>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub placed_at: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub channel: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub customer: Option<CustomerIn<'a>>,
+    #[serde(borrow)]
+    pub total: Option<MoneyIn<'a>>,
+    #[serde(borrow)]
+    pub items: Option<Vec<ItemIn<'a>>>,
+    #[serde(borrow)]
+    pub payment: Option<PaymentIn<'a>>,
+    #[serde(borrow)]
+    pub billing_address: Option<AddressIn<'a>>,
+    #[serde(borrow)]
+    pub shipping_address: Option<AddressIn<'a>>,
+    #[serde(borrow)]
+    pub device: Option<DeviceIn<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
+    pub promo_codes: Option<Vec<Text<'a>>>,
     /// Flat map of shop-specific signals: number, string or boolean values.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub attributes: Option<Map<String, Value>>,
@@ -124,13 +200,22 @@ pub struct OrderIn {
 /// `customer_id`.
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct EventIn {
-    pub event_id: Option<String>,
-    #[serde(rename = "type")]
-    pub event_type: Option<String>,
-    pub occurred_at: Option<String>,
-    pub order_id: Option<String>,
-    pub customer_id: Option<String>,
+pub struct EventIn<'a> {
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub event_id: Option<Text<'a>>,
+    #[serde(borrow, rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub event_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub occurred_at: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub order_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub customer_id: Option<Text<'a>>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub data: Option<Map<String, Value>>,
 }
@@ -172,12 +257,12 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, FieldError> 
 
 /// Decodes and parses an order body.
 pub fn parse_order_json(bytes: &[u8]) -> Result<Order, FieldError> {
-    parse_order(decode::<OrderIn>(bytes)?)
+    parse_order(decode::<OrderIn<'_>>(bytes)?)
 }
 
 /// Decodes and parses an event body.
 pub fn parse_event_json(bytes: &[u8]) -> Result<Event, FieldError> {
-    parse_event(decode::<EventIn>(bytes)?)
+    parse_event(decode::<EventIn<'_>>(bytes)?)
 }
 
 fn timestamp(v: &str, field: impl Display + Copy) -> Result<DateTime<FixedOffset>, FieldError> {
@@ -190,49 +275,50 @@ fn timestamp(v: &str, field: impl Display + Copy) -> Result<DateTime<FixedOffset
     })
 }
 
-fn opt_text(v: Option<String>, field: impl Display + Copy, max: usize) -> Result<Option<String>, FieldError> {
+fn opt_text(v: Option<Text<'_>>, field: impl Display + Copy, max: usize) -> Result<Option<String>, FieldError> {
     Ok(match v {
-        Some(s) => clean_owned(s, field, max)?,
+        Some(s) => clean_owned(s.into_owned(), field, max)?,
         None => None,
     })
 }
 
-fn opt_id(v: Option<String>, field: impl Display + Copy) -> Result<Option<String>, FieldError> {
-    v.filter(|s| !s.is_empty()).map(|s| check_external_id(&s, field).map(|()| s)).transpose()
+fn opt_id(v: Option<Text<'_>>, field: impl Display + Copy) -> Result<Option<String>, FieldError> {
+    v.filter(|s| !s.is_empty()).map(|s| check_external_id(&s, field).map(|()| s.into_owned())).transpose()
 }
 
-fn money(m: Option<MoneyIn>, field: impl Display + Copy) -> Result<Option<Money>, FieldError> {
+fn money(m: Option<MoneyIn<'_>>, field: impl Display + Copy) -> Result<Option<Money>, FieldError> {
     let Some(m) = m else { return Ok(None) };
     let amount = m.amount.ok_or_else(|| FieldError::missing(Sub(field, "amount")))?;
     let currency = m.currency.ok_or_else(|| FieldError::missing(Sub(field, "currency")))?;
     Money::parse(&amount, &currency, field).map(Some)
 }
 
-fn digits(v: Option<String>, field: impl Display + Copy, lens: &[usize]) -> Result<Option<String>, FieldError> {
+fn digits(v: Option<Text<'_>>, field: impl Display + Copy, lens: &[usize]) -> Result<Option<String>, FieldError> {
     let Some(v) = v.filter(|s| !s.is_empty()) else { return Ok(None) };
     if lens.contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(Some(v))
+        Ok(Some(v.into_owned()))
     } else {
         Err(FieldError::new("invalid_digits", field, format!("{field} must be {lens:?} digits")))
     }
 }
 
-fn address(a: Option<AddressIn>, field: impl Display + Copy) -> Result<Option<Address>, FieldError> {
+fn address(a: Option<AddressIn<'_>>, field: impl Display + Copy) -> Result<Option<Address>, FieldError> {
     let Some(a) = a else { return Ok(None) };
     let parsed = parse_address(a.name, a.line1, a.line2, a.postal_code, a.city, a.country, field)?;
     Ok((parsed != Address::default()).then_some(parsed))
 }
 
 /// Parses a decoded order body into an [`Order`].
-pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
-    let order_id = OrderId::parse_owned(o.order_id.ok_or_else(|| FieldError::missing("order_id"))?, "order_id")?;
+pub fn parse_order(o: OrderIn<'_>) -> Result<Order, FieldError> {
+    let order_id =
+        OrderId::parse_owned(o.order_id.ok_or_else(|| FieldError::missing("order_id"))?.into_owned(), "order_id")?;
     let placed_at = timestamp(&o.placed_at.ok_or_else(|| FieldError::missing("placed_at"))?, "placed_at")?;
     let channel = opt_text(o.channel, "channel", 64)?;
 
     let c = o.customer.ok_or_else(|| FieldError::missing("customer.customer_id"))?;
     let customer = Customer {
         customer_id: CustomerId::parse_owned(
-            c.customer_id.ok_or_else(|| FieldError::missing("customer.customer_id"))?,
+            c.customer_id.ok_or_else(|| FieldError::missing("customer.customer_id"))?.into_owned(),
             "customer.customer_id",
         )?,
         email: c.email.filter(|s| !s.is_empty()).map(|e| Email::parse(&e, "customer.email")).transpose()?,
@@ -346,7 +432,7 @@ pub fn parse_order(o: OrderIn) -> Result<Order, FieldError> {
     }
     let mut promo_codes = Vec::with_capacity(raw_codes.len());
     for (i, code) in raw_codes.into_iter().enumerate() {
-        if let Some(c) = clean_owned(code, At("promo_codes", i), 64)? {
+        if let Some(c) = clean_owned(code.into_owned(), At("promo_codes", i), 64)? {
             promo_codes.push(c);
         }
     }
@@ -409,7 +495,7 @@ fn parse_attributes(raw: Map<String, Value>) -> Result<BTreeMap<String, Attribut
 }
 
 /// Parses a decoded event body into an [`Event`].
-pub fn parse_event(e: EventIn) -> Result<Event, FieldError> {
+pub fn parse_event(e: EventIn<'_>) -> Result<Event, FieldError> {
     let event_id = EventId::parse(&e.event_id.ok_or_else(|| FieldError::missing("event_id"))?, "event_id")?;
     let type_raw = e.event_type.ok_or_else(|| FieldError::missing("type"))?;
     let event_type = EventType::parse(&type_raw)
@@ -431,7 +517,7 @@ pub fn parse_event(e: EventIn) -> Result<Event, FieldError> {
     }
     check_strings(&Value::Object(data.clone()), "data", 0)?;
     if let Some(v) = data.get("amount") {
-        let m: MoneyIn = serde_json::from_value(v.clone()).map_err(|_| {
+        let m = MoneyIn::deserialize(v).map_err(|_| {
             FieldError::new(
                 "invalid_amount",
                 "data.amount",

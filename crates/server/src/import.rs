@@ -16,6 +16,7 @@ use riskdesk_domain::{Event, FieldError};
 use riskdesk_service::Service;
 use riskdesk_service::auth::local;
 use riskdesk_store::{BulkTarget, InsertOutcome, NewOrder};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::fmt;
 use std::io::{BufRead, BufReader};
@@ -344,7 +345,7 @@ fn parse_chunk(service: &Service, kind: Kind, text: &[u8], records: Vec<Raw>) ->
         Kind::Orders => {
             let (ok, rejected) = records.into_par_iter().partition_map(|r| {
                 one(r, text, parse_order_json, |v| {
-                    serde_json::from_value::<OrderIn>(v)
+                    OrderIn::deserialize(&v)
                         .map_err(|e| FieldError::new("invalid_type", "", e.to_string()))
                         .and_then(parse_order)
                 })
@@ -643,7 +644,7 @@ mod tests {
             ],
         );
         let v = csv_order(&h, &r).unwrap();
-        let o = parse_order(serde_json::from_value(v).unwrap()).unwrap();
+        let o = parse_order(OrderIn::deserialize(&v).unwrap()).unwrap();
         assert_eq!(o.total.minor, 1000);
         assert_eq!(o.payment.card.unwrap().fingerprint.as_deref(), Some("fp1"));
         assert_eq!(o.promo_codes, vec!["A", "B"]);
