@@ -31,8 +31,42 @@ pub const MAX_EVENT_DATA_KEYS: usize = 100;
 use utoipa::ToSchema;
 
 /// Text as sent: borrowed from the body where it needs no unescaping, so that a value only read
-/// (times, amounts, codes, e-mail and phone before normalising) costs no allocation.
-pub type Text<'a> = Cow<'a, str>;
+/// (times, amounts, codes, e-mail and phone before normalising) costs no allocation. A struct
+/// of its own because serde borrows only a field that is literally `Cow<'a, str>`: inside an
+/// `Option` it would always copy.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Text<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl Text<'_> {
+    pub fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
+
+    /// Whether the text was borrowed from the input (no escapes to undo).
+    pub fn is_borrowed(&self) -> bool {
+        matches!(self.0, Cow::Borrowed(_))
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Text<'_>> for String {
+    fn from(t: Text<'_>) -> String {
+        t.into_owned()
+    }
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

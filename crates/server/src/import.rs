@@ -408,7 +408,7 @@ fn read_jsonl(path: &Path, batch: usize, tx: &tokio::sync::mpsc::Sender<anyhow::
     let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let (mut line_no, mut bytes_read) = (0u64, 0u64);
     // Sized as the chunk before (plus an eighth), so that it is seldom grown by copying.
-    let mut room = batch * 1024;
+    let mut room = batch.saturating_mul(1024).min(64 << 20);
     let mut text = Vec::with_capacity(room);
     let mut records = Vec::with_capacity(batch);
     loop {

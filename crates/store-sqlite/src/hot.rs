@@ -174,7 +174,8 @@ impl Hot {
 
     /// Runs `f` in a write transaction on the hot writer connection, with the entity index's
     /// tail caught up first and a slice of it merged after (see `crate::tail`). The caller holds
-    /// the sqlx writer connection meanwhile.
+    /// the sqlx writer connection meanwhile. A bulk load's end commits its entity uses in parts
+    /// inside `f` (see `crate::bulk`); the rest of the transaction is one.
     fn write<T>(
         &self,
         turn: Turn,

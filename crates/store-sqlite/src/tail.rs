@@ -217,7 +217,10 @@ impl Tail {
 
     /// Loads the backlog rows above the highest this process has seen: all of them on open,
     /// afterwards only when another connection has committed since the last look (another
-    /// process's intake). Runs inside the writer's transaction, so nothing commits in between.
+    /// process's intake). Runs inside the writer's transaction, so nothing commits in between,
+    /// except between the parts of a bulk load's end (`bulk::HeldUses::insert_sorted`): what
+    /// another process commits then is loaded at the next look, and merging skips what is
+    /// indexed already.
     /// True when another connection committed since the last look.
     pub(crate) fn catch_up(&mut self, c: &Connection) -> StoreResult<bool> {
         let version: i64 =

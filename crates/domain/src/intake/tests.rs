@@ -173,3 +173,19 @@ fn events_parse_and_check_their_data() {
     let e = bad(r#"{"type": "login", "occurred_at": "2026-12-02T08:00:00Z", "order_id": "A"}"#);
     assert_eq!((e.code, e.field.as_str()), ("missing_field", "event_id"));
 }
+
+#[test]
+fn wire_text_is_borrowed_from_the_body_unless_it_has_escapes() {
+    let body = br#"{"order_id":"A-1","placed_at":"2026-11-21T10:15:00+01:00",
+        "customer":{"customer_id":"C-1","name":"Anna \"A\" B"},"promo_codes":["X1"]}"#;
+    let o: OrderIn<'_> = decode(body).unwrap();
+    assert!(o.order_id.as_ref().unwrap().is_borrowed());
+    assert!(o.placed_at.as_ref().unwrap().is_borrowed());
+    assert!(o.promo_codes.as_ref().unwrap()[0].is_borrowed());
+    let c = o.customer.as_ref().unwrap();
+    assert!(c.customer_id.as_ref().unwrap().is_borrowed());
+    let name = c.name.as_ref().unwrap();
+    assert!(!name.is_borrowed(), "unescaped, so copied");
+    assert_eq!(&**name, "Anna \"A\" B");
+    assert!(c.email.is_none(), "absent fields are None");
+}
