@@ -75,14 +75,8 @@ impl Address {
             _ => self.city.as_deref().map(fold).unwrap_or_default(),
         };
         let country = self.country.as_ref().map(CountryCode::as_str).unwrap_or_default();
-        let mut key = String::with_capacity(country.len() + place.len() + street.len() + extra.len() + 3);
-        for (i, part) in [country, &place, &street, &extra].into_iter().enumerate() {
-            if i > 0 {
-                key.push('|');
-            }
-            key.push_str(part);
-        }
-        Some(AddressKey(key))
+        // `join` sizes the key once, where `format!` went through `fmt`.
+        Some(AddressKey([country, &place, &street, &extra].join("|")))
     }
 }
 

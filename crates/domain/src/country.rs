@@ -34,12 +34,6 @@ impl TryFrom<String> for CountryCode {
     }
 }
 
-impl From<CountryCode> for String {
-    fn from(c: CountryCode) -> String {
-        c.as_str().to_owned()
-    }
-}
-
 impl fmt::Display for CountryCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -107,12 +107,6 @@ impl TryFrom<String> for Email {
     }
 }
 
-impl From<Email> for String {
-    fn from(e: Email) -> String {
-        e.0
-    }
-}
-
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -44,12 +44,6 @@ impl TryFrom<String> for Currency {
     }
 }
 
-impl From<Currency> for String {
-    fn from(c: Currency) -> String {
-        c.code().to_owned()
-    }
-}
-
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

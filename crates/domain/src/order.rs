@@ -192,12 +192,6 @@ impl TryFrom<String> for Iban {
     }
 }
 
-impl From<Iban> for String {
-    fn from(i: Iban) -> String {
-        i.0
-    }
-}
-
 impl Order {
     pub fn customer_id(&self) -> &CustomerId {
         &self.customer.customer_id

@@ -19,9 +19,10 @@
 //! Nothing acknowledged may be lost meanwhile: every bulk write also writes the load's own
 //! marker in `settings` (in its own transaction) saying that orders after a rowid may lack their
 //! profile and their entity uses. The end of the load writes both, committing the uses in parts,
-//! and drops its marker with the last part (readers meanwhile see some of the uses). A load that died before that leaves its marker, and the next open folds the
-//! profiles of the orders after the lowest marker from their stored bodies, indexes their uses
-//! from their rows ([`recover`]), and drops all markers. Recovery is idempotent (a use already
+//! and drops its marker with the last part (readers meanwhile see some of the uses). A load that
+//! died before that leaves its marker, and the next open folds the profiles of the orders after
+//! the lowest marker from their stored bodies, indexes their uses from their rows ([`recover`]),
+//! and drops all markers. Recovery is idempotent (a use already
 //! indexed is skipped), and a live load whose marker another process recovered writes it again
 //! with its next batch.
 
