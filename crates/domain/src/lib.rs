@@ -16,6 +16,10 @@ macro_rules! serialize_as_str {
 }
 
 pub mod address;
+/// Four eyes: proposals holding their exact payload, approved by a second person.
+pub mod approvals;
+/// The audit chain: entries, their keyed hash and its verification.
+pub mod audit;
 pub mod clock;
 pub mod country;
 pub mod decision;
@@ -23,14 +27,19 @@ pub mod email;
 pub mod entity;
 pub mod error;
 pub mod event;
+/// Who may do what: roles and permissions.
+pub mod identity;
 pub mod ids;
 pub mod intake;
+/// How personal data is masked for display.
+pub mod masking;
 pub mod money;
 pub mod order;
 pub mod phone;
+/// The review vocabulary: actions, reason codes, the SLA per channel.
+pub mod review;
 pub mod text;
 pub mod timestamp;
-pub mod workspace;
 
 pub use address::{Address, AddressKey};
 pub use clock::{Clock, FixedClock};
@@ -44,3 +53,9 @@ pub use ids::{ApiKeyId, CustomerId, EventId, OrderId};
 pub use money::{Currency, Money};
 pub use order::{AttributeValue, Card, Customer, Device, Iban, Item, Order, Payment, PaymentMethod};
 pub use phone::Phone;
+
+pub use approvals::{Proposal, ProposalStatus, Refusal};
+pub use audit::{AuditEntry, AuditRecord, ChainProblem, chain_hash, verify_chain};
+pub use identity::{Permission, Role};
+pub use masking::{mask_email, mask_iban, mask_ip, mask_name, mask_phone, mask_text};
+pub use review::{ReviewAction, ReviewReason, SlaPolicy};

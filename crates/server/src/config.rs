@@ -44,10 +44,10 @@ pub struct WorkspaceSettings {
 }
 
 impl WorkspaceSettings {
-    pub fn to_service(&self) -> riskdesk_service::workspace::WorkspaceConfig {
+    pub fn to_service(&self) -> riskdesk_service::settings::Settings {
         use chrono::Duration;
-        riskdesk_service::workspace::WorkspaceConfig {
-            sla: riskdesk_domain::workspace::SlaPolicy {
+        riskdesk_service::settings::Settings {
+            sla: riskdesk_domain::SlaPolicy {
                 default_minutes: self.sla_default_minutes,
                 per_channel: self.sla_minutes.clone(),
             },

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use riskdesk_domain::intake::{parse_event_json, parse_order_json};
 use riskdesk_service::Scope;
-use riskdesk_service::auth::local;
+use riskdesk_service::access::local;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
@@ -772,10 +772,10 @@ fn plant_fraud(g: &mut Gen, people: &mut [Person], customers: usize) -> usize {
 /// On a database without users: an administrator and one user per daily role, each with a
 /// random password printed once.
 async fn demo_users(service: &riskdesk_service::Service) -> anyhow::Result<Vec<(String, &'static str, String)>> {
-    use riskdesk_domain::workspace::Role;
+    use riskdesk_domain::Role;
     let Some((admin, password)) = service.ensure_first_admin().await? else { return Ok(Vec::new()) };
     let mut out = vec![(admin, "admin", password)];
-    let cap = riskdesk_service::workspace::local::user_admin();
+    let cap = riskdesk_service::access::local::user_admin();
     for (name, display, role) in [
         ("ana", "Ana Analyst", Role::FraudAnalyst),
         ("ben", "Ben Expert", Role::RiskExpert),

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use riskdesk_domain::intake::{EventIn, OrderIn, decode, parse_event, parse_event_json, parse_order, parse_order_json};
 use riskdesk_domain::{Event, FieldError};
 use riskdesk_service::Service;
-use riskdesk_service::auth::local;
+use riskdesk_service::access::local;
 use riskdesk_store::{BulkTarget, InsertOutcome, NewOrder};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -181,7 +181,7 @@ pub async fn run(service: &Service, file: &Path, opts: &Options) -> anyhow::Resu
             return Ok(None);
         }
         let start = Instant::now();
-        let accounts = service.rebuild_clusters(&riskdesk_service::auth::local::intake()).await?;
+        let accounts = service.rebuild_clusters(&riskdesk_service::access::local::intake()).await?;
         tracing::info!(accounts, seconds = start.elapsed().as_secs_f64(), "linked-account clusters rebuilt");
         Ok::<_, riskdesk_service::ServiceError>(Some(accounts))
     };

@@ -172,6 +172,29 @@ enum UserAction {
     Disable {
         username: String,
     },
+    /// Personal access tokens: act as the user, with their role, on the API.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token for USERNAME and print it once.
+    Create {
+        username: String,
+        /// What the token is for [default: "cli"].
+        #[arg(long)]
+        name: Option<String>,
+        /// Lifetime, like 30d or 12h [default: 30d]; "never" for none.
+        #[arg(long, default_value = "30d")]
+        expires_in: String,
+    },
+    /// A user's tokens (never their secrets).
+    List { username: String },
+    /// Revoke a token by its id.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -293,7 +316,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
         Command::User { action } => user_cli(&cfg, action).await,
         Command::Audit { action: AuditAction::Verify { anchor } } => {
             let service = app::open_service(&cfg).await?;
-            let cap = riskdesk_service::workspace::local::audit_reader();
+            let cap = riskdesk_service::access::local::audit_reader();
             let report = service.verify_audit(&cap).await?;
             let head_hash = service.audit_hash_at(&cap, report.head_seq).await?.map(hex::encode).unwrap_or_default();
             if let Some(a) = anchor {
@@ -325,8 +348,8 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
     }
 }
 
-fn parse_role(s: &str) -> anyhow::Result<riskdesk_domain::workspace::Role> {
-    use riskdesk_domain::workspace::Role;
+fn parse_role(s: &str) -> anyhow::Result<riskdesk_domain::Role> {
+    use riskdesk_domain::Role;
     Role::parse(s).ok_or_else(|| {
         let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
         anyhow::anyhow!("--role must be one of {}", all.join(", "))
@@ -335,7 +358,7 @@ fn parse_role(s: &str) -> anyhow::Result<riskdesk_domain::workspace::Role> {
 
 async fn user_cli(cfg: &Config, action: UserAction) -> anyhow::Result<()> {
     let service = app::open_service(cfg).await?;
-    let cap = riskdesk_service::workspace::local::user_admin();
+    let cap = riskdesk_service::access::local::user_admin();
     match action {
         UserAction::Add { username, role, name, password_stdin } => {
             let role = parse_role(&role)?;
@@ -372,6 +395,27 @@ async fn user_cli(cfg: &Config, action: UserAction) -> anyhow::Result<()> {
         UserAction::Disable { username } => {
             service.disable_user(&cap, &username).await?;
             println!("{username} disabled; their sessions have ended");
+        }
+        UserAction::Token { action: TokenAction::Create { username, name, expires_in } } => {
+            let life = match expires_in.as_str() {
+                "never" => None,
+                t => Some(riskdesk_service::identity::parse_lifetime(t)?),
+            };
+            let t = service.create_token_for(&cap, &username, name.as_deref().unwrap_or("cli"), life).await?;
+            let until = t.record.expires_at.map_or_else(|| "never".to_owned(), |e| e.to_rfc3339());
+            println!("token {} for {username}, expires {until}", t.record.id);
+            println!("secret (shown once): {}", t.secret);
+        }
+        UserAction::Token { action: TokenAction::List { username } } => {
+            for t in service.tokens_for(&cap, &username).await? {
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                let until = t.expires_at.map_or_else(|| "never".to_owned(), |e| e.to_rfc3339());
+                println!("{}\t{}\t{}\texpires {}\t{}", t.id, t.name, t.created_at.to_rfc3339(), until, state);
+            }
+        }
+        UserAction::Token { action: TokenAction::Revoke { id } } => {
+            service.revoke_token_as(&cap, &id).await?;
+            println!("token {id} revoked");
         }
     }
     Ok(())

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use riskdesk_domain::Verdict;
 use riskdesk_domain::intake::parse_order_json;
 use riskdesk_rules::schema::{FUNCTIONS, VARS};
-use riskdesk_service::auth::local;
+use riskdesk_service::access::local;
 use riskdesk_service::lists::NewListEntry;
 use riskdesk_service::replay::Replay;
 use riskdesk_service::rules::{Backtest, Candidate, SetStats, validate};
@@ -162,7 +162,7 @@ pub async fn rules(cfg: &Config, cmd: RulesCmd) -> anyhow::Result<()> {
             }
         }
         RulesCmd::List => {
-            let (versions, control, changes) = service.rulesets(&local::read()).await?;
+            let (versions, control, changes) = service.rulesets(&local::rules_viewer()).await?;
             for r in versions {
                 let mark = if control.live_version == Some(r.version) {
                     "live"
@@ -187,9 +187,9 @@ pub async fn rules(cfg: &Config, cmd: RulesCmd) -> anyhow::Result<()> {
         RulesCmd::Show { version } => {
             let v = match version {
                 Some(v) => v,
-                None => service.rulesets(&local::read()).await?.1.live_version.context("no live rule set")?,
+                None => service.rulesets(&local::rules_viewer()).await?.1.live_version.context("no live rule set")?,
             };
-            print!("{}", service.ruleset(&local::read(), v).await?.source);
+            print!("{}", service.ruleset(&local::rules_viewer(), v).await?.source);
         }
     }
     Ok(())
@@ -217,7 +217,7 @@ pub async fn backtest(cfg: &Config, service: &Service, args: BacktestArgs) -> an
     let truth_path = args.truth.or_else(|| default_truth.exists().then_some(default_truth));
     let truth = truth_path.as_deref().map(load_truth).transpose()?;
     let result = service
-        .backtest_with_truth(&local::read(), candidate, truth)
+        .backtest_with_truth(&local::rules_viewer(), candidate, truth)
         .await
         .map_err(|e| explain(args.file.as_deref().unwrap_or(Path::new("rules")), e))?;
     if args.json {
@@ -320,7 +320,7 @@ pub async fn lists(cfg: &Config, cmd: ListsCmd) -> anyhow::Result<()> {
             println!("removed {id}");
         }
         ListsCmd::Show => {
-            for e in service.list_entries(&local::read()).await? {
+            for e in service.list_entries(&local::rules_viewer()).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     e.id,

@@ -19,7 +19,7 @@ pub async fn serve(
             "first run: created the administrator {name} with password {password} (shown once; change it by adding users)"
         );
     }
-    let app = crate::api::router(service, cfg);
+    let app = crate::http::router(service, cfg);
     tracing::info!(%addr, backend, "riskdesk listening");
     eprintln!("riskdesk listening on http://{addr} ({backend})");
     if let Some(tx) = ready {

@@ -1,6 +1,6 @@
 //! API keys for machine clients: the secret is shown once and only its hash is stored.
 
-use crate::auth::{Scope, secret_hash};
+use crate::access::{Scope, secret_hash};
 use crate::{Service, ServiceResult};
 use riskdesk_domain::ApiKeyId;
 use riskdesk_store::ApiKeyRecord;
@@ -35,7 +35,7 @@ impl Service {
             revoked_at: None,
         };
         self.store.insert_api_key(&record).await?;
-        let audit = crate::workspace::audit::entry(
+        let audit = crate::audit::entry(
             "cli",
             "apikey.create",
             format!("apikey:{}", record.id),
@@ -53,13 +53,8 @@ impl Service {
     pub async fn revoke_api_key(&self, id: &ApiKeyId) -> ServiceResult<bool> {
         let done = self.store.revoke_api_key(id, self.now()).await?;
         if done {
-            let audit = crate::workspace::audit::entry(
-                "cli",
-                "apikey.revoke",
-                format!("apikey:{id}"),
-                serde_json::json!({}),
-                self.now(),
-            );
+            let audit =
+                crate::audit::entry("cli", "apikey.revoke", format!("apikey:{id}"), serde_json::json!({}), self.now());
             self.audit_only(audit).await?;
         }
         Ok(done)

@@ -1,28 +1,38 @@
 //! riskdesk's use cases over the storage traits. Handlers at the edge (HTTP, CLI) call these;
 //! nothing here knows HTTP or SQL.
 
-pub mod auth;
+pub mod access;
+pub mod approvals;
+pub mod audit;
 pub mod batcher;
 pub mod frames;
+pub mod identity;
 pub mod keys;
 pub mod links;
 pub mod lists;
+pub mod masking;
 pub mod replay;
 pub mod rescreen;
+pub mod review;
 pub mod rules;
 pub mod screening;
+pub mod settings;
 pub mod webhooks;
-pub mod workspace;
 
 use chrono::{DateTime, Utc};
 use riskdesk_domain::{Clock, CustomerId, Decision, EntityHasher, EntityKey, Event, Order, OrderId};
-use riskdesk_store::{
-    EntityUse, InsertOutcome, NewEvent, NewOrder, OrderBody, ScreeningRows, Store, StoreError, StoredCustomer,
-    StoredOrder, ToScreen,
-};
+use riskdesk_store::{EntityUse, NewEvent, NewOrder, OrderBody, ScreeningRows, Store, ToScreen};
+/// Storage types that reach the edges through the service.
+pub use riskdesk_store::{InsertOutcome, StoreError, StoredCustomer, StoredOrder};
 use std::sync::Arc;
 
-pub use auth::{Intake, Principal, ReadAccess, RulesAdmin, Scope};
+pub use access::{
+    Analyst, Approver, AuditReader, Caller, Capability, Intake, OrderDecider, OrderViewer, Principal, QueueAssigner,
+    ReadAccess, RulesAdmin, RulesViewer, Scope, Someone, Unmasker, UserAdmin, Via,
+};
+pub use audit::{Actor, REQUEST_ID};
+pub use identity::{LoginError, SessionToken};
+pub use settings::Settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -65,7 +75,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     hasher: EntityHasher,
     clock: Arc<dyn Clock>,
-    api_keys: Arc<auth::KeyCache>,
+    api_keys: Arc<access::KeyCache>,
     orders: batcher::Batcher<NewOrder>,
     /// Orders screened inside the write transaction, where the store does that best.
     screened: batcher::Batcher<ToScreen, riskdesk_store::Screened>,
@@ -74,7 +84,7 @@ pub struct Service {
     webhooks: Arc<std::sync::RwLock<webhooks::SharedWebhooks>>,
     /// Seals the audit chain; derived from the entity key, so it lives outside the database too.
     audit_key: Arc<[u8; 32]>,
-    workspace: Arc<std::sync::RwLock<workspace::WorkspaceConfig>>,
+    settings: Arc<std::sync::RwLock<settings::Settings>>,
     /// Every stored order's features for backtests, built on first use; backtests take turns.
     frames: Arc<tokio::sync::Mutex<Option<frames::Frames>>>,
 }
@@ -149,14 +159,14 @@ impl Service {
             store,
             hasher,
             clock,
-            api_keys: Arc::new(auth::KeyCache::default()),
+            api_keys: Arc::new(access::KeyCache::default()),
             orders,
             screened,
             events,
             screener,
             webhooks: Arc::default(),
             audit_key: Arc::new(audit_key(entity_key)),
-            workspace: Arc::default(),
+            settings: Arc::default(),
             frames: Arc::default(),
         })
     }
@@ -165,12 +175,12 @@ impl Service {
         &self.audit_key[..]
     }
 
-    pub fn workspace_config(&self) -> workspace::WorkspaceConfig {
-        self.workspace.read().unwrap_or_else(|e| e.into_inner()).clone()
+    pub fn settings(&self) -> settings::Settings {
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub fn set_workspace_config(&self, cfg: workspace::WorkspaceConfig) {
-        *self.workspace.write().unwrap_or_else(|e| e.into_inner()) = cfg;
+    pub fn set_settings(&self, cfg: settings::Settings) {
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = cfg;
     }
 
     pub fn screener(&self) -> &Arc<screening::Screener> {
@@ -192,6 +202,12 @@ impl Service {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Whether the database answers, and which backend it is.
+    pub async fn health(&self) -> ServiceResult<&'static str> {
+        self.store.ping().await?;
+        Ok(self.store.backend())
     }
 
     pub fn now(&self) -> DateTime<Utc> {

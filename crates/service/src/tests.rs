@@ -12,7 +12,7 @@ async fn service(dir: &tempfile::TempDir, key: u8) -> ServiceResult<Service> {
 async fn a_repeated_order_gets_its_first_answer() {
     let dir = tempfile::tempdir().unwrap();
     let svc = service(&dir, 1).await.unwrap();
-    let cap = auth::local::intake();
+    let cap = access::local::intake();
     let first = svc.submit_order(&cap, parse(&order_json("A-1", "C-1", 0))).await.unwrap();
     assert_eq!(first.outcome, InsertOutcome::Inserted);
     let again = svc.submit_order(&cap, parse(&order_json("A-1", "C-1", 0))).await.unwrap();
@@ -50,8 +50,8 @@ async fn linked_accounts_through_a_shared_device() {
     a["device"]["device_id"] = serde_json::json!("shared");
     let mut b = order_json("A-2", "C-2", 5);
     b["device"]["device_id"] = serde_json::json!("shared");
-    svc.import_orders(&auth::local::intake(), vec![parse(&a), parse(&b)]).await.unwrap();
-    let links = svc.linked_accounts(&auth::local::read(), &CustomerId::parse("C-1", "c").unwrap()).await.unwrap();
+    svc.import_orders(&access::local::intake(), vec![parse(&a), parse(&b)]).await.unwrap();
+    let links = svc.linked_accounts(&access::local::read(), &CustomerId::parse("C-1", "c").unwrap()).await.unwrap();
     // device and the shared shipping address
     let kinds: Vec<_> = links.iter().map(|(k, _)| k.kind.as_str()).collect();
     assert!(kinds.contains(&"device") && kinds.contains(&"shipping_address"), "{kinds:?}");
@@ -68,7 +68,7 @@ async fn concurrent_submissions_are_group_committed_with_their_own_outcomes() {
         let svc = svc.clone();
         tasks.push(tokio::spawn(async move {
             let order = parse(&order_json(&format!("A-{}", i % 200), &format!("C-{}", i % 7), i % 200));
-            svc.submit_order(&auth::local::intake(), order).await.unwrap()
+            svc.submit_order(&access::local::intake(), order).await.unwrap()
         }));
     }
     let mut stored = std::collections::HashMap::new();
@@ -85,15 +85,13 @@ async fn concurrent_submissions_are_group_committed_with_their_own_outcomes() {
 
 #[tokio::test]
 async fn sessions_end_after_idle_and_absolute_timeouts_and_on_logout() {
-    use riskdesk_domain::workspace::Role;
+    use riskdesk_domain::Role;
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db"), SqliteOptions::default()).await.unwrap();
     let clock = Arc::new(FixedClock::new(t0()));
     let svc = Service::new(Arc::new(store), &[1; 32], clock.clone()).await.unwrap();
-    svc.add_user(&workspace::local::user_admin(), "ana", "Ana", Role::FraudAnalyst, "long-enough-password")
-        .await
-        .unwrap();
-    let cfg = svc.workspace_config();
+    svc.add_user(&access::local::user_admin(), "ana", "Ana", Role::FraudAnalyst, "long-enough-password").await.unwrap();
+    let cfg = svc.settings();
     let login = || async { svc.login("ana", "long-enough-password", "10.0.0.1").await.unwrap().unwrap() };
 
     // Idle: used every 20 minutes the session lives on; 31 minutes of silence end it.
@@ -123,27 +121,24 @@ async fn sessions_end_after_idle_and_absolute_timeouts_and_on_logout() {
     assert!(svc.session("forged").await.unwrap().is_none());
 
     // The password is checked; failures are counted and then throttle even the right password.
-    assert_eq!(
-        svc.login("ana", "wrong-password!", "10.0.0.2").await.unwrap().err(),
-        Some(workspace::LoginError::Invalid)
-    );
+    assert_eq!(svc.login("ana", "wrong-password!", "10.0.0.2").await.unwrap().err(), Some(crate::LoginError::Invalid));
     for _ in 0..4 {
         svc.login("ana", "wrong-password!", "10.0.0.2").await.unwrap().ok();
     }
     assert_eq!(
         svc.login("ana", "long-enough-password", "10.0.0.3").await.unwrap().err(),
-        Some(workspace::LoginError::Throttled)
+        Some(crate::LoginError::Throttled)
     );
     clock.advance(cfg.login_window + chrono::Duration::minutes(1));
     let token = svc.login("ana", "long-enough-password", "10.0.0.3").await.unwrap().expect("the window passed");
 
     // A disabled account loses its sessions at once and cannot sign in; a new password works.
-    let admin = workspace::local::user_admin();
+    let admin = access::local::user_admin();
     svc.disable_user(&admin, "ana").await.unwrap();
     assert!(svc.session(&token.0).await.unwrap().is_none());
     assert_eq!(
         svc.login("ana", "long-enough-password", "10.0.0.4").await.unwrap().err(),
-        Some(workspace::LoginError::Invalid)
+        Some(crate::LoginError::Invalid)
     );
     svc.add_user(&admin, "ben", "Ben", Role::RiskExpert, "first-password-1").await.unwrap();
     assert!(svc.set_password(&admin, "ben", "short").await.is_err());

@@ -1205,7 +1205,7 @@ async fn append_decision(conn: &mut PgConnection, d: &Decision) -> StoreResult<i
     .map_err(db)
 }
 
-riskdesk_store::impl_workspace_store!(
+riskdesk_store_sql::impl_sql_stores!(
     PgStore, sqlx::Postgres, writer: pool, reader: pool, lock: " FOR UPDATE",
     country: "o.body->'shipping_address'->>'country'", json_param: "$6::jsonb"
 );

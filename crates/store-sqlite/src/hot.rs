@@ -481,7 +481,7 @@ fn insert_rows(
             .map_err(db)?
             .execute(params![
                 i64::from(d.score),
-                riskdesk_store::workspace::rules_column(d),
+                riskdesk_store::review::rules_column(d),
                 d.decided_at.timestamp_millis(),
                 d.order_id.as_str(),
             ])

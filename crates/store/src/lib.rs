@@ -1,10 +1,14 @@
 //! Storage behind traits of whole operations. Each backend (SQLite, PostgreSQL) implements
 //! [`Store`], owns its transactions, and must pass the [`conformance`] suite.
 
+pub mod approvals;
+pub mod audit;
 pub mod body;
+pub mod changes;
 pub mod codec;
 pub mod conformance;
-pub mod workspace;
+pub mod identity;
+pub mod review;
 
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -424,7 +428,16 @@ pub trait BlockingWriter: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: workspace::WorkspaceStore + Send + Sync + 'static {
+pub trait Store:
+    identity::IdentityStore
+    + audit::AuditStore
+    + approvals::ApprovalStore
+    + review::ReviewStore
+    + changes::ChangeStore
+    + Send
+    + Sync
+    + 'static
+{
     /// See [`BlockingWriter`]; `None` (the default) keeps order writes async.
     fn blocking_writer(&self) -> Option<std::sync::Arc<dyn BlockingWriter>> {
         None

@@ -1,0 +1,60 @@
+//! The audit page, its CSV export and the chain's verification.
+
+use super::{AuditQuery, audit_filter, audit_query_string, csv_response};
+use crate::http::error::PageResult;
+use crate::http::extract::Page;
+use crate::http::page::{Nav, non_empty};
+use crate::http::state::{AppState, St};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use riskdesk_domain::AuditRecord;
+use riskdesk_service::AuditReader;
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/audit", get(audit)).route("/audit.csv", get(audit_csv))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "audit/audit.html")]
+struct AuditPage {
+    nav: Nav,
+    records: Vec<AuditRecord>,
+    q_actor: String,
+    q_action: String,
+    q_subject: String,
+    q_from: String,
+    q_to: String,
+    older: Option<String>,
+    csv_link: String,
+}
+
+async fn audit(State(st): St, Page { cap, who }: Page<AuditReader>, Query(q): Query<AuditQuery>) -> PageResult<impl IntoResponse> {
+    let records = st.service.audit_records(&cap, &audit_filter(&q, 100)?).await?;
+    let qs = audit_query_string(&q);
+    let older = (records.len() == 100).then(|| {
+        let last = records.last().map_or(0, |r| r.seq);
+        if qs.is_empty() { format!("/audit?before={last}") } else { format!("/audit?{qs}&before={last}") }
+    });
+    Ok(AuditPage {
+        nav: Nav::of(&who, "audit"),
+        records,
+        q_actor: non_empty(&q.actor).unwrap_or_default(),
+        q_action: non_empty(&q.action).unwrap_or_default(),
+        q_subject: non_empty(&q.subject).unwrap_or_default(),
+        q_from: non_empty(&q.from).unwrap_or_default(),
+        q_to: non_empty(&q.to).unwrap_or_default(),
+        older,
+        csv_link: if qs.is_empty() { "/audit.csv".into() } else { format!("/audit.csv?{qs}") },
+    })
+}
+
+/// The filtered log as CSV (at most 100,000 rows).
+async fn audit_csv(State(st): St, Page { cap, .. }: Page<AuditReader>, Query(q): Query<AuditQuery>) -> PageResult<Response> {
+    let records = st.service.audit_records(&cap, &audit_filter(&q, 100_000)?).await?;
+    Ok(csv_response(&records))
+}

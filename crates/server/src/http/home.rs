@@ -1,0 +1,61 @@
+//! The home page: today's queue at a glance. Its figures come from the review and approvals
+//! areas' operations (`GET /api/v1/queue/stats`, `GET /api/v1/proposals`).
+
+use super::error::PageResult;
+use super::extract::Page;
+use super::page::{Nav, NavLink, ago, start_of_today};
+use super::state::{AppState, St};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use riskdesk_service::review::{QueueFilter, QueueStats};
+use riskdesk_domain::Permission;
+use riskdesk_service::{Analyst, OrderViewer};
+use std::sync::Arc;
+
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Doc;
+
+pub fn api() -> Router<Arc<AppState>> {
+    Router::new()
+}
+
+pub fn web() -> Router<Arc<AppState>> {
+    Router::new().route("/", get(home))
+}
+
+pub fn nav(_: &Analyst) -> Vec<NavLink> {
+    vec![NavLink { href: "/", label: "Home", area: "home", key: "h" }]
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home/home.html")]
+struct HomePage {
+    nav: Nav,
+    stats: QueueStats,
+    oldest: String,
+    pending: usize,
+    mine: i64,
+    can_decide: bool,
+}
+
+async fn home(State(st): St, Page { cap, who }: Page<OrderViewer>) -> PageResult<impl IntoResponse> {
+    let now = st.service.now();
+    let stats = st.service.queue_stats(&cap, start_of_today(now)).await?;
+    let pending = st.service.proposals(true).await?.len();
+    let f = QueueFilter { claimed_by: Some(who.user().username.clone()), limit: 1, ..Default::default() };
+    let (_, mine) = st.service.review_queue(&cap, &f).await?;
+    let oldest = stats.oldest_placed_at.map(|t| ago(t, now)).unwrap_or_else(|| "—".into());
+    Ok(HomePage {
+        nav: Nav::of(&who, "home"),
+        stats,
+        oldest,
+        pending,
+        mine,
+        can_decide: who.may(Permission::DecideOrders),
+    })
+}

@@ -1,0 +1,106 @@
+//! What every page shares: the navigation bar (each area contributes its own link) and the
+//! formatting of amounts and times as analysts read them.
+
+use chrono::{DateTime, Utc};
+use riskdesk_service::Analyst;
+
+/// A link of the navigation bar.
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    /// The area's name, matched against the page's `active`.
+    pub area: &'static str,
+    /// An access key, when the area has one.
+    pub key: &'static str,
+}
+
+/// What the navigation bar needs on every page.
+pub struct Nav {
+    pub name: String,
+    pub role: &'static str,
+    pub csrf: String,
+    pub active: &'static str,
+    pub links: Vec<NavLink>,
+}
+
+impl Nav {
+    pub fn of(a: &Analyst, active: &'static str) -> Self {
+        Self {
+            name: a.user().display_name.clone(),
+            role: a.role().label(),
+            csrf: a.csrf().to_owned(),
+            active,
+            links: super::nav_links(a),
+        }
+    }
+}
+
+/// An amount as analysts read it, through the domain's `Money` (the currency's own decimals).
+pub fn money(minor: i64, currency: &str) -> String {
+    match riskdesk_domain::Currency::parse(currency, "currency") {
+        Ok(c) => format!("{} {currency}", riskdesk_domain::Money::new(minor, c).amount_string()),
+        Err(_) => format!("{minor} {currency}"),
+    }
+}
+
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let m = (now - t).num_minutes();
+    match m {
+        m if m < 0 => format!("in {} min", -m),
+        0..=59 => format!("{m} min ago"),
+        60..=2879 => format!("{} h ago", m / 60),
+        _ => format!("{} d ago", m / 1440),
+    }
+}
+
+pub fn until(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let m = (t - now).num_minutes();
+    if m < 0 {
+        let late = -m;
+        if late < 120 {
+            format!("{late} min late")
+        } else if late < 2880 {
+            format!("{} h late", late / 60)
+        } else {
+            format!("{} d late", late / 1440)
+        }
+    } else if m < 120 {
+        format!("{m} min left")
+    } else {
+        format!("{} h left", m / 60)
+    }
+}
+
+pub fn fmt_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn start_of_today(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.date_naive().and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc())
+}
+
+pub fn non_empty(s: &Option<String>) -> Option<String> {
+    s.as_ref().map(|x| x.trim().to_owned()).filter(|x| !x.is_empty())
+}
+
+/// A note as stored: trimmed, at most 1,000 characters, `None` when empty.
+pub fn note(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.chars().take(1000).collect())
+}
+
+pub fn pct(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.1} %", v * 100.0)).unwrap_or_else(|| "—".into())
+}
+
+/// A day as `YYYY-MM-DD`, at midnight UTC.
+pub fn day(s: &Option<String>, field: &str) -> Result<Option<DateTime<Utc>>, super::error::ApiError> {
+    match non_empty(s) {
+        None => Ok(None),
+        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| Some(t.and_utc()))
+            .ok_or_else(|| super::error::ApiError::invalid(field, "a date as YYYY-MM-DD")),
+    }
+}

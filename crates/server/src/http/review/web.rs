@@ -1,0 +1,370 @@
+//! The queue and order pages, and their actions.
+
+use super::graph::{self, Graph};
+use crate::http::error::{PageError, PageResult};
+use crate::http::extract::{Action, NoForm, Page};
+use crate::http::page::{Nav, ago, fmt_time, money, non_empty, until};
+use crate::http::session::urlencode;
+use crate::http::state::{AppState, St};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::Utc;
+use riskdesk_domain::{OrderId, Permission, ReviewAction, ReviewReason};
+use riskdesk_service::masking::Party;
+use riskdesk_service::review::{
+    OrderView, QueueFilter, QueueSort, QueueState, ReviewInput, ReviewItem, ReviewOutcome,
+};
+use riskdesk_service::{Analyst, OrderDecider, OrderViewer, QueueAssigner, Unmasker};
+use serde::Deserialize;
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/queue", get(queue))
+        .route("/orders/{order_id}", get(order))
+        .route("/orders/{order_id}/claim", post(claim))
+        .route("/orders/{order_id}/unclaim", post(unclaim))
+        .route("/orders/{order_id}/assign", post(assign))
+        .route("/orders/{order_id}/review", post(review))
+        .route("/orders/{order_id}/unmask", post(unmask))
+}
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    state: Option<String>,
+    channel: Option<String>,
+    country: Option<String>,
+    method: Option<String>,
+    rule: Option<String>,
+    min: Option<String>,
+    max: Option<String>,
+    mine: Option<String>,
+    sort: Option<String>,
+    pub(super) page: Option<i64>,
+    /// Items per page (API only; the page shows 50).
+    pub(super) per_page: Option<i64>,
+}
+
+pub struct QueueRow {
+    pub item: ReviewItem,
+    pub amount: String,
+    pub due: String,
+    pub late: bool,
+    pub placed: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "review/queue.html")]
+struct QueuePage {
+    nav: Nav,
+    rows: Vec<QueueRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    q: QueueQueryView,
+    channels: Vec<String>,
+    countries: Vec<String>,
+    methods: Vec<String>,
+    can_decide: bool,
+    me: String,
+    prev_link: String,
+    next_link: String,
+}
+
+/// The filters as the form shows them again.
+#[derive(Default)]
+pub struct QueueQueryView {
+    state: String,
+    channel: String,
+    country: String,
+    method: String,
+    rule: String,
+    min: String,
+    max: String,
+    mine: bool,
+    sort: String,
+}
+
+const PAGE: i64 = 50;
+
+/// An amount in major units as minor units (the queue's filters).
+pub(super) fn major_to_minor(s: &Option<String>, field: &str) -> Result<Option<i64>, crate::http::ApiError> {
+    match non_empty(s) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<rust_decimal::Decimal>()
+            .ok()
+            .and_then(|d| (d * rust_decimal::Decimal::from(100)).trunc().to_string().parse::<i64>().ok())
+            .map(Some)
+            .ok_or_else(|| crate::http::ApiError::invalid(field, "not an amount")),
+    }
+}
+
+/// The queue filter from the query, shared by the page and `GET /api/v1/queue`.
+pub(super) fn queue_filter(
+    q: &QueueQuery,
+    me: &Analyst,
+    limit: i64,
+    offset: i64,
+) -> Result<QueueFilter, crate::http::ApiError> {
+    let state = match non_empty(&q.state).as_deref() {
+        None | Some("active") => None,
+        Some(s) => {
+            Some(QueueState::parse(s).ok_or_else(|| crate::http::ApiError::invalid("state", "open, held or closed"))?)
+        }
+    };
+    Ok(QueueFilter {
+        state,
+        channel: non_empty(&q.channel),
+        country: non_empty(&q.country),
+        payment_method: non_empty(&q.method),
+        rule: non_empty(&q.rule),
+        min_minor: major_to_minor(&q.min, "min")?,
+        max_minor: major_to_minor(&q.max, "max")?,
+        claimed_by: q.mine.is_some().then(|| me.user().username.clone()),
+        sort: if q.sort.as_deref() == Some("risk") { QueueSort::Risk } else { QueueSort::CutOff },
+        limit,
+        offset,
+    })
+}
+
+async fn queue(State(st): St, Page { cap, who }: Page<OrderViewer>, Query(q): Query<QueueQuery>) -> PageResult<impl IntoResponse> {
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let f = queue_filter(&q, &who, PAGE, (page - 1) * PAGE)?;
+    let mine = q.mine.is_some();
+    let (items, total) = st.service.review_queue(&cap, &f).await?;
+    let (channels, countries, methods) = st.service.queue_facets(&cap).await?;
+    let now = st.service.now();
+    let rows = items
+        .into_iter()
+        .map(|item| QueueRow {
+            amount: money(item.total_minor, &item.currency),
+            due: until(item.due_at, now),
+            late: item.due_at < now,
+            placed: ago(item.placed_at, now),
+            item,
+        })
+        .collect();
+    let view = QueueQueryView {
+        state: non_empty(&q.state).unwrap_or_default(),
+        channel: non_empty(&q.channel).unwrap_or_default(),
+        country: non_empty(&q.country).unwrap_or_default(),
+        method: non_empty(&q.method).unwrap_or_default(),
+        rule: non_empty(&q.rule).unwrap_or_default(),
+        min: non_empty(&q.min).unwrap_or_default(),
+        max: non_empty(&q.max).unwrap_or_default(),
+        mine,
+        sort: non_empty(&q.sort).unwrap_or_default(),
+    };
+    let link = |p: i64| {
+        let mut parts = vec![format!("page={p}")];
+        for (k, v) in [
+            ("state", &view.state),
+            ("channel", &view.channel),
+            ("country", &view.country),
+            ("method", &view.method),
+            ("rule", &view.rule),
+            ("min", &view.min),
+            ("max", &view.max),
+            ("sort", &view.sort),
+        ] {
+            if !v.is_empty() {
+                parts.push(format!("{k}={}", urlencode(v)));
+            }
+        }
+        if mine {
+            parts.push("mine=1".into());
+        }
+        format!("/queue?{}", parts.join("&"))
+    };
+    let pages = ((total + PAGE - 1) / PAGE).max(1);
+    Ok(QueuePage {
+        nav: Nav::of(&who, "review"),
+        rows,
+        total,
+        page,
+        pages,
+        prev_link: link(page - 1),
+        next_link: link(page + 1),
+        q: view,
+        channels,
+        countries,
+        methods,
+        can_decide: who.may(Permission::DecideOrders),
+        me: who.user().username.clone(),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "review/order.html")]
+struct OrderPage {
+    nav: Nav,
+    v: OrderView,
+    id: String,
+    amount: String,
+    placed: String,
+    due: String,
+    graph: Graph,
+    party: Party,
+    clear: bool,
+    can_decide: bool,
+    can_assign: bool,
+    can_unmask: bool,
+    reasons: Vec<(&'static str, Vec<(&'static str, &'static str)>)>,
+    threshold: i64,
+    deciders: Vec<String>,
+    message: Option<String>,
+    hits: Vec<Hit>,
+    attributes: Vec<(String, String)>,
+}
+
+pub struct Hit {
+    pub rule: String,
+    pub action: String,
+    pub points: i32,
+    pub detail: String,
+}
+
+fn reasons_menu() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    ReviewAction::ALL
+        .into_iter()
+        .map(|a| (a.as_str(), ReviewReason::for_action(a).map(|r| (r.as_str(), r.label())).collect()))
+        .collect()
+}
+
+pub(super) fn order_id(raw: &str) -> Result<OrderId, PageError> {
+    OrderId::parse(raw, "order_id").map_err(|_| PageError::not_found())
+}
+
+fn back_to_order(id: &OrderId) -> Response {
+    Redirect::to(&format!("/orders/{}", urlencode(id.as_str()))).into_response()
+}
+
+async fn order_page(
+    st: &AppState,
+    a: &Analyst,
+    id: &OrderId,
+    clear: Option<Party>,
+    message: Option<String>,
+) -> PageResult<Response> {
+    let cap = a.orders().ok_or_else(PageError::forbidden)?;
+    let v = st.service.order_view(&cap, id).await?.ok_or_else(PageError::not_found)?;
+    let now = st.service.now();
+    let o = &v.stored.order;
+    let graph = graph::layout(o.customer.customer_id.as_str(), v.customer_fraud, &v.neighbours);
+    let deciders = match a.assigner() {
+        Some(cap) => st.service.deciders(&cap).await?,
+        None => Vec::new(),
+    };
+    let hits = v
+        .latest
+        .as_ref()
+        .map(|d| {
+            d.reasons
+                .iter()
+                .map(|r| Hit {
+                    rule: r.rule.clone(),
+                    action: r.action.clone(),
+                    points: r.points,
+                    // Masked by the service where a value is personal.
+                    detail: r.detail.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let attributes =
+        o.attributes.iter().map(|(k, v)| (k.clone(), serde_json::to_string(v).unwrap_or_default())).collect();
+    let page = OrderPage {
+        nav: Nav::of(a, "review"),
+        id: id.to_string(),
+        amount: format!("{} {}", o.total.amount_string(), o.total.currency.code()),
+        placed: fmt_time(o.placed_at.with_timezone(&Utc)),
+        due: v.item.as_ref().map(|i| until(i.due_at, now)).unwrap_or_default(),
+        graph,
+        clear: clear.is_some(),
+        party: clear.unwrap_or_else(|| v.party.0.clone()),
+        can_decide: a.may(Permission::DecideOrders),
+        can_assign: a.may(Permission::AssignQueue),
+        can_unmask: a.may(Permission::Unmask),
+        reasons: reasons_menu(),
+        threshold: st.service.settings().cancel_four_eyes_from,
+        deciders,
+        message,
+        hits,
+        attributes,
+        v,
+    };
+    Ok(page.into_response())
+}
+
+async fn order(State(st): St, Page { who, .. }: Page<OrderViewer>, Path(id): Path<String>) -> PageResult<Response> {
+    let id = order_id(&id)?;
+    order_page(&st, &who, &id, None, None).await
+}
+
+async fn claim(State(st): St, Path(id): Path<String>, a: Action<OrderDecider, NoForm>) -> PageResult<Response> {
+    let id = order_id(&id)?;
+    st.service.claim(&a.cap, &id, true).await?;
+    Ok(back_to_order(&id))
+}
+
+async fn unclaim(State(st): St, Path(id): Path<String>, a: Action<OrderDecider, NoForm>) -> PageResult<Response> {
+    let id = order_id(&id)?;
+    st.service.claim(&a.cap, &id, false).await?;
+    Ok(back_to_order(&id))
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    user: String,
+}
+
+async fn assign(State(st): St, Path(id): Path<String>, a: Action<QueueAssigner, AssignForm>) -> PageResult<Response> {
+    let id = order_id(&id)?;
+    st.service.assign(&a.cap, &id, &a.form.user).await?;
+    Ok(back_to_order(&id))
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    action: String,
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn review(State(st): St, Path(id): Path<String>, a: Action<OrderDecider, ReviewForm>) -> PageResult<Response> {
+    let id = order_id(&id)?;
+    let f = a.form;
+    let action = ReviewAction::parse(&f.action).ok_or_else(|| PageError::bad("action: release, hold or cancel"))?;
+    let reason = ReviewReason::parse(&f.reason).ok_or_else(|| PageError::bad("reason: choose a reason code"))?;
+    let outcome = st.service.review_order(&a.cap, &id, ReviewInput { action, reason, note: f.note }).await?;
+    let message = match outcome {
+        ReviewOutcome::Done => match action {
+            ReviewAction::Release => "Order released.".to_owned(),
+            ReviewAction::Hold => "Order put on hold.".to_owned(),
+            ReviewAction::Cancel => "Order cancelled.".to_owned(),
+        },
+        ReviewOutcome::Proposed(p) => format!("Cancellation proposed ({p}); it runs when a second person approves it."),
+    };
+    order_page(&st, &a.who, &id, None, Some(message)).await
+}
+
+#[derive(Deserialize)]
+pub struct UnmaskForm {
+    #[serde(default)]
+    purpose: String,
+}
+
+async fn unmask(State(st): St, Path(id): Path<String>, a: Action<Unmasker, UnmaskForm>) -> PageResult<Response> {
+    let id = order_id(&id)?;
+    let party = st.service.unmask_order(&a.cap, &id, &a.form.purpose).await?;
+    order_page(&st, &a.who, &id, Some(party), Some("Personal data shown for this page view; the access is logged.".into()))
+        .await
+}
+

@@ -1,0 +1,15 @@
+//! The server's integration tests, one binary: each area's tests are a module here. They run the
+//! real router over real stores (SQLite always, PostgreSQL when `RISKDESK_TEST_POSTGRES_URL` is
+//! set), the real binary (`e2e`) and the web UI in a real headless Chromium (`browser`).
+
+#[macro_use]
+mod common;
+
+mod backtest_index;
+mod browser;
+mod desk;
+mod e2e;
+mod intake;
+mod screening;
+mod tokens;
+mod webhooks;

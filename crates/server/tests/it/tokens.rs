@@ -1,0 +1,243 @@
+//! People on the API: personal access tokens (created signed in or by the CLI, shown once,
+//! expiring, revocable, audited) that act as their person with the same rights and four-eye
+//! rules as the web UI; and the route-by-role matrix over the API's people routes.
+
+use crate::common::*;
+use crate::desk::{PASSWORD, add_user, enc, order_of, sign_in, submit, use_review_set};
+use axum::http::StatusCode;
+use riskdesk_domain::{Permission, Role};
+use riskdesk_service::access::local;
+use riskdesk_service::audit::AuditFilter;
+use serde_json::{Value, json};
+
+async fn token(app: &TestApp, user: &str) -> String {
+    app.service.create_token_for(&local::user_admin(), user, "test", None).await.unwrap().secret
+}
+
+async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    app.call(method, path, Some(token), body.map(|b| serde_json::to_vec(&b).unwrap())).await
+}
+
+both_backends!(a_token_acts_as_its_person_until_revoked_or_expired, |app: TestApp| async move {
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    // Signed in, ana creates a token on the tokens page; it is shown once.
+    let b = sign_in(&app, "ana").await;
+    let page = b.post(&app, "/tokens", "name=helpdesk&expires_in=30d").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let secret = page.body.split("id=\"new-token\" readonly value=\"").nth(1).unwrap().split('"').next().unwrap();
+    assert!(secret.starts_with("rdp_"), "{secret}");
+    assert!(!b.get(&app, "/tokens").await.body.contains(secret), "the secret is not shown again");
+
+    let (s, me) = call(&app, secret, "GET", "/api/v1/me", None).await;
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(me["user"]["username"], "ana");
+    assert_eq!(me["user"]["role"], "fraud_analyst");
+    assert!(me["permissions"].as_array().unwrap().contains(&json!("decide_orders")));
+
+    // The role's rights, no more: an analyst may not read the audit log or manage users.
+    let (s, e) = call(&app, secret, "GET", "/api/v1/audit", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("read the audit log"), "{e}");
+    assert_eq!(call(&app, secret, "GET", "/api/v1/users", None).await.0, StatusCode::FORBIDDEN);
+    // A token is no machine key: it cannot send orders.
+    let (s, _) = call(&app, secret, "POST", "/api/v1/orders", Some(order_of("T-1", "C-1", "10.00", 1))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A token cannot make another token.
+    let (s, e) = call(&app, secret, "POST", "/api/v1/me/tokens", Some(json!({"name": "next"}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+
+    // A role change applies at once.
+    app.service.set_role(&local::user_admin(), "ana", Role::Auditor).await.unwrap();
+    assert_eq!(call(&app, secret, "GET", "/api/v1/audit", None).await.0, StatusCode::OK);
+
+    // Revoking ends it, and both are audited.
+    let (s, list) = call(&app, secret, "GET", "/api/v1/me/tokens", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let id = list["tokens"][0]["id"].as_str().unwrap().to_owned();
+    assert!(list["tokens"][0].get("secret_hash").is_none(), "{list}");
+    let (s, _) = call(&app, secret, "DELETE", &format!("/api/v1/me/tokens/{id}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, e) = call(&app, secret, "GET", "/api/v1/me", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
+    let actions: Vec<String> = app
+        .service
+        .audit_records(&local::audit_reader(), &AuditFilter { limit: 100, ..Default::default() })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entry.action)
+        .filter(|a| a.starts_with("token."))
+        .collect();
+    assert_eq!(actions, ["token.revoke", "token.create"]);
+
+    // Expiry, from the service's clock.
+    let short = app
+        .service
+        .create_token_for(&local::user_admin(), "ana", "short", Some(chrono::Duration::hours(1)))
+        .await
+        .unwrap()
+        .secret;
+    assert_eq!(call(&app, &short, "GET", "/api/v1/me", None).await.0, StatusCode::OK);
+    app.clock.advance(chrono::Duration::minutes(61));
+    let (s, _) = call(&app, &short, "GET", "/api/v1/me", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "an expired token no longer works, even from the cache");
+
+    // A disabled account's tokens stop at once.
+    let other = token(&app, "ana").await;
+    assert_eq!(call(&app, &other, "GET", "/api/v1/me", None).await.0, StatusCode::OK);
+    app.service.disable_user(&local::user_admin(), "ana").await.unwrap();
+    assert_eq!(call(&app, &other, "GET", "/api/v1/me", None).await.0, StatusCode::UNAUTHORIZED);
+
+    // Bad input names the field.
+    assert!(riskdesk_service::identity::parse_lifetime("3 weeks").is_err());
+    assert!(riskdesk_service::identity::parse_lifetime("999d").is_err());
+    let _ = PASSWORD;
+});
+
+both_backends!(review_and_four_eyes_over_the_api, |app: TestApp| async move {
+    use_review_set(&app).await;
+    add_user(&app, "ben", Role::RiskExpert).await;
+    add_user(&app, "lea", Role::TeamLead).await;
+    let ben = token(&app, "ben").await;
+    let lea = token(&app, "lea").await;
+    submit(&app, &order_of("R-1", "C-1", "150.00", 1)).await;
+    submit(&app, &order_of("R-2", "C-2", "900.00", 2)).await;
+
+    let (s, q) = call(&app, &ben, "GET", "/api/v1/queue?sort=risk", None).await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    assert_eq!(q["total"], 2);
+    let (s, v) = call(&app, &ben, "GET", "/api/v1/orders/R-1/review", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let text = v.to_string();
+    assert!(!text.contains("C-1@example.com") && !text.contains("Anna Beispiel"), "the view is masked: {v}");
+    assert_eq!(v["party"]["email"], "C***@example.com");
+
+    // Claim, then release with a reason: done.
+    let (s, c) = call(&app, &ben, "POST", "/api/v1/orders/R-1/claim", None).await;
+    assert_eq!((s, c["claimed_by"].as_str()), (StatusCode::OK, Some("ben")), "{c}");
+    let review = json!({"action": "release", "reason_code": "verified_customer", "note": "called the customer"});
+    let (s, r) = call(&app, &ben, "POST", "/api/v1/orders/R-1/review", Some(review)).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["status"], "done");
+
+    // Bad input names the field and stores nothing.
+    let (s, e) = call(&app, &ben, "POST", "/api/v1/orders/R-2/review", Some(json!({"action": "release"}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["field"], "reason_code");
+    assert_eq!(e["errors"][0]["field"], "reason_code");
+    let (s, e) =
+        call(&app, &ben, "POST", "/api/v1/orders/R-2/review", Some(json!({"action": "burn", "reason_code": "x"})))
+            .await;
+    assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("action")), "{e}");
+
+    // A cancellation above the threshold is a proposal: 202 with its id.
+    let cancel = json!({"action": "cancel", "reason_code": "stolen_card", "note": "card reported"});
+    let (s, r) = call(&app, &ben, "POST", "/api/v1/orders/R-2/review", Some(cancel)).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{r}");
+    let id = r["proposal_id"].as_str().unwrap().to_owned();
+    let (s, p) = call(&app, &ben, "GET", &format!("/api/v1/proposals/{id}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["may_decide"], false, "the maker is not offered the approval");
+    assert!(p["summary"].to_string().contains("900.00"), "the approver sees the amount: {p}");
+    let hash = p["payload_hash"].as_str().unwrap().to_owned();
+    // The maker's token cannot approve.
+    let (s, e) =
+        call(&app, &ben, "POST", &format!("/api/v1/proposals/{id}/approve"), Some(json!({"payload_hash": hash}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    // A second person approves what they saw.
+    let (s, e) =
+        call(&app, &lea, "POST", &format!("/api/v1/proposals/{id}/approve"), Some(json!({"payload_hash": "0"}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a stale hash is refused: {e}");
+    let (s, r) =
+        call(&app, &lea, "POST", &format!("/api/v1/proposals/{id}/approve"), Some(json!({"payload_hash": hash}))).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (_, v) = call(&app, &lea, "GET", "/api/v1/orders/R-2/review", None).await;
+    assert_eq!(v["item"]["state"], "closed", "{v}");
+
+    // Machine keys name no person: no proposals, no approvals.
+    let (s, _) = app.call("GET", "/api/v1/proposals", Some(&app.rules_key), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+});
+
+/// Every people route of the API, and which permission it needs (None: any person).
+fn api_routes(
+    order: &str,
+    proposal: &str,
+    amendable: &str,
+) -> Vec<(&'static str, String, Option<Value>, Option<Permission>)> {
+    use Permission::*;
+    let o = enc(order);
+    vec![
+        ("GET", "/api/v1/me".into(), None, None),
+        ("GET", "/api/v1/me/tokens".into(), None, None),
+        ("GET", "/api/v1/queue".into(), None, Some(ViewOrders)),
+        ("GET", "/api/v1/queue/stats".into(), None, Some(ViewOrders)),
+        ("GET", format!("/api/v1/orders/{o}/review"), None, Some(ViewOrders)),
+        ("GET", "/api/v1/proposals".into(), None, Some(ViewOrders)),
+        ("POST", format!("/api/v1/orders/{o}/claim"), None, Some(DecideOrders)),
+        ("POST", format!("/api/v1/orders/{o}/unclaim"), None, Some(DecideOrders)),
+        ("POST", format!("/api/v1/orders/{o}/assign"), Some(json!({"username": "ana"})), Some(AssignQueue)),
+        (
+            "POST",
+            format!("/api/v1/orders/{o}/review"),
+            Some(json!({"action": "hold", "reason_code": "awaiting_customer", "note": "x"})),
+            Some(DecideOrders),
+        ),
+        ("POST", format!("/api/v1/orders/{o}/unmask"), Some(json!({"purpose": "checking the matrix"})), Some(Unmask)),
+        ("GET", "/api/v1/rulesets".into(), None, Some(ViewRules)),
+        ("GET", "/api/v1/rulesets/1".into(), None, Some(ViewRules)),
+        ("GET", "/api/v1/lists".into(), None, Some(ViewRules)),
+        (
+            "POST",
+            "/api/v1/lists".into(),
+            Some(json!({"list": "block", "kind": "email_domain", "value": "spam.example", "reason": "matrix"})),
+            Some(EditRules),
+        ),
+        ("GET", "/api/v1/audit".into(), None, Some(ViewAudit)),
+        ("GET", "/api/v1/audit/export".into(), None, Some(ViewAudit)),
+        ("GET", "/api/v1/audit/verify".into(), None, Some(ViewAudit)),
+        ("GET", "/api/v1/users".into(), None, Some(ManageUsers)),
+        ("POST", "/api/v1/users/ana/role".into(), Some(json!({"role": "fraud_analyst"})), Some(ManageUsers)),
+        (
+            "POST",
+            format!("/api/v1/proposals/{amendable}/amend"),
+            Some(json!({"reason_code": "stolen_card", "note": "matrix amended"})),
+            Some(DecideOrders),
+        ),
+        ("POST", format!("/api/v1/proposals/{proposal}/reject"), Some(json!({})), Some(ApproveOrderActions)),
+    ]
+}
+
+both_backends!(api_route_by_role_matrix, |app: TestApp| async move {
+    use_review_set(&app).await;
+    for r in Role::ALL {
+        add_user(&app, r.as_str(), r).await;
+    }
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    let maker = token(&app, "ana").await;
+    for r in Role::ALL {
+        let t = token(&app, r.as_str()).await;
+        let order = format!("M-{}", r.as_str());
+        submit(&app, &order_of(&order, &format!("C-{}", r.as_str()), "150.00", 1)).await;
+        let cancel = json!({"action": "cancel", "reason_code": "stolen_card", "note": "matrix"});
+        let big = format!("B-{}", r.as_str());
+        submit(&app, &order_of(&big, &format!("D-{}", r.as_str()), "900.00", 2)).await;
+        let (_, p) =
+            call(&app, &maker, "POST", &format!("/api/v1/orders/{}/review", enc(&big)), Some(cancel.clone())).await;
+        let proposal = p["proposal_id"].as_str().unwrap().to_owned();
+        let big2 = format!("E-{}", r.as_str());
+        submit(&app, &order_of(&big2, &format!("F-{}", r.as_str()), "900.00", 3)).await;
+        let (_, p) = call(&app, &maker, "POST", &format!("/api/v1/orders/{}/review", enc(&big2)), Some(cancel)).await;
+        let amendable = p["proposal_id"].as_str().unwrap().to_owned();
+        for (method, path, body, need) in api_routes(&order, &proposal, &amendable) {
+            let allowed = need.is_none_or(|p| r.allows(p));
+            let (s, v) = call(&app, &t, method, &path, body).await;
+            if allowed {
+                assert!(s.is_success(), "{} may {method} {path}, got {s}: {v}", r.as_str());
+            } else {
+                assert_eq!(s, StatusCode::FORBIDDEN, "{} may not {method} {path}: {v}", r.as_str());
+                assert_eq!(v["code"], "forbidden");
+            }
+        }
+    }
+});
