@@ -3,7 +3,7 @@
 //! are rendered by the real router (session, CSRF, templates), in process, so the figures are
 //! server time without the network.
 //!
-//!   cargo run --release -p riskdesk-server --example workspace_pages [-- postgres://…]
+//!   cargo run --release -p riskdesk-server --example desk_pages [-- postgres://…]
 //!
 //! Without an argument it uses a fresh SQLite file; with a PostgreSQL URL, that (empty) database.
 
