@@ -82,19 +82,24 @@ macro_rules! review_sql {
                         if moved != 1 {
                             return Err(StoreError::Conflict("the order was already decided".into()));
                         }
-                        // A release or cancel decided directly settles the order: a cancellation
-                        // still waiting for approval has nothing left to do.
-                        if *state == QueueState::Closed && a.proposal_id.is_none() {
-                            sqlx::query(
-                                "UPDATE proposals SET status = 'withdrawn', decided_at = $1, \
-                                 decision_note = 'the order was decided meanwhile', revision = revision + 1 \
-                                 WHERE kind = 'cancel_order' AND target = $2 AND status = 'pending'",
+                        // Four eyes are not bypassed by deciding directly: while a cancellation
+                        // waits for approval, the order is decided through it (approve, reject or
+                        // amend) and nothing else. Checked in the decision's own transaction.
+                        if a.proposal_id.is_none() {
+                            let waiting: Option<String> = sqlx::query_scalar(
+                                "SELECT id FROM proposals WHERE kind = 'cancel_order' AND target = $1 \
+                                 AND status = 'pending' AND expires_at > $2",
                             )
-                            .bind(a.at.timestamp_millis())
                             .bind(&a.order_id)
-                            .execute(&mut **tx)
+                            .bind(a.at.timestamp_millis())
+                            .fetch_optional(&mut **tx)
                             .await
                             .map_err(dberr)?;
+                            if let Some(id) = waiting {
+                                return Err(StoreError::Conflict(format!(
+                                    "cancellation {id} waits for approval for this order: approve, reject or amend it"
+                                )));
+                            }
                         }
                         if let Some(d) = decision {
                             super::append_decision(&mut **tx, d).await?;

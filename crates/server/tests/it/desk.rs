@@ -713,19 +713,23 @@ both_backends!(an_order_is_decided_once_even_when_two_decide_at_once, |app: Test
         let (_, order) = app.get(&format!("/api/v1/orders/{id}")).await;
         assert_eq!(order["decisions"].as_array().unwrap().len(), 2, "one screening decision, one manual: {order}");
     }
-    // An approval that comes after the order was released is refused, and changes nothing.
+    // While a cancellation waits for approval, nobody decides the order around it: a direct
+    // release is refused naming the proposal, which stays pending for the second person.
     submit(&app, &order_of("LATE-1", "C-9", "900.00", 9)).await;
     ana.post(&app, "/orders/LATE-1/review", "action=cancel&reason=stolen_card&note=").await;
     let p = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == "LATE-1").unwrap();
-    let r = ben.post(&app, "/orders/LATE-1/review", "action=release&reason=verified_customer&note=called").await;
-    assert_eq!(r.status, StatusCode::OK);
+    for form in ["action=release&reason=verified_customer&note=called", "action=hold&reason=awaiting_customer&note=x"] {
+        let r = ben.post(&app, "/orders/LATE-1/review", form).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        assert!(r.body.contains(&p.id), "the refusal names the proposal: {}", r.body);
+    }
+    let (s, e) = app.get("/api/v1/orders/LATE-1").await;
+    assert_eq!((s, e["decisions"].as_array().unwrap().len()), (StatusCode::OK, 1), "nothing was decided: {e}");
+    assert_eq!(app.service.proposal(&p.id).await.unwrap().status.as_str(), "pending");
     let lea = sign_in(&app, "lea").await;
-    // The release settled the order: the waiting cancellation is withdrawn with the reason.
-    let settled = app.service.proposal(&p.id).await.unwrap();
-    assert_eq!(settled.status.as_str(), "withdrawn");
-    assert_eq!(settled.decision_note.as_deref(), Some("the order was decided meanwhile"));
     let r = lea.post(&app, &format!("/proposals/{}/approve", p.id), &format!("payload_hash={}", p.payload_hash)).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.status.is_redirection(), "{}", r.body);
+    assert_eq!(app.service.proposal(&p.id).await.unwrap().status.as_str(), "executed");
     let (_, order) = app.get("/api/v1/orders/LATE-1").await;
-    assert_eq!(order["decisions"].as_array().unwrap().last().unwrap()["decision"], "approve");
+    assert_eq!(order["decisions"].as_array().unwrap().len(), 2, "{order}");
 });
