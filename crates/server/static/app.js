@@ -28,7 +28,8 @@
     });
   });
 
-  // Order page: r / h / c choose the action and narrow the reason list to it.
+  // Order page: r / h / c choose the action and narrow the reason list to it. They never choose
+  // a reason: the list keeps its "Choose a reason" until the analyst picks one.
   var reason = document.getElementById("reason");
   function pick(action) {
     var radio = document.getElementById("act-" + action);
@@ -40,13 +41,12 @@
   function syncReasons() {
     if (!reason) { return; }
     var chosen = document.querySelector("input[name=action]:checked");
-    var first = null;
-    Array.prototype.forEach.call(reason.querySelectorAll("option"), function (o) {
+    Array.prototype.forEach.call(reason.querySelectorAll("option[data-action]"), function (o) {
       var show = !chosen || o.dataset.action === chosen.value;
       o.hidden = !show; o.disabled = !show;
-      if (show && !first) { first = o; }
     });
-    if (reason.selectedOptions.length && reason.selectedOptions[0].disabled && first) { first.selected = true; }
+    // A reason of another action is dropped, not swapped for this action's first one.
+    if (reason.selectedOptions.length && reason.selectedOptions[0].disabled) { reason.value = ""; }
   }
   Array.prototype.forEach.call(document.querySelectorAll("input[name=action]"), function (r) {
     r.addEventListener("change", syncReasons);
@@ -60,7 +60,11 @@
       else if (e.key === "k") { focusRow(at - 1); e.preventDefault(); }
       else if (e.key === "Enter" && at >= 0) { window.location = rows[at].dataset.href; }
     }
-    if (e.key === "r") { pick("release"); } else if (e.key === "h") { pick("hold"); } else if (e.key === "c") { pick("cancel"); }
+    // preventDefault: the key must not also reach the reason list, whose type-ahead would pick the
+    // first reason starting with that letter once it has the focus.
+    if (e.key === "r") { pick("release"); e.preventDefault(); }
+    else if (e.key === "h") { pick("hold"); e.preventDefault(); }
+    else if (e.key === "c") { pick("cancel"); e.preventDefault(); }
     else if (e.key === "/") { var f = document.querySelector("form.filters input"); if (f) { f.focus(); e.preventDefault(); } }
   });
 })();

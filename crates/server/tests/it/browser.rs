@@ -205,6 +205,13 @@ async fn journey(
                 return Err(format!("claimed by {by}"));
             }
             c.find(Locator::Css("body")).await.map_err(err)?.send_keys("c").await.map_err(err)?;
+            // The key chooses the action, never a reason: the list waits for an explicit choice.
+            let action = c.find(Locator::Css("input[name=action]:checked")).await.map_err(err)?;
+            let chosen = action.attr("value").await.map_err(err)?;
+            let reason = c.find(Locator::Id("reason")).await.map_err(err)?.prop("value").await.map_err(err)?;
+            if chosen.as_deref() != Some("cancel") || reason.as_deref() != Some("") {
+                return Err(format!("after `c`: action {chosen:?}, reason {reason:?} (must be cancel and none)"));
+            }
             c.find(Locator::Id("reason")).await.map_err(err)?.select_by_value("stolen_card").await.map_err(err)?;
             c.find(Locator::Id("note"))
                 .await
