@@ -176,13 +176,14 @@ fn api_routes(
         ("GET", "/api/v1/proposals".into(), None, Some(ViewOrders)),
         ("POST", format!("/api/v1/orders/{o}/claim"), None, Some(DecideOrders)),
         ("POST", format!("/api/v1/orders/{o}/unclaim"), None, Some(DecideOrders)),
-        ("POST", format!("/api/v1/orders/{o}/assign"), Some(json!({"username": "ana"})), Some(AssignQueue)),
         (
             "POST",
             format!("/api/v1/orders/{o}/review"),
             Some(json!({"action": "hold", "reason_code": "awaiting_customer", "note": "x"})),
             Some(DecideOrders),
         ),
+        ("POST", format!("/api/v1/orders/{o}/assign"), Some(json!({"username": "ana"})), Some(AssignQueue)),
+        ("POST", format!("/api/v1/orders/{o}/takeover"), None, Some(AssignQueue)),
         ("POST", format!("/api/v1/orders/{o}/unmask"), Some(json!({"purpose": "checking the matrix"})), Some(Unmask)),
         ("GET", "/api/v1/rulesets".into(), None, Some(ViewRules)),
         ("GET", "/api/v1/rulesets/1".into(), None, Some(ViewRules)),
@@ -240,4 +241,37 @@ both_backends!(api_route_by_role_matrix, |app: TestApp| async move {
             }
         }
     }
+});
+
+both_backends!(a_claim_locks_the_order, |app: TestApp| async move {
+    use_review_set(&app).await;
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    add_user(&app, "ben", Role::RiskExpert).await;
+    add_user(&app, "lea", Role::TeamLead).await;
+    let (ana, ben, lea) = (token(&app, "ana").await, token(&app, "ben").await, token(&app, "lea").await);
+    submit(&app, &order_of("L-1", "C-1", "150.00", 1)).await;
+    assert_eq!(call(&app, &ben, "POST", "/api/v1/orders/L-1/claim", None).await.0, StatusCode::OK);
+    // Others neither decide nor release a claimed order.
+    let release = json!({"action": "release", "reason_code": "verified_customer", "note": ""});
+    let (s, e) = call(&app, &ana, "POST", "/api/v1/orders/L-1/review", Some(release.clone())).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("claimed by ben"), "{e}");
+    assert_eq!(call(&app, &ana, "POST", "/api/v1/orders/L-1/unclaim", None).await.0, StatusCode::CONFLICT);
+    assert_eq!(call(&app, &ana, "POST", "/api/v1/orders/L-1/claim", None).await.0, StatusCode::CONFLICT);
+    // An analyst may not take over; a team lead does, audited with whom it was taken from.
+    assert_eq!(call(&app, &ana, "POST", "/api/v1/orders/L-1/takeover", None).await.0, StatusCode::FORBIDDEN);
+    let (s, t) = call(&app, &lea, "POST", "/api/v1/orders/L-1/takeover", None).await;
+    assert_eq!((s, t["claimed_by"].as_str()), (StatusCode::OK, Some("lea")), "{t}");
+    let f = AuditFilter { action: Some("queue.takeover".into()), limit: 10, ..Default::default() };
+    let rec = app.service.audit_records(&local::audit_reader(), &f).await.unwrap();
+    assert_eq!(rec.len(), 1);
+    assert_eq!((rec[0].entry.actor.as_str(), rec[0].entry.subject.as_str()), ("user:lea", "order:L-1"));
+    assert!(rec[0].entry.detail.contains("ben"), "{}", rec[0].entry.detail);
+    // Now only lea decides.
+    assert_eq!(
+        call(&app, &ben, "POST", "/api/v1/orders/L-1/review", Some(release.clone())).await.0,
+        StatusCode::CONFLICT
+    );
+    let (s, r) = call(&app, &lea, "POST", "/api/v1/orders/L-1/review", Some(release)).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
 });

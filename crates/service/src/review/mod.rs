@@ -268,6 +268,11 @@ impl Service {
         if take && item.claimed_by.as_deref().is_some_and(|u| u != me) {
             return Err(ServiceError::Conflict(format!("already claimed by {}", item.claimed_by.unwrap_or_default())));
         }
+        if !take && let Some(other) = item.claimed_by.as_deref().filter(|u| *u != me) {
+            return Err(ServiceError::Conflict(format!(
+                "claimed by {other}: only they release the claim, or a team lead takes the order over"
+            )));
+        }
         let now = self.now();
         let user = take.then_some(me);
         let audit = entry(
@@ -279,6 +284,26 @@ impl Service {
         );
         self.commit_audited(
             &[Effect::Review(ReviewChange::Claim { order_id: id.to_string(), user, at: now })],
+            &[audit],
+        )
+        .await
+    }
+
+    /// A team lead takes a claimed order over: the claim moves to them, and the take-over is
+    /// audited with whom it was taken from.
+    pub async fn take_over(&self, cap: &QueueAssigner, id: &OrderId) -> ServiceResult<()> {
+        let item = self.open_item(id).await?;
+        let me = cap.actor().username.clone().unwrap_or_default();
+        let now = self.now();
+        let audit = entry(
+            &cap.actor().id,
+            "queue.takeover",
+            format!("order:{id}"),
+            serde_json::json!({"from": item.claimed_by}),
+            now,
+        );
+        self.commit_audited(
+            &[Effect::Review(ReviewChange::Claim { order_id: id.to_string(), user: Some(me), at: now })],
             &[audit],
         )
         .await
@@ -323,6 +348,13 @@ impl Service {
     ) -> ServiceResult<ReviewOutcome> {
         let input = clean_input(input)?;
         let item = self.open_item(id).await?;
+        // A claim locks the order: its claimant decides it (or a team lead takes it over first).
+        let me = cap.actor().username.as_deref().unwrap_or_default();
+        if let Some(other) = item.claimed_by.as_deref().filter(|u| *u != me) {
+            return Err(ServiceError::Conflict(format!(
+                "claimed by {other}: they decide this order, or a team lead takes it over"
+            )));
+        }
         if input.action == ReviewAction::Cancel && self.cancel_needs_approval(item.total_minor, &item.currency) {
             let payload = serde_json::to_string(&CancelPayload { order_id: id.to_string(), review: input.clone() })
                 .map_err(|e| ServiceError::Invalid(e.to_string()))?;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(queue, stats, view, claim, unclaim, assign, review, unmask),
+    paths(queue, stats, view, claim, unclaim, takeover, assign, review, unmask),
     components(schemas(AssignIn, ReviewIn, UnmaskIn))
 )]
 pub struct Doc;
@@ -33,6 +33,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/orders/{order_id}/review", get(view).post(review))
         .route("/orders/{order_id}/claim", post(claim))
         .route("/orders/{order_id}/unclaim", post(unclaim))
+        .route("/orders/{order_id}/takeover", post(takeover))
         .route("/orders/{order_id}/assign", post(assign))
         .route("/orders/{order_id}/unmask", post(unmask))
 }
@@ -99,6 +100,17 @@ async fn unclaim(State(st): St, Api(cap, _): Api<OrderDecider>, Path(id): Path<S
     let id = order_id(&id)?;
     st.service.claim(&cap, &id, false).await?;
     Ok(Json(json!({"order_id": id.as_str(), "claimed_by": null})).into_response())
+}
+
+/// Take a claimed order over (team leads): the claim moves to you; audited.
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/takeover", tag = "review", params(("order_id" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
+              (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn takeover(State(st): St, Api(cap, _): Api<QueueAssigner>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = order_id(&id)?;
+    st.service.take_over(&cap, &id).await?;
+    Ok(Json(json!({"order_id": id.as_str(), "claimed_by": cap.actor().username})).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/orders/{order_id}/claim", post(claim))
         .route("/orders/{order_id}/unclaim", post(unclaim))
         .route("/orders/{order_id}/assign", post(assign))
+        .route("/orders/{order_id}/takeover", post(takeover))
         .route("/orders/{order_id}/review", post(review))
         .route("/orders/{order_id}/unmask", post(unmask))
 }
@@ -221,6 +222,7 @@ struct OrderPage {
     message: Option<String>,
     hits: Vec<Hit>,
     attributes: Vec<(String, String)>,
+    me: String,
 }
 
 pub struct Hit {
@@ -297,6 +299,7 @@ async fn order_page(
         message,
         hits,
         attributes,
+        me: a.user().username.clone(),
         v,
     };
     Ok(page.into_response())
@@ -316,6 +319,12 @@ async fn claim(State(st): St, Path(id): Path<String>, a: Action<OrderDecider, No
 async fn unclaim(State(st): St, Path(id): Path<String>, a: Action<OrderDecider, NoForm>) -> PageResult<Response> {
     let id = order_id(&id)?;
     st.service.claim(&a.cap, &id, false).await?;
+    Ok(back_to_order(&id))
+}
+
+async fn takeover(State(st): St, Path(id): Path<String>, a: Action<QueueAssigner, NoForm>) -> PageResult<Response> {
+    let id = order_id(&id)?;
+    st.service.take_over(&a.cap, &id).await?;
     Ok(back_to_order(&id))
 }
 
