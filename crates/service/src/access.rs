@@ -55,18 +55,6 @@ impl Principal {
     pub fn actor(&self) -> Actor {
         Actor::other(&format!("apikey:{}", self.key_id))
     }
-
-    pub fn intake(&self) -> Option<Intake> {
-        Caller::Key(self.clone()).grant()
-    }
-
-    pub fn read(&self) -> Option<ReadAccess> {
-        Caller::Key(self.clone()).grant()
-    }
-
-    pub fn rules(&self) -> Option<RulesAdmin> {
-        Caller::Key(self.clone()).grant()
-    }
 }
 
 /// How a person reached riskdesk.
@@ -172,10 +160,6 @@ impl Caller {
     }
 
     pub fn read(&self) -> Option<ReadAccess> {
-        self.grant()
-    }
-
-    pub fn rules(&self) -> Option<RulesAdmin> {
         self.grant()
     }
 

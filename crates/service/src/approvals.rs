@@ -131,11 +131,6 @@ impl Service {
         }
     }
 
-    /// Where the web UI shows what a proposal is about.
-    pub fn subject_link(&self, p: &Proposal) -> String {
-        kind(&p.kind).map(|k| k.link(&p.target)).unwrap_or_else(|| "/proposals".into())
-    }
-
     /// A proposal with its kind's label, link and summary.
     pub async fn shown(&self, p: Proposal) -> Shown {
         match kind(&p.kind) {
