@@ -398,6 +398,9 @@ impl Service {
     }
 
     async fn revoke(&self, who: &crate::Actor, id: &str) -> ServiceResult<()> {
+        if self.store().token_by_id(id).await?.is_none() {
+            return Err(ServiceError::NotFound("token"));
+        }
         let now = self.now();
         let audit = entry(&who.id, "token.revoke", format!("token:{id}"), serde_json::json!({}), now);
         self.commit_audited(&[Effect::Identity(IdentityChange::RevokeToken { id: id.to_owned(), at: now })], &[audit])

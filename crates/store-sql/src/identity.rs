@@ -237,6 +237,12 @@ macro_rules! identity_sql {
                     Ok(Some((token_from(&row)?, user)))
                 }
 
+                async fn token_by_id(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+                    let sql = format!("SELECT {TOKEN_COLS} FROM user_tokens t WHERE t.id = $1");
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.$r).await.map_err(dberr)?;
+                    row.as_ref().map(token_from).transpose()
+                }
+
                 async fn tokens_of(&self, user_id: &str) -> StoreResult<Vec<TokenRecord>> {
                     let sql = format!("SELECT {TOKEN_COLS} FROM user_tokens t WHERE t.user_id = $1 ORDER BY t.created_at DESC");
                     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.$r).await.map_err(dberr)?;

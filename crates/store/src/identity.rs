@@ -87,6 +87,8 @@ pub trait IdentityStore: Send + Sync {
     /// A personal access token by its secret's hash, with its user (whatever its state: the
     /// caller checks expiry, revocation and the user's account).
     async fn token(&self, secret_hash: &[u8]) -> StoreResult<Option<(TokenRecord, UserRecord)>>;
+    /// A token by its id.
+    async fn token_by_id(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
     /// A user's tokens, newest first.
     async fn tokens_of(&self, user_id: &str) -> StoreResult<Vec<TokenRecord>>;
 }

@@ -88,6 +88,8 @@ both_backends!(a_token_acts_as_its_person_until_revoked_or_expired, |app: TestAp
     app.service.disable_user(&local::user_admin(), "ana").await.unwrap();
     assert_eq!(call(&app, &other, "GET", "/api/v1/me", None).await.0, StatusCode::UNAUTHORIZED);
 
+    // An unknown token is not "revoked".
+    assert!(app.service.revoke_token_as(&local::user_admin(), "tok_unknown").await.is_err());
     // Bad input names the field.
     assert!(riskdesk_service::identity::parse_lifetime("3 weeks").is_err());
     assert!(riskdesk_service::identity::parse_lifetime("999d").is_err());

@@ -72,6 +72,8 @@ pub async fn tokens_resolve_with_their_user(store: &dyn Store) {
     assert_eq!((t.id.as_str(), u.username.as_str(), u.role), ("tok_1", "ana", Role::FraudAnalyst));
     assert_eq!(t.expires_at, Some(t0() + Duration::days(30)));
     assert!(store.token(&[3; 32]).await.unwrap().is_none());
+    assert_eq!(store.token_by_id("tok_2").await.unwrap().map(|t| t.name), Some("token tok_2".to_owned()));
+    assert!(store.token_by_id("tok_9").await.unwrap().is_none());
     let ids: Vec<String> = store.tokens_of("usr_ana").await.unwrap().into_iter().map(|t| t.id).collect();
     assert_eq!(ids, ["tok_2", "tok_1"]);
     store.commit(&[IdentityChange::RevokeToken { id: "tok_1".into(), at: t0() }.into()], &[], AUDIT_KEY).await.unwrap();
