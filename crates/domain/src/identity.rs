@@ -46,6 +46,15 @@ pub enum Permission {
     ManageUsers,
     /// Run a guarded action without a second person, with a reason; flagged in the audit log.
     EmergencyBypass,
+    /// Escalate a case and report suspicious activity; see the outcome of one's own reports.
+    OpenCases,
+    /// Read cases, their timeline and what they link to.
+    ViewCases,
+    /// Work cases: notes, links, tasks, moves, taking a case, proposing a decision.
+    WorkCases,
+    /// Approve or reject proposed case decisions (block an account, a goodwill refund above the
+    /// threshold, disclosing data, overturning an automated decline).
+    ApproveCaseDecisions,
 }
 
 impl Permission {
@@ -62,6 +71,10 @@ impl Permission {
             Self::ViewAudit => "view_audit",
             Self::ManageUsers => "manage_users",
             Self::EmergencyBypass => "emergency_bypass",
+            Self::OpenCases => "open_cases",
+            Self::ViewCases => "view_cases",
+            Self::WorkCases => "work_cases",
+            Self::ApproveCaseDecisions => "approve_case_decisions",
         }
     }
 
@@ -69,7 +82,7 @@ impl Permission {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 15] = [
         Self::ViewOrders,
         Self::DecideOrders,
         Self::AssignQueue,
@@ -81,6 +94,10 @@ impl Permission {
         Self::ViewAudit,
         Self::ManageUsers,
         Self::EmergencyBypass,
+        Self::OpenCases,
+        Self::ViewCases,
+        Self::WorkCases,
+        Self::ApproveCaseDecisions,
     ];
 }
 
@@ -126,20 +143,34 @@ impl Role {
         }
     }
 
-    /// The policy table. Tier-2 agents and QA reviewers see orders masked and decide nothing;
-    /// analysts decide and propose; experts and team leads also approve; privacy officers and
-    /// auditors read the log; only administrators manage users and may bypass four eyes.
+    /// The policy table. Tier-2 agents and QA reviewers see orders masked, escalate and report,
+    /// and decide nothing; analysts decide, propose and work cases; experts and team leads also
+    /// approve; privacy officers work cases and read the log; auditors read; only administrators
+    /// manage users and may bypass four eyes.
     pub fn allows(self, p: Permission) -> bool {
         use Permission::*;
         match self {
-            Self::Tier2Agent | Self::QaReviewer => matches!(p, ViewOrders),
-            Self::FraudAnalyst => matches!(p, ViewOrders | DecideOrders | ViewRules | EditRules | Unmask),
-            Self::RiskExpert => {
+            Self::Tier2Agent | Self::QaReviewer => matches!(p, ViewOrders | OpenCases),
+            Self::FraudAnalyst => {
                 matches!(
                     p,
-                    ViewOrders | DecideOrders | ApproveOrderActions | ViewRules | EditRules | ApproveRules | Unmask
+                    ViewOrders | DecideOrders | ViewRules | EditRules | Unmask | OpenCases | ViewCases | WorkCases
                 )
             }
+            Self::RiskExpert => matches!(
+                p,
+                ViewOrders
+                    | DecideOrders
+                    | ApproveOrderActions
+                    | ViewRules
+                    | EditRules
+                    | ApproveRules
+                    | Unmask
+                    | OpenCases
+                    | ViewCases
+                    | WorkCases
+                    | ApproveCaseDecisions
+            ),
             Self::TeamLead => matches!(
                 p,
                 ViewOrders
@@ -150,9 +181,13 @@ impl Role {
                     | EditRules
                     | ApproveRules
                     | Unmask
+                    | OpenCases
+                    | ViewCases
+                    | WorkCases
+                    | ApproveCaseDecisions
             ),
-            Self::PrivacyOfficer => matches!(p, ViewOrders | Unmask | ViewAudit),
-            Self::Auditor => matches!(p, ViewOrders | ViewRules | ViewAudit),
+            Self::PrivacyOfficer => matches!(p, ViewOrders | Unmask | ViewAudit | OpenCases | ViewCases | WorkCases),
+            Self::Auditor => matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases),
             Self::Admin => true,
         }
     }

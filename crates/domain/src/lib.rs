@@ -20,6 +20,8 @@ pub mod address;
 pub mod approvals;
 /// The audit chain: entries, their keyed hash and its verification.
 pub mod audit;
+/// Cases: kinds, the state machine, SLA clocks over business calendars.
+pub mod cases;
 pub mod clock;
 pub mod country;
 pub mod decision;

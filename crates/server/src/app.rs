@@ -84,7 +84,10 @@ pub async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
     let key = entity_key(cfg)?;
     let service = Service::new(store, &key, Arc::new(SystemClock)).await?;
     service.set_webhooks(cfg.webhooks.to_service())?;
-    service.set_settings(cfg.workspace.to_service());
+    service.set_settings(riskdesk_service::Settings {
+        cases: cfg.cases.resolve().map_err(anyhow::Error::msg)?,
+        ..cfg.workspace.to_service()
+    });
     service.screener().set_record_only(cfg.screening.record_only);
     Ok(service)
 }

@@ -25,6 +25,8 @@ pub struct Config {
     pub screening: ScreeningConfig,
     pub webhooks: WebhooksConfig,
     pub workspace: WorkspaceSettings,
+    #[serde(default)]
+    pub cases: riskdesk_service::cases::CasesConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,6 +60,7 @@ impl WorkspaceSettings {
             login_max_per_user: self.login_max_per_user,
             login_max_per_ip: self.login_max_per_ip,
             login_window: Duration::minutes(self.login_window_minutes),
+            cases: Default::default(),
         }
     }
 }
@@ -205,6 +208,7 @@ impl Config {
         if !matches!(w.secure_cookies.as_str(), "auto" | "always" | "never") {
             bail!("workspace.secure_cookies must be \"auto\", \"always\" or \"never\"");
         }
+        self.cases.resolve().map_err(|m| anyhow::anyhow!(m))?;
         for e in &self.webhooks.endpoints {
             e.validate().map_err(|m| anyhow::anyhow!("webhooks.endpoints: {m}"))?;
         }

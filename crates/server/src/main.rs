@@ -213,6 +213,7 @@ enum ScopeArg {
     Intake,
     Read,
     Rules,
+    Cases,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -281,6 +282,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
                             ScopeArg::Intake => Scope::Intake,
                             ScopeArg::Read => Scope::Read,
                             ScopeArg::Rules => Scope::Rules,
+                            ScopeArg::Cases => Scope::Cases,
                         })
                         .collect();
                     let key = service.create_api_key(&name, &scopes).await?;

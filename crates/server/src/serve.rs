@@ -14,6 +14,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let backend = service.store().backend();
     service.spawn_webhook_deliverer()?;
+    service.spawn_case_watch();
     if let Some((name, password)) = service.ensure_first_admin().await? {
         eprintln!(
             "first run: created the administrator {name} with password {password} (shown once; change it by adding users)"

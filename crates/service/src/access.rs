@@ -18,16 +18,19 @@ pub enum Scope {
     Read,
     /// Write, test and publish rule sets; manage block and allow lists.
     Rules,
+    /// Open cases (a helpdesk escalating from Tier 2), read and annotate them.
+    Cases,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Intake, Scope::Read, Scope::Rules];
+    pub const ALL: [Scope; 4] = [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Intake => "intake",
             Self::Read => "read",
             Self::Rules => "rules",
+            Self::Cases => "cases",
         }
     }
 
@@ -251,7 +254,7 @@ capability!(
 capability!(
     /// Approve, reject, or (administrators) bypass proposals; each kind names the permission
     /// its approver needs.
-    Approver, "approve proposals", key: [], person: [ApproveOrderActions, ApproveRules, EmergencyBypass]
+    Approver, "approve proposals", key: [], person: [ApproveOrderActions, ApproveRules, ApproveCaseDecisions, EmergencyBypass]
 );
 capability!(
     /// See personal data in clear, for a purpose that is logged.
@@ -260,6 +263,19 @@ capability!(
 capability!(
     /// Read and export the audit log.
     AuditReader, "read the audit log", key: [], person: [ViewAudit]
+);
+capability!(
+    /// Escalate a case, report suspicious activity, follow one's own reports.
+    CaseOpener, "open cases", key: [Cases], person: [OpenCases]
+);
+capability!(
+    /// Read cases and what they link to.
+    CaseViewer, "view cases", key: [Cases], person: [ViewCases]
+);
+capability!(
+    /// Work cases: notes, links, tasks, moves, taking one. Machine keys (a helpdesk) may too,
+    /// recorded under the key; only people propose decisions.
+    CaseWorker, "work cases", key: [Cases], person: [WorkCases]
 );
 capability!(
     /// Create users and change roles.

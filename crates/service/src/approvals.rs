@@ -21,6 +21,7 @@ static KINDS: LazyLock<Vec<Arc<dyn ProposalKind>>> = LazyLock::new(|| {
         Arc::new(crate::review::CancelOrder),
         Arc::new(crate::lists::BlockCustomer),
         Arc::new(crate::rules::PublishRuleSet),
+        Arc::new(crate::cases::decision::CaseDecision),
     ]
 });
 
@@ -97,6 +98,19 @@ impl Service {
         target: String,
         payload: String,
     ) -> ServiceResult<String> {
+        self.propose_with(maker, kind, target, payload, &[]).await
+    }
+
+    /// As [`Service::propose`], with everyone else who contributed to the decision as makers
+    /// too (none of them may approve it).
+    pub(crate) async fn propose_with(
+        &self,
+        maker: &Actor,
+        kind: &dyn ProposalKind,
+        target: String,
+        payload: String,
+        co_makers: &[String],
+    ) -> ServiceResult<String> {
         if !maker.id.starts_with("user:") {
             return Err(ServiceError::Forbidden(
                 "four-eye proposals are made by a person (signed in, or with a personal access token), \
@@ -115,11 +129,17 @@ impl Service {
             now,
             self.settings().proposal_ttl,
         );
+        let mut p = p;
+        for m in co_makers {
+            if !p.makers.contains(m) {
+                p.makers.push(m.clone());
+            }
+        }
         let audit = entry(
             &maker.id,
             "proposal.create",
             format!("proposal:{}", p.id),
-            serde_json::json!({"kind": kind.code(), "target": target, "payload_hash": p.payload_hash}),
+            serde_json::json!({"kind": kind.code(), "target": target, "payload_hash": p.payload_hash, "makers": p.makers}),
             now,
         );
         match self.store().create_proposal(&p, &[audit], self.audit_key()).await? {

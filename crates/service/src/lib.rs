@@ -5,6 +5,7 @@ pub mod access;
 pub mod approvals;
 pub mod audit;
 pub mod batcher;
+pub mod cases;
 pub mod frames;
 pub mod identity;
 pub mod keys;
@@ -27,8 +28,9 @@ pub use riskdesk_store::{InsertOutcome, StoreError, StoredCustomer, StoredOrder}
 use std::sync::Arc;
 
 pub use access::{
-    Analyst, Approver, AuditReader, Caller, Capability, Intake, OrderDecider, OrderViewer, Principal, QueueAssigner,
-    ReadAccess, RulesAdmin, RulesViewer, Scope, Someone, Unmasker, UserAdmin, Via,
+    Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, Intake, OrderDecider,
+    OrderViewer, Principal, QueueAssigner, ReadAccess, RulesAdmin, RulesViewer, Scope, Someone, Unmasker, UserAdmin,
+    Via,
 };
 pub use audit::{Actor, REQUEST_ID};
 pub use identity::{LoginError, SessionToken};
@@ -214,6 +216,11 @@ impl Service {
         self.clock.now()
     }
 
+    /// The same service reading another clock (the demo's history, replays).
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self.clone() }
+    }
+
     pub fn hasher(&self) -> &EntityHasher {
         &self.hasher
     }
@@ -230,6 +237,7 @@ impl Service {
     #[tracing::instrument(skip_all, fields(order_id = %order.order_id))]
     pub async fn submit_order(&self, _cap: &Intake, order: Order) -> ServiceResult<Submitted> {
         let id = order.order_id.clone();
+        let customer = order.customer.customer_id.clone();
         let mut new = self.prepare(order, None);
         let hooks = self.webhooks();
         let plan = if self.store.screens_in_writer() {
@@ -261,6 +269,9 @@ impl Service {
             // Imported history has no decision: then answer as if decided now, storing nothing.
             InsertOutcome::Duplicate => self.store.first_decision(&id).await?.unwrap_or(decision),
         };
+        if outcome == InsertOutcome::Inserted {
+            self.open_case_after_screening(&customer, &decision);
+        }
         Ok(Submitted { decision, outcome })
     }
 

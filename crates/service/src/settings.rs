@@ -16,6 +16,7 @@ pub struct Settings {
     pub login_max_per_user: i64,
     pub login_max_per_ip: i64,
     pub login_window: chrono::Duration,
+    pub cases: crate::cases::CaseSettings,
 }
 
 impl Default for Settings {
@@ -29,6 +30,7 @@ impl Default for Settings {
             login_max_per_user: 5,
             login_max_per_ip: 30,
             login_window: chrono::Duration::minutes(15),
+            cases: crate::cases::CaseSettings::default(),
         }
     }
 }

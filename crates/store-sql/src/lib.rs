@@ -1,4 +1,4 @@
-//! The SQL of the people-facing areas (identity, audit, approvals, review, and the audited
+//! The SQL of the people-facing areas (identity, audit, approvals, review, cases, and the audited
 //! changes of lists and screening), written once for both backends. The statements are the same
 //! on SQLite and PostgreSQL but for a few fragments each backend passes in, so each area's SQL
 //! is a macro that a backend crate expands with its own sqlx types (`impl_sql_stores!`).
@@ -12,6 +12,7 @@
 
 mod approvals;
 mod audit;
+mod cases;
 mod identity;
 mod lists;
 mod review;
@@ -33,6 +34,7 @@ macro_rules! impl_sql_stores {
             use riskdesk_domain::{AuditEntry, AuditRecord, Proposal, ProposalStatus, Role, chain_hash};
             use riskdesk_store::approvals::*;
             use riskdesk_store::audit::*;
+            use riskdesk_store::cases::*;
             use riskdesk_store::changes::*;
             use riskdesk_store::identity::*;
             use riskdesk_store::review::*;
@@ -60,6 +62,7 @@ macro_rules! impl_sql_stores {
             $crate::identity_sql!($store, $db, $w, $r);
             $crate::audit_sql!($store, $db, $w, $r, $lock);
             $crate::approvals_sql!($store, $db, $w, $r);
+            $crate::cases_sql!($store, $db, $w, $r);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
             $crate::lists_sql!($db);
             $crate::screening_sql!($db);
@@ -71,6 +74,7 @@ macro_rules! impl_sql_stores {
                     Effect::Review(c) => apply_review(tx, c).await,
                     Effect::Lists(c) => apply_lists(tx, c).await,
                     Effect::Screening(c) => apply_screening(tx, c).await,
+                    Effect::Cases(c) => apply_cases(tx, c).await,
                 }
             }
 

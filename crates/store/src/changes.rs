@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use riskdesk_domain::AuditEntry;
 
+pub use crate::cases::CaseChange;
 pub use crate::identity::IdentityChange;
 pub use crate::review::ReviewChange;
 
@@ -18,6 +19,7 @@ pub enum Effect {
     Review(ReviewChange),
     Lists(ListChange),
     Screening(ScreeningChange),
+    Cases(CaseChange),
 }
 
 impl From<IdentityChange> for Effect {
@@ -28,6 +30,11 @@ impl From<IdentityChange> for Effect {
 impl From<ReviewChange> for Effect {
     fn from(c: ReviewChange) -> Self {
         Self::Review(c)
+    }
+}
+impl From<CaseChange> for Effect {
+    fn from(c: CaseChange) -> Self {
+        Self::Cases(c)
     }
 }
 impl From<ListChange> for Effect {

@@ -4,6 +4,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod body;
+pub mod cases;
 pub mod changes;
 pub mod codec;
 pub mod conformance;
@@ -433,6 +434,7 @@ pub trait Store:
     + audit::AuditStore
     + approvals::ApprovalStore
     + review::ReviewStore
+    + cases::CaseStore
     + changes::ChangeStore
     + Send
     + Sync

@@ -17,6 +17,7 @@ use riskdesk_service::access::local;
 use std::io::Write;
 use std::path::PathBuf;
 
+mod cases;
 mod generator;
 mod history;
 mod names;
@@ -114,6 +115,7 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let key = service.create_api_key("demo", &[Scope::Intake, Scope::Read]).await?;
     let listen = cfg.listen_addr()?;
     let users = demo_users(&service).await?;
+    cases::seed(&service).await?;
     println!("riskdesk demo: http://{listen}/ (web UI) and http://{listen}/api/v1/openapi.json");
     for (name, role, password) in &users {
         println!("  sign in as {name} ({role}) with password {password}");

@@ -51,7 +51,7 @@ pub(crate) struct Browser {
 pub(crate) struct Page {
     pub(crate) status: StatusCode,
     pub(crate) body: String,
-    location: Option<String>,
+    pub(crate) location: Option<String>,
     set_cookie: Vec<String>,
 }
 

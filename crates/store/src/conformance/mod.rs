@@ -4,12 +4,14 @@
 
 mod approvals;
 mod audit;
+mod cases;
 mod identity;
 mod intake;
 mod review;
 
 pub use approvals::*;
 pub use audit::*;
+pub use cases::*;
 pub use identity::*;
 pub use intake::*;
 pub use review::*;
@@ -38,6 +40,7 @@ macro_rules! conformance_tests {
             proposals_one_pending_and_compare_and_set,
             review_queue_fills_filters_and_closes_once,
             sessions_and_login_failures, tokens_resolve_with_their_user,
+            cases_open_once_update_by_version_and_sort_by_time_left,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {

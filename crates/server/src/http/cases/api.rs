@@ -1,0 +1,538 @@
+//! Cases over the API: the helpdesk escalates (`POST /cases`, deduplicated on `source` +
+//! `source_ref`), people and scripts work cases with their tokens, anyone reports suspicion.
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Api, Body};
+use crate::http::openapi::ErrorOut;
+use crate::http::state::{AppState, St};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use riskdesk_service::cases::decision::{CaseDecisionPayload, Proposed};
+use riskdesk_service::cases::reports::Report;
+use riskdesk_service::cases::tasks::NewTask;
+use riskdesk_service::cases::{CaseRecord, Move, OpenCase, Opened};
+use riskdesk_service::{CaseOpener, CaseViewer, CaseWorker, QueueAssigner, Service};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(open, list, one, transition, notes, add_note, tasks, add_task, update_task, links, add_link, remove_link,
+          take, give_back, assign, priority, decide, report, my_reports, handoffs),
+    components(schemas(OpenIn, CaseOut, SlaOut, TransitionIn, NoteIn, TaskIn, TaskUpdateIn, LinkIn, AssignIn, PriorityIn,
+                       DecisionIn, ReportIn))
+)]
+pub struct Doc;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/cases", post(open).get(list))
+        .route("/cases/{id}", get(one))
+        .route("/cases/{id}/transition", post(transition))
+        .route("/cases/{id}/notes", get(notes).post(add_note))
+        .route("/cases/{id}/tasks", get(tasks).post(add_task))
+        .route("/cases/{id}/tasks/{task_id}", post(update_task))
+        .route("/cases/{id}/links", get(links).post(add_link))
+        .route("/cases/{id}/links/{kind}/{value}", delete(remove_link))
+        .route("/cases/{id}/take", post(take))
+        .route("/cases/{id}/give-back", post(give_back))
+        .route("/cases/{id}/assign", post(assign))
+        .route("/cases/{id}/priority", post(priority))
+        .route("/cases/{id}/decisions", post(decide))
+        .route("/reports", post(report))
+        .route("/reports/mine", get(my_reports))
+        .route("/handoffs", get(handoffs))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenIn {
+    /// `fraud_investigation`, `account_takeover`, `tier2_escalation`, `privacy_request`,
+    /// `privacy_complaint`, `refund_claim`, `dispute`, `public_mention`, `suspicion_report`.
+    kind: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    /// `low` | `normal` | `high` | `urgent` (default: the kind's).
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    order_ids: Vec<String>,
+    /// The escalating system (`helpdesk`); with `source_ref`, a second call returns the same case.
+    #[serde(default)]
+    source: Option<String>,
+    /// The ticket id in that system.
+    #[serde(default)]
+    source_ref: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SlaOut {
+    first_response_due_at: chrono::DateTime<chrono::Utc>,
+    resolution_due_at: chrono::DateTime<chrono::Utc>,
+    /// `running` | `warning` | `breached` | `paused` | `stopped`.
+    first_response: String,
+    resolution: String,
+    /// Working seconds left until resolution is due (negative once breached).
+    time_left_secs: i64,
+}
+
+/// A case as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseOut {
+    case_id: String,
+    kind: String,
+    title: String,
+    description: String,
+    /// `low` | `normal` | `high` | `urgent`.
+    priority: String,
+    /// `new` | `triage` | `investigating` | `waiting_customer` | `waiting_third_party` |
+    /// `pending_approval` | `resolved` | `closed`.
+    status: String,
+    team: String,
+    owner: Option<String>,
+    opened_by: String,
+    source: Option<String>,
+    source_ref: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    first_response_at: Option<chrono::DateTime<chrono::Utc>>,
+    resolution: Option<String>,
+    summary: Option<String>,
+    closed_at: Option<chrono::DateTime<chrono::Utc>>,
+    sla: SlaOut,
+    /// The states a person may move it to now.
+    allowed_next: Vec<&'static str>,
+}
+
+fn case_out(svc: &Service, c: CaseRecord) -> CaseOut {
+    let sla = svc.case_sla(&c);
+    CaseOut {
+        allowed_next: c.status.next().iter().map(|s| s.as_str()).collect(),
+        case_id: c.id,
+        kind: c.kind,
+        title: c.title,
+        description: c.description,
+        priority: c.priority.as_str().into(),
+        status: c.status.as_str().into(),
+        team: c.team,
+        owner: c.owner,
+        opened_by: c.opened_by,
+        source: c.source,
+        source_ref: c.source_ref,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        first_response_at: c.first_response_at,
+        resolution: c.resolution.map(|r| r.as_str().into()),
+        summary: c.summary,
+        closed_at: c.closed_at,
+        sla: SlaOut {
+            first_response_due_at: sla.first_response_due_at,
+            resolution_due_at: sla.resolution_due_at,
+            first_response: sla.first_response.as_str().into(),
+            resolution: sla.resolution.as_str().into(),
+            time_left_secs: sla.time_left_secs,
+        },
+    }
+}
+
+fn opened(svc: &Service, o: Opened) -> Response {
+    match o {
+        Opened::Created(c) => (StatusCode::CREATED, Json(case_out(svc, c))).into_response(),
+        Opened::Existing(c) => (StatusCode::OK, Json(case_out(svc, c))).into_response(),
+    }
+}
+
+/// Open a case. The same `source` + `source_ref` again answers 200 with the same case.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = OpenIn,
+    responses((status = 201, body = CaseOut), (status = 200, description = "the case of this source_ref, already open", body = CaseOut),
+              (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn open(State(st): St, Api(cap, _): Api<CaseOpener>, Body(b): Body<OpenIn>) -> ApiResult<Response> {
+    let input = OpenCase {
+        kind: b.kind,
+        title: b.title,
+        description: b.description,
+        priority: b.priority,
+        customer_id: b.customer_id,
+        order_ids: b.order_ids,
+        source: b.source,
+        source_ref: b.source_ref,
+    };
+    Ok(opened(&st.service, st.service.open_case(&cap, input).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `open` (default), `closed`, `all`, or one status.
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub team: Option<String>,
+    /// A username, or `me`.
+    pub owner: Option<String>,
+    /// `true`: only cases nobody owns.
+    pub unassigned: Option<bool>,
+    pub priority: Option<String>,
+    /// Words of the title.
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// The filter a list query asks for; `me` is the caller.
+pub fn filter_of(q: &ListQuery, me: Option<&str>) -> Result<riskdesk_service::cases::CaseFilter, ApiError> {
+    use riskdesk_domain::cases::{CaseStatus, Priority};
+    let statuses = match q.status.as_deref().unwrap_or("open") {
+        "open" => None,
+        "all" => Some(vec![]),
+        "closed" => Some(vec![CaseStatus::Resolved, CaseStatus::Closed]),
+        s => Some(vec![CaseStatus::parse(s).ok_or_else(|| ApiError::invalid("status", "open, closed, all or a status"))?]),
+    };
+    let priority = match q.priority.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => Some(Priority::parse(p).ok_or_else(|| ApiError::invalid("priority", "low, normal, high or urgent"))?),
+        None => None,
+    };
+    let owner = q.owner.as_deref().filter(|o| !o.is_empty()).map(|o| if o == "me" { me.unwrap_or("-").to_owned() } else { o.to_owned() });
+    Ok(riskdesk_service::cases::CaseFilter {
+        statuses,
+        kind: q.kind.clone().filter(|k| !k.is_empty()),
+        team: q.team.clone().filter(|t| !t.is_empty()),
+        owner,
+        unassigned: q.unassigned.unwrap_or(false),
+        priority,
+        text: q.q.clone().filter(|t| !t.trim().is_empty()).map(|t| t.trim().chars().take(100).collect()),
+        limit: q.limit.unwrap_or(100).clamp(1, 500),
+        offset: q.offset.unwrap_or(0).max(0),
+        ..Default::default()
+    })
+}
+
+/// Cases, open ones first by working time left (paused ones after running ones).
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn list(State(st): St, Api(cap, caller): Api<CaseViewer>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+    let me = caller.person().map(|a| a.user().username.clone());
+    let f = filter_of(&q, me.as_deref())?;
+    let (cases, total) = st.service.cases(&cap, &f).await?;
+    let items: Vec<CaseOut> = cases.into_iter().map(|c| case_out(&st.service, c)).collect();
+    Ok(Json(json!({"cases": items, "total": total})).into_response())
+}
+
+/// One case with its timeline, tasks, and every link with where else it appears.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn one(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<String>) -> ApiResult<Response> {
+    let v = st.service.case_view(&cap, &id).await?;
+    let mut out = serde_json::to_value(case_out(&st.service, v.case)).unwrap_or_default();
+    out["timeline"] = json!(v.events);
+    out["tasks"] = json!(v.tasks);
+    out["links"] = json!(v.links);
+    Ok(Json(out).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionIn {
+    /// The next state.
+    to: String,
+    /// Required to resolve or close: `confirmed_fraud`, `no_fraud`, `account_secured`,
+    /// `customer_compensated`, `request_fulfilled`, `declined`, `referred_externally`, `duplicate`, `no_action`.
+    #[serde(default)]
+    resolution: Option<String>,
+    /// Required to resolve or close.
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Move a case. An illegal move answers 409 naming the allowed next states; resolving or
+/// closing without `resolution` or `summary` answers 422 naming the field.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/transition", tag = "cases", params(("id" = String, Path)), request_body = TransitionIn,
+    responses((status = 200, body = CaseOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
+              (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn transition(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<TransitionIn>) -> ApiResult<Response> {
+    let c = st.service.move_case(&cap, &id, Move { to: b.to, resolution: b.resolution, summary: b.summary, note: b.note }).await?;
+    Ok(Json(case_out(&st.service, c)).into_response())
+}
+
+/// The notes of a case's timeline.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/notes", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn notes(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<String>) -> ApiResult<Response> {
+    let v = st.service.case_view(&cap, &id).await?;
+    let notes: Vec<_> = v.events.into_iter().filter(|e| e.kind == "note").collect();
+    Ok(Json(json!({"notes": notes})).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteIn {
+    text: String,
+}
+
+/// Add a note (evidence) to a case: its author becomes a maker of any decision proposed on it.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/notes", tag = "cases", params(("id" = String, Path)), request_body = NoteIn,
+    responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
+              (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn add_note(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<NoteIn>) -> ApiResult<Response> {
+    st.service.add_case_note(&cap, &id, &b.text).await?;
+    Ok((StatusCode::CREATED, Json(json!({"case_id": id}))).into_response())
+}
+
+/// A case's tasks: its playbook checklist and hand-offs.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/tasks", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn tasks(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<String>) -> ApiResult<Response> {
+    let v = st.service.case_view(&cap, &id).await?;
+    Ok(Json(json!({"tasks": v.tasks})).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskIn {
+    title: String,
+    #[serde(default)]
+    mandatory: bool,
+    /// Hand the task to this team (`logistics`, `warehouse`, `finance`, `payment_provider`, …).
+    #[serde(default)]
+    team: Option<String>,
+    /// Required for a hand-off (RFC 3339).
+    #[serde(default)]
+    due_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Add a task, or hand one to another team with a due time.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks", tag = "cases", params(("id" = String, Path)), request_body = TaskIn,
+    responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
+              (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn add_task(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<TaskIn>) -> ApiResult<Response> {
+    let t = st.service.add_case_task(&cap, &id, NewTask { title: b.title, mandatory: b.mandatory, team: b.team, due_at: b.due_at }).await?;
+    Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskUpdateIn {
+    /// `done` | `cancelled` | `open`.
+    status: String,
+    /// The other team's answer (required to answer a hand-off).
+    #[serde(default)]
+    answer: Option<String>,
+}
+
+/// Finish, cancel or reopen a task; answer a hand-off.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks/{task_id}", tag = "cases", params(("id" = String, Path), ("task_id" = String, Path)),
+    request_body = TaskUpdateIn,
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
+              (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn update_task(
+    State(st): St,
+    Api(cap, _): Api<CaseWorker>,
+    Path((id, task_id)): Path<(String, String)>,
+    Body(b): Body<TaskUpdateIn>,
+) -> ApiResult<Response> {
+    let t = st.service.finish_case_task(&cap, &task_id, &b.status, b.answer.as_deref()).await?;
+    if t.case_id != id {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(t).into_response())
+}
+
+/// A case's links, each with the other cases, decisions and labels it appears in.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/links", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn links(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<String>) -> ApiResult<Response> {
+    let v = st.service.case_view(&cap, &id).await?;
+    Ok(Json(json!({"links": v.links})).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkIn {
+    /// `order` | `customer` | `entity`.
+    kind: String,
+    /// The order or customer id, or an entity as `kind:hash`.
+    value: String,
+}
+
+/// Link an order, customer or entity.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/links", tag = "cases", params(("id" = String, Path)), request_body = LinkIn,
+    responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
+              (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn add_link(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<LinkIn>) -> ApiResult<Response> {
+    st.service.link_case(&cap, &id, &b.kind, &b.value).await?;
+    Ok((StatusCode::CREATED, Json(json!({"case_id": id}))).into_response())
+}
+
+/// Remove a link.
+#[utoipa::path(delete, path = "/api/v1/cases/{id}/links/{kind}/{value}", tag = "cases",
+    params(("id" = String, Path), ("kind" = String, Path), ("value" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn remove_link(State(st): St, Api(cap, _): Api<CaseWorker>, Path((id, kind, value)): Path<(String, String, String)>) -> ApiResult<Response> {
+    st.service.unlink_case(&cap, &id, &kind, &value).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Take a case: you become its owner.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/take", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = CaseOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn take(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(Json(case_out(&st.service, st.service.take_case(&cap, &id, true).await?)).into_response())
+}
+
+/// Give back a case you own.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/give-back", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = CaseOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn give_back(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(Json(case_out(&st.service, st.service.take_case(&cap, &id, false).await?)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignIn {
+    /// Someone who works cases; empty or absent unassigns.
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// Assign a case (team leads).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/assign", tag = "cases", params(("id" = String, Path)), request_body = AssignIn,
+    responses((status = 200, body = CaseOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
+              (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn assign(State(st): St, Api(cap, _): Api<QueueAssigner>, Path(id): Path<String>, Body(b): Body<AssignIn>) -> ApiResult<Response> {
+    Ok(Json(case_out(&st.service, st.service.assign_case(&cap, &id, b.username.as_deref()).await?)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityIn {
+    /// `low` | `normal` | `high` | `urgent`; the SLA budget follows.
+    priority: String,
+}
+
+/// Change a case's priority.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/priority", tag = "cases", params(("id" = String, Path)), request_body = PriorityIn,
+    responses((status = 200, body = CaseOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
+              (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn priority(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<PriorityIn>) -> ApiResult<Response> {
+    Ok(Json(case_out(&st.service, st.service.set_case_priority(&cap, &id, &b.priority).await?)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionIn {
+    /// `block_account` | `goodwill_refund` | `disclose_data` | `overturn_decline`.
+    decision: String,
+    reason: String,
+    #[serde(default)]
+    customer_id: Option<String>,
+    #[serde(default)]
+    order_id: Option<String>,
+    #[serde(default)]
+    amount_minor: Option<i64>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    recipient: Option<String>,
+    #[serde(default)]
+    legal_basis: Option<String>,
+}
+
+/// Propose a decision on a case. Four eyes apply (202 with `proposal_id`; approve it at
+/// `/proposals/{id}/approve`), except a goodwill refund below the configured amount (200, recorded).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/decisions", tag = "cases", params(("id" = String, Path)), request_body = DecisionIn,
+    responses((status = 202, body = Object), (status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
+              (status = 404, body = ErrorOut), (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn decide(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<DecisionIn>) -> ApiResult<Response> {
+    let d = CaseDecisionPayload {
+        case_id: id.clone(),
+        decision: b.decision,
+        reason: b.reason,
+        customer_id: b.customer_id,
+        order_id: b.order_id,
+        amount_minor: b.amount_minor,
+        currency: b.currency,
+        recipient: b.recipient,
+        legal_basis: b.legal_basis,
+    };
+    Ok(match st.service.propose_case_decision(&cap, d).await? {
+        Proposed::Pending { proposal_id } => {
+            (StatusCode::ACCEPTED, Json(json!({"case_id": id, "status": "pending_approval", "proposal_id": proposal_id}))).into_response()
+        }
+        Proposed::Recorded => Json(json!({"case_id": id, "status": "recorded"})).into_response(),
+    })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportIn {
+    /// `order` | `customer` | `entity`.
+    subject_kind: String,
+    subject_id: String,
+    reason: String,
+}
+
+/// Report suspicious activity. Reports about the same subject join one open case.
+#[utoipa::path(post, path = "/api/v1/reports", tag = "cases", request_body = ReportIn,
+    responses((status = 201, body = Object), (status = 200, description = "joined the subject's open case", body = Object),
+              (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn report(State(st): St, Api(cap, _): Api<CaseOpener>, Body(b): Body<ReportIn>) -> ApiResult<Response> {
+    let o = st.service.report_suspicion(&cap, Report { subject_kind: b.subject_kind, subject_id: b.subject_id, reason: b.reason }).await?;
+    let (code, joined) = match &o {
+        Opened::Created(_) => (StatusCode::CREATED, false),
+        Opened::Existing(_) => (StatusCode::OK, true),
+    };
+    let c = o.case();
+    Ok((code, Json(json!({"case_id": c.id, "status": c.status.as_str(), "joined": joined}))).into_response())
+}
+
+/// The outcome of the cases you reported or escalated.
+#[utoipa::path(get, path = "/api/v1/reports/mine", tag = "cases",
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn my_reports(State(st): St, Api(cap, _): Api<CaseOpener>) -> ApiResult<Response> {
+    Ok(Json(json!({"reports": st.service.my_reports(&cap).await?})).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HandoffQuery {
+    /// The team the tasks were handed to.
+    team: String,
+    /// `true` to include answered and cancelled ones.
+    all: Option<bool>,
+}
+
+/// Tasks handed to a team.
+#[utoipa::path(get, path = "/api/v1/handoffs", tag = "cases", params(HandoffQuery),
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn handoffs(State(st): St, Api(cap, _): Api<CaseViewer>, Query(q): Query<HandoffQuery>) -> ApiResult<Response> {
+    let tasks = st.service.handoffs(&cap, &q.team, !q.all.unwrap_or(false)).await?;
+    Ok(Json(json!({"handoffs": tasks})).into_response())
+}
