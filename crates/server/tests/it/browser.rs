@@ -65,21 +65,21 @@ fn shots_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots")
 }
 
-async fn screenshot(c: &Client, dir: &Path, name: &str) {
+pub(crate) async fn screenshot(c: &Client, dir: &Path, name: &str) {
     if let Ok(png) = c.screenshot().await {
         let _ = std::fs::create_dir_all(dir);
         let _ = std::fs::write(dir.join(format!("{name}.png")), png);
     }
 }
 
-type Step = Result<(), String>;
+pub(crate) type Step = Result<(), String>;
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
 /// An element's text, looked up again while the page is still being replaced (a stale element).
-async fn text(c: &Client, css: &str) -> Result<String, String> {
+pub(crate) async fn text(c: &Client, css: &str) -> Result<String, String> {
     let start = Instant::now();
     loop {
         let found = match c.find(Locator::Css(css)).await {
@@ -96,7 +96,7 @@ async fn text(c: &Client, css: &str) -> Result<String, String> {
 
 /// Polls an element's text until `ok` holds (pages load after a click; the old page's element
 /// may still be there for a moment). Returns the last text seen.
-async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Result<String, String> {
+pub(crate) async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Result<String, String> {
     let start = Instant::now();
     loop {
         let t = match c.find(Locator::Css(css)).await {
@@ -110,7 +110,7 @@ async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> Result<
     }
 }
 
-async fn sign_in(c: &Client, base: &str, user: &str, password: &str) -> Step {
+pub(crate) async fn sign_in(c: &Client, base: &str, user: &str, password: &str) -> Step {
     c.goto(&format!("{base}/login")).await.map_err(err)?;
     c.find(Locator::Id("username")).await.map_err(err)?.send_keys(user).await.map_err(err)?;
     c.find(Locator::Id("password")).await.map_err(err)?.send_keys(password).await.map_err(err)?;
@@ -122,7 +122,7 @@ async fn sign_in(c: &Client, base: &str, user: &str, password: &str) -> Step {
     Ok(())
 }
 
-async fn sign_out(c: &Client) -> Step {
+pub(crate) async fn sign_out(c: &Client) -> Step {
     c.find(Locator::Css("form[action='/logout'] button")).await.map_err(err)?.click().await.map_err(err)?;
     c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("signin")).await.map_err(err)?;
     Ok(())
@@ -394,7 +394,10 @@ async fn a_day_in_the_browser() {
     // `localhost`: the session cookie's Secure flag stays off on loopback (workspace.secure_cookies = "auto").
     let base = format!("http://localhost:{port}");
     let shots = std::env::var_os("SCREENSHOTS_DIR").map(PathBuf::from);
-    let result = journey(&client, &base, &pw, shots.as_deref()).await;
+    let mut result = journey(&client, &base, &pw, shots.as_deref()).await;
+    if result.is_ok() {
+        result = crate::browser_cases::case_journey(&client, &base, &pw, shots.as_deref()).await;
+    }
     if let Err((step, e)) = &result {
         screenshot(&client, &shots_dir(), &step.replace(' ', "-")).await;
         let _ = client.close().await;

@@ -7,6 +7,7 @@ mod common;
 
 mod backtest_index;
 mod browser;
+mod browser_cases;
 mod cases;
 mod desk;
 mod e2e;

@@ -166,6 +166,7 @@ fn api_routes(
     order: &str,
     proposal: &str,
     amendable: &str,
+    case: &str,
 ) -> Vec<(&'static str, String, Option<Value>, Option<Permission>)> {
     use Permission::*;
     let o = enc(order);
@@ -208,6 +209,27 @@ fn api_routes(
             Some(DecideOrders),
         ),
         ("POST", format!("/api/v1/proposals/{proposal}/reject"), Some(json!({})), Some(ApproveOrderActions)),
+        ("POST", "/api/v1/cases".into(), Some(json!({"kind": "dispute", "title": "matrix"})), Some(OpenCases)),
+        ("GET", "/api/v1/cases".into(), None, Some(ViewCases)),
+        ("GET", format!("/api/v1/cases/{case}"), None, Some(ViewCases)),
+        ("GET", format!("/api/v1/cases/{case}/tasks"), None, Some(ViewCases)),
+        ("POST", format!("/api/v1/cases/{case}/notes"), Some(json!({"text": "matrix"})), Some(WorkCases)),
+        (
+            "POST",
+            format!("/api/v1/cases/{case}/links"),
+            Some(json!({"kind": "order", "value": "O-1"})),
+            Some(WorkCases),
+        ),
+        ("POST", format!("/api/v1/cases/{case}/transition"), Some(json!({"to": "triage"})), Some(WorkCases)),
+        ("POST", format!("/api/v1/cases/{case}/assign"), Some(json!({"username": "ana"})), Some(AssignQueue)),
+        (
+            "POST",
+            "/api/v1/reports".into(),
+            Some(json!({"subject_kind": "order", "subject_id": order, "reason": "matrix"})),
+            Some(OpenCases),
+        ),
+        ("GET", "/api/v1/reports/mine".into(), None, Some(OpenCases)),
+        ("GET", "/api/v1/handoffs?team=warehouse".into(), None, Some(ViewCases)),
     ]
 }
 
@@ -232,7 +254,10 @@ both_backends!(api_route_by_role_matrix, |app: TestApp| async move {
         submit(&app, &order_of(&big2, &format!("F-{}", r.as_str()), "900.00", 3)).await;
         let (_, p) = call(&app, &maker, "POST", &format!("/api/v1/orders/{}/review", enc(&big2)), Some(cancel)).await;
         let amendable = p["proposal_id"].as_str().unwrap().to_owned();
-        for (method, path, body, need) in api_routes(&order, &proposal, &amendable) {
+        let (_, c) =
+            call(&app, &maker, "POST", "/api/v1/cases", Some(json!({"kind": "dispute", "title": "matrix case"}))).await;
+        let case = c["case_id"].as_str().unwrap().to_owned();
+        for (method, path, body, need) in api_routes(&order, &proposal, &amendable, &case) {
             let allowed = need.is_none_or(|p| r.allows(p));
             let (s, v) = call(&app, &t, method, &path, body).await;
             if allowed {

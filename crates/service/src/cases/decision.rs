@@ -105,7 +105,11 @@ impl ProposalKind for CaseDecision {
 
     async fn execute(&self, svc: &Service, p: &Proposal, maker: &Actor) -> ServiceResult<Execution> {
         let d: CaseDecisionPayload = payload(p)?;
-        let (mut effects, action) = svc.decision_effects(&d, maker, Some(&p.id)).await?;
+        let by = match &p.decided_by {
+            Some(a) => format!("{}, approved by {}", p.id, a.trim_start_matches("user:")),
+            None => p.id.clone(),
+        };
+        let (mut effects, action) = svc.decision_effects(&d, maker, Some(&by)).await?;
         // Back to work: the owner closes the case with its resolution.
         let before = svc.case_record(&d.case_id).await?;
         if before.status == CaseStatus::PendingApproval {

@@ -368,7 +368,8 @@ impl Service {
                     c.closed_at = Some(now);
                 }
                 c.open_key = None;
-                if let Some(r) = c.resolution {
+                let stated = resolution.is_some() || summary.is_some() || to == CaseStatus::Resolved;
+                if let Some(r) = c.resolution.filter(|_| stated) {
                     events.push(event(
                         id,
                         actor,

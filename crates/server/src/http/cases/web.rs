@@ -58,7 +58,7 @@ pub fn left(s: &SlaView) -> String {
         }
     };
     match s.resolution {
-        SlaState::Stopped => "—".into(),
+        SlaState::Stopped => "stopped".into(),
         SlaState::Paused => format!("paused · {} left", fmt(secs.max(0) / 60)),
         _ if secs < 0 => format!("{} overdue", fmt(-secs / 60)),
         _ => format!("{} left", fmt(secs / 60)),
@@ -229,6 +229,7 @@ struct CasePage {
     customer: String,
     open_mandatory: usize,
     now: DateTime<Utc>,
+    next: Vec<(&'static str, &'static str)>,
 }
 
 async fn case_page(State(st): St, Page { cap, who }: Page<CaseViewer>, Path(id): Path<String>) -> PageResult<impl IntoResponse> {
@@ -260,6 +261,7 @@ async fn case_page(State(st): St, Page { cap, who }: Page<CaseViewer>, Path(id):
         customer,
         open_mandatory: v.tasks.iter().filter(|t| t.mandatory && t.status == "open").count(),
         now: st.service.now(),
+        next: v.case.status.next().iter().map(|s| (s.as_str(), s.label())).collect(),
         v,
     })
 }
