@@ -449,6 +449,59 @@ macro_rules! cases_sql {
                 rows.iter().map(case_from).collect()
             }
 
+            async fn paid_not_shipped(&self, from: DateTime<Utc>, to: DateTime<Utc>, limit: i64) -> StoreResult<Vec<FlowException>> {
+                let rows = sqlx::query(
+                    "SELECT p.order_id, COALESCE(p.customer_id, o.customer_id, '') AS customer_id, p.occurred_at \
+                     FROM events p LEFT JOIN orders o ON o.order_id = p.order_id \
+                     WHERE p.type = 'payment_authorized' AND p.order_id IS NOT NULL AND p.occurred_at >= $1 AND p.occurred_at < $2 \
+                     AND NOT EXISTS (SELECT 1 FROM events s WHERE s.order_id = p.order_id \
+                                     AND s.type IN ('order_shipped', 'order_cancelled', 'refund_issued')) \
+                     ORDER BY p.occurred_at LIMIT $3",
+                )
+                .bind(from.timestamp_millis())
+                .bind(to.timestamp_millis())
+                .bind(limit)
+                .fetch_all(&self.$r)
+                .await
+                .map_err(dberr)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(FlowException {
+                            order_id: r.try_get("order_id").map_err(dberr)?,
+                            customer_id: r.try_get("customer_id").map_err(dberr)?,
+                            at: from_millis(r.try_get("occurred_at").map_err(dberr)?)?,
+                            changed_at: None,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn shipped_after_address_change(&self, since: DateTime<Utc>, limit: i64) -> StoreResult<Vec<FlowException>> {
+                let rows = sqlx::query(
+                    "SELECT s.order_id, o.customer_id, s.occurred_at AS shipped_at, MAX(a.occurred_at) AS changed_at \
+                     FROM events s JOIN orders o ON o.order_id = s.order_id \
+                     JOIN events a ON a.customer_id = o.customer_id AND a.type = 'address_changed' \
+                                  AND a.occurred_at > o.placed_at AND a.occurred_at < s.occurred_at \
+                     WHERE s.type = 'order_shipped' AND s.occurred_at >= $1 \
+                     GROUP BY s.order_id, o.customer_id, s.occurred_at ORDER BY s.occurred_at DESC LIMIT $2",
+                )
+                .bind(since.timestamp_millis())
+                .bind(limit)
+                .fetch_all(&self.$r)
+                .await
+                .map_err(dberr)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(FlowException {
+                            order_id: r.try_get("order_id").map_err(dberr)?,
+                            customer_id: r.try_get("customer_id").map_err(dberr)?,
+                            at: from_millis(r.try_get("shipped_at").map_err(dberr)?)?,
+                            changed_at: opt_time(r.try_get("changed_at").map_err(dberr)?)?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn handoffs(&self, team: &str, open_only: bool, limit: i64) -> StoreResult<Vec<CaseTask>> {
                 let filter = if open_only { " AND status = 'open'" } else { "" };
                 let sql = format!(

@@ -109,6 +109,18 @@ pub struct CaseFilter {
     pub offset: i64,
 }
 
+/// An order that left the normal flow: paid but not shipped for days, or shipped after its
+/// customer's address changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowException {
+    pub order_id: String,
+    pub customer_id: String,
+    /// When the exception started: the payment, or the shipment.
+    pub at: DateTime<Utc>,
+    /// The address change, for a shipment after one.
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
 /// A new case with what it starts with.
 #[derive(Debug, Clone)]
 pub struct NewCase {
@@ -162,4 +174,15 @@ pub trait CaseStore: Send + Sync {
     /// Tasks handed to a team (open ones first, by due time).
     async fn handoffs(&self, team: &str, open_only: bool, limit: i64) -> StoreResult<Vec<CaseTask>>;
     async fn case_task(&self, id: &str) -> StoreResult<Option<CaseTask>>;
+    /// Orders paid between `from` and `to` with no shipment, cancellation or refund since,
+    /// oldest first.
+    async fn paid_not_shipped(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<FlowException>>;
+    /// Orders shipped since `since` whose customer changed an address between placing the order
+    /// and its shipment, newest first.
+    async fn shipped_after_address_change(&self, since: DateTime<Utc>, limit: i64) -> StoreResult<Vec<FlowException>>;
 }

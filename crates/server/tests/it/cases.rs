@@ -494,3 +494,54 @@ both_backends!(the_case_pages_work_the_case, |app: TestApp| async move {
     assert!(ana.get(&app, "/cases?view=mine").await.body.contains(&id));
     assert_eq!(ana.get(&app, "/cases/cas_nope").await.status, StatusCode::NOT_FOUND);
 });
+
+both_backends!(the_order_flow_monitor_finds_exceptions_and_opens_their_cases, |app: TestApp| async move {
+    let t = team(&app).await;
+    use_review_set(&app).await;
+    let at = |h: i64| (t0() + Duration::hours(h)).to_rfc3339();
+    let event = |id: &str, ty: &str, order: &str, customer: &str, h: i64| json!({"event_id": id, "type": ty, "occurred_at": at(h), "order_id": order, "customer_id": customer, "data": {}});
+    // Paid five days ago and never shipped; paid and shipped; shipped after an address change.
+    submit(&app, &order_of("X-1", "C-1", "50.00", -24 * 60 * 6)).await;
+    submit(&app, &order_of("X-2", "C-2", "50.00", -24 * 60 * 6)).await;
+    submit(&app, &order_of("X-3", "C-3", "50.00", -24 * 60 * 3)).await;
+    for e in [
+        event("e1", "payment_authorized", "X-1", "C-1", -24 * 5),
+        event("e2", "payment_authorized", "X-2", "C-2", -24 * 5),
+        event("e3", "order_shipped", "X-2", "C-2", -24 * 4),
+        event("e5", "order_shipped", "X-3", "C-3", -12),
+    ] {
+        let (s, v) = app.post("/api/v1/events", &e).await;
+        assert!(s.is_success(), "{v}");
+    }
+    let change = json!({"event_id": "e4", "type": "address_changed", "occurred_at": at(-24 * 2), "customer_id": "C-3", "data": {}});
+    assert!(app.post("/api/v1/events", &change).await.0.is_success());
+    // An order in review whose cut-off passes.
+    submit(&app, &order_of("X-4", "C-4", "150.00", 1)).await;
+    app.clock.advance(Duration::days(3));
+
+    let (s, v) = call(&app, &t.ana, "GET", "/api/v1/exceptions?paid_days=3", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let found: Vec<(String, String)> = v["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["order_id"].as_str().unwrap().to_owned()))
+        .collect();
+    for want in [("held_past_cutoff", "X-4"), ("paid_not_shipped", "X-1"), ("shipped_after_address_change", "X-3")] {
+        assert!(found.contains(&(want.0.into(), want.1.into())), "{want:?} in {found:?}");
+    }
+    assert!(!found.iter().any(|(_, o)| o == "X-2"), "a shipped order is no exception: {found:?}");
+    let (s, e) = call(&app, &t.ana, "GET", "/api/v1/exceptions?paid_days=0", None).await;
+    assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("paid_days")), "{e}");
+
+    // One case per order and exception, with its hand-off.
+    let body = json!({"kind": "paid_not_shipped", "order_id": "X-1", "customer_id": "C-1", "team": "warehouse"});
+    let (s, c) = call(&app, &t.ana, "POST", "/api/v1/exceptions/cases", Some(body.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let (s, again) = call(&app, &t.ana, "POST", "/api/v1/exceptions/cases", Some(body)).await;
+    assert_eq!((s, again["case_id"].clone()), (StatusCode::OK, c["case_id"].clone()));
+    let (_, inbox) = call(&app, &t.ana, "GET", "/api/v1/handoffs?team=warehouse", None).await;
+    assert_eq!(inbox["handoffs"].as_array().unwrap().len(), 1);
+    let page = sign_in(&app, "ana").await.get(&app, "/exceptions?paid_days=3").await;
+    assert!(page.body.contains("X-1") && page.body.contains("Shipped after an address change"), "{}", page.body);
+});

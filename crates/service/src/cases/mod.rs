@@ -5,6 +5,7 @@
 
 mod auto;
 pub mod decision;
+pub mod exceptions;
 pub mod reports;
 pub mod settings;
 pub mod sla;

@@ -22,9 +22,9 @@ use std::sync::Arc;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(open, list, one, transition, notes, add_note, tasks, add_task, update_task, links, add_link, remove_link,
-          take, give_back, assign, priority, decide, report, my_reports, handoffs),
+          take, give_back, assign, priority, decide, report, my_reports, handoffs, exceptions, exception_case),
     components(schemas(OpenIn, CaseOut, SlaOut, TransitionIn, NoteIn, TaskIn, TaskUpdateIn, LinkIn, AssignIn, PriorityIn,
-                       DecisionIn, ReportIn))
+                       DecisionIn, ReportIn, ExceptionCaseIn))
 )]
 pub struct Doc;
 
@@ -46,6 +46,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/reports", post(report))
         .route("/reports/mine", get(my_reports))
         .route("/handoffs", get(handoffs))
+        .route("/exceptions", get(exceptions))
+        .route("/exceptions/cases", post(exception_case))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -535,4 +537,44 @@ pub struct HandoffQuery {
 async fn handoffs(State(st): St, Api(cap, _): Api<CaseViewer>, Query(q): Query<HandoffQuery>) -> ApiResult<Response> {
     let tasks = st.service.handoffs(&cap, &q.team, !q.all.unwrap_or(false)).await?;
     Ok(Json(json!({"handoffs": tasks})).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExceptionQuery {
+    /// Days a paid order may wait for its shipment (default 3).
+    paid_days: Option<i64>,
+}
+
+/// The order-flow monitor: orders in review past their cut-off, paid but not shipped, shipped
+/// after an address change.
+#[utoipa::path(get, path = "/api/v1/exceptions", tag = "cases", params(ExceptionQuery),
+    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn exceptions(State(st): St, Api(cap, _): Api<CaseViewer>, Query(q): Query<ExceptionQuery>) -> ApiResult<Response> {
+    let list = st.service.order_exceptions(&cap, q.paid_days.unwrap_or(3)).await?;
+    Ok(Json(json!({"exceptions": list})).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionCaseIn {
+    /// `held_past_cutoff` | `paid_not_shipped` | `shipped_after_address_change`.
+    kind: String,
+    order_id: String,
+    #[serde(default)]
+    customer_id: String,
+    /// Also hand the first task to this team (`warehouse`, `logistics`, …), due in 24 hours.
+    #[serde(default)]
+    team: Option<String>,
+}
+
+/// Open the case of an exception (one per order and exception: again answers 200 with it).
+#[utoipa::path(post, path = "/api/v1/exceptions/cases", tag = "cases", request_body = ExceptionCaseIn,
+    responses((status = 201, body = CaseOut), (status = 200, body = CaseOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
+              (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn exception_case(State(st): St, Api(cap, _): Api<CaseWorker>, Body(b): Body<ExceptionCaseIn>) -> ApiResult<Response> {
+    let o = st.service.open_exception_case(&cap, &b.kind, &b.order_id, &b.customer_id, b.team.as_deref()).await?;
+    Ok(opened(&st.service, o))
 }

@@ -43,6 +43,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/cases/{id}/decisions", post(decide))
         .route("/reports", get(reports).post(report))
         .route("/handoffs", get(handoffs))
+        .route("/exceptions", get(exceptions))
+        .route("/exceptions/cases", post(exception_case))
 }
 
 /// Time left as people read it: "3 h 20 min left", "2 h overdue", "paused".
@@ -517,4 +519,50 @@ async fn handoffs(State(st): St, Page { cap, who }: Page<CaseViewer>, Query(q): 
         })
         .collect();
     Ok(HandoffsPage { nav: Nav::of(&who, "handoffs"), team, teams: TEAMS.iter().skip(4).copied().collect(), tasks, can_work: who.grant::<CaseWorker>().is_some() })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "cases/exceptions.html")]
+struct ExceptionsPage {
+    nav: Nav,
+    rows: Vec<(String, riskdesk_service::cases::exceptions::Exception)>,
+    paid_days: i64,
+    kinds: &'static [(&'static str, &'static str)],
+    teams: Vec<(&'static str, &'static str)>,
+    can_work: bool,
+}
+
+#[derive(Deserialize)]
+struct ExceptionQuery {
+    paid_days: Option<i64>,
+}
+
+async fn exceptions(State(st): St, Page { cap, who }: Page<CaseViewer>, Query(q): Query<ExceptionQuery>) -> PageResult<impl IntoResponse> {
+    let paid_days = q.paid_days.unwrap_or(3);
+    let rows = st.service.order_exceptions(&cap, paid_days).await?.into_iter().map(|e| (fmt_time(e.since), e)).collect();
+    Ok(ExceptionsPage {
+        nav: Nav::of(&who, "cases"),
+        rows,
+        paid_days,
+        kinds: riskdesk_service::cases::exceptions::EXCEPTION_KINDS,
+        teams: TEAMS.iter().skip(4).copied().collect(),
+        can_work: who.grant::<CaseWorker>().is_some(),
+    })
+}
+
+#[derive(Deserialize)]
+struct ExceptionForm {
+    kind: String,
+    order_id: String,
+    #[serde(default)]
+    customer_id: String,
+    #[serde(default)]
+    team: String,
+}
+
+async fn exception_case(State(st): St, a: Action<CaseWorker, ExceptionForm>) -> PageResult<Response> {
+    let f = a.form;
+    let team = some(f.team);
+    let o = st.service.open_exception_case(&a.cap, &f.kind, &f.order_id, &f.customer_id, team.as_deref()).await?;
+    Ok(Redirect::to(&format!("/cases/{}", o.case().id)).into_response())
 }
