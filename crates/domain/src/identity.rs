@@ -55,6 +55,8 @@ pub enum Permission {
     /// Approve or reject proposed case decisions (block an account, a goodwill refund above the
     /// threshold, disclosing data, overturning an automated decline).
     ApproveCaseDecisions,
+    /// Write SOPs, playbooks and FAQ pages (every person reads them).
+    EditKnowledge,
 }
 
 impl Permission {
@@ -75,6 +77,7 @@ impl Permission {
             Self::ViewCases => "view_cases",
             Self::WorkCases => "work_cases",
             Self::ApproveCaseDecisions => "approve_case_decisions",
+            Self::EditKnowledge => "edit_knowledge",
         }
     }
 
@@ -82,7 +85,7 @@ impl Permission {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Self::ViewOrders,
         Self::DecideOrders,
         Self::AssignQueue,
@@ -98,6 +101,7 @@ impl Permission {
         Self::ViewCases,
         Self::WorkCases,
         Self::ApproveCaseDecisions,
+        Self::EditKnowledge,
     ];
 }
 
@@ -185,6 +189,7 @@ impl Role {
                     | ViewCases
                     | WorkCases
                     | ApproveCaseDecisions
+                    | EditKnowledge
             ),
             Self::PrivacyOfficer => matches!(p, ViewOrders | Unmask | ViewAudit | OpenCases | ViewCases | WorkCases),
             Self::Auditor => matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases),

@@ -33,6 +33,8 @@ pub mod event;
 pub mod identity;
 pub mod ids;
 pub mod intake;
+/// SOPs, playbooks and FAQ pages: kinds, addresses, a playbook's checklist.
+pub mod knowledge;
 /// How personal data is masked for display.
 pub mod masking;
 pub mod money;

@@ -278,6 +278,10 @@ capability!(
     CaseWorker, "work cases", key: [Cases], person: [WorkCases]
 );
 capability!(
+    /// Write SOPs, playbooks and FAQ pages.
+    KnowledgeEditor, "edit knowledge pages", key: [], person: [EditKnowledge]
+);
+capability!(
     /// Create users and change roles.
     UserAdmin, "manage users", key: [], person: [ManageUsers]
 );
@@ -298,6 +302,13 @@ impl Capability for Someone {
 
     fn actor(&self) -> &Actor {
         &self.actor
+    }
+}
+
+impl Someone {
+    /// A named person, for the trusted local operator (the demo acting as its people).
+    pub fn local(actor: Actor) -> Self {
+        Self { actor }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod frames;
 pub mod identity;
 pub mod keys;
+pub mod knowledge;
 pub mod links;
 pub mod lists;
 pub mod masking;
@@ -28,9 +29,9 @@ pub use riskdesk_store::{InsertOutcome, StoreError, StoredCustomer, StoredOrder}
 use std::sync::Arc;
 
 pub use access::{
-    Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, Intake, OrderDecider,
-    OrderViewer, Principal, QueueAssigner, ReadAccess, RulesAdmin, RulesViewer, Scope, Someone, Unmasker, UserAdmin,
-    Via,
+    Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, Intake, KnowledgeEditor,
+    OrderDecider, OrderViewer, Principal, QueueAssigner, ReadAccess, RulesAdmin, RulesViewer, Scope, Someone, Unmasker,
+    UserAdmin, Via,
 };
 pub use audit::{Actor, REQUEST_ID};
 pub use identity::{LoginError, SessionToken};

@@ -14,6 +14,7 @@ mod approvals;
 mod audit;
 mod cases;
 mod identity;
+mod knowledge;
 mod lists;
 mod review;
 mod screening;
@@ -37,6 +38,7 @@ macro_rules! impl_sql_stores {
             use riskdesk_store::cases::*;
             use riskdesk_store::changes::*;
             use riskdesk_store::identity::*;
+            use riskdesk_store::knowledge::*;
             use riskdesk_store::review::*;
             use riskdesk_store::{StoreError, StoreResult, from_millis};
             use sqlx::{QueryBuilder, Row};
@@ -63,6 +65,7 @@ macro_rules! impl_sql_stores {
             $crate::audit_sql!($store, $db, $w, $r, $lock);
             $crate::approvals_sql!($store, $db, $w, $r);
             $crate::cases_sql!($store, $db, $w, $r);
+            $crate::knowledge_sql!($store, $db, $w, $r);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
             $crate::lists_sql!($db);
             $crate::screening_sql!($db);
@@ -75,6 +78,7 @@ macro_rules! impl_sql_stores {
                     Effect::Lists(c) => apply_lists(tx, c).await,
                     Effect::Screening(c) => apply_screening(tx, c).await,
                     Effect::Cases(c) => apply_cases(tx, c).await,
+                    Effect::Knowledge(c) => apply_knowledge(tx, c).await,
                 }
             }
 

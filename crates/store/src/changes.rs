@@ -8,6 +8,7 @@ use riskdesk_domain::AuditEntry;
 
 pub use crate::cases::CaseChange;
 pub use crate::identity::IdentityChange;
+pub use crate::knowledge::KnowledgeChange;
 pub use crate::review::ReviewChange;
 
 /// One change, tagged with its area. Adding an area adds one variant. (A handful are built per
@@ -20,6 +21,7 @@ pub enum Effect {
     Lists(ListChange),
     Screening(ScreeningChange),
     Cases(CaseChange),
+    Knowledge(KnowledgeChange),
 }
 
 impl From<IdentityChange> for Effect {
@@ -35,6 +37,11 @@ impl From<ReviewChange> for Effect {
 impl From<CaseChange> for Effect {
     fn from(c: CaseChange) -> Self {
         Self::Cases(c)
+    }
+}
+impl From<KnowledgeChange> for Effect {
+    fn from(c: KnowledgeChange) -> Self {
+        Self::Knowledge(c)
     }
 }
 impl From<ListChange> for Effect {

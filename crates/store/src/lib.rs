@@ -9,6 +9,7 @@ pub mod changes;
 pub mod codec;
 pub mod conformance;
 pub mod identity;
+pub mod knowledge;
 pub mod review;
 
 use async_trait::async_trait;
@@ -435,6 +436,7 @@ pub trait Store:
     + approvals::ApprovalStore
     + review::ReviewStore
     + cases::CaseStore
+    + knowledge::KnowledgeStore
     + changes::ChangeStore
     + Send
     + Sync

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 mod cases;
 mod generator;
 mod history;
+mod knowledge;
 mod names;
 mod people;
 
@@ -115,6 +116,7 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let key = service.create_api_key("demo", &[Scope::Intake, Scope::Read]).await?;
     let listen = cfg.listen_addr()?;
     let users = demo_users(&service).await?;
+    knowledge::seed(&service).await?;
     cases::seed(&service).await?;
     println!("riskdesk demo: http://{listen}/ (web UI) and http://{listen}/api/v1/openapi.json");
     for (name, role, password) in &users {

@@ -12,6 +12,7 @@ mod cases;
 mod desk;
 mod e2e;
 mod intake;
+mod knowledge;
 mod screening;
 mod tokens;
 mod webhooks;

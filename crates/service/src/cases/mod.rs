@@ -225,19 +225,39 @@ impl Service {
         for l in &links {
             events.push(event(&id, actor, "link", format!("Linked {} {}", l.kind, l.value), now));
         }
-        let tasks = riskdesk_domain::cases::starter_checklist(kind.code)
-            .iter()
+        // The playbook in force for the kind gives the checklist (and the case links its
+        // version); without one, the kind's starter checklist.
+        let playbook = self.store().playbook_for(kind.code).await?;
+        let items: Vec<(String, bool)> = match &playbook {
+            Some(p) => {
+                riskdesk_domain::knowledge::checklist(&p.body).into_iter().map(|i| (i.title, i.mandatory)).collect()
+            }
+            None => riskdesk_domain::cases::starter_checklist(kind.code)
+                .iter()
+                .map(|(t, m)| ((*t).to_owned(), *m))
+                .collect(),
+        };
+        let mut links = links;
+        if let Some(p) = &playbook {
+            let sop = format!("{}@{}", p.slug, p.version);
+            events.push(event(&id, actor, "playbook", format!("Playbook “{}”, version {}", p.title, p.version), now));
+            links.push(link(&id, "sop", &sop, actor, now));
+        }
+        let tasks = items
+            .into_iter()
             .enumerate()
             .map(|(i, (title, mandatory))| CaseTask {
                 id: format!("tsk_{}", ulid::Ulid::new()),
                 case_id: id.clone(),
                 position: i as i64,
-                title: (*title).into(),
-                mandatory: *mandatory,
+                title,
+                mandatory,
                 team: None,
                 due_at: None,
                 status: "open".into(),
-                created_by: "playbook".into(),
+                created_by: playbook
+                    .as_ref()
+                    .map_or_else(|| "playbook".to_owned(), |p| format!("playbook:{}@{}", p.slug, p.version)),
                 created_at: now,
                 done_by: None,
                 done_at: None,

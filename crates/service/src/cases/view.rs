@@ -125,6 +125,7 @@ impl Service {
                 }
                 Some(format!("/orders/{}", link.value))
             }
+            "sop" => Some(format!("/knowledge/{}", link.value.replace('@', "?v="))),
             "customer" => {
                 if !self.store().fraud_accounts(std::slice::from_ref(&link.value)).await?.is_empty() {
                     facts.push("labelled confirmed fraud".into());
