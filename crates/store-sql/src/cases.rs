@@ -72,6 +72,20 @@ macro_rules! cases_sql {
             })
         }
 
+        fn attachment_from(r: &<$db as sqlx::Database>::Row, data: Vec<u8>) -> StoreResult<Attachment> {
+            Ok(Attachment {
+                id: r.try_get("id").map_err(dberr)?,
+                case_id: r.try_get("case_id").map_err(dberr)?,
+                name: r.try_get("name").map_err(dberr)?,
+                content_type: r.try_get("content_type").map_err(dberr)?,
+                size: r.try_get("size").map_err(dberr)?,
+                sha256: r.try_get("sha256").map_err(dberr)?,
+                added_by: r.try_get("added_by").map_err(dberr)?,
+                added_at: from_millis(r.try_get("added_at").map_err(dberr)?)?,
+                data,
+            })
+        }
+
         async fn insert_case(tx: &mut Tx<'_>, c: &CaseRecord) -> Result<(), sqlx::Error> {
             sqlx::query(
                 "INSERT INTO cases (id, kind, title, description, priority, priority_rank, status, is_open, team, owner, \
@@ -233,6 +247,25 @@ macro_rules! cases_sql {
                     Ok(())
                 }
                 CaseChange::AddTask(t) => insert_task(tx, t).await,
+                CaseChange::Attach(a) => {
+                    sqlx::query(
+                        "INSERT INTO case_attachments (id, case_id, name, content_type, size, sha256, added_by, added_at, data) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(&a.id)
+                    .bind(&a.case_id)
+                    .bind(&a.name)
+                    .bind(&a.content_type)
+                    .bind(a.size)
+                    .bind(&a.sha256)
+                    .bind(&a.added_by)
+                    .bind(a.added_at.timestamp_millis())
+                    .bind(&a.data)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(dberr)?;
+                    Ok(())
+                }
                 CaseChange::UpdateTask(t) => {
                     sqlx::query(
                         "UPDATE case_tasks SET title = $1, mandatory = $2, team = $3, due_at = $4, status = $5, \
@@ -411,6 +444,35 @@ macro_rules! cases_sql {
                 let sql = format!("SELECT {TASK_COLS} FROM case_tasks WHERE case_id = $1 ORDER BY position, created_at");
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case_id).fetch_all(&self.$r).await.map_err(dberr)?;
                 rows.iter().map(task_from).collect()
+            }
+
+            async fn case_attachments(&self, case_id: &str) -> StoreResult<Vec<Attachment>> {
+                let rows = sqlx::query(
+                    "SELECT id, case_id, name, content_type, size, sha256, added_by, added_at FROM case_attachments \
+                     WHERE case_id = $1 ORDER BY added_at, id",
+                )
+                .bind(case_id)
+                .fetch_all(&self.$r)
+                .await
+                .map_err(dberr)?;
+                rows.iter().map(|r| attachment_from(r, Vec::new())).collect()
+            }
+
+            async fn case_attachment(&self, id: &str) -> StoreResult<Option<Attachment>> {
+                let row = sqlx::query(
+                    "SELECT id, case_id, name, content_type, size, sha256, added_by, added_at, data FROM case_attachments WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.$r)
+                .await
+                .map_err(dberr)?;
+                match row {
+                    Some(r) => {
+                        let data: Vec<u8> = r.try_get("data").map_err(dberr)?;
+                        Ok(Some(attachment_from(&r, data)?))
+                    }
+                    None => Ok(None),
+                }
             }
 
             async fn case_task(&self, id: &str) -> StoreResult<Option<CaseTask>> {

@@ -87,6 +87,22 @@ pub struct CaseTask {
     pub answer: Option<String>,
 }
 
+/// A file attached to a case, stored in the database with its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    pub id: String,
+    pub case_id: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub added_by: String,
+    pub added_at: DateTime<Utc>,
+    /// The content (empty in lists).
+    #[serde(skip)]
+    pub data: Vec<u8>,
+}
+
 /// Which cases, sorted by time left (paused ones last).
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
@@ -152,6 +168,7 @@ pub enum CaseChange {
     },
     AddTask(CaseTask),
     UpdateTask(CaseTask),
+    Attach(Attachment),
 }
 
 #[async_trait]
@@ -174,6 +191,10 @@ pub trait CaseStore: Send + Sync {
     /// Tasks handed to a team (open ones first, by due time).
     async fn handoffs(&self, team: &str, open_only: bool, limit: i64) -> StoreResult<Vec<CaseTask>>;
     async fn case_task(&self, id: &str) -> StoreResult<Option<CaseTask>>;
+    /// A case's attachments, without their content.
+    async fn case_attachments(&self, case_id: &str) -> StoreResult<Vec<Attachment>>;
+    /// One attachment with its content.
+    async fn case_attachment(&self, id: &str) -> StoreResult<Option<Attachment>>;
     /// Orders paid between `from` and `to` with no shipment, cancellation or refund since,
     /// oldest first.
     async fn paid_not_shipped(

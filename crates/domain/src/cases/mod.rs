@@ -2,6 +2,7 @@
 //! case is (its kinds, priorities, teams and resolutions), its state machine with the rules for
 //! closing and reopening, and its SLA clocks ([`sla`], over a [`calendar`]).
 
+pub mod attachment;
 pub mod calendar;
 pub mod sla;
 

@@ -92,6 +92,15 @@ pub(crate) async fn case_journey(
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
+        // Attach the call notes as a file (the multipart upload of the page).
+        let notes = std::env::temp_dir().join(format!("call-notes-{}.txt", std::process::id()));
+        std::fs::write(&notes, "10:02 called the number on file; customer confirms she did not call").map_err(err)?;
+        c.find(Locator::Css("#attach input[type=file]")).await.map_err(err)?.send_keys(&notes.to_string_lossy()).await.map_err(err)?;
+        click(c, "#attach button[type=submit]").await?;
+        let files = text_until(c, "#case-files", |t| t.contains("call-notes")).await?;
+        if !files.contains("call-notes") {
+            return Err(format!("the attachment is not listed: {files}"));
+        }
         fill(c, "#add-note textarea", "Called the customer on the number on file: she did not call us.").await?;
             click(c, "#add-note button").await?;
             text_until(c, "#timeline", |t| t.contains("number on file")).await?;

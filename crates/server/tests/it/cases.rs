@@ -544,3 +544,63 @@ both_backends!(the_order_flow_monitor_finds_exceptions_and_opens_their_cases, |a
     let page = sign_in(&app, "ana").await.get(&app, "/exceptions?paid_days=3").await;
     assert!(page.body.contains("X-1") && page.body.contains("Shipped after an address change"), "{}", page.body);
 });
+
+both_backends!(attachments_are_type_checked_size_limited_and_served_inert, |app: TestApp| async move {
+    let t = team(&app).await;
+    let (_, c) =
+        call(&app, &t.ana, "POST", "/api/v1/cases", Some(json!({"kind": "refund_claim", "title": "Empty box"}))).await;
+    let id = c["case_id"].as_str().unwrap().to_owned();
+    let up = |name: &str, bytes: Vec<u8>| {
+        let path = format!("/api/v1/cases/{id}/attachments?name={}", enc(name));
+        let tok = t.ana.clone();
+        let app = &app;
+        async move { app.call("POST", &path, Some(&tok), Some(bytes)).await }
+    };
+    let (s, a) = up("parcel photo.png", b"\x89PNG\r\n\x1a\nrest-of-png".to_vec()).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["content_type"], "image/png");
+    // A disguised executable, a wrong extension, an empty and an oversized file are refused.
+    for (name, bytes, field) in [
+        ("invoice.pdf", b"MZ\x90\x00".to_vec(), "file"),
+        ("script.html", b"<script>alert(1)</script>".to_vec(), "name"),
+        ("empty.txt", Vec::new(), "file"),
+    ] {
+        let (s, e) = up(name, bytes).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{name}: {e}");
+    }
+    let (s, _) = up("big.txt", vec![b'a'; 5 * 1024 * 1024 + 1]).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    // A hostile name is reduced to a plain file name; the download is an inert attachment.
+    let (s, txt) = up("../../<img src=x onerror=alert(1)>.txt", b"customer wrote: refund me".to_vec()).await;
+    assert_eq!(s, StatusCode::CREATED, "{txt}");
+    assert_eq!(txt["name"], "<img src=x onerror=alert(1)>.txt");
+    let req = axum::http::Request::builder()
+        .uri(format!("/api/v1/cases/{id}/attachments/{}", txt["id"].as_str().unwrap()))
+        .header("authorization", format!("Bearer {}", t.ben))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers();
+    assert!(h["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["content-type"], "text/plain; charset=utf-8");
+    // The case lists them; the page shows the name escaped.
+    let (_, full) = call(&app, &t.ben, "GET", &format!("/api/v1/cases/{id}"), None).await;
+    assert_eq!(full["timeline"].as_array().unwrap().iter().filter(|e| e["kind"] == "attachment").count(), 2);
+    let page = sign_in(&app, "ana").await.get(&app, &format!("/cases/{id}")).await;
+    assert!(
+        page.body.contains("&#60;img src=x onerror=alert(1)&#62;.txt") && !page.body.contains("<img src=x"),
+        "{}",
+        page.body
+    );
+    let audit = app
+        .service
+        .audit_records(
+            &local::audit_reader(),
+            &AuditFilter { action: Some("case.attachment.read".into()), limit: 10, ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "the download is audited");
+});

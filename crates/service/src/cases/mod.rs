@@ -3,6 +3,7 @@
 //! machine with SLA clocks; decided under four eyes where the decision is important ([`decision`]).
 //! Every change is one transaction with its timeline entry and its audit record.
 
+pub mod attachments;
 mod auto;
 pub mod decision;
 pub mod exceptions;

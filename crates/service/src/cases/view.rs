@@ -54,6 +54,7 @@ pub struct CaseView {
     pub events: Vec<CaseEvent>,
     pub tasks: Vec<CaseTask>,
     pub links: Vec<SeenLink>,
+    pub attachments: Vec<riskdesk_store::cases::Attachment>,
 }
 
 pub fn kind_label(code: &str) -> &'static str {
@@ -89,6 +90,7 @@ impl Service {
             team_label: team_label(&case.team).unwrap_or("—"),
             sla: self.case_sla(&case),
             allowed_next: case.status.next().iter().map(|s| s.as_str()).collect(),
+            attachments: self.store().case_attachments(id).await?,
             case,
             events,
             tasks,

@@ -2,6 +2,7 @@
 //! keys with the `cases` scope (a helpdesk) open and annotate cases; people use their tokens.
 
 mod api;
+mod files;
 mod web;
 
 use super::page::NavLink;
@@ -10,14 +11,24 @@ use axum::Router;
 use riskdesk_service::{Analyst, CaseOpener, CaseViewer};
 use std::sync::Arc;
 
-pub use api::Doc;
+/// The area's OpenAPI paths: cases and their attachments.
+pub struct Doc;
+
+impl Doc {
+    pub fn openapi() -> utoipa::openapi::OpenApi {
+        use utoipa::OpenApi;
+        let mut d = api::Doc::openapi();
+        d.merge(files::Doc::openapi());
+        d
+    }
+}
 
 pub fn api() -> Router<Arc<AppState>> {
-    api::routes()
+    api::routes().merge(files::api())
 }
 
 pub fn web() -> Router<Arc<AppState>> {
-    web::routes()
+    web::routes().merge(files::web())
 }
 
 pub fn nav(a: &Analyst) -> Vec<NavLink> {
