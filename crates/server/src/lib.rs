@@ -1,6 +1,7 @@
 //! The riskdesk server: HTTP API, CLI commands, import, demo data. The binary is `main.rs`.
 
 pub mod app;
+pub mod cases_cli;
 pub mod config;
 pub mod demo;
 pub mod eval;

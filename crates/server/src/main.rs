@@ -77,6 +77,16 @@ enum Command {
         #[command(subcommand)]
         action: RulesCmd,
     },
+    /// Cases: list, show, open, run the SLA watch.
+    Cases {
+        #[command(subcommand)]
+        action: riskdesk_server::cases_cli::CasesCmd,
+    },
+    /// Knowledge pages: list, save a Markdown file as a page's next version.
+    Knowledge {
+        #[command(subcommand)]
+        action: riskdesk_server::cases_cli::KnowledgeCmd,
+    },
     /// Block and allow lists.
     Lists {
         #[command(subcommand)]
@@ -264,6 +274,8 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&cfg, args).await,
         Command::Rules { action } => rules_cli::rules(&cfg, action).await,
         Command::Lists { action } => rules_cli::lists(&cfg, action).await,
+        Command::Cases { action } => riskdesk_server::cases_cli::cases(&cfg, action).await,
+        Command::Knowledge { action } => riskdesk_server::cases_cli::knowledge(&cfg, action).await,
         Command::Backtest(args) => {
             let service = app::open_service(&cfg).await?;
             rules_cli::backtest(&cfg, &service, args).await

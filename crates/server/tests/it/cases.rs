@@ -604,3 +604,74 @@ both_backends!(attachments_are_type_checked_size_limited_and_served_inert, |app:
         .unwrap();
     assert_eq!(audit.len(), 1, "the download is audited");
 });
+
+/// The shell: the real binary opens a case (once per ticket), lists it, saves a playbook.
+#[test]
+fn cases_and_knowledge_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk"))
+            .env_remove("RISKDESK_DATABASE_URL")
+            .env("RUST_LOG", "error")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let open = [
+        "cases",
+        "open",
+        "--kind",
+        "dispute",
+        "--title",
+        "Chargeback on A-1",
+        "--source",
+        "psp",
+        "--source-ref",
+        "CB-1",
+    ];
+    let (ok, first, e) = run(&open);
+    assert!(ok && first.starts_with("opened cas_"), "{first} {e}");
+    let (_, again, _) = run(&open);
+    assert_eq!(again.trim().trim_start_matches("already open: "), first.split_whitespace().nth(1).unwrap());
+    let (ok, list, _) = run(&["cases", "list"]);
+    assert!(ok && list.contains("Chargeback on A-1"), "{list}");
+    let (ok, _, e) = run(&["cases", "open", "--kind", "nope", "--title", "x"]);
+    assert!(!ok && e.contains("kind: must be one of"), "{e}");
+    let md = dir.path().join("pb.md");
+    std::fs::write(&md, "- [ ] Collect the evidence (mandatory)\n").unwrap();
+    let (ok, saved, e) = run(&[
+        "knowledge",
+        "save",
+        "dispute-playbook",
+        md.to_str().unwrap(),
+        "--kind",
+        "playbook",
+        "--title",
+        "Disputes",
+        "--case-kind",
+        "dispute",
+    ]);
+    assert!(ok && saved.contains("version 1"), "{saved} {e}");
+    let (ok, saved, _) = run(&[
+        "knowledge",
+        "save",
+        "dispute-playbook",
+        md.to_str().unwrap(),
+        "--kind",
+        "playbook",
+        "--title",
+        "Disputes",
+        "--case-kind",
+        "dispute",
+    ]);
+    assert!(ok && saved.contains("version 2"), "{saved}");
+    let (ok, swept, _) = run(&["cases", "sweep"]);
+    assert!(ok && swept.contains("escalated 0"), "{swept}");
+}
