@@ -262,6 +262,8 @@ mod tests {
             ("entity_key = \"abc\"", "entity_key"),
             ("[sqlite]\nsynchronous = \"sometimes\"", "synchronous"),
             ("unknown_key = 1", "unknown"),
+            ("[cases.calendar]\ntimezone = \"Mars/Base\"\nhours = \"mon 08:00-09:00\"", "timezone"),
+            ("[cases.budgets.\"nope.high\"]\nfirst_response_hours = 1\nresolution_hours = 2", "nope"),
         ] {
             let f = dir.path().join("c.toml");
             std::fs::write(&f, body).unwrap();

@@ -8,6 +8,7 @@ mod common;
 mod backtest_index;
 mod browser;
 mod browser_cases;
+mod case_flow;
 mod cases;
 mod desk;
 mod e2e;

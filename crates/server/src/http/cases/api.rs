@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use riskdesk_service::cases::decision::{CaseDecisionPayload, Proposed};
-use riskdesk_service::cases::reports::Report;
 use riskdesk_service::cases::tasks::NewTask;
 use riskdesk_service::cases::{CaseRecord, Move, OpenCase, Opened};
 use riskdesk_service::{CaseOpener, CaseViewer, CaseWorker, QueueAssigner, Service};
@@ -22,9 +21,9 @@ use std::sync::Arc;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(open, list, one, transition, notes, add_note, tasks, add_task, update_task, links, add_link, remove_link,
-          take, give_back, assign, priority, decide, report, my_reports, handoffs, exceptions, exception_case),
+          take, give_back, assign, priority, decide),
     components(schemas(OpenIn, CaseOut, SlaOut, TransitionIn, NoteIn, TaskIn, TaskUpdateIn, LinkIn, AssignIn, PriorityIn,
-                       DecisionIn, ReportIn, ExceptionCaseIn))
+                       DecisionIn))
 )]
 pub struct Doc;
 
@@ -43,11 +42,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/cases/{id}/assign", post(assign))
         .route("/cases/{id}/priority", post(priority))
         .route("/cases/{id}/decisions", post(decide))
-        .route("/reports", post(report))
-        .route("/reports/mine", get(my_reports))
-        .route("/handoffs", get(handoffs))
-        .route("/exceptions", get(exceptions))
-        .route("/exceptions/cases", post(exception_case))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -144,7 +138,7 @@ fn case_out(svc: &Service, c: CaseRecord) -> CaseOut {
     }
 }
 
-fn opened(svc: &Service, o: Opened) -> Response {
+pub(super) fn opened(svc: &Service, o: Opened) -> Response {
     match o {
         Opened::Created(c) => (StatusCode::CREATED, Json(case_out(svc, c))).into_response(),
         Opened::Existing(c) => (StatusCode::OK, Json(case_out(svc, c))).into_response(),
@@ -489,92 +483,3 @@ async fn decide(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<Stri
     })
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReportIn {
-    /// `order` | `customer` | `entity`.
-    subject_kind: String,
-    subject_id: String,
-    reason: String,
-}
-
-/// Report suspicious activity. Reports about the same subject join one open case.
-#[utoipa::path(post, path = "/api/v1/reports", tag = "cases", request_body = ReportIn,
-    responses((status = 201, body = Object), (status = 200, description = "joined the subject's open case", body = Object),
-              (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
-    security(("api_key" = [])))]
-async fn report(State(st): St, Api(cap, _): Api<CaseOpener>, Body(b): Body<ReportIn>) -> ApiResult<Response> {
-    let o = st.service.report_suspicion(&cap, Report { subject_kind: b.subject_kind, subject_id: b.subject_id, reason: b.reason }).await?;
-    let (code, joined) = match &o {
-        Opened::Created(_) => (StatusCode::CREATED, false),
-        Opened::Existing(_) => (StatusCode::OK, true),
-    };
-    let c = o.case();
-    Ok((code, Json(json!({"case_id": c.id, "status": c.status.as_str(), "joined": joined}))).into_response())
-}
-
-/// The outcome of the cases you reported or escalated.
-#[utoipa::path(get, path = "/api/v1/reports/mine", tag = "cases",
-    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
-    security(("api_key" = [])))]
-async fn my_reports(State(st): St, Api(cap, _): Api<CaseOpener>) -> ApiResult<Response> {
-    Ok(Json(json!({"reports": st.service.my_reports(&cap).await?})).into_response())
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct HandoffQuery {
-    /// The team the tasks were handed to.
-    team: String,
-    /// `true` to include answered and cancelled ones.
-    all: Option<bool>,
-}
-
-/// Tasks handed to a team.
-#[utoipa::path(get, path = "/api/v1/handoffs", tag = "cases", params(HandoffQuery),
-    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
-    security(("api_key" = [])))]
-async fn handoffs(State(st): St, Api(cap, _): Api<CaseViewer>, Query(q): Query<HandoffQuery>) -> ApiResult<Response> {
-    let tasks = st.service.handoffs(&cap, &q.team, !q.all.unwrap_or(false)).await?;
-    Ok(Json(json!({"handoffs": tasks})).into_response())
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExceptionQuery {
-    /// Days a paid order may wait for its shipment (default 3).
-    paid_days: Option<i64>,
-}
-
-/// The order-flow monitor: orders in review past their cut-off, paid but not shipped, shipped
-/// after an address change.
-#[utoipa::path(get, path = "/api/v1/exceptions", tag = "cases", params(ExceptionQuery),
-    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
-    security(("api_key" = [])))]
-async fn exceptions(State(st): St, Api(cap, _): Api<CaseViewer>, Query(q): Query<ExceptionQuery>) -> ApiResult<Response> {
-    let list = st.service.order_exceptions(&cap, q.paid_days.unwrap_or(3)).await?;
-    Ok(Json(json!({"exceptions": list})).into_response())
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExceptionCaseIn {
-    /// `held_past_cutoff` | `paid_not_shipped` | `shipped_after_address_change`.
-    kind: String,
-    order_id: String,
-    #[serde(default)]
-    customer_id: String,
-    /// Also hand the first task to this team (`warehouse`, `logistics`, …), due in 24 hours.
-    #[serde(default)]
-    team: Option<String>,
-}
-
-/// Open the case of an exception (one per order and exception: again answers 200 with it).
-#[utoipa::path(post, path = "/api/v1/exceptions/cases", tag = "cases", request_body = ExceptionCaseIn,
-    responses((status = 201, body = CaseOut), (status = 200, body = CaseOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
-              (status = 422, body = ErrorOut)),
-    security(("api_key" = [])))]
-async fn exception_case(State(st): St, Api(cap, _): Api<CaseWorker>, Body(b): Body<ExceptionCaseIn>) -> ApiResult<Response> {
-    let o = st.service.open_exception_case(&cap, &b.kind, &b.order_id, &b.customer_id, b.team.as_deref()).await?;
-    Ok(opened(&st.service, o))
-}

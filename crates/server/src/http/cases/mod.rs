@@ -3,6 +3,8 @@
 
 mod api;
 mod files;
+mod flow;
+mod flow_pages;
 mod web;
 
 use super::page::NavLink;
@@ -11,7 +13,7 @@ use axum::Router;
 use riskdesk_service::{Analyst, CaseOpener, CaseViewer};
 use std::sync::Arc;
 
-/// The area's OpenAPI paths: cases and their attachments.
+/// The area's OpenAPI paths: cases, their attachments, reports, hand-offs and exceptions.
 pub struct Doc;
 
 impl Doc {
@@ -19,16 +21,17 @@ impl Doc {
         use utoipa::OpenApi;
         let mut d = api::Doc::openapi();
         d.merge(files::Doc::openapi());
+        d.merge(flow::Doc::openapi());
         d
     }
 }
 
 pub fn api() -> Router<Arc<AppState>> {
-    api::routes().merge(files::api())
+    api::routes().merge(files::api()).merge(flow::routes())
 }
 
 pub fn web() -> Router<Arc<AppState>> {
-    web::routes().merge(files::web())
+    web::routes().merge(files::web()).merge(flow_pages::routes())
 }
 
 pub fn nav(a: &Analyst) -> Vec<NavLink> {
