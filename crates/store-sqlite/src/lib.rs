@@ -952,6 +952,11 @@ const BULK_INDEXES: &[(&str, &str)] = &[
         "CREATE INDEX IF NOT EXISTS events_customer ON events (customer_id, occurred_at) WHERE customer_id IS NOT NULL",
     ),
     ("events_type", "CREATE INDEX IF NOT EXISTS events_type ON events (type, occurred_at)"),
+    ("events_type_order", "CREATE INDEX IF NOT EXISTS events_type_order ON events (type, occurred_at, order_id)"),
+    (
+        "events_order_type",
+        "CREATE INDEX IF NOT EXISTS events_order_type ON events (order_id, type) WHERE order_id IS NOT NULL",
+    ),
 ];
 
 /// Creates whatever secondary index is missing (all exist after migrations; a bulk load that
