@@ -116,6 +116,7 @@ pub async fn cases(cfg: &Config, cmd: CasesCmd) -> anyhow::Result<()> {
                 title,
                 description,
                 priority,
+                tier: None,
                 customer_id: customer,
                 order_ids: orders,
                 source,

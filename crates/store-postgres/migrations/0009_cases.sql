@@ -6,6 +6,7 @@ CREATE TABLE cases (
     title TEXT NOT NULL,
     description TEXT NOT NULL,
     priority TEXT NOT NULL,
+    tier BIGINT NOT NULL,
     priority_rank BIGINT NOT NULL,
     status TEXT NOT NULL,
     is_open BIGINT NOT NULL,

@@ -6,7 +6,7 @@
 #[macro_export]
 macro_rules! cases_sql {
     ($store:ty, $db:ty, $w:ident, $r:ident) => {
-        const CASE_COLS: &str = "id, kind, title, description, priority, status, team, owner, opened_by, source, \
+        const CASE_COLS: &str = "id, kind, title, description, priority, tier, status, team, owner, opened_by, source, \
              source_ref, open_key, created_at, updated_at, first_response_at, first_response_due_at, resolution_due_at, \
              paused_secs, paused_since, resolution, summary, resolved_at, closed_at, warned_at, escalated_at, reopened, version";
         const TASK_COLS: &str =
@@ -23,6 +23,7 @@ macro_rules! cases_sql {
                 title: row.try_get("title").map_err(dberr)?,
                 description: row.try_get("description").map_err(dberr)?,
                 priority: Priority::parse(&priority).ok_or_else(|| StoreError::Corrupt(format!("priority {priority}")))?,
+                tier: row.try_get("tier").map_err(dberr)?,
                 status: CaseStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
                 team: row.try_get("team").map_err(dberr)?,
                 owner: row.try_get("owner").map_err(dberr)?,
@@ -88,17 +89,18 @@ macro_rules! cases_sql {
 
         async fn insert_case(tx: &mut Tx<'_>, c: &CaseRecord) -> Result<(), sqlx::Error> {
             sqlx::query(
-                "INSERT INTO cases (id, kind, title, description, priority, priority_rank, status, is_open, team, owner, \
+                "INSERT INTO cases (id, kind, title, description, priority, tier, priority_rank, status, is_open, team, owner, \
                  opened_by, source, source_ref, open_key, created_at, updated_at, first_response_at, first_response_due_at, \
                  resolution_due_at, paused_secs, paused_since, resolution, summary, resolved_at, closed_at, warned_at, \
                  escalated_at, reopened, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                 $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
+                 $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
             )
             .bind(&c.id)
             .bind(&c.kind)
             .bind(&c.title)
             .bind(&c.description)
             .bind(c.priority.as_str())
+            .bind(c.tier)
             .bind(c.priority as i64)
             .bind(c.status.as_str())
             .bind(i64::from(c.status.is_open()))
@@ -189,7 +191,7 @@ macro_rules! cases_sql {
                          is_open = $6, team = $7, owner = $8, open_key = $9, updated_at = $10, first_response_at = $11, \
                          first_response_due_at = $12, resolution_due_at = $13, paused_secs = $14, paused_since = $15, \
                          resolution = $16, summary = $17, resolved_at = $18, closed_at = $19, warned_at = $20, \
-                         escalated_at = $21, reopened = $22, version = $23 WHERE id = $24 AND version = $25",
+                         escalated_at = $21, reopened = $22, version = $23, tier = $24 WHERE id = $25 AND version = $26",
                     )
                     .bind(&c.title)
                     .bind(&c.description)
@@ -214,6 +216,7 @@ macro_rules! cases_sql {
                     .bind(opt_ms(c.escalated_at))
                     .bind(c.reopened)
                     .bind(c.version)
+                    .bind(c.tier)
                     .bind(&c.id)
                     .bind(*expected_version)
                     .execute(&mut **tx)

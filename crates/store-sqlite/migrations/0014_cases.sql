@@ -6,6 +6,7 @@ CREATE TABLE cases (
     title TEXT NOT NULL,
     description TEXT NOT NULL,
     priority TEXT NOT NULL,
+    tier INTEGER NOT NULL,
     priority_rank INTEGER NOT NULL,
     status TEXT NOT NULL,
     is_open INTEGER NOT NULL,

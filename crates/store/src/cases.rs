@@ -16,6 +16,8 @@ pub struct CaseRecord {
     pub title: String,
     pub description: String,
     pub priority: Priority,
+    /// The support tier handling it: 1 first line, 2 Tier-2 support, 3 risk experts.
+    pub tier: i64,
     pub status: CaseStatus,
     pub team: String,
     /// `user:<name>`, or none while unassigned.

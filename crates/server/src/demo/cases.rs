@@ -111,6 +111,7 @@ pub(super) async fn seed(svc: &Service) -> anyhow::Result<usize> {
                     title: title.into(),
                     description: format!("Escalated from the helpdesk ticket {ticket}. Customer contacted us by phone; notes in the ticket."),
                     priority: Some(prio.as_str().into()),
+                    tier: Some(3),
                     customer_id: customer,
                     order_ids: order.into_iter().collect(),
                     source: Some("helpdesk".into()),

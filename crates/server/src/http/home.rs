@@ -1,5 +1,6 @@
-//! The home page: today's queue at a glance. Its figures come from the review and approvals
-//! areas' operations (`GET /api/v1/queue/stats`, `GET /api/v1/proposals`).
+//! The home page: today's queue at a glance. Its figures come from the review, approvals and
+//! cases areas' operations (`GET /api/v1/queue/stats`, `GET /api/v1/proposals`,
+//! `GET /api/v1/cases?owner=me`).
 
 use super::error::PageResult;
 use super::extract::Page;
@@ -41,6 +42,8 @@ struct HomePage {
     pending: usize,
     mine: i64,
     can_decide: bool,
+    /// Cases: open ones owned by this person, and how many of those are past or near their SLA.
+    cases: Option<(usize, usize)>,
 }
 
 async fn home(State(st): St, Page { cap, who }: Page<OrderViewer>) -> PageResult<impl IntoResponse> {
@@ -49,6 +52,15 @@ async fn home(State(st): St, Page { cap, who }: Page<OrderViewer>) -> PageResult
     let pending = st.service.proposals(true).await?.len();
     let f = QueueFilter { claimed_by: Some(who.user().username.clone()), limit: 1, ..Default::default() };
     let (_, mine) = st.service.review_queue(&cap, &f).await?;
+    let cases = match who.grant::<riskdesk_service::CaseViewer>() {
+        Some(cv) => {
+            let f = riskdesk_service::cases::CaseFilter { owner: Some(who.user().username.clone()), limit: 500, ..Default::default() };
+            let (mine, _) = st.service.cases(&cv, &f).await?;
+            let late = mine.iter().filter(|c| c.escalated_at.is_some() || c.warned_at.is_some()).count();
+            Some((mine.len(), late))
+        }
+        None => None,
+    };
     let oldest = stats.oldest_placed_at.map(|t| ago(t, now)).unwrap_or_else(|| "—".into());
     Ok(HomePage {
         nav: Nav::of(&who, "home"),
@@ -57,5 +69,6 @@ async fn home(State(st): St, Page { cap, who }: Page<OrderViewer>) -> PageResult
         pending,
         mine,
         can_decide: who.may(Permission::DecideOrders),
+        cases,
     })
 }

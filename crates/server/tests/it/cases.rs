@@ -73,6 +73,7 @@ both_backends!(open_deduplicates_per_ticket_and_refuses_bad_input, |app: TestApp
     assert_eq!(c["status"], "new");
     assert_eq!(c["kind"], "tier2_escalation");
     assert_eq!(c["priority"], "high");
+    assert_eq!(c["tier"], 3);
     assert_eq!(time(&c["sla"]["first_response_due_at"]), utc("2026-06-01T16:00:00Z"));
     assert_eq!(time(&c["sla"]["resolution_due_at"]), utc("2026-06-03T12:00:00Z"));
     let id = c["case_id"].as_str().unwrap().to_owned();
@@ -90,6 +91,7 @@ both_backends!(open_deduplicates_per_ticket_and_refuses_bad_input, |app: TestApp
         (json!({"kind": "dispute", "title": "   "}), "title"),
         (json!({"kind": "dispute"}), "title"),
         (json!({"kind": "dispute", "title": "x", "priority": "asap"}), "priority"),
+        (json!({"kind": "dispute", "title": "x", "tier": 7}), "tier"),
         (json!({"kind": "dispute", "title": "x", "customer_id": "C 1\u{0}"}), "customer_id"),
         (json!({"kind": "dispute", "title": "x", "order_ids": ["ok", ""]}), "order_ids[1]"),
         (json!({"kind": "dispute", "title": "x", "source_ref": "T-9"}), "source"),
@@ -153,6 +155,10 @@ both_backends!(the_state_machine_checklist_handoffs_and_pauses, |app: TestApp| a
     let (s, taken) = call(&app, &t.ana, "POST", &path("/take"), None).await;
     assert_eq!((s, taken["owner"].as_str()), (StatusCode::OK, Some("ana")), "{taken}");
     assert!(taken["first_response_at"].is_string(), "taking it answers the case");
+    let (s, tiered) = call(&app, &t.ana, "POST", &path("/priority"), Some(json!({"tier": 2}))).await;
+    assert_eq!((s, tiered["tier"].as_i64()), (StatusCode::OK, Some(2)), "{tiered}");
+    let (s, e) = call(&app, &t.ana, "POST", &path("/priority"), Some(json!({"tier": 4}))).await;
+    assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("tier")), "{e}");
     let (s, _) =
         call(&app, &t.ana, "POST", &path("/notes"), Some(json!({"text": "<script>alert(1)</script> checked"}))).await;
     assert_eq!(s, StatusCode::CREATED);

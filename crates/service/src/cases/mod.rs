@@ -37,6 +37,8 @@ pub struct OpenCase {
     pub title: String,
     pub description: String,
     pub priority: Option<String>,
+    /// The support tier: 1, 2 or 3 (default 3, the risk experts).
+    pub tier: Option<i64>,
     pub customer_id: Option<String>,
     pub order_ids: Vec<String>,
     pub source: Option<String>,
@@ -155,6 +157,10 @@ impl Service {
                 .ok_or_else(|| invalid("priority", format!("must be one of {}", Priority::codes())))?,
             None => kind.priority,
         };
+        let tier = input.tier.unwrap_or(3);
+        if !(1..=3).contains(&tier) {
+            return Err(invalid("tier", "must be 1, 2 or 3"));
+        }
         let source =
             input.source.as_deref().map(|s| clean_text("source", s, 64, false)).transpose()?.filter(|s| !s.is_empty());
         let source_ref = input
@@ -199,6 +205,7 @@ impl Service {
             title,
             description,
             priority,
+            tier,
             status: CaseStatus::New,
             team: kind.team.into(),
             owner: None,

@@ -109,6 +109,22 @@ impl Service {
         .await
     }
 
+    /// Moves a case to another support tier (1 first line, 2 Tier-2, 3 risk experts).
+    pub async fn set_case_tier(&self, cap: &CaseWorker, id: &str, tier: i64) -> ServiceResult<CaseRecord> {
+        let actor = cap.actor();
+        if !(1..=3).contains(&tier) {
+            return Err(invalid("tier", "must be 1, 2 or 3"));
+        }
+        let before = self.case_record(id).await?;
+        if before.tier == tier {
+            return Ok(before);
+        }
+        let mut c = before.clone();
+        c.tier = tier;
+        let ev = event(id, actor, "tier", format!("Tier {} → {tier}", before.tier), self.now());
+        self.save_case(&before, c, actor, vec![ev], Vec::new(), ("case.tier", serde_json::json!({"tier": tier}))).await
+    }
+
     /// Links an order, customer or entity to the case.
     pub async fn link_case(&self, cap: &CaseWorker, id: &str, kind: &str, value: &str) -> ServiceResult<CaseRecord> {
         let actor = cap.actor();

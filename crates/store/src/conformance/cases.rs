@@ -15,6 +15,7 @@ fn case(id: &str, due_minutes: i64) -> CaseRecord {
         title: format!("Case {id} — <b>Ünïcode</b> 'quoted'"),
         description: String::new(),
         priority: Priority::High,
+        tier: 3,
         status: CaseStatus::New,
         team: "fraud".into(),
         owner: None,

@@ -56,6 +56,9 @@ pub struct OpenIn {
     /// `low` | `normal` | `high` | `urgent` (default: the kind's).
     #[serde(default)]
     priority: Option<String>,
+    /// The support tier: 1 first line, 2 Tier-2 support, 3 risk experts (default 3).
+    #[serde(default)]
+    tier: Option<i64>,
     #[serde(default)]
     customer_id: Option<String>,
     #[serde(default)]
@@ -88,6 +91,7 @@ pub struct CaseOut {
     description: String,
     /// `low` | `normal` | `high` | `urgent`.
     priority: String,
+    tier: i64,
     /// `new` | `triage` | `investigating` | `waiting_customer` | `waiting_third_party` |
     /// `pending_approval` | `resolved` | `closed`.
     status: String,
@@ -116,6 +120,7 @@ fn case_out(svc: &Service, c: CaseRecord) -> CaseOut {
         title: c.title,
         description: c.description,
         priority: c.priority.as_str().into(),
+        tier: c.tier,
         status: c.status.as_str().into(),
         team: c.team,
         owner: c.owner,
@@ -156,6 +161,7 @@ async fn open(State(st): St, Api(cap, _): Api<CaseOpener>, Body(b): Body<OpenIn>
         title: b.title,
         description: b.description,
         priority: b.priority,
+        tier: b.tier,
         customer_id: b.customer_id,
         order_ids: b.order_ids,
         source: b.source,
@@ -425,16 +431,28 @@ async fn assign(State(st): St, Api(cap, _): Api<QueueAssigner>, Path(id): Path<S
 #[serde(deny_unknown_fields)]
 pub struct PriorityIn {
     /// `low` | `normal` | `high` | `urgent`; the SLA budget follows.
-    priority: String,
+    #[serde(default)]
+    priority: Option<String>,
+    /// 1, 2 or 3: the support tier.
+    #[serde(default)]
+    tier: Option<i64>,
 }
 
-/// Change a case's priority.
+/// Change a case's priority (the SLA budget follows) or support tier.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/priority", tag = "cases", params(("id" = String, Path)), request_body = PriorityIn,
     responses((status = 200, body = CaseOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
               (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn priority(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<PriorityIn>) -> ApiResult<Response> {
-    Ok(Json(case_out(&st.service, st.service.set_case_priority(&cap, &id, &b.priority).await?)).into_response())
+    let mut c = None;
+    if let Some(p) = &b.priority {
+        c = Some(st.service.set_case_priority(&cap, &id, p).await?);
+    }
+    if let Some(t) = b.tier {
+        c = Some(st.service.set_case_tier(&cap, &id, t).await?);
+    }
+    let c = c.ok_or_else(|| crate::http::error::ApiError::invalid("priority", "give priority or tier"))?;
+    Ok(Json(case_out(&st.service, c)).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

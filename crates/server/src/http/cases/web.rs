@@ -181,6 +181,7 @@ async fn open(State(st): St, a: Action<CaseOpener, OpenForm>) -> PageResult<Resp
         title: f.title,
         description: f.description,
         priority: some(f.priority),
+        tier: None,
         customer_id: some(f.customer_id),
         order_ids: f.order_ids.split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         source: some(f.source),
@@ -318,10 +319,12 @@ async fn assign(State(st): St, Path(id): Path<String>, a: Action<QueueAssigner, 
 #[derive(Deserialize)]
 struct PriorityForm {
     priority: String,
+    tier: i64,
 }
 
 async fn priority(State(st): St, Path(id): Path<String>, a: Action<CaseWorker, PriorityForm>) -> PageResult<Response> {
     st.service.set_case_priority(&a.cap, &id, &a.form.priority).await?;
+    st.service.set_case_tier(&a.cap, &id, a.form.tier).await?;
     Ok(back(&id))
 }
 
