@@ -99,10 +99,13 @@ impl Service {
     }
 
     async fn seen(&self, link: CaseLink, this: &str) -> ServiceResult<SeenLink> {
-        let other_cases = self
-            .store()
-            .cases_linked(&link.kind, &link.value, 21)
-            .await?
+        // A playbook version is shared by every case of its kind: nothing to see there.
+        let others = if link.kind == "sop" {
+            Vec::new()
+        } else {
+            self.store().cases_linked(&link.kind, &link.value, 21).await?
+        };
+        let other_cases = others
             .into_iter()
             .filter(|c| c.id != this)
             .take(20)
