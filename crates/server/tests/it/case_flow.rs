@@ -330,3 +330,25 @@ fn cases_and_knowledge_from_the_shell() {
     let (ok, swept, _) = run(&["cases", "sweep"]);
     assert!(ok && swept.contains("escalated 0"), "{swept}");
 }
+
+both_backends!(the_customer_page_reports_and_shows_cases, |app: TestApp| async move {
+    let t = team(&app).await;
+    submit(&app, &order_of("CU-1", "C-80", "120.00", 1)).await;
+    let tia = sign_in(&app, "tia").await;
+    let page = tia.get(&app, "/customers/C-80").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("CU-1") && page.body.contains("subject_kind\" value=\"customer\""), "{}", page.body);
+    assert!(!page.body.contains("C-80@example.com"), "the e-mail is masked");
+    assert!(!page.body.contains("id=\"customer-cases\""), "a Tier-2 agent does not read cases");
+    let r = tia.post(&app, "/reports", "subject_kind=customer&subject_id=C-80&reason=Possible+account+takeover").await;
+    assert_eq!(r.location.as_deref(), Some("/reports"));
+    let (s, v) = call(&app, &t.ana, "GET", "/api/v1/customers/C-80/overview", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["cases"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["orders"][0]["order_id"], "CU-1");
+    assert!(!v.to_string().contains("C-80@example.com"));
+    let (s, _) = call(&app, &t.ana, "GET", "/api/v1/customers/C-404/overview", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app.call("GET", "/api/v1/customers/C-80/overview", Some(&app.read_key), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "machine keys read /customers/{{id}} itself");
+});

@@ -4,6 +4,7 @@
 //! Cancelling an order at or above the four-eye threshold becomes a proposal instead.
 
 mod cancel;
+pub mod customer;
 
 pub use cancel::CancelOrder;
 

@@ -4,6 +4,7 @@
 //! unmask of personal data.
 
 mod api;
+mod customer;
 mod graph;
 mod web;
 
@@ -13,14 +14,24 @@ use axum::Router;
 use riskdesk_service::Analyst;
 use std::sync::Arc;
 
-pub use api::Doc;
+/// The area's OpenAPI paths: the queue and orders, and the customer overview.
+pub struct Doc;
+
+impl Doc {
+    pub fn openapi() -> utoipa::openapi::OpenApi {
+        use utoipa::OpenApi;
+        let mut d = api::Doc::openapi();
+        d.merge(customer::Doc::openapi());
+        d
+    }
+}
 
 pub fn api() -> Router<Arc<AppState>> {
-    api::routes()
+    api::routes().merge(customer::api())
 }
 
 pub fn web() -> Router<Arc<AppState>> {
-    web::routes()
+    web::routes().merge(customer::web())
 }
 
 pub fn nav(_: &Analyst) -> Vec<NavLink> {
