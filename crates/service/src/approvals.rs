@@ -21,6 +21,7 @@ static KINDS: LazyLock<Vec<Arc<dyn ProposalKind>>> = LazyLock::new(|| {
         Arc::new(crate::review::CancelOrder),
         Arc::new(crate::lists::BlockCustomer),
         Arc::new(crate::rules::PublishRuleSet),
+        Arc::new(crate::rules::RollbackRuleSet),
         Arc::new(crate::cases::decision::CaseDecision),
     ]
 });

@@ -57,6 +57,14 @@ impl TestApp {
 
     /// Approves every pending four-eye proposal as a second person (a risk expert).
     #[allow(dead_code)]
+    pub async fn rollback_with_four_eyes(&self) {
+        let token = self.service.login("maker", "maker-password-1", "").await.unwrap().unwrap();
+        let analyst = self.service.session(&token.0).await.unwrap().unwrap();
+        self.service.propose_rollback(&analyst.rules_admin().unwrap(), "a test rolls back").await.unwrap();
+        self.approve_pending().await;
+    }
+
+    #[allow(dead_code)]
     pub async fn approve_pending(&self) {
         let cap = riskdesk_service::access::local::user_admin();
         if self.service.store().user_by_name("checker").await.unwrap().is_none() {

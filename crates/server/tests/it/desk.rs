@@ -680,9 +680,21 @@ both_backends!(rules_pages_validate_backtest_publish_with_four_eyes_and_roll_bac
     assert!(page.body.contains("id=\"live-version\">v2"), "live after approval");
     let (_, d) = app.post("/api/v1/orders", &order_of("N-2", "C-10", "150.00", 10)).await;
     assert_eq!((d["ruleset_version"].as_i64(), d["decision"].as_str()), (Some(2), Some("review")));
-    // Roll back, straight away (the way back needs no second person), audited.
+    // Rolling back is a proposal with a reason too; it runs when a second person approves.
     let p = ana.post(&app, "/rules/rollback", "").await;
-    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "a reason is required");
+    let p = ana.post(&app, "/rules/rollback", "reason=too+many+reviews").await;
+    assert_eq!((p.status, p.location.as_deref()), (StatusCode::SEE_OTHER, Some("/proposals")));
+    assert!(ana.get(&app, "/rules").await.body.contains("id=\"live-version\">v2"), "not before the approval");
+    let prop = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.kind == "rollback_ruleset").unwrap();
+    let own = ana
+        .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "the maker cannot approve it");
+    let p = ben
+        .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert!(ana.get(&app, "/rules").await.body.contains("id=\"live-version\">v1"));
     let log = app
         .service

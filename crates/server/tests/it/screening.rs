@@ -127,18 +127,26 @@ both_backends!(publish_rollback_and_shadow, |app: TestApp| async move {
     assert_eq!(r["points"], 45);
     assert_eq!(r["detail"], "velocity.count(\"device\", \"1h\") = 6");
 
-    let (s, rb) = call_as(&app, &k, "POST", "/api/v1/rulesets/rollback", None).await;
-    assert_eq!((s, rb["live_version"].as_i64()), (StatusCode::OK, Some(1)));
+    // Rolling back needs four eyes too: a key cannot, a person proposes with a reason.
+    let (s, rb) = call_as(&app, &k, "POST", "/api/v1/rulesets/rollback", Some(json!({"reason": "x"}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{rb}");
+    app.rollback_with_four_eyes().await;
     let (_, d) = app.post("/api/v1/orders", &order_json("R-1", "C-11", 12)).await;
     assert_eq!(d["ruleset_version"], 1);
-    let (s, _) = call_as(&app, &k, "POST", "/api/v1/rulesets/rollback", None).await;
+    let maker = app
+        .service
+        .create_token_for(&riskdesk_service::access::local::user_admin(), "maker", "t", None)
+        .await
+        .unwrap()
+        .secret;
+    let (s, _) = call_as(&app, &maker, "POST", "/api/v1/rulesets/rollback", Some(json!({"reason": "again"}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "nothing before version 1");
     let (_, list) = app.get("/api/v1/rulesets").await;
     let actions: Vec<&str> =
         list["changes"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["publish", "shadow", "publish", "rollback"]);
     assert_eq!(list["changes"][2]["actor"], "user:maker", "the proposal's maker publishes, once approved");
-    assert!(list["changes"][3]["actor"].as_str().unwrap().starts_with("apikey:"));
+    assert_eq!(list["changes"][3]["actor"], "user:maker", "the rollback's maker, once approved");
 });
 
 both_backends!(lists_block_and_import_reports_bad_lines, |app: TestApp| async move {

@@ -33,7 +33,7 @@ use std::sync::Arc;
     start_shadow,
     stop_shadow,
     shadow_results
-))]
+), components(schemas(RollbackIn)))]
 pub struct Doc;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -172,13 +172,26 @@ async fn publish(
     Ok((StatusCode::ACCEPTED, Json(json!({"proposal_id": id, "status": "pending", "version": v}))).into_response())
 }
 
-/// Make the previously live version live again (scope `rules`).
-#[utoipa::path(post, path = "/api/v1/rulesets/rollback", tag = "rules",
-    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackIn {
+    /// Why the previous version must come back (shown to the approver, kept in the audit log).
+    reason: String,
+}
+
+/// Propose making the previously live version live again: a person proposes with a reason, a
+/// second person approves (202 with `proposal_id`); machine keys cannot.
+#[utoipa::path(post, path = "/api/v1/rulesets/rollback", tag = "rules", request_body = RollbackIn,
+    responses((status = 202, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 409, body = ErrorOut),
+              (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn rollback(State(st): St, Api(cap, _): Api<RulesAdmin>) -> Result<Response, ApiError> {
-    let v = st.service.rollback_ruleset(&cap).await?;
-    Ok(Json(json!({"live_version": v})).into_response())
+async fn rollback(
+    State(st): St,
+    Api(cap, _): Api<RulesAdmin>,
+    crate::http::extract::Body(b): crate::http::extract::Body<RollbackIn>,
+) -> Result<Response, ApiError> {
+    let (id, v) = st.service.propose_rollback(&cap, &b.reason).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"proposal_id": id, "status": "pending", "to_version": v}))).into_response())
 }
 
 /// Run a version beside the live set without affecting decisions (scope `rules`).

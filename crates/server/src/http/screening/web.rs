@@ -212,8 +212,13 @@ async fn rules_propose(State(st): St, Path(v): Path<String>, a: Action<RulesAdmi
     .await
 }
 
-async fn rules_rollback(State(st): St, a: Action<RulesAdmin, NoForm>) -> PageResult<Response> {
-    st.service.rollback_ruleset(&a.cap).await?;
-    Ok(back_to("/rules".into()))
+#[derive(serde::Deserialize)]
+struct RollbackForm {
+    reason: String,
+}
+
+async fn rules_rollback(State(st): St, a: Action<RulesAdmin, RollbackForm>) -> PageResult<Response> {
+    st.service.propose_rollback(&a.cap, &a.form.reason).await?;
+    Ok(back_to("/proposals".into()))
 }
 
