@@ -199,7 +199,18 @@ impl Service {
         let role = actor.role.ok_or_else(|| refused(Refusal::NotAllowed))?;
         let mut p = self.proposal(id).await?;
         let before = p.revision;
-        p.approve(&actor.id, role, seen_hash, note.clone(), self.now()).map_err(refused)?;
+        if let Err(r) = p.approve(&actor.id, role, seen_hash, note.clone(), self.now()) {
+            // A refused approval (a maker's own, a changed payload) is on the record too.
+            let e = entry(
+                &actor.id,
+                "proposal.approve.refused",
+                format!("proposal:{id}"),
+                serde_json::json!({"why": r.to_string()}),
+                self.now(),
+            );
+            self.audit_only(e).await?;
+            return Err(refused(r));
+        }
         self.run_proposal(p, before, actor, "proposal.approve", false).await
     }
 

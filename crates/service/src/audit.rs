@@ -76,6 +76,20 @@ impl Service {
         self.commit_audited(&[], &[e]).await
     }
 
+    /// Records a refused attempt: someone asked for something their rights do not allow.
+    pub async fn audit_refusal(&self, actor: &Actor, right: &str, route: &str) {
+        let e = entry(
+            &actor.id,
+            "access.refused",
+            format!("route:{route}"),
+            serde_json::json!({"right": right}),
+            self.now(),
+        );
+        if let Err(err) = self.audit_only(e).await {
+            tracing::warn!(error = %err, "recording a refused attempt failed");
+        }
+    }
+
     pub async fn audit_records(&self, _cap: &AuditReader, f: &AuditFilter) -> ServiceResult<Vec<AuditRecord>> {
         Ok(self.store().audit_records(f).await?)
     }

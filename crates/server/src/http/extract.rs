@@ -52,9 +52,18 @@ impl<C: Capability + Send> FromRequestParts<Arc<AppState>> for Api<C> {
         let Bearer(caller) = Bearer::from_request_parts(parts, st).await?;
         match caller.grant::<C>() {
             Some(cap) => Ok(Self(cap, caller)),
-            None => Err(refusal::<C>(&caller)),
+            None => {
+                st.service.audit_refusal(&caller.actor(), C::NAME, &route(parts)).await;
+                Err(refusal::<C>(&caller))
+            }
         }
     }
+}
+
+/// The route asked for, as its template (`/api/v1/orders/{order_id}`): never the raw path.
+fn route(parts: &Parts) -> String {
+    let m = parts.extensions.get::<axum::extract::MatchedPath>().map_or("-", |p| p.as_str());
+    format!("{} {m}", parts.method)
 }
 
 fn refusal<C: Capability>(caller: &Caller) -> ApiError {
@@ -113,7 +122,10 @@ impl<C: Capability + Send> FromRequestParts<Arc<AppState>> for Page<C> {
         let Signed(who) = Signed::from_request_parts(parts, st).await?;
         match who.grant::<C>() {
             Some(cap) => Ok(Self { cap, who }),
-            None => Err(PageError::forbidden().into_response()),
+            None => {
+                st.service.audit_refusal(&who.actor(), C::NAME, &route(parts)).await;
+                Err(PageError::forbidden().into_response())
+            }
         }
     }
 }
@@ -153,7 +165,10 @@ impl<C: Capability + Send, F: DeserializeOwned + Send> FromRequest<Arc<AppState>
             ))
             .into_response());
         }
-        let cap = who.grant::<C>().ok_or_else(|| PageError::forbidden().into_response())?;
+        let Some(cap) = who.grant::<C>() else {
+            st.service.audit_refusal(&who.actor(), C::NAME, &route(&parts)).await;
+            return Err(PageError::forbidden().into_response());
+        };
         let form = serde_urlencoded::from_bytes::<F>(&bytes)
             .map_err(|e| PageError(form_error(&e.to_string())).into_response())?;
         Ok(Self { cap, who, form })

@@ -302,3 +302,50 @@ both_backends!(a_claim_locks_the_order, |app: TestApp| async move {
     let (s, r) = call(&app, &lea, "POST", "/api/v1/orders/L-1/review", Some(release)).await;
     assert_eq!(s, StatusCode::OK, "{r}");
 });
+
+both_backends!(refused_attempts_are_audited_and_the_chain_verifies_from_the_page, |app: TestApp| async move {
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    add_user(&app, "aud", Role::Auditor).await;
+    add_user(&app, "lea", Role::TeamLead).await;
+    let (ana, lea) = (token(&app, "ana").await, token(&app, "lea").await);
+    // A page and an API call beyond the role.
+    let b = sign_in(&app, "ana").await;
+    assert_eq!(b.get(&app, "/users").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(call(&app, &ana, "GET", "/api/v1/audit", None).await.0, StatusCode::FORBIDDEN);
+    // A maker approving their own proposal.
+    let (_, c) =
+        call(&app, &lea, "POST", "/api/v1/cases", Some(json!({"kind": "refund_claim", "title": "Goodwill"}))).await;
+    let case = c["case_id"].as_str().unwrap();
+    let (s, p) = call(
+        &app,
+        &lea,
+        "POST",
+        &format!("/api/v1/cases/{case}/decisions"),
+        Some(json!({"decision": "goodwill_refund", "reason": "late", "amount_minor": 50000})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{p}");
+    let id = p["proposal_id"].as_str().unwrap().to_owned();
+    let hash = app.service.proposal(&id).await.unwrap().payload_hash;
+    let (s, _) =
+        call(&app, &lea, "POST", &format!("/api/v1/proposals/{id}/approve"), Some(json!({"payload_hash": hash}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let f = AuditFilter { limit: 100, ..Default::default() };
+    let records = app.service.audit_records(&local::audit_reader(), &f).await.unwrap();
+    let refused: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|r| r.entry.action == "access.refused")
+        .map(|r| (r.entry.actor.as_str(), r.entry.subject.as_str()))
+        .collect();
+    assert!(refused.contains(&("user:ana", "route:GET /users")), "{refused:?}");
+    assert!(refused.contains(&("user:ana", "route:GET /api/v1/audit")), "{refused:?}");
+    assert!(
+        records.iter().any(|r| r.entry.action == "proposal.approve.refused" && r.entry.actor == "user:lea"),
+        "the self-approval is on the record"
+    );
+    // The auditor verifies the chain on a page.
+    let aud = sign_in(&app, "aud").await;
+    let page = aud.get(&app, "/audit/verify").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"chain-ok\"") && page.body.contains("id=\"anchor\""), "{}", page.body);
+});

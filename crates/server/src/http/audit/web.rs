@@ -16,7 +16,7 @@ use riskdesk_service::AuditReader;
 use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/audit", get(audit)).route("/audit.csv", get(audit_csv))
+    Router::new().route("/audit", get(audit)).route("/audit.csv", get(audit_csv)).route("/audit/verify", get(verify))
 }
 
 #[derive(Template, WebTemplate)]
@@ -57,4 +57,30 @@ async fn audit(State(st): St, Page { cap, who }: Page<AuditReader>, Query(q): Qu
 async fn audit_csv(State(st): St, Page { cap, .. }: Page<AuditReader>, Query(q): Query<AuditQuery>) -> PageResult<Response> {
     let records = st.service.audit_records(&cap, &audit_filter(&q, 100_000)?).await?;
     Ok(csv_response(&records))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "audit/verify.html")]
+struct VerifyPage {
+    nav: Nav,
+    records: i64,
+    head_seq: i64,
+    problems: Vec<String>,
+    anchor: String,
+}
+
+/// Walks the whole chain, as `riskdesk audit verify` does, and shows the anchor to keep.
+async fn verify(State(st): St, Page { cap, who }: Page<AuditReader>) -> PageResult<impl IntoResponse> {
+    let r = st.service.verify_audit(&cap).await?;
+    let anchor = match st.service.audit_hash_at(&cap, r.head_seq).await? {
+        Some(h) => format!("{}:{}", r.head_seq, hex::encode(h)),
+        None => String::new(),
+    };
+    Ok(VerifyPage {
+        nav: Nav::of(&who, "audit"),
+        records: r.records,
+        head_seq: r.head_seq,
+        problems: r.problems.iter().map(|p| format!("{p:?}")).collect(),
+        anchor,
+    })
 }
