@@ -42,6 +42,10 @@ struct HomePage {
     pending: usize,
     mine: i64,
     can_decide: bool,
+    /// Whether this person approves anything (Tier-2 agents do not: no approvals tile for them).
+    can_approve: bool,
+    /// Whether this person reports and escalates (their reports' outcome).
+    can_report: bool,
     /// Cases: open ones owned by this person, and how many of those are past or near their SLA.
     cases: Option<(usize, usize)>,
 }
@@ -69,6 +73,8 @@ async fn home(State(st): St, Page { cap, who }: Page<OrderViewer>) -> PageResult
         pending,
         mine,
         can_decide: who.may(Permission::DecideOrders),
+        can_approve: who.grant::<riskdesk_service::Approver>().is_some(),
+        can_report: who.grant::<riskdesk_service::CaseOpener>().is_some(),
         cases,
     })
 }

@@ -77,7 +77,7 @@ pub fn router(service: Service, cfg: &Config) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(web)
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .layer(axum::middleware::from_fn(layers::with_request_id))
@@ -95,4 +95,16 @@ pub fn router(service: Service, cfg: &Config) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, layers::Ulids))
         .layer(axum::middleware::from_fn(layers::drop_unsafe_request_id))
+}
+
+/// An unknown address: an HTML page for a browser (it asks for `text/html`) outside the API,
+/// JSON for everyone else.
+async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+    let browser =
+        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if browser && !uri.path().starts_with("/api/") {
+        error::PageError::not_found().into_response()
+    } else {
+        ApiError::not_found().into_response()
+    }
 }

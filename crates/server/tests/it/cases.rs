@@ -370,4 +370,17 @@ both_backends!(the_case_pages_work_the_case, |app: TestApp| async move {
     assert!(page.body.contains("Called the bank") && page.body.contains("id=\"case-owner\">ana<"), "{}", page.body);
     assert!(ana.get(&app, "/cases?view=mine").await.body.contains(&id));
     assert_eq!(ana.get(&app, "/cases/cas_nope").await.status, StatusCode::NOT_FOUND);
+    // An unknown address is a page for people and JSON for the API.
+    let req = axum::http::Request::builder()
+        .uri("/no-such-page")
+        .header("accept", "text/html,application/xhtml+xml")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("<html") && body.contains("Not found"), "{body}");
+    let (s, e) = app.get("/api/v1/no-such-thing").await;
+    assert_eq!((s, e["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 });

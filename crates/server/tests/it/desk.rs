@@ -264,7 +264,7 @@ both_backends!(route_by_role_matrix, |app: TestApp| async move {
         let p = maker
             .post(&app, &format!("/orders/{}/review", enc(&big)), "action=cancel&reason=stolen_card&note=matrix")
             .await;
-        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
         let proposal = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == big).unwrap().id;
         let big2 = format!("E-{}", r.as_str());
         submit(&app, &order_of(&big2, &format!("F-{}", r.as_str()), "900.00", 3)).await;
@@ -310,10 +310,13 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
     let ben = sign_in(&app, "ben").await;
 
     // Below the threshold a cancel runs at once; above it, it becomes a proposal.
+    // POST/redirect/GET: the decision redirects to the order, which says what happened.
     let p = ana.post(&app, "/orders/SMALL-1/review", "action=release&reason=verified_customer&note=called").await;
-    assert!(p.body.contains("Order released"), "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/orders/SMALL-1?done=released"), "{}", p.body);
+    assert!(ana.get(&app, p.location.as_deref().unwrap()).await.body.contains("Order released"));
     let p = ana.post(&app, "/orders/BIG-1/review", "action=cancel&reason=stolen_card&note=issuer+confirmed").await;
-    assert!(p.body.contains("Cancellation proposed"), "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/orders/BIG-1?done=proposed"), "{}", p.body);
+    assert!(ana.get(&app, p.location.as_deref().unwrap()).await.body.contains("Cancellation proposed"));
     let (_, order) = app.get("/api/v1/orders/BIG-1").await;
     assert_eq!(order["decisions"].as_array().unwrap().len(), 1, "nothing ran yet");
     // A second proposal for the same order is refused.
@@ -521,7 +524,7 @@ both_backends!(hostile_data_is_shown_inert, |app: TestApp| async move {
     let p = ana
         .post(&app, "/orders/X-1/review", "action=hold&reason=awaiting_customer&note=%22%3E+%26+it%27s+%22fine%22")
         .await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     let p = ana.post(&app, "/orders/X-1/unmask", "purpose=check+the+%22address%22+line").await;
     assert_eq!(p.status, StatusCode::OK);
     let lea = sign_in(&app, "lea").await;
@@ -721,7 +724,7 @@ both_backends!(an_order_is_decided_once_even_when_two_decide_at_once, |app: Test
             ben.post(&app, &path, "action=cancel&reason=stolen_card&note=b"),
         );
         let statuses = [a.status, b.status];
-        assert!(statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+        assert!(statuses.contains(&StatusCode::SEE_OTHER) && statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
         let (_, order) = app.get(&format!("/api/v1/orders/{id}")).await;
         assert_eq!(order["decisions"].as_array().unwrap().len(), 2, "one screening decision, one manual: {order}");
     }

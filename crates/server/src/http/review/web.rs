@@ -305,9 +305,27 @@ async fn order_page(
     Ok(page.into_response())
 }
 
-async fn order(State(st): St, Page { who, .. }: Page<OrderViewer>, Path(id): Path<String>) -> PageResult<Response> {
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    /// What the decision just posted did (POST/redirect/GET): `released`, `held`, `cancelled`, `proposed`.
+    done: Option<String>,
+}
+
+async fn order(
+    State(st): St,
+    Page { who, .. }: Page<OrderViewer>,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> PageResult<Response> {
     let id = order_id(&id)?;
-    order_page(&st, &who, &id, None, None).await
+    let message = match q.done.as_deref() {
+        Some("released") => Some("Order released."),
+        Some("held") => Some("Order put on hold."),
+        Some("cancelled") => Some("Order cancelled."),
+        Some("proposed") => Some("Cancellation proposed; it runs when a second person approves it."),
+        _ => None,
+    };
+    order_page(&st, &who, &id, None, message.map(str::to_owned)).await
 }
 
 async fn claim(State(st): St, Path(id): Path<String>, a: Action<OrderDecider, NoForm>) -> PageResult<Response> {
@@ -353,15 +371,16 @@ async fn review(State(st): St, Path(id): Path<String>, a: Action<OrderDecider, R
     let action = ReviewAction::parse(&f.action).ok_or_else(|| PageError::bad("action: release, hold or cancel"))?;
     let reason = ReviewReason::parse(&f.reason).ok_or_else(|| PageError::bad("reason: choose a reason code"))?;
     let outcome = st.service.review_order(&a.cap, &id, ReviewInput { action, reason, note: f.note }).await?;
-    let message = match outcome {
+    // POST/redirect/GET: a reload shows the page, it does not post the decision again.
+    let done = match outcome {
         ReviewOutcome::Done => match action {
-            ReviewAction::Release => "Order released.".to_owned(),
-            ReviewAction::Hold => "Order put on hold.".to_owned(),
-            ReviewAction::Cancel => "Order cancelled.".to_owned(),
+            ReviewAction::Release => "released",
+            ReviewAction::Hold => "held",
+            ReviewAction::Cancel => "cancelled",
         },
-        ReviewOutcome::Proposed(p) => format!("Cancellation proposed ({p}); it runs when a second person approves it."),
+        ReviewOutcome::Proposed(_) => "proposed",
     };
-    order_page(&st, &a.who, &id, None, Some(message)).await
+    Ok(Redirect::to(&format!("/orders/{}?done={done}", urlencode(id.as_str()))).into_response())
 }
 
 #[derive(Deserialize)]
