@@ -175,6 +175,15 @@ impl fmt::Display for Money {
     }
 }
 
+/// An amount in minor units as people read it, `249.90 EUR` (the currency's own decimals); an
+/// unknown currency shows the minor units as they are.
+pub fn display(minor: i64, currency: &str) -> String {
+    match Currency::parse(currency, "currency") {
+        Ok(c) => format!("{} {currency}", Money::new(minor, c).amount_string()),
+        Err(_) => format!("{minor} {currency}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

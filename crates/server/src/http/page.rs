@@ -37,10 +37,7 @@ impl Nav {
 
 /// An amount as analysts read it, through the domain's `Money` (the currency's own decimals).
 pub fn money(minor: i64, currency: &str) -> String {
-    match riskdesk_domain::Currency::parse(currency, "currency") {
-        Ok(c) => format!("{} {currency}", riskdesk_domain::Money::new(minor, c).amount_string()),
-        Err(_) => format!("{minor} {currency}"),
-    }
+    riskdesk_domain::money::display(minor, currency)
 }
 
 pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {

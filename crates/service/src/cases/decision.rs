@@ -91,7 +91,10 @@ impl ProposalKind for CaseDecision {
         for (k, v) in [
             ("Customer", d.customer_id.clone()),
             ("Order", d.order_id.clone()),
-            ("Amount", d.amount_minor.map(|a| crate_money(a, d.currency.as_deref().unwrap_or("EUR")))),
+            (
+                "Amount",
+                d.amount_minor.map(|a| riskdesk_domain::money::display(a, d.currency.as_deref().unwrap_or("EUR"))),
+            ),
             ("Recipient", d.recipient.clone()),
             ("Legal basis", d.legal_basis.clone()),
         ] {
@@ -140,13 +143,6 @@ impl ProposalKind for CaseDecision {
                 })
             }),
         })
-    }
-}
-
-fn crate_money(minor: i64, currency: &str) -> String {
-    match riskdesk_domain::Currency::parse(currency, "currency") {
-        Ok(c) => format!("{} {currency}", riskdesk_domain::Money::new(minor, c).amount_string()),
-        Err(_) => format!("{minor} {currency}"),
     }
 }
 
@@ -224,7 +220,10 @@ impl Service {
             "goodwill_refund" => (
                 format!(
                     "Goodwill refund of {} granted{by}",
-                    crate_money(d.amount_minor.unwrap_or(0), d.currency.as_deref().unwrap_or("EUR"))
+                    riskdesk_domain::money::display(
+                        d.amount_minor.unwrap_or(0),
+                        d.currency.as_deref().unwrap_or("EUR")
+                    )
                 ),
                 "case.decision.goodwill_refund",
             ),

@@ -555,43 +555,6 @@ impl Service {
         self.screener().refresh().await
     }
 
-    /// The live version and the one that was live before it.
-    pub(crate) async fn rollback_target(&self) -> ServiceResult<(i64, i64)> {
-        let mut stack: Vec<i64> = Vec::new();
-        for c in self.store().ruleset_changes().await? {
-            match (c.action.as_str(), c.version) {
-                ("publish", Some(v)) => stack.push(v),
-                ("rollback", Some(_)) => {
-                    stack.pop();
-                }
-                _ => {}
-            }
-        }
-        let (Some(&target), Some(&live)) = (stack.len().checked_sub(2).and_then(|i| stack.get(i)), stack.last()) else {
-            return Err(ServiceError::Conflict("there is no earlier published version to roll back to".into()));
-        };
-        self.checked_version(target).await?;
-        Ok((live, target))
-    }
-
-    /// Returns to the version that was live before the current one. Only the local operator
-    /// does so directly (flagged in the audit log); everyone else proposes it with a reason
-    /// ([`Service::propose_rollback`]) and a second person approves.
-    pub async fn rollback_ruleset(&self, cap: &RulesAdmin) -> ServiceResult<i64> {
-        if !cap.is_local() {
-            return Err(ServiceError::Forbidden(
-                "rolling back the rule set needs four eyes: propose it with a reason".into(),
-            ));
-        }
-        let (_, target) = self.rollback_target().await?;
-        let mut audit =
-            entry(&cap.actor().id, "ruleset.rollback", format!("ruleset:{target}"), serde_json::json!({}), self.now());
-        audit.flagged = true;
-        audit.purpose = Some("rolled back by the local operator, outside four eyes".into());
-        self.control(ControlChange::Rollback(target), &cap.actor().id, audit).await?;
-        Ok(target)
-    }
-
     /// Runs a version beside the live set on incoming orders, without affecting decisions.
     pub async fn shadow_ruleset(&self, cap: &RulesAdmin, version: Option<i64>) -> ServiceResult<()> {
         let change = match version {
