@@ -12,6 +12,8 @@ pub enum Role {
     RiskExpert,
     PrivacyOfficer,
     QaReviewer,
+    /// Payment operations: disputes, chargebacks, refund claims and returns.
+    PaymentsSpecialist,
     TeamLead,
     Admin,
     /// Reads everything a reviewer of processes needs; changes nothing.
@@ -57,6 +59,12 @@ pub enum Permission {
     ApproveCaseDecisions,
     /// Write SOPs, playbooks and FAQ pages (every person reads them).
     EditKnowledge,
+    /// Read disputes, refund claims, return-abuse signals and the scheme ratios.
+    ViewDisputes,
+    /// Work disputes: evidence, submitting (above the four-eye amount as a proposal), accepting.
+    WorkDisputes,
+    /// Approve or reject proposed dispute submissions.
+    ApproveDisputes,
 }
 
 impl Permission {
@@ -78,6 +86,9 @@ impl Permission {
             Self::WorkCases => "work_cases",
             Self::ApproveCaseDecisions => "approve_case_decisions",
             Self::EditKnowledge => "edit_knowledge",
+            Self::ViewDisputes => "view_disputes",
+            Self::WorkDisputes => "work_disputes",
+            Self::ApproveDisputes => "approve_disputes",
         }
     }
 
@@ -85,7 +96,7 @@ impl Permission {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 19] = [
         Self::ViewOrders,
         Self::DecideOrders,
         Self::AssignQueue,
@@ -102,16 +113,20 @@ impl Permission {
         Self::WorkCases,
         Self::ApproveCaseDecisions,
         Self::EditKnowledge,
+        Self::ViewDisputes,
+        Self::WorkDisputes,
+        Self::ApproveDisputes,
     ];
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Self::Tier2Agent,
         Self::FraudAnalyst,
         Self::RiskExpert,
         Self::PrivacyOfficer,
         Self::QaReviewer,
+        Self::PaymentsSpecialist,
         Self::TeamLead,
         Self::Admin,
         Self::Auditor,
@@ -124,6 +139,7 @@ impl Role {
             Self::RiskExpert => "risk_expert",
             Self::PrivacyOfficer => "privacy_officer",
             Self::QaReviewer => "qa_reviewer",
+            Self::PaymentsSpecialist => "payments_specialist",
             Self::TeamLead => "team_lead",
             Self::Admin => "admin",
             Self::Auditor => "auditor",
@@ -141,6 +157,7 @@ impl Role {
             Self::RiskExpert => "Risk expert",
             Self::PrivacyOfficer => "Privacy officer",
             Self::QaReviewer => "QA reviewer",
+            Self::PaymentsSpecialist => "Payments specialist",
             Self::TeamLead => "Team lead",
             Self::Admin => "Administrator",
             Self::Auditor => "Auditor",
@@ -158,7 +175,16 @@ impl Role {
             Self::FraudAnalyst => {
                 matches!(
                     p,
-                    ViewOrders | DecideOrders | ViewRules | EditRules | Unmask | OpenCases | ViewCases | WorkCases
+                    ViewOrders
+                        | DecideOrders
+                        | ViewRules
+                        | EditRules
+                        | Unmask
+                        | OpenCases
+                        | ViewCases
+                        | WorkCases
+                        | ViewDisputes
+                        | WorkDisputes
                 )
             }
             Self::RiskExpert => matches!(
@@ -174,7 +200,13 @@ impl Role {
                     | ViewCases
                     | WorkCases
                     | ApproveCaseDecisions
+                    | ViewDisputes
+                    | WorkDisputes
+                    | ApproveDisputes
             ),
+            Self::PaymentsSpecialist => {
+                matches!(p, ViewOrders | OpenCases | ViewCases | WorkCases | ViewDisputes | WorkDisputes)
+            }
             Self::TeamLead => matches!(
                 p,
                 ViewOrders
@@ -190,9 +222,12 @@ impl Role {
                     | WorkCases
                     | ApproveCaseDecisions
                     | EditKnowledge
+                    | ViewDisputes
+                    | WorkDisputes
+                    | ApproveDisputes
             ),
             Self::PrivacyOfficer => matches!(p, ViewOrders | Unmask | ViewAudit | OpenCases | ViewCases | WorkCases),
-            Self::Auditor => matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases),
+            Self::Auditor => matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases | ViewDisputes),
             Self::Admin => true,
         }
     }

@@ -153,6 +153,11 @@ pub struct PaymentIn<'a> {
     #[serde(borrow)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub wallet_id: Option<Text<'a>>,
+    /// The payment provider's id of the payment (a Stripe PaymentIntent or charge, an Adyen
+    /// pspReference): disputes from that provider link to the order through it.
+    #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub psp_reference: Option<Text<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -434,6 +439,7 @@ pub fn parse_order(o: OrderIn<'_>) -> Result<Order, FieldError> {
         card: card.filter(|c| *c != Card { bin: None, last4: None, fingerprint: None, issuer_country: None }),
         iban: p.iban.filter(|s| !s.is_empty()).map(|s| Iban::parse(&s, "payment.iban")).transpose()?,
         wallet_id: opt_id(p.wallet_id, "payment.wallet_id")?,
+        psp_reference: opt_id(p.psp_reference, "payment.psp_reference")?,
     };
 
     let device = match o.device {

@@ -21,10 +21,13 @@ pub mod approvals;
 /// The audit chain: entries, their keyed hash and its verification.
 pub mod audit;
 /// Cases: kinds, the state machine, SLA clocks over business calendars.
+#[macro_use]
 pub mod cases;
 pub mod clock;
 pub mod country;
 pub mod decision;
+/// Disputes: one lifecycle across providers, their signatures, evidence, CE 3.0, scheme ratios.
+pub mod disputes;
 pub mod email;
 pub mod entity;
 pub mod error;

@@ -27,6 +27,8 @@ pub struct Config {
     pub workspace: WorkspaceSettings,
     #[serde(default)]
     pub cases: riskdesk_service::cases::CasesConfig,
+    #[serde(default)]
+    pub disputes: riskdesk_service::disputes::DisputesConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +63,7 @@ impl WorkspaceSettings {
             login_max_per_ip: self.login_max_per_ip,
             login_window: Duration::minutes(self.login_window_minutes),
             cases: Default::default(),
+            disputes: Default::default(),
         }
     }
 }
@@ -209,6 +212,7 @@ impl Config {
             bail!("workspace.secure_cookies must be \"auto\", \"always\" or \"never\"");
         }
         self.cases.resolve().map_err(|m| anyhow::anyhow!(m))?;
+        self.disputes.check().map_err(|m| anyhow::anyhow!(m))?;
         for e in &self.webhooks.endpoints {
             e.validate().map_err(|m| anyhow::anyhow!("webhooks.endpoints: {m}"))?;
         }

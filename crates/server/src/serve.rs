@@ -15,6 +15,7 @@ pub async fn serve(
     let backend = service.store().backend();
     service.spawn_webhook_deliverer()?;
     service.spawn_case_watch();
+    service.spawn_dispute_watch();
     if let Some((name, password)) = service.ensure_first_admin().await? {
         eprintln!(
             "first run: created the administrator {name} with password {password} (shown once; change it by adding users)"

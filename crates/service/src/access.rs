@@ -20,10 +20,12 @@ pub enum Scope {
     Rules,
     /// Open cases (a helpdesk escalating from Tier 2), read and annotate them.
     Cases,
+    /// Read disputes and scheme ratios; import provider dispute reports and settled volumes.
+    Disputes,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases];
+    pub const ALL: [Scope; 5] = [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases, Scope::Disputes];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,6 +33,7 @@ impl Scope {
             Self::Read => "read",
             Self::Rules => "rules",
             Self::Cases => "cases",
+            Self::Disputes => "disputes",
         }
     }
 
@@ -254,7 +257,7 @@ capability!(
 capability!(
     /// Approve, reject, or (administrators) bypass proposals; each kind names the permission
     /// its approver needs.
-    Approver, "approve proposals", key: [], person: [ApproveOrderActions, ApproveRules, ApproveCaseDecisions, EmergencyBypass]
+    Approver, "approve proposals", key: [], person: [ApproveOrderActions, ApproveRules, ApproveCaseDecisions, ApproveDisputes, EmergencyBypass]
 );
 capability!(
     /// See personal data in clear, for a purpose that is logged.
@@ -280,6 +283,14 @@ capability!(
 capability!(
     /// Write SOPs, playbooks and FAQ pages.
     KnowledgeEditor, "edit knowledge pages", key: [], person: [EditKnowledge]
+);
+capability!(
+    /// Read disputes, refund claims, return-abuse signals and scheme ratios.
+    DisputeViewer, "view disputes", key: [Disputes], person: [ViewDisputes]
+);
+capability!(
+    /// Work disputes; machine keys import provider reports and settled volumes.
+    DisputeWorker, "work disputes", key: [Disputes], person: [WorkDisputes]
 );
 capability!(
     /// Create users and change roles.

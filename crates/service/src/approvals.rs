@@ -23,6 +23,7 @@ static KINDS: LazyLock<Vec<Arc<dyn ProposalKind>>> = LazyLock::new(|| {
         Arc::new(crate::rules::PublishRuleSet),
         Arc::new(crate::rules::RollbackRuleSet),
         Arc::new(crate::cases::decision::CaseDecision),
+        Arc::new(crate::disputes::respond::DisputeSubmission),
     ]
 });
 

@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod audit;
 pub mod batcher;
 pub mod cases;
+pub mod disputes;
 pub mod frames;
 pub mod identity;
 pub mod keys;
@@ -29,7 +30,7 @@ pub use riskdesk_store::{InsertOutcome, StoreError, StoredCustomer, StoredOrder}
 use std::sync::Arc;
 
 pub use access::{
-    Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, Intake, KnowledgeEditor,
+    Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, DisputeViewer, DisputeWorker, Intake, KnowledgeEditor,
     OrderDecider, OrderViewer, Principal, QueueAssigner, ReadAccess, RulesAdmin, RulesViewer, Scope, Someone, Unmasker,
     UserAdmin, Via,
 };
@@ -53,6 +54,9 @@ pub enum ServiceError {
     /// The caller may not do this (a four-eye refusal, a role without the right).
     #[error("{0}")]
     Forbidden(String),
+    /// A provider's signature is missing or wrong (nothing was read further).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// A rule set that does not validate: every problem, each naming rule, line and column.
     #[error("the rule set is invalid:\n{0}")]
     Rules(riskdesk_rules::RuleErrors),

@@ -17,6 +17,7 @@ pub struct Settings {
     pub login_max_per_ip: i64,
     pub login_window: chrono::Duration,
     pub cases: crate::cases::CaseSettings,
+    pub disputes: crate::disputes::DisputesConfig,
 }
 
 impl Default for Settings {
@@ -31,6 +32,7 @@ impl Default for Settings {
             login_max_per_ip: 30,
             login_window: chrono::Duration::minutes(15),
             cases: crate::cases::CaseSettings::default(),
+            disputes: Default::default(),
         }
     }
 }

@@ -126,6 +126,7 @@ impl Store for PgStore {
             mut bodies,
             mut received,
         ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut psp_refs, mut networks): (Vec<Option<String>>, Vec<Option<&str>>) = (vec![], vec![]);
         let mut packed = Vec::with_capacity(batch.len());
         for n in batch {
             let o = &n.order;
@@ -139,12 +140,15 @@ impl Store for PgStore {
             bodies.push(n.body.to_json()?.into_owned());
             packed.push(codec::pack_entities(&n.entities));
             received.push(ms(n.received_at));
+            psp_refs.push(o.payment.psp_reference.clone());
+            networks.push(codec::card_network(o));
         }
         let inserted: HashSet<String> = sqlx::query_scalar(
-            "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, body, entities, received_at) \
-             SELECT u.id, u.c, u.p, u.ch, u.t, u.cur, u.m, u.b::jsonb, u.e, u.r \
-             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::int8[]) \
-                  AS u(id, c, p, ch, t, cur, m, b, e, r) \
+            "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, body, entities, received_at, \
+             psp_reference, card_network) \
+             SELECT u.id, u.c, u.p, u.ch, u.t, u.cur, u.m, u.b::jsonb, u.e, u.r, u.psp, u.net \
+             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::int8[], \
+                  $11::text[], $12::text[]) AS u(id, c, p, ch, t, cur, m, b, e, r, psp, net) \
              ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
         )
         .bind(&ids)
@@ -157,6 +161,8 @@ impl Store for PgStore {
         .bind(&bodies)
         .bind(&packed)
         .bind(&received)
+        .bind(&psp_refs)
+        .bind(&networks)
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?

@@ -13,6 +13,7 @@
 mod approvals;
 mod audit;
 mod cases;
+mod disputes;
 mod identity;
 mod knowledge;
 mod lists;
@@ -37,6 +38,7 @@ macro_rules! impl_sql_stores {
             use riskdesk_store::audit::*;
             use riskdesk_store::cases::*;
             use riskdesk_store::changes::*;
+            use riskdesk_store::disputes::*;
             use riskdesk_store::identity::*;
             use riskdesk_store::knowledge::*;
             use riskdesk_store::review::*;
@@ -66,6 +68,7 @@ macro_rules! impl_sql_stores {
             $crate::approvals_sql!($store, $db, $w, $r);
             $crate::cases_sql!($store, $db, $w, $r);
             $crate::knowledge_sql!($store, $db, $w, $r);
+            $crate::disputes_sql!($store, $db, $w, $r);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
             $crate::lists_sql!($db);
             $crate::screening_sql!($db);
@@ -79,6 +82,7 @@ macro_rules! impl_sql_stores {
                     Effect::Screening(c) => apply_screening(tx, c).await,
                     Effect::Cases(c) => apply_cases(tx, c).await,
                     Effect::Knowledge(c) => apply_knowledge(tx, c).await,
+                    Effect::Disputes(c) => apply_disputes(tx, c).await,
                 }
             }
 

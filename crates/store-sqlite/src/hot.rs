@@ -388,7 +388,7 @@ fn insert_rows(
         let mut st = c
             .prepare_cached(
                 "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, \
-                 body, entities, received_at, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 body, entities, received_at, country, psp_reference, card_network) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (order_id) DO NOTHING",
             )
             .map_err(db)?;
@@ -421,6 +421,8 @@ fn insert_rows(
                     codec::pack_entities(&n.entities),
                     n.received_at.timestamp_millis(),
                     country,
+                    o.payment.psp_reference,
+                    riskdesk_store::codec::card_network(o),
                 ])
                 .map_err(db)?;
             if changed > 0 {

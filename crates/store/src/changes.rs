@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use riskdesk_domain::AuditEntry;
 
 pub use crate::cases::CaseChange;
+pub use crate::disputes::DisputeChange;
 pub use crate::identity::IdentityChange;
 pub use crate::knowledge::KnowledgeChange;
 pub use crate::review::ReviewChange;
@@ -22,6 +23,7 @@ pub enum Effect {
     Screening(ScreeningChange),
     Cases(CaseChange),
     Knowledge(KnowledgeChange),
+    Disputes(DisputeChange),
 }
 
 impl From<IdentityChange> for Effect {
@@ -42,6 +44,11 @@ impl From<CaseChange> for Effect {
 impl From<KnowledgeChange> for Effect {
     fn from(c: KnowledgeChange) -> Self {
         Self::Knowledge(c)
+    }
+}
+impl From<DisputeChange> for Effect {
+    fn from(c: DisputeChange) -> Self {
+        Self::Disputes(c)
     }
 }
 impl From<ListChange> for Effect {

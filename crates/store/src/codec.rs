@@ -622,3 +622,13 @@ mod tests {
         }
     }
 }
+
+/// The card network of an order paid by card with a known BIN (`visa`, `mastercard`, …), the
+/// column the scheme ratios count by.
+pub fn card_network(o: &Order) -> Option<&'static str> {
+    if o.payment.method != riskdesk_domain::PaymentMethod::Card {
+        return None;
+    }
+    let bin = o.payment.card.as_ref()?.bin.as_deref()?;
+    Some(riskdesk_domain::disputes::Network::from_bin(bin).as_str())
+}

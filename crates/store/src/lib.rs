@@ -8,6 +8,7 @@ pub mod cases;
 pub mod changes;
 pub mod codec;
 pub mod conformance;
+pub mod disputes;
 pub mod identity;
 pub mod knowledge;
 pub mod review;
@@ -436,6 +437,7 @@ pub trait Store:
     + approvals::ApprovalStore
     + review::ReviewStore
     + cases::CaseStore
+    + disputes::DisputeStore
     + knowledge::KnowledgeStore
     + changes::ChangeStore
     + Send

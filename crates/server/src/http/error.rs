@@ -115,6 +115,7 @@ impl From<ServiceError> for ApiError {
                 None => Self::new(unprocessable, "invalid", m),
             },
             ServiceError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
+            ServiceError::Unauthenticated(m) => Self::new(StatusCode::UNAUTHORIZED, "bad_signature", m),
             ServiceError::Store(riskdesk_service::StoreError::Conflict(m)) => {
                 Self::new(StatusCode::CONFLICT, "conflict", m)
             }

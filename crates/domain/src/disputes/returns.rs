@@ -1,0 +1,152 @@
+//! Refund and return abuse signals per customer (fashion e-commerce patterns: serial returning,
+//! wardrobing, "did not arrive" and empty-box claims, a refund and a chargeback for one order).
+//! The counts come from the stored events; which counts make a signal is here.
+
+use serde::Serialize;
+
+/// What a customer did over the window looked at.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CustomerReturns {
+    pub customer_id: String,
+    pub orders: i64,
+    pub order_value_minor: i64,
+    pub returns: i64,
+    pub refunded_minor: i64,
+    /// Returns asked for in the last days of the return window.
+    pub late_returns: i64,
+    /// Returns the warehouse noted as worn, used, smelling or with cut tags.
+    pub wear_notes: i64,
+    /// Refund claims (not received, empty box, wrong item, damaged).
+    pub claims: i64,
+    /// Orders with both a refund and a chargeback.
+    pub refund_and_chargeback: i64,
+}
+
+impl CustomerReturns {
+    /// Returns per order, percent.
+    pub fn return_rate_pct(&self) -> f64 {
+        if self.orders == 0 { 0.0 } else { self.returns as f64 * 100.0 / self.orders as f64 }
+    }
+
+    /// What the customer kept: ordered less refunded.
+    pub fn kept_minor(&self) -> i64 {
+        (self.order_value_minor - self.refunded_minor).max(0)
+    }
+}
+
+/// When counts become a signal; configurable (`[disputes.returns]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// A return rate at or above this percent, with at least `min_orders` orders.
+    pub return_rate_pct: i64,
+    pub min_orders: i64,
+    pub late_returns: i64,
+    pub wear_notes: i64,
+    pub claims: i64,
+    pub refund_and_chargeback: i64,
+    /// Signals at which a refund-claim case opens.
+    pub case_at_signals: usize,
+    /// The return window, and how many of its last days make a return "late".
+    pub window_days: i64,
+    pub late_days: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            return_rate_pct: 60,
+            min_orders: 3,
+            late_returns: 2,
+            wear_notes: 1,
+            claims: 2,
+            refund_and_chargeback: 1,
+            case_at_signals: 2,
+            window_days: 30,
+            late_days: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signal {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub detail: String,
+}
+
+pub fn signals(c: &CustomerReturns, t: &Thresholds) -> Vec<Signal> {
+    let mut out = Vec::new();
+    let mut add = |code, label, detail: String| out.push(Signal { code, label, detail });
+    if c.orders >= t.min_orders && c.returns * 100 >= t.return_rate_pct * c.orders {
+        add("serial_returner", "Serial returner", format!("{} returns of {} orders ({:.0} %)", c.returns, c.orders, c.return_rate_pct()));
+    }
+    if c.late_returns >= t.late_returns {
+        add("end_of_window", "Returns at the end of the window", format!("{} returns in the last {} days of the window", c.late_returns, t.late_days));
+    }
+    if c.wear_notes >= t.wear_notes {
+        add("wardrobing", "Worn items returned", format!("{} returns noted as worn or used by the warehouse", c.wear_notes));
+    }
+    if c.claims >= t.claims {
+        add("claims", "Repeated refund claims", format!("{} claims (not received, empty box, wrong item, damaged)", c.claims));
+    }
+    if c.refund_and_chargeback >= t.refund_and_chargeback {
+        add("double_dip", "Refund and chargeback on one order", format!("{} orders refunded and charged back", c.refund_and_chargeback));
+    }
+    out
+}
+
+/// A warehouse note that says the item was worn or used (English and German).
+pub fn wear_note(condition: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "worn", "used", "odour", "odor", "smell", "perfume", "deodorant", "make-up", "makeup", "stain", "tag cut",
+        "tags cut", "tag removed", "tags removed", "tag missing", "tags missing", "washed", "getragen", "benutzt",
+        "geruch", "etikett",
+    ];
+    let c = condition.to_lowercase();
+    WORDS.iter().any(|w| c.contains(w))
+}
+
+/// A return asked for within the last `late_days` of a `window_days` window from delivery.
+pub fn late_return(days_after_delivery: i64, t: &Thresholds) -> bool {
+    days_after_delivery <= t.window_days && days_after_delivery > t.window_days - t.late_days
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_from_counts() {
+        let t = Thresholds::default();
+        let c = CustomerReturns {
+            customer_id: "C-1".into(),
+            orders: 5,
+            order_value_minor: 100_000,
+            returns: 3,
+            refunded_minor: 60_000,
+            late_returns: 2,
+            wear_notes: 1,
+            claims: 0,
+            refund_and_chargeback: 1,
+        };
+        let codes: Vec<_> = signals(&c, &t).iter().map(|s| s.code).collect();
+        assert_eq!(codes, ["serial_returner", "end_of_window", "wardrobing", "double_dip"]);
+        assert_eq!(c.kept_minor(), 40_000);
+        // Too few orders for a rate.
+        let few = CustomerReturns { orders: 2, returns: 2, ..Default::default() };
+        assert!(signals(&few, &t).is_empty());
+    }
+
+    #[test]
+    fn wear_and_lateness() {
+        assert!(wear_note("Dress worn, smells of perfume"));
+        assert!(wear_note("Etikett abgeschnitten"));
+        assert!(!wear_note("As new, in original packaging"));
+        let t = Thresholds::default();
+        assert!(late_return(29, &t));
+        assert!(late_return(30, &t));
+        assert!(!late_return(27, &t));
+        assert!(!late_return(31, &t));
+    }
+}
