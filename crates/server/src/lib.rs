@@ -4,6 +4,7 @@ pub mod app;
 pub mod cases_cli;
 pub mod config;
 pub mod demo;
+pub mod disputes_cli;
 pub mod eval;
 pub mod http;
 pub mod import;

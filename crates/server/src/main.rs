@@ -82,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         action: riskdesk_server::cases_cli::CasesCmd,
     },
+    /// Disputes: list, show, import a provider report, write a pack, scheme ratios, run the watch.
+    Disputes {
+        #[command(subcommand)]
+        action: riskdesk_server::disputes_cli::DisputesCmd,
+    },
     /// Knowledge pages: list, save a Markdown file as a page's next version.
     Knowledge {
         #[command(subcommand)]
@@ -276,6 +281,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
         Command::Lists { action } => rules_cli::lists(&cfg, action).await,
         Command::Cases { action } => riskdesk_server::cases_cli::cases(&cfg, action).await,
         Command::Knowledge { action } => riskdesk_server::cases_cli::knowledge(&cfg, action).await,
+        Command::Disputes { action } => riskdesk_server::disputes_cli::disputes(&cfg, action).await,
         Command::Backtest(args) => {
             let service = app::open_service(&cfg).await?;
             rules_cli::backtest(&cfg, &service, args).await

@@ -363,10 +363,10 @@ macro_rules! disputes_sql {
 
             async fn dispute_months(&self, from: &str, to: &str) -> StoreResult<Vec<MonthCounts>> {
                 let rows = sqlx::query(
-                    "SELECT month, network, SUM(CASE WHEN fraud_report = 0 THEN 1 ELSE 0 END) AS disputes, \
-                     SUM(CASE WHEN fraud_report = 0 AND stage <> 'inquiry' THEN 1 ELSE 0 END) AS chargebacks, \
+                    "SELECT month, network, CAST(SUM(CASE WHEN fraud_report = 0 THEN 1 ELSE 0 END) AS BIGINT) AS disputes, \
+                     CAST(SUM(CASE WHEN fraud_report = 0 AND stage <> 'inquiry' THEN 1 ELSE 0 END) AS BIGINT) AS chargebacks, \
                      COUNT(DISTINCT CASE WHEN fraud_report = 1 OR stage <> 'inquiry' THEN COALESCE(payment_ref, provider_ref) END) AS vamp_counted, \
-                     SUM(CASE WHEN status IN ('lost', 'accepted', 'expired') THEN amount_minor ELSE 0 END) AS lost_minor \
+                     CAST(SUM(CASE WHEN status IN ('lost', 'accepted', 'expired') THEN amount_minor ELSE 0 END) AS BIGINT) AS lost_minor \
                      FROM disputes WHERE month >= $1 AND month <= $2 GROUP BY month, network ORDER BY month, network",
                 )
                 .bind(from)

@@ -18,6 +18,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 mod cases;
+mod disputes;
 mod generator;
 mod history;
 mod knowledge;
@@ -118,11 +119,16 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let users = demo_users(&service).await?;
     knowledge::seed(&service).await?;
     cases::seed(&service).await?;
+    disputes::configure(&service);
+    disputes::seed(&service, &data).await?;
     println!("riskdesk demo: http://{listen}/ (web UI) and http://{listen}/api/v1/openapi.json");
     for (name, role, password) in &users {
         println!("  sign in as {name} ({role}) with password {password}");
     }
     println!("API key (intake, read): {}", key.secret);
+    if service.settings().disputes.stripe.webhook_secret == disputes::STRIPE_SECRET {
+        println!("dispute webhooks: Stripe secret {}, Adyen HMAC key {}", disputes::STRIPE_SECRET, disputes::ADYEN_KEY);
+    }
     println!("try: curl -H 'Authorization: Bearer {}' http://{listen}/api/v1/customers/C-00001", key.secret);
     if args.no_serve {
         return Ok(());

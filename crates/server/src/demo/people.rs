@@ -16,6 +16,7 @@ pub(super) async fn demo_users(
         ("tia", "Tia Tier-2", Role::Tier2Agent),
         ("pia", "Pia Privacy", Role::PrivacyOfficer),
         ("aud", "Aud Auditor", Role::Auditor),
+        ("pat", "Pat Payments", Role::PaymentsSpecialist),
     ] {
         let mut raw = [0u8; 12];
         getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;

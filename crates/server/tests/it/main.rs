@@ -11,6 +11,7 @@ mod browser_cases;
 mod case_flow;
 mod cases;
 mod desk;
+mod disputes;
 mod e2e;
 mod intake;
 mod knowledge;

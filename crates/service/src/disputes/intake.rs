@@ -128,7 +128,9 @@ impl Service {
             );
             match self.commit_audited(&effects, &[audit]).await {
                 Ok(()) => {
-                    if !next.fraud_report && next.case_id.is_none() {
+                    // A dispute first seen decided (a past month's report) needs no work.
+                    let decided_on_arrival = created && d::Status::parse(&next.status).is_some_and(Status::is_final);
+                    if !next.fraud_report && next.case_id.is_none() && !decided_on_arrival {
                         if let Err(err) = self.open_dispute_case(&next).await {
                             // The deadline watch opens it on its next round.
                             tracing::warn!(dispute_id = %next.dispute_id, error = %err, "opening the dispute case failed");

@@ -12,6 +12,7 @@ pub mod schemes;
 mod watch;
 
 pub use intake::{ImportReport, Received};
+pub use watch::Swept;
 
 use crate::{DisputeViewer, Service, ServiceError, ServiceResult};
 use riskdesk_domain::disputes::{self as d, Lifecycle, Stage, Status, Urgency};

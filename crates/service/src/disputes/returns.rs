@@ -167,9 +167,10 @@ impl Service {
         Ok(out)
     }
 
-    /// Opens the cases refund claims and return-abuse signals call for (one per order claimed,
-    /// one per customer with signals); answers how many opened.
-    pub async fn open_return_cases(&self, days: i64) -> ServiceResult<usize> {
+    /// Opens the cases refund claims of the last `days` call for (one per order claimed) and,
+    /// with `abuse`, those return-abuse signals call for (one per customer); answers how many
+    /// opened.
+    pub async fn open_return_cases(&self, days: i64, abuse: bool) -> ServiceResult<usize> {
         let cap = DisputeViewer::local(Actor::other("system:returns"));
         let actor = Actor::other("system:returns");
         let mut opened = 0;
@@ -190,6 +191,9 @@ impl Service {
             if let crate::cases::Opened::Created(_) = self.open_case_as(&actor, input, Some(format!("claim:{}", c.order_id)), Vec::new()).await? {
                 opened += 1;
             }
+        }
+        if !abuse {
+            return Ok(opened);
         }
         let t = self.dispute_settings().returns;
         for a in self.return_abuse(&cap, days.max(90)).await?.into_iter().filter(|a| a.signals.len() >= t.case_at_signals) {

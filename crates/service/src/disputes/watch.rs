@@ -6,7 +6,7 @@
 use super::intake::month_of;
 use crate::audit::entry;
 use crate::{Service, ServiceResult};
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 use riskdesk_domain::cases::Priority;
 use riskdesk_store::StoreError;
 use riskdesk_store::cases::CaseEvent;
@@ -63,6 +63,9 @@ impl Service {
             }
         }
         self.refresh_volumes(now).await?;
+        // New refund claims open their case within the minute; return abuse, counted over
+        // months of events, every half hour.
+        done.cases_opened += self.open_return_cases(3, now.minute() % 30 == 0).await?;
         Ok(done)
     }
 
@@ -121,12 +124,24 @@ impl Service {
     /// Counts this month's and last month's card orders per network into the volumes, unless
     /// a provider's report set them.
     async fn refresh_volumes(&self, now: DateTime<Utc>) -> ServiceResult<()> {
-        let this = month_start(now);
-        let last = month_start(this - Duration::days(1));
-        let next = month_start(this + Duration::days(32));
-        let stored = self.store().scheme_volumes(&month_of(last), &month_of(this)).await?;
+        self.recount_scheme_volumes(now, 2).await
+    }
+
+    /// Counts the card orders per network of the last `months` months (this one included) into
+    /// the settled volumes, where no provider's report set them.
+    pub async fn recount_scheme_volumes(&self, now: DateTime<Utc>, months: u32) -> ServiceResult<()> {
+        let mut starts = vec![month_start(now)];
+        for _ in 1..months.max(1) {
+            let prev = month_start(*starts.last().expect("a month") - Duration::days(1));
+            starts.push(prev);
+        }
+        starts.reverse();
+        let first = starts[0];
+        let stored = self.store().scheme_volumes(&month_of(first), &month_of(now)).await?;
         let mut effects = Vec::new();
-        for (from, to) in [(last, this), (this, next)] {
+        let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+            starts.iter().map(|s| (*s, month_start(*s + Duration::days(32)))).collect();
+        for (from, to) in spans {
             let month = month_of(from);
             for (network, n) in self.store().card_orders_by_network(from, to).await? {
                 let prev = stored.iter().find(|v| v.month == month && v.network == network);
