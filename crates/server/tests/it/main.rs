@@ -8,6 +8,7 @@ mod common;
 mod backtest_index;
 mod browser;
 mod browser_cases;
+mod browser_disputes;
 mod case_flow;
 mod cases;
 mod desk;

@@ -230,6 +230,11 @@ fn api_routes(
         ),
         ("GET", "/api/v1/reports/mine".into(), None, Some(OpenCases)),
         ("GET", "/api/v1/handoffs?team=warehouse".into(), None, Some(ViewCases)),
+        ("GET", "/api/v1/disputes".into(), None, Some(ViewDisputes)),
+        ("GET", "/api/v1/disputes/schemes".into(), None, Some(ViewDisputes)),
+        ("GET", "/api/v1/refund-claims".into(), None, Some(ViewDisputes)),
+        ("GET", "/api/v1/return-abuse".into(), None, Some(ViewDisputes)),
+        ("PUT", "/api/v1/disputes/volumes/2026-05/visa".into(), Some(json!({"settled": 10})), Some(WorkDisputes)),
     ]
 }
 

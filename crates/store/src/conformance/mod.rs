@@ -5,6 +5,7 @@
 mod approvals;
 mod audit;
 mod cases;
+mod disputes;
 mod identity;
 mod intake;
 mod review;
@@ -12,6 +13,7 @@ mod review;
 pub use approvals::*;
 pub use audit::*;
 pub use cases::*;
+pub use disputes::*;
 pub use identity::*;
 pub use intake::*;
 pub use review::*;
@@ -41,6 +43,7 @@ macro_rules! conformance_tests {
             review_queue_fills_filters_and_closes_once,
             sessions_and_login_failures, tokens_resolve_with_their_user,
             cases_open_once_update_by_version_and_sort_by_time_left,
+            disputes_store_events_once_and_sort_by_deadline,
         );
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
