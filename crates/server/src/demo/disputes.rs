@@ -183,11 +183,11 @@ pub(super) async fn seed(svc: &Service, data: &Dataset) -> anyhow::Result<usize>
     }
     // Inside the warning window, and one overdue.
     if let Some(o) = pick(&|o: &Order| brand(&o.bin) == "visa" && !refunded.contains(&o.id)) {
-        stripe_event(svc, now - Duration::days(18), "evt_demo_soon", "charge.dispute.created", o, "needs_response", "fraudulent", Some("10.4"), now + h(30)).await?;
+        stripe_event(svc, now - Duration::days(15), "evt_demo_soon", "charge.dispute.created", o, "needs_response", "fraudulent", Some("10.4"), now + h(30)).await?;
         n += 1;
     }
     if let Some(o) = pick(&|o: &Order| brand(&o.bin) == "mastercard" && !refunded.contains(&o.id)) {
-        adyen_event(svc, now - Duration::days(21), "NOTIFICATION_OF_CHARGEBACK", o, "4837", Some(now - h(5))).await?;
+        adyen_event(svc, now - Duration::days(14), "NOTIFICATION_OF_CHARGEBACK", o, "4837", Some(now - h(5))).await?;
         n += 1;
     }
     // "Not received" on delivered orders: the carrier's proof satisfies the checklist.

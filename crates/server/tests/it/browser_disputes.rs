@@ -31,7 +31,7 @@ pub(crate) async fn dispute_journey(
             }
             click(c, "#disputes tbody tr td a").await?;
             text_until(c, "#dispute-ref", |t| !t.is_empty()).await?;
-            if let Ok(note) = c.find(Locator::Css("#dispute-checklist input[name=note]")).await {
+            if let Ok(note) = c.find(Locator::Css("#dispute-checklist tr.ev-missing input[name=note]")).await {
                 note.send_keys("Phone call with the cardholder on record").await.map_err(err)?;
                 click(c, "#dispute-checklist tr.ev-missing button").await?;
                 let done = text_until(c, "#dispute-done", |t| t.contains("Checklist")).await?;

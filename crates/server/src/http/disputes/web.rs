@@ -131,6 +131,7 @@ struct ShowPage {
     left: String,
     class: &'static str,
     refunded: String,
+    funds: String,
     can_work: bool,
     error: String,
     done: String,
@@ -155,6 +156,11 @@ async fn show(State(st): St, Page { cap, who }: Page<DisputeViewer>, Path(id): P
         left: left(&v.dispute, now),
         class: urgency_class(v.dispute.urgency),
         refunded: minor(v.evidence.refunded_minor, &currency),
+        funds: match v.dispute.funds_minor {
+            0 => "none".into(),
+            f if f < 0 => format!("{} withdrawn", minor(-f, &currency)),
+            f => format!("{} reinstated", minor(f, &currency)),
+        },
         can_work: who.grant::<DisputeWorker>().is_some(),
         error: q.error.unwrap_or_default(),
         done: q.done.unwrap_or_default(),
@@ -278,10 +284,17 @@ struct MonthsQuery {
 
 async fn schemes(State(st): St, Page { cap, who }: Page<DisputeViewer>, Query(q): Query<MonthsQuery>) -> PageResult<impl IntoResponse> {
     let months = q.months.unwrap_or(13);
-    let r = st.service.scheme_ratios(&cap, months).await?;
+    let mut r = st.service.scheme_ratios(&cap, months).await?;
+    // Months before riskdesk held anything are left out rather than drawn as zero.
+    let has_data = |m: &MonthRatio| m.assessment.count > 0 || m.assessment.denominator > 0;
+    for list in [&mut r.visa_vamp, &mut r.mastercard_ecp] {
+        if let Some(first) = list.iter().position(has_data) {
+            list.drain(..first);
+        }
+    }
     Ok(SchemesPage {
         nav: Nav::of(&who, "disputes"),
-        vamp_chart: chart(&r.visa_vamp, "Visa VAMP", &[(1.5, "1.5 %"), (2.2, "2.2 %")]),
+        vamp_chart: chart(&r.visa_vamp, "Visa VAMP", &[(1.5, "1.5 %"), (2.2, "2.2 % (to Mar 26)")]),
         ecp_chart: chart(&r.mastercard_ecp, "Mastercard ECP", &[(1.0, "1.0 %"), (1.5, "1.5 %"), (3.0, "3.0 %")]),
         can_work: who.grant::<DisputeWorker>().is_some(),
         months,
