@@ -236,6 +236,11 @@ impl Config {
         for e in &mut c.webhooks.endpoints {
             e.secret = "<set>".into();
         }
+        for s in [&mut c.disputes.stripe.webhook_secret, &mut c.disputes.adyen.hmac_key] {
+            if !s.is_empty() {
+                *s = "<set>".into();
+            }
+        }
         if let Some(at) = c.database_url.find('@') {
             let scheme_end = c.database_url.find("://").map_or(0, |i| i + 3);
             if let Some(colon) = c.database_url[scheme_end..at].find(':') {
