@@ -35,7 +35,7 @@ CREATE INDEX disputes_queue ON disputes (is_open, fraud_report, due_key);
 CREATE INDEX disputes_all ON disputes (fraud_report, due_key);
 CREATE INDEX disputes_order ON disputes (order_id) WHERE order_id IS NOT NULL;
 CREATE INDEX disputes_customer ON disputes (customer_id) WHERE customer_id IS NOT NULL;
-CREATE INDEX disputes_month ON disputes (month, network, fraud_report, status, amount_minor, payment_ref, provider_ref);
+CREATE INDEX disputes_month ON disputes (month, network, fraud_report, stage, status, amount_minor, payment_ref, provider_ref);
 
 CREATE TABLE dispute_events (
     provider    TEXT NOT NULL,

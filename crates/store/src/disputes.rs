@@ -89,7 +89,8 @@ pub struct MonthCounts {
     pub disputes: i64,
     /// Of them, chargebacks (inquiries excluded): what Mastercard's ECP counts.
     pub chargebacks: i64,
-    /// Distinct payments with a chargeback or a fraud report (VAMP counts a payment once).
+    /// Visa only: distinct payments with a chargeback or a fraud report (VAMP counts a payment
+    /// once); 0 for other networks.
     pub vamp_counted: i64,
     pub lost_minor: i64,
 }
