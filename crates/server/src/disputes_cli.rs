@@ -43,7 +43,12 @@ pub async fn disputes(cfg: &Config, cmd: DisputesCmd) -> anyhow::Result<()> {
     let worker = DisputeWorker::local(Actor::cli());
     match cmd {
         DisputesCmd::List { status, order } => {
-            let q = DisputeQuery { status: Some(status).filter(|s| !s.is_empty()), order_id: order, limit: Some(500), ..Default::default() };
+            let q = DisputeQuery {
+                status: Some(status).filter(|s| !s.is_empty()),
+                order_id: order,
+                limit: Some(500),
+                ..Default::default()
+            };
             let (rows, total) = svc.disputes(&viewer, &q).await?;
             println!("{total} dispute(s)");
             for d in rows {
@@ -54,7 +59,11 @@ pub async fn disputes(cfg: &Config, cmd: DisputesCmd) -> anyhow::Result<()> {
                     d.stage,
                     d.status,
                     d.reason_family,
-                    format!("{} {}", d.amount["amount"].as_str().unwrap_or(""), d.amount["currency"].as_str().unwrap_or("")),
+                    format!(
+                        "{} {}",
+                        d.amount["amount"].as_str().unwrap_or(""),
+                        d.amount["currency"].as_str().unwrap_or("")
+                    ),
                     d.due_by.map_or("—".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
                     d.order_id.as_deref().unwrap_or("—")
                 );
@@ -72,7 +81,9 @@ pub async fn disputes(cfg: &Config, cmd: DisputesCmd) -> anyhow::Result<()> {
             std::fs::write(out.with_extension("json"), serde_json::to_string_pretty(&pack.json)?)?;
             println!("wrote {} and {}", out.display(), out.with_extension("json").display());
         }
-        DisputesCmd::Schemes { months } => println!("{}", serde_json::to_string_pretty(&svc.scheme_ratios(&viewer, months).await?)?),
+        DisputesCmd::Schemes { months } => {
+            println!("{}", serde_json::to_string_pretty(&svc.scheme_ratios(&viewer, months).await?)?)
+        }
         DisputesCmd::Volume { month, network, settled } => {
             svc.set_scheme_volume(&worker, &month, &network, settled).await?;
             println!("{month} {network}: {settled} settled (report)");

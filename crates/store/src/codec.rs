@@ -535,6 +535,16 @@ pub fn distinct_capped(rows: Vec<String>, cap: usize) -> Vec<String> {
     out
 }
 
+/// The card network of an order paid by card with a known BIN (`visa`, `mastercard`, …), the
+/// column the scheme ratios count by.
+pub fn card_network(o: &Order) -> Option<&'static str> {
+    if o.payment.method != riskdesk_domain::PaymentMethod::Card {
+        return None;
+    }
+    let bin = o.payment.card.as_ref()?.bin.as_deref()?;
+    Some(riskdesk_domain::disputes::Network::from_bin(bin).as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,14 +631,4 @@ mod tests {
             prop_assert_eq!(in_place.into_rows(), by_row.into_rows());
         }
     }
-}
-
-/// The card network of an order paid by card with a known BIN (`visa`, `mastercard`, …), the
-/// column the scheme ratios count by.
-pub fn card_network(o: &Order) -> Option<&'static str> {
-    if o.payment.method != riskdesk_domain::PaymentMethod::Card {
-        return None;
-    }
-    let bin = o.payment.card.as_ref()?.bin.as_deref()?;
-    Some(riskdesk_domain::disputes::Network::from_bin(bin).as_str())
 }

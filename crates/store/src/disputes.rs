@@ -143,6 +143,11 @@ pub trait DisputeStore: Send + Sync {
     async fn scheme_volumes(&self, from: &str, to: &str) -> StoreResult<Vec<SchemeVolume>>;
     /// Card orders placed in `[from, to)` per card network, counted from the orders.
     /// Stored events of these types since a time, newest first (the return-abuse signals).
-    async fn events_of_types(&self, types: &[&str], since: DateTime<Utc>, limit: i64) -> StoreResult<Vec<crate::StoredEvent>>;
+    async fn events_of_types(
+        &self,
+        types: &[&str],
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::StoredEvent>>;
     async fn card_orders_by_network(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Vec<(String, i64)>>;
 }

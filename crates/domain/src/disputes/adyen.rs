@@ -64,10 +64,11 @@ pub fn signing_string(item: &Value) -> String {
 
 fn mac(hex_key: &str) -> Result<Hmac<Sha256>, WebhookError> {
     let key = hex_key.trim();
-    if key.is_empty() || key.len() % 2 != 0 {
+    if key.is_empty() || !key.len().is_multiple_of(2) {
         return Err(WebhookError::Signature("no valid HMAC key configured".into()));
     }
-    let bytes: Option<Vec<u8>> = (0..key.len()).step_by(2).map(|i| u8::from_str_radix(&key[i..i + 2], 16).ok()).collect();
+    let bytes: Option<Vec<u8>> =
+        (0..key.len()).step_by(2).map(|i| u8::from_str_radix(&key[i..i + 2], 16).ok()).collect();
     let bytes = bytes.ok_or_else(|| WebhookError::Signature("the configured HMAC key is not hex".into()))?;
     Hmac::<Sha256>::new_from_slice(&bytes).map_err(|_| WebhookError::Signature("no valid HMAC key configured".into()))
 }
@@ -82,7 +83,8 @@ pub fn sign(item: &Value, hex_key: &str) -> String {
 /// The items of a notification, each checked against its signature; one bad item refuses the
 /// whole request, so nothing of it is stored.
 pub fn verified_items(body: &[u8], hex_key: &str) -> Result<Vec<Value>, WebhookError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| WebhookError::payload("body", format!("is not JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| WebhookError::payload("body", format!("is not JSON: {e}")))?;
     let items = v
         .get("notificationItems")
         .and_then(Value::as_array)
@@ -93,18 +95,20 @@ pub fn verified_items(body: &[u8], hex_key: &str) -> Result<Vec<Value>, WebhookE
     let base = mac(hex_key)?;
     let mut out = Vec::with_capacity(items.len());
     for (i, it) in items.iter().enumerate() {
-        let item = it
-            .get("NotificationRequestItem")
-            .filter(|x| x.is_object())
-            .ok_or_else(|| WebhookError::payload(format!("notificationItems[{i}].NotificationRequestItem"), "is required"))?;
+        let item = it.get("NotificationRequestItem").filter(|x| x.is_object()).ok_or_else(|| {
+            WebhookError::payload(format!("notificationItems[{i}].NotificationRequestItem"), "is required")
+        })?;
         let sig = item
             .pointer("/additionalData/hmacSignature")
             .and_then(Value::as_str)
             .ok_or_else(|| WebhookError::Signature(format!("notificationItems[{i}] has no hmacSignature")))?;
-        let given = STANDARD.decode(sig).map_err(|_| WebhookError::Signature(format!("notificationItems[{i}]: the signature is not Base64")))?;
+        let given = STANDARD
+            .decode(sig)
+            .map_err(|_| WebhookError::Signature(format!("notificationItems[{i}]: the signature is not Base64")))?;
         let mut m = base.clone();
         m.update(signing_string(item).as_bytes());
-        m.verify_slice(&given).map_err(|_| WebhookError::Signature(format!("notificationItems[{i}]: the signature does not match")))?;
+        m.verify_slice(&given)
+            .map_err(|_| WebhookError::Signature(format!("notificationItems[{i}]: the signature does not match")))?;
         out.push(item.clone());
     }
     Ok(out)
@@ -118,18 +122,29 @@ fn date(item: &Value, pointer: &str) -> Option<DateTime<Utc>> {
 /// Normalises one verified item. `Ok(None)`: an event code that is not about disputes.
 pub fn parse_item(i: usize, item: &Value) -> Result<Option<DisputeEvent>, WebhookError> {
     let field = |f: &str| format!("notificationItems[{i}].NotificationRequestItem.{f}");
-    let code = item.get("eventCode").and_then(Value::as_str).ok_or_else(|| WebhookError::payload(field("eventCode"), "is required"))?;
+    let code = item
+        .get("eventCode")
+        .and_then(Value::as_str)
+        .ok_or_else(|| WebhookError::payload(field("eventCode"), "is required"))?;
     let Some((observed, fraud_report)) = lifecycle(code) else { return Ok(None) };
     let psp = item
         .get("pspReference")
         .and_then(Value::as_str)
         .filter(|p| !p.is_empty() && p.len() <= 255)
         .ok_or_else(|| WebhookError::payload(field("pspReference"), "is required"))?;
-    let event_date = item.get("eventDate").and_then(Value::as_str).ok_or_else(|| WebhookError::payload(field("eventDate"), "is required"))?;
-    let occurred_at = date(item, "/eventDate").ok_or_else(|| WebhookError::payload(field("eventDate"), "must be an ISO 8601 date-time"))?;
+    let event_date = item
+        .get("eventDate")
+        .and_then(Value::as_str)
+        .ok_or_else(|| WebhookError::payload(field("eventDate"), "is required"))?;
+    let occurred_at = date(item, "/eventDate")
+        .ok_or_else(|| WebhookError::payload(field("eventDate"), "must be an ISO 8601 date-time"))?;
     let amount = match item.pointer("/amount/value") {
         None => None,
-        Some(v) => Some(v.as_i64().filter(|a| *a >= 0).ok_or_else(|| WebhookError::payload(field("amount.value"), "must be a non-negative integer"))?),
+        Some(v) => Some(
+            v.as_i64()
+                .filter(|a| *a >= 0)
+                .ok_or_else(|| WebhookError::payload(field("amount.value"), "must be a non-negative integer"))?,
+        ),
     };
     let currency = item.pointer("/amount/currency").and_then(Value::as_str).map(str::to_owned);
     let original = item.get("originalReference").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
@@ -248,12 +263,18 @@ mod tests {
     fn hostile_fields_name_the_field() {
         let mut neg = item("CHARGEBACK");
         neg["amount"]["value"] = json!(-1);
-        assert!(matches!(parse_item(0, &neg), Err(WebhookError::Payload { field, .. }) if field.ends_with("amount.value")));
+        assert!(
+            matches!(parse_item(0, &neg), Err(WebhookError::Payload { field, .. }) if field.ends_with("amount.value"))
+        );
         let mut date = item("CHARGEBACK");
         date["eventDate"] = json!("yesterday");
-        assert!(matches!(parse_item(0, &date), Err(WebhookError::Payload { field, .. }) if field.ends_with("eventDate")));
+        assert!(
+            matches!(parse_item(0, &date), Err(WebhookError::Payload { field, .. }) if field.ends_with("eventDate"))
+        );
         let mut psp = item("CHARGEBACK");
         psp["pspReference"] = json!("");
-        assert!(matches!(parse_item(0, &psp), Err(WebhookError::Payload { field, .. }) if field.ends_with("pspReference")));
+        assert!(
+            matches!(parse_item(0, &psp), Err(WebhookError::Payload { field, .. }) if field.ends_with("pspReference"))
+        );
     }
 }

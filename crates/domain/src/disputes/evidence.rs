@@ -24,16 +24,24 @@ const fn item(code: &'static str, label: &'static str, field: &'static str, auto
 pub const TRACKING: Item = item("tracking_number", "Shipping tracking number", "shipping_tracking_number", true);
 pub const CARRIER: Item = item("carrier", "Carrier", "shipping_carrier", true);
 pub const DELIVERY_SCAN: Item = item("delivery_scan", "Carrier's delivery scan", "shipping_documentation", true);
-pub const ADDRESS_MATCH: Item = item("address_match", "Shipping address matches billing or earlier orders", "shipping_address", true);
+pub const ADDRESS_MATCH: Item =
+    item("address_match", "Shipping address matches billing or earlier orders", "shipping_address", true);
 pub const PURCHASE_IP: Item = item("purchase_ip", "Purchase IP address and device", "customer_purchase_ip", true);
-pub const ACCOUNT_HISTORY: Item = item("account_history", "Account history: earlier undisputed orders", "access_activity_log", true);
-pub const CE3: Item = item("ce3", "Compelling Evidence 3.0: two earlier undisputed transactions", "uncategorized_text", true);
-pub const COMMUNICATION: Item = item("customer_communication", "Customer communication", "customer_communication", false);
+pub const ACCOUNT_HISTORY: Item =
+    item("account_history", "Account history: earlier undisputed orders", "access_activity_log", true);
+pub const CE3: Item =
+    item("ce3", "Compelling Evidence 3.0: two earlier undisputed transactions", "uncategorized_text", true);
+pub const COMMUNICATION: Item =
+    item("customer_communication", "Customer communication", "customer_communication", false);
 pub const DESCRIPTION: Item = item("product_description", "Product description as sold", "product_description", false);
-pub const RETURN_POLICY: Item = item("refund_policy", "Return and refund policy shown at checkout", "refund_policy", false);
-pub const RETURN_STATUS: Item = item("return_status", "Return status (received, condition)", "refund_refusal_explanation", true);
-pub const REFUND_STATUS: Item = item("refund_status", "Refunds issued for the order", "refund_refusal_explanation", true);
-pub const DUPLICATE: Item = item("duplicate_charge", "The other charge is a separate order", "duplicate_charge_explanation", false);
+pub const RETURN_POLICY: Item =
+    item("refund_policy", "Return and refund policy shown at checkout", "refund_policy", false);
+pub const RETURN_STATUS: Item =
+    item("return_status", "Return status (received, condition)", "refund_refusal_explanation", true);
+pub const REFUND_STATUS: Item =
+    item("refund_status", "Refunds issued for the order", "refund_refusal_explanation", true);
+pub const DUPLICATE: Item =
+    item("duplicate_charge", "The other charge is a separate order", "duplicate_charge_explanation", false);
 pub const RECEIPT: Item = item("receipt", "Order receipt", "receipt", true);
 
 /// The checklist for a family; Visa fraud (10.4) adds Compelling Evidence 3.0.
@@ -101,7 +109,8 @@ mod tests {
 
     #[test]
     fn not_received_asks_for_shipping_proof() {
-        let codes: Vec<_> = checklist(ReasonFamily::NotReceived, Network::Mastercard, Some("4855")).iter().map(|i| i.code).collect();
+        let codes: Vec<_> =
+            checklist(ReasonFamily::NotReceived, Network::Mastercard, Some("4855")).iter().map(|i| i.code).collect();
         assert_eq!(codes, ["tracking_number", "carrier", "delivery_scan", "address_match", "customer_communication"]);
     }
 

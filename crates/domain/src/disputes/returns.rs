@@ -79,19 +79,39 @@ pub fn signals(c: &CustomerReturns, t: &Thresholds) -> Vec<Signal> {
     let mut out = Vec::new();
     let mut add = |code, label, detail: String| out.push(Signal { code, label, detail });
     if c.orders >= t.min_orders && c.returns * 100 >= t.return_rate_pct * c.orders {
-        add("serial_returner", "Serial returner", format!("{} returns of {} orders ({:.0} %)", c.returns, c.orders, c.return_rate_pct()));
+        add(
+            "serial_returner",
+            "Serial returner",
+            format!("{} returns of {} orders ({:.0} %)", c.returns, c.orders, c.return_rate_pct()),
+        );
     }
     if c.late_returns >= t.late_returns {
-        add("end_of_window", "Returns at the end of the window", format!("{} returns in the last {} days of the window", c.late_returns, t.late_days));
+        add(
+            "end_of_window",
+            "Returns at the end of the window",
+            format!("{} returns in the last {} days of the window", c.late_returns, t.late_days),
+        );
     }
     if c.wear_notes >= t.wear_notes {
-        add("wardrobing", "Worn items returned", format!("{} returns noted as worn or used by the warehouse", c.wear_notes));
+        add(
+            "wardrobing",
+            "Worn items returned",
+            format!("{} returns noted as worn or used by the warehouse", c.wear_notes),
+        );
     }
     if c.claims >= t.claims {
-        add("claims", "Repeated refund claims", format!("{} claims (not received, empty box, wrong item, damaged)", c.claims));
+        add(
+            "claims",
+            "Repeated refund claims",
+            format!("{} claims (not received, empty box, wrong item, damaged)", c.claims),
+        );
     }
     if c.refund_and_chargeback >= t.refund_and_chargeback {
-        add("double_dip", "Refund and chargeback on one order", format!("{} orders refunded and charged back", c.refund_and_chargeback));
+        add(
+            "double_dip",
+            "Refund and chargeback on one order",
+            format!("{} orders refunded and charged back", c.refund_and_chargeback),
+        );
     }
     out
 }
@@ -99,9 +119,27 @@ pub fn signals(c: &CustomerReturns, t: &Thresholds) -> Vec<Signal> {
 /// A warehouse note that says the item was worn or used (English and German).
 pub fn wear_note(condition: &str) -> bool {
     const WORDS: &[&str] = &[
-        "worn", "used", "odour", "odor", "smell", "perfume", "deodorant", "make-up", "makeup", "stain", "tag cut",
-        "tags cut", "tag removed", "tags removed", "tag missing", "tags missing", "washed", "getragen", "benutzt",
-        "geruch", "etikett",
+        "worn",
+        "used",
+        "odour",
+        "odor",
+        "smell",
+        "perfume",
+        "deodorant",
+        "make-up",
+        "makeup",
+        "stain",
+        "tag cut",
+        "tags cut",
+        "tag removed",
+        "tags removed",
+        "tag missing",
+        "tags missing",
+        "washed",
+        "getragen",
+        "benutzt",
+        "geruch",
+        "etikett",
     ];
     let c = condition.to_lowercase();
     WORDS.iter().any(|w| c.contains(w))

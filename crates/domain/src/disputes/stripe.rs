@@ -22,7 +22,13 @@ pub const EVENT_TYPES: &[&str] = &[
 
 /// Checks the header against the exact body bytes. Several `v1` values (a secret being rolled)
 /// pass if any matches; the comparison is constant-time.
-pub fn verify(header: &str, body: &[u8], secret: &str, now: DateTime<Utc>, tolerance_secs: i64) -> Result<(), WebhookError> {
+pub fn verify(
+    header: &str,
+    body: &[u8],
+    secret: &str,
+    now: DateTime<Utc>,
+    tolerance_secs: i64,
+) -> Result<(), WebhookError> {
     let sig = |m: &str| WebhookError::Signature(m.into());
     let mut t = None;
     let mut v1 = Vec::new();
@@ -59,7 +65,7 @@ pub fn sign(body: &[u8], secret: &str, t: i64) -> String {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
@@ -83,28 +89,44 @@ pub fn lifecycle(status: &str) -> Option<(Stage, Status)> {
 
 /// Parses an event. `Ok(None)`: a valid event of a type not taken (acknowledged, not stored).
 pub fn parse(body: &[u8]) -> Result<Option<DisputeEvent>, WebhookError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| WebhookError::payload("body", format!("is not JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| WebhookError::payload("body", format!("is not JSON: {e}")))?;
     let s = |v: &Value, f: &str| v.get(f).and_then(Value::as_str).map(str::to_owned);
-    let id = s(&v, "id").filter(|i| !i.is_empty() && i.len() <= 255).ok_or_else(|| WebhookError::payload("id", "is required"))?;
+    let id = s(&v, "id")
+        .filter(|i| !i.is_empty() && i.len() <= 255)
+        .ok_or_else(|| WebhookError::payload("id", "is required"))?;
     let kind = s(&v, "type").ok_or_else(|| WebhookError::payload("type", "is required"))?;
     if !EVENT_TYPES.contains(&kind.as_str()) {
         return Ok(None);
     }
-    let d = v.pointer("/data/object").filter(|o| o.is_object()).ok_or_else(|| WebhookError::payload("data.object", "is required"))?;
+    let d = v
+        .pointer("/data/object")
+        .filter(|o| o.is_object())
+        .ok_or_else(|| WebhookError::payload("data.object", "is required"))?;
     if d.get("object").and_then(Value::as_str) != Some("dispute") {
         return Err(WebhookError::payload("data.object.object", "must be dispute"));
     }
-    let dispute = s(d, "id").filter(|i| !i.is_empty() && i.len() <= 255).ok_or_else(|| WebhookError::payload("data.object.id", "is required"))?;
+    let dispute = s(d, "id")
+        .filter(|i| !i.is_empty() && i.len() <= 255)
+        .ok_or_else(|| WebhookError::payload("data.object.id", "is required"))?;
     let status_raw = s(d, "status").ok_or_else(|| WebhookError::payload("data.object.status", "is required"))?;
-    let (stage, status) =
-        lifecycle(&status_raw).ok_or_else(|| WebhookError::payload("data.object.status", format!("unknown status {status_raw}")))?;
-    let amount = d.get("amount").map(|a| a.as_i64().filter(|a| *a >= 0).ok_or_else(|| WebhookError::payload("data.object.amount", "must be a non-negative integer"))).transpose()?;
+    let (stage, status) = lifecycle(&status_raw)
+        .ok_or_else(|| WebhookError::payload("data.object.status", format!("unknown status {status_raw}")))?;
+    let amount = d
+        .get("amount")
+        .map(|a| {
+            a.as_i64()
+                .filter(|a| *a >= 0)
+                .ok_or_else(|| WebhookError::payload("data.object.amount", "must be a non-negative integer"))
+        })
+        .transpose()?;
     let currency = s(d, "currency").map(|c| c.to_ascii_uppercase());
     let created = v.get("created").and_then(Value::as_i64).or_else(|| d.get("created").and_then(Value::as_i64));
     let occurred_at = created
         .and_then(|t| DateTime::from_timestamp(t, 0))
         .ok_or_else(|| WebhookError::payload("created", "must be a Unix timestamp"))?;
-    let due_by = d.pointer("/evidence_details/due_by").and_then(Value::as_i64).and_then(|t| DateTime::from_timestamp(t, 0));
+    let due_by =
+        d.pointer("/evidence_details/due_by").and_then(Value::as_i64).and_then(|t| DateTime::from_timestamp(t, 0));
     let card = d.pointer("/payment_method_details/card");
     let network_code = card.and_then(|c| s(c, "network_reason_code"));
     let reason = network_code.or_else(|| s(d, "reason"));

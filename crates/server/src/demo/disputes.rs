@@ -63,8 +63,18 @@ fn at(svc: &Service, t: DateTime<Utc>) -> Service {
     svc.with_clock(Arc::new(FixedClock::new(t)))
 }
 
+/// What a Stripe dispute event says: (event id, type, status, reason, network reason code).
+type StripeSays<'a> = (&'a str, &'a str, &'a str, &'a str, Option<&'a str>);
+
 /// A Stripe dispute event, signed, delivered at `t`.
-async fn stripe_event(svc: &Service, t: DateTime<Utc>, id: &str, kind: &str, o: &Order, status: &str, reason: &str, network_code: Option<&str>, due: DateTime<Utc>) -> anyhow::Result<()> {
+async fn stripe_event(
+    svc: &Service,
+    t: DateTime<Utc>,
+    o: &Order,
+    says: StripeSays<'_>,
+    due: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let (id, kind, status, reason, network_code) = says;
     let body = json!({
         "id": id, "object": "event", "type": kind, "created": t.timestamp(), "livemode": false,
         "data": {"object": {
@@ -82,7 +92,14 @@ async fn stripe_event(svc: &Service, t: DateTime<Utc>, id: &str, kind: &str, o: 
 }
 
 /// An Adyen notification with one dispute item, signed, delivered at `t`.
-async fn adyen_event(svc: &Service, t: DateTime<Utc>, code: &str, o: &Order, reason: &str, due: Option<DateTime<Utc>>) -> anyhow::Result<()> {
+async fn adyen_event(
+    svc: &Service,
+    t: DateTime<Utc>,
+    code: &str,
+    o: &Order,
+    reason: &str,
+    due: Option<DateTime<Utc>>,
+) -> anyhow::Result<()> {
     let mut additional = json!({"chargebackReasonCode": reason, "chargebackSchemeCode": brand(&o.bin)});
     if let Some(d) = due {
         additional["defensePeriodEndsAt"] = json!(d.to_rfc3339());
@@ -104,7 +121,10 @@ pub(super) fn configure(svc: &Service) {
     let mut s = svc.settings();
     if s.disputes.stripe.webhook_secret.is_empty() && s.disputes.adyen.hmac_key.is_empty() {
         s.disputes = DisputesConfig {
-            stripe: riskdesk_service::disputes::StripeConfig { webhook_secret: STRIPE_SECRET.into(), tolerance_secs: 300 },
+            stripe: riskdesk_service::disputes::StripeConfig {
+                webhook_secret: STRIPE_SECRET.into(),
+                tolerance_secs: 300,
+            },
             adyen: riskdesk_service::disputes::AdyenConfig { hmac_key: ADYEN_KEY.into() },
             ..s.disputes
         };
@@ -132,14 +152,20 @@ pub(super) async fn seed(svc: &Service, data: &Dataset) -> anyhow::Result<usize>
             }
             Some("chargeback_received") => {
                 if let Some(t) = e["occurred_at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
-                    chargebacks.push((order, t.to_utc(), e["data"]["reason_code"].as_str().unwrap_or("10.4").to_owned()));
+                    chargebacks.push((
+                        order,
+                        t.to_utc(),
+                        e["data"]["reason_code"].as_str().unwrap_or("10.4").to_owned(),
+                    ));
                 }
             }
             _ => {}
         }
     }
     // The months behind: the history's card chargebacks, decided, as the provider reported them.
-    let mut report = String::from("dispute_ref,payment_ref,order_id,stage,status,reason_code,network,amount,currency,due_by,opened_at\n");
+    let mut report = String::from(
+        "dispute_ref,payment_ref,order_id,stage,status,reason_code,network,amount,currency,due_by,opened_at\n",
+    );
     for (i, (order, t, reason)) in chargebacks.iter().enumerate() {
         let Some(o) = by_id.get(order.as_str()) else { continue };
         if *t > now - Duration::days(25) {
@@ -164,7 +190,7 @@ pub(super) async fn seed(svc: &Service, data: &Dataset) -> anyhow::Result<usize>
 
     // The open ones, on recent card orders not disputed yet.
     let mut recent: Vec<&Order> = all.iter().filter(|o| !used.contains(&o.id)).collect();
-    recent.sort_by(|a, b| b.placed.cmp(&a.placed));
+    recent.sort_by_key(|o| std::cmp::Reverse(o.placed));
     let mut pick = |want: &dyn Fn(&Order) -> bool| -> Option<&Order> {
         let o = recent.iter().copied().find(|o| want(o) && !used.contains(&o.id))?;
         used.insert(o.id.clone());
@@ -173,17 +199,34 @@ pub(super) async fn seed(svc: &Service, data: &Dataset) -> anyhow::Result<usize>
     let h = Duration::hours;
     let mut n = 0;
     // A Visa fraud chargeback on an account with older orders of the same card: CE 3.0.
-    let old: HashMap<&str, usize> = all.iter().filter(|o| o.placed < now - Duration::days(121)).fold(HashMap::new(), |mut m, o| {
-        *m.entry(o.fingerprint.as_str()).or_default() += 1;
-        m
-    });
-    if let Some(o) = pick(&|o: &Order| brand(&o.bin) == "visa" && old.get(o.fingerprint.as_str()).is_some_and(|n| *n >= 2) && !refunded.contains(&o.id)) {
-        stripe_event(svc, now - Duration::days(2), "evt_demo_ce3", "charge.dispute.created", o, "needs_response", "fraudulent", Some("10.4"), now + Duration::days(9)).await?;
+    let old: HashMap<&str, usize> =
+        all.iter().filter(|o| o.placed < now - Duration::days(121)).fold(HashMap::new(), |mut m, o| {
+            *m.entry(o.fingerprint.as_str()).or_default() += 1;
+            m
+        });
+    if let Some(o) = pick(&|o: &Order| {
+        brand(&o.bin) == "visa" && old.get(o.fingerprint.as_str()).is_some_and(|n| *n >= 2) && !refunded.contains(&o.id)
+    }) {
+        stripe_event(
+            svc,
+            now - Duration::days(2),
+            o,
+            ("evt_demo_ce3", "charge.dispute.created", "needs_response", "fraudulent", Some("10.4")),
+            now + Duration::days(9),
+        )
+        .await?;
         n += 1;
     }
     // Inside the warning window, and one overdue.
     if let Some(o) = pick(&|o: &Order| brand(&o.bin) == "visa" && !refunded.contains(&o.id)) {
-        stripe_event(svc, now - Duration::days(15), "evt_demo_soon", "charge.dispute.created", o, "needs_response", "fraudulent", Some("10.4"), now + h(30)).await?;
+        stripe_event(
+            svc,
+            now - Duration::days(15),
+            o,
+            ("evt_demo_soon", "charge.dispute.created", "needs_response", "fraudulent", Some("10.4")),
+            now + h(30),
+        )
+        .await?;
         n += 1;
     }
     if let Some(o) = pick(&|o: &Order| brand(&o.bin) == "mastercard" && !refunded.contains(&o.id)) {
@@ -192,30 +235,74 @@ pub(super) async fn seed(svc: &Service, data: &Dataset) -> anyhow::Result<usize>
     }
     // "Not received" on delivered orders: the carrier's proof satisfies the checklist.
     if let Some(o) = pick(&|o: &Order| brand(&o.bin) == "visa" && !refunded.contains(&o.id)) {
-        stripe_event(svc, now - Duration::days(3), "evt_demo_nr", "charge.dispute.created", o, "needs_response", "product_not_received", Some("13.1"), now + Duration::days(6)).await?;
+        stripe_event(
+            svc,
+            now - Duration::days(3),
+            o,
+            ("evt_demo_nr", "charge.dispute.created", "needs_response", "product_not_received", Some("13.1")),
+            now + Duration::days(6),
+        )
+        .await?;
         n += 1;
     }
     if let Some(o) = pick(&|o: &Order| brand(&o.bin) == "mastercard" && !refunded.contains(&o.id)) {
-        adyen_event(svc, now - Duration::days(4), "NOTIFICATION_OF_CHARGEBACK", o, "4855", Some(now + Duration::days(12))).await?;
+        adyen_event(
+            svc,
+            now - Duration::days(4),
+            "NOTIFICATION_OF_CHARGEBACK",
+            o,
+            "4855",
+            Some(now + Duration::days(12)),
+        )
+        .await?;
         n += 1;
     }
     // Credit not processed on a refunded order: accepting it is refused.
     if let Some(o) = pick(&|o: &Order| refunded.contains(&o.id)) {
-        stripe_event(svc, now - Duration::days(1), "evt_demo_refunded", "charge.dispute.created", o, "needs_response", "credit_not_processed", Some("13.6"), now + Duration::days(15)).await?;
+        stripe_event(
+            svc,
+            now - Duration::days(1),
+            o,
+            ("evt_demo_refunded", "charge.dispute.created", "needs_response", "credit_not_processed", Some("13.6")),
+            now + Duration::days(15),
+        )
+        .await?;
         n += 1;
     }
     // An inquiry, a defence above the four-eye amount, one with the issuer.
     if let Some(o) = pick(&|o: &Order| !refunded.contains(&o.id)) {
-        adyen_event(svc, now - Duration::days(2), "REQUEST_FOR_INFORMATION", o, "10.4", Some(now + Duration::days(4))).await?;
+        adyen_event(svc, now - Duration::days(2), "REQUEST_FOR_INFORMATION", o, "10.4", Some(now + Duration::days(4)))
+            .await?;
         n += 1;
     }
     if let Some(o) = pick(&|o: &Order| o.minor >= 30_000 && brand(&o.bin) == "visa" && !refunded.contains(&o.id)) {
-        stripe_event(svc, now - Duration::days(5), "evt_demo_big", "charge.dispute.created", o, "needs_response", "product_unacceptable", Some("13.3"), now + Duration::days(8)).await?;
+        stripe_event(
+            svc,
+            now - Duration::days(5),
+            o,
+            ("evt_demo_big", "charge.dispute.created", "needs_response", "product_unacceptable", Some("13.3")),
+            now + Duration::days(8),
+        )
+        .await?;
         n += 1;
     }
     if let Some(o) = pick(&|o: &Order| brand(&o.bin) == "visa" && !refunded.contains(&o.id)) {
-        stripe_event(svc, now - Duration::days(12), "evt_demo_rev1", "charge.dispute.created", o, "needs_response", "fraudulent", Some("10.4"), now + Duration::days(2)).await?;
-        stripe_event(svc, now - Duration::days(6), "evt_demo_rev2", "charge.dispute.updated", o, "under_review", "fraudulent", Some("10.4"), now + Duration::days(2)).await?;
+        stripe_event(
+            svc,
+            now - Duration::days(12),
+            o,
+            ("evt_demo_rev1", "charge.dispute.created", "needs_response", "fraudulent", Some("10.4")),
+            now + Duration::days(2),
+        )
+        .await?;
+        stripe_event(
+            svc,
+            now - Duration::days(6),
+            o,
+            ("evt_demo_rev2", "charge.dispute.updated", "under_review", "fraudulent", Some("10.4")),
+            now + Duration::days(2),
+        )
+        .await?;
         n += 1;
     }
     if let Some(o) = pick(&|o: &Order| brand(&o.bin) == "visa") {

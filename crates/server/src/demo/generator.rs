@@ -142,11 +142,9 @@ impl Gen {
         let (items, total) = items;
         let payment = match method {
             "card" => {
-                {
                 let digits: String = id.chars().filter(char::is_ascii_digit).collect();
                 json!({"method": "card", "card": {"bin": card.1, "last4": format!("{:04}", self.rng.u16(0..10_000)), "fingerprint": card.0, "issuer_country": card.2},
                        "psp_reference": format!("pi_3{digits}")})
-            }
             }
             "sepa_debit" => json!({"method": "sepa_debit", "iban": "DE89370400440532013000"}),
             "paypal" => json!({"method": "paypal", "wallet_id": format!("pp-{}", &p.id)}),
@@ -198,7 +196,13 @@ impl Gen {
         // The carrier and its tracking number follow from the order: no draw from the generator.
         let digits: String = order.chars().filter(char::is_ascii_digit).collect();
         let carrier = if digits.ends_with(['0', '1', '2']) { "Hermes" } else { "DHL" };
-        self.event("order_shipped", shipped, Some(order), customer, json!({"carrier": carrier, "tracking_number": format!("00340434{digits}")}));
+        self.event(
+            "order_shipped",
+            shipped,
+            Some(order),
+            customer,
+            json!({"carrier": carrier, "tracking_number": format!("00340434{digits}")}),
+        );
         let delivered = shipped + Duration::hours(self.rng.i64(24..96));
         self.event("order_delivered", delivered, Some(order), customer, json!({}));
         if self.rng.u8(0..100) < return_rate {

@@ -49,8 +49,13 @@ pub(crate) async fn dispute_journey(
                 .await
                 .map_err(err)?;
             click(c, "#submit-defence").await?;
-            let done = text_until(c, "#dispute-done", |t| t.contains("submitted") || t.contains("second person")).await?;
-            if done.contains("submitted") || done.contains("second person") { Ok(()) } else { Err(format!("not submitted: {done}")) }
+            let done =
+                text_until(c, "#dispute-done", |t| t.contains("submitted") || t.contains("second person")).await?;
+            if done.contains("submitted") || done.contains("second person") {
+                Ok(())
+            } else {
+                Err(format!("not submitted: {done}"))
+            }
         }
         .await,
     )?;

@@ -48,7 +48,19 @@ async fn raw(app: &TestApp, path: &str, headers: &[(&str, String)], body: Vec<u8
     (s, String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned())
 }
 
-fn stripe_body(evt: &str, kind: &str, dispute: &str, status: &str, reason: &str, amount: i64, pi: &str, created: i64, due: i64) -> Vec<u8> {
+// The fields a test varies, named at each call.
+#[allow(clippy::too_many_arguments)]
+fn stripe_body(
+    evt: &str,
+    kind: &str,
+    dispute: &str,
+    status: &str,
+    reason: &str,
+    amount: i64,
+    pi: &str,
+    created: i64,
+    due: i64,
+) -> Vec<u8> {
     json!({"id": evt, "object": "event", "type": kind, "created": created,
            "data": {"object": {"id": dispute, "object": "dispute", "amount": amount, "currency": "eur", "charge": format!("ch_{pi}"),
                     "payment_intent": pi, "reason": reason, "status": status, "created": created,
@@ -91,7 +103,12 @@ async fn order_with_psp(app: &TestApp, id: &str, customer: &str, minutes: i64, p
 
 async fn event(app: &TestApp, id: &str, kind: &str, order: &str, minutes: i64, data: Value) {
     let at = (t0() + chrono::Duration::minutes(minutes)).to_rfc3339();
-    let (s, d) = app.post("/api/v1/events", &json!({"event_id": id, "type": kind, "occurred_at": at, "order_id": order, "data": data})).await;
+    let (s, d) = app
+        .post(
+            "/api/v1/events",
+            &json!({"event_id": id, "type": kind, "occurred_at": at, "order_id": order, "data": data}),
+        )
+        .await;
     assert!(s.is_success(), "{d}");
 }
 
@@ -108,13 +125,29 @@ both_backends!(stripe_webhooks_are_verified_deduplicated_and_follow_one_lifecycl
     order_with_psp(&app, "S-1", "C-1", -60 * 24, "pi_S1", "249.90").await;
     let now = app.service.now().timestamp();
     let due = now + 7 * 86_400;
-    let created = stripe_body("evt_1", "charge.dispute.created", "dp_1", "needs_response", "fraudulent", 24_990, "pi_S1", now, due);
+    let created = stripe_body(
+        "evt_1",
+        "charge.dispute.created",
+        "dp_1",
+        "needs_response",
+        "fraudulent",
+        24_990,
+        "pi_S1",
+        now,
+        due,
+    );
     // No signature, a wrong one, another secret's, a replay outside the window: 401, nothing stored.
     assert_eq!(raw(&app, "/api/v1/webhooks/stripe", &[], created.clone()).await.0, StatusCode::UNAUTHORIZED);
     let bad = format!("t={now},v1={}", "ab".repeat(32));
-    assert_eq!(raw(&app, "/api/v1/webhooks/stripe", &[("stripe-signature", bad)], created.clone()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        raw(&app, "/api/v1/webhooks/stripe", &[("stripe-signature", bad)], created.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let other = stripe::sign(&created, "whsec_other", now);
-    assert_eq!(raw(&app, "/api/v1/webhooks/stripe", &[("stripe-signature", other)], created.clone()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        raw(&app, "/api/v1/webhooks/stripe", &[("stripe-signature", other)], created.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let old = stripe::sign(&created, SECRET, now - 301);
     let (s, body) = raw(&app, "/api/v1/webhooks/stripe", &[("stripe-signature", old)], created.clone()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
@@ -123,8 +156,24 @@ both_backends!(stripe_webhooks_are_verified_deduplicated_and_follow_one_lifecycl
     // Signed but hostile: not JSON, a negative amount, an unknown status. Named, nothing stored.
     for (b, field) in [
         (b"{not json".to_vec(), "body"),
-        (stripe_body("evt_h1", "charge.dispute.created", "dp_h", "needs_response", "fraudulent", -1, "pi_S1", now, due), "data.object.amount"),
-        (stripe_body("evt_h2", "charge.dispute.created", "dp_h", "exploded", "fraudulent", 1, "pi_S1", now, due), "data.object.status"),
+        (
+            stripe_body(
+                "evt_h1",
+                "charge.dispute.created",
+                "dp_h",
+                "needs_response",
+                "fraudulent",
+                -1,
+                "pi_S1",
+                now,
+                due,
+            ),
+            "data.object.amount",
+        ),
+        (
+            stripe_body("evt_h2", "charge.dispute.created", "dp_h", "exploded", "fraudulent", 1, "pi_S1", now, due),
+            "data.object.status",
+        ),
     ] {
         let (s, e) = send_stripe(&app, b).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
@@ -151,7 +200,10 @@ both_backends!(stripe_webhooks_are_verified_deduplicated_and_follow_one_lifecycl
     assert_eq!(d["status"], "needs_response");
     assert_eq!(d["reason_family"], "fraud");
     assert_eq!(d["amount"], json!({"amount": "249.90", "currency": "EUR"}));
-    assert_eq!(d["due_by"].as_str().unwrap(), chrono::DateTime::from_timestamp(due, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    assert_eq!(
+        d["due_by"].as_str().unwrap(),
+        chrono::DateTime::from_timestamp(due, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    );
     let (_, full) = call(&app, &pat, "GET", &format!("/api/v1/disputes/{id}"), None).await;
     assert_eq!(full["events"].as_array().unwrap().len(), 1, "{full}");
     assert!(full["events"][0]["raw"].as_str().unwrap().contains("\"evt_1\""), "the raw event is kept verbatim");
@@ -164,15 +216,39 @@ both_backends!(stripe_webhooks_are_verified_deduplicated_and_follow_one_lifecycl
     assert_eq!(c["kind"], "dispute", "{c}");
 
     // Under review, then won; a late "needs response" does not move it back.
-    send_stripe(&app, stripe_body("evt_2", "charge.dispute.updated", "dp_1", "under_review", "fraudulent", 24_990, "pi_S1", now, due)).await;
-    send_stripe(&app, stripe_body("evt_3", "charge.dispute.closed", "dp_1", "won", "fraudulent", 24_990, "pi_S1", now, due)).await;
-    send_stripe(&app, stripe_body("evt_0", "charge.dispute.updated", "dp_1", "needs_response", "fraudulent", 24_990, "pi_S1", now, due)).await;
+    send_stripe(
+        &app,
+        stripe_body("evt_2", "charge.dispute.updated", "dp_1", "under_review", "fraudulent", 24_990, "pi_S1", now, due),
+    )
+    .await;
+    send_stripe(
+        &app,
+        stripe_body("evt_3", "charge.dispute.closed", "dp_1", "won", "fraudulent", 24_990, "pi_S1", now, due),
+    )
+    .await;
+    send_stripe(
+        &app,
+        stripe_body(
+            "evt_0",
+            "charge.dispute.updated",
+            "dp_1",
+            "needs_response",
+            "fraudulent",
+            24_990,
+            "pi_S1",
+            now,
+            due,
+        ),
+    )
+    .await;
     let (_, full) = call(&app, &pat, "GET", &format!("/api/v1/disputes/{id}"), None).await;
     assert_eq!((full["stage"].as_str(), full["status"].as_str()), (Some("chargeback"), Some("won")), "{full}");
     assert_eq!(full["events"].as_array().unwrap().len(), 4);
     assert!(full["closed_at"].is_string());
     // A Stripe event of another type is acknowledged and ignored.
-    let other = json!({"id": "evt_x", "type": "charge.succeeded", "created": now, "data": {"object": {}}}).to_string().into_bytes();
+    let other = json!({"id": "evt_x", "type": "charge.succeeded", "created": now, "data": {"object": {}}})
+        .to_string()
+        .into_bytes();
     let (s, b) = send_stripe(&app, other).await;
     assert_eq!(s, StatusCode::OK);
     assert!(b.contains("ignored"), "{b}");
@@ -181,14 +257,38 @@ both_backends!(stripe_webhooks_are_verified_deduplicated_and_follow_one_lifecycl
 both_backends!(adyen_batches_verify_every_item_and_deduplicate, |app: TestApp| async move {
     add_user(&app, "pat", Role::PaymentsSpecialist).await;
     let pat = token(&app, "pat").await;
-    let body = adyen_body(vec![adyen_item("NOTIFICATION_OF_CHARGEBACK", "PSP1", "A-1", "4855", 12_000, "2026-06-01T10:00:00+02:00", "2026-06-20T10:00:00+02:00")]);
+    let body = adyen_body(vec![adyen_item(
+        "NOTIFICATION_OF_CHARGEBACK",
+        "PSP1",
+        "A-1",
+        "4855",
+        12_000,
+        "2026-06-01T10:00:00+02:00",
+        "2026-06-20T10:00:00+02:00",
+    )]);
     // No key configured: refused.
     assert_eq!(raw(&app, "/api/v1/webhooks/adyen", &[], body.clone()).await.0, StatusCode::UNAUTHORIZED);
     configure(&app);
     order_with_psp(&app, "A-1", "C-2", -60 * 24 * 10, "orig-PSP1", "120.00").await;
     let two = adyen_body(vec![
-        adyen_item("NOTIFICATION_OF_CHARGEBACK", "PSP1", "A-1", "4855", 12_000, "2026-06-01T10:00:00+02:00", "2026-06-20T10:00:00+02:00"),
-        adyen_item("CHARGEBACK", "PSP1", "A-1", "4855", 12_000, "2026-06-01T11:00:00+02:00", "2026-06-20T10:00:00+02:00"),
+        adyen_item(
+            "NOTIFICATION_OF_CHARGEBACK",
+            "PSP1",
+            "A-1",
+            "4855",
+            12_000,
+            "2026-06-01T10:00:00+02:00",
+            "2026-06-20T10:00:00+02:00",
+        ),
+        adyen_item(
+            "CHARGEBACK",
+            "PSP1",
+            "A-1",
+            "4855",
+            12_000,
+            "2026-06-01T11:00:00+02:00",
+            "2026-06-20T10:00:00+02:00",
+        ),
     ]);
     let (s, b) = raw(&app, "/api/v1/webhooks/adyen", &[], two.clone()).await;
     assert_eq!((s, b.as_str()), (StatusCode::OK, "[accepted]"));
@@ -197,14 +297,34 @@ both_backends!(adyen_batches_verify_every_item_and_deduplicate, |app: TestApp| a
     let list = disputes(&app, &pat, "?status=").await;
     assert_eq!(list["total"], 1, "{list}");
     let d = &list["disputes"][0];
-    assert_eq!((d["order_id"].as_str(), d["reason_family"].as_str(), d["network"].as_str()), (Some("A-1"), Some("not_received"), Some("mastercard")));
+    assert_eq!(
+        (d["order_id"].as_str(), d["reason_family"].as_str(), d["network"].as_str()),
+        (Some("A-1"), Some("not_received"), Some("mastercard"))
+    );
     assert_eq!(d["due_by"], "2026-06-20T08:00:00Z");
     assert_eq!(d["funds_minor"], -12_000, "CHARGEBACK moved the money");
-    let (_, full) = call(&app, &pat, "GET", &format!("/api/v1/disputes/{}", d["dispute_id"].as_str().unwrap()), None).await;
+    let (_, full) =
+        call(&app, &pat, "GET", &format!("/api/v1/disputes/{}", d["dispute_id"].as_str().unwrap()), None).await;
     assert_eq!(full["events"].as_array().unwrap().len(), 2);
     // One tampered item refuses the whole batch: its good item is not stored either.
-    let good = adyen_item("NOTIFICATION_OF_CHARGEBACK", "PSP2", "A-2", "10.4", 5_000, "2026-06-01T10:00:00+02:00", "2026-06-20T10:00:00+02:00");
-    let mut bad = adyen_item("CHARGEBACK_REVERSED", "PSP1", "A-1", "4855", 12_000, "2026-06-02T10:00:00+02:00", "2026-06-20T10:00:00+02:00");
+    let good = adyen_item(
+        "NOTIFICATION_OF_CHARGEBACK",
+        "PSP2",
+        "A-2",
+        "10.4",
+        5_000,
+        "2026-06-01T10:00:00+02:00",
+        "2026-06-20T10:00:00+02:00",
+    );
+    let mut bad = adyen_item(
+        "CHARGEBACK_REVERSED",
+        "PSP1",
+        "A-1",
+        "4855",
+        12_000,
+        "2026-06-02T10:00:00+02:00",
+        "2026-06-20T10:00:00+02:00",
+    );
     bad["amount"]["value"] = json!(1);
     let (s, _) = raw(&app, "/api/v1/webhooks/adyen", &[], adyen_body(vec![good, bad])).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -214,7 +334,15 @@ both_backends!(adyen_batches_verify_every_item_and_deduplicate, |app: TestApp| a
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
     assert!(b.contains("notificationItems"), "{b}");
     // Reversed: won, money back.
-    let rev = adyen_item("CHARGEBACK_REVERSED", "PSP1", "A-1", "4855", 12_000, "2026-06-05T10:00:00+02:00", "2026-06-20T10:00:00+02:00");
+    let rev = adyen_item(
+        "CHARGEBACK_REVERSED",
+        "PSP1",
+        "A-1",
+        "4855",
+        12_000,
+        "2026-06-05T10:00:00+02:00",
+        "2026-06-20T10:00:00+02:00",
+    );
     raw(&app, "/api/v1/webhooks/adyen", &[], adyen_body(vec![rev])).await;
     let d = &disputes(&app, &pat, "?order_id=A-1").await["disputes"][0];
     assert_eq!((d["status"].as_str(), d["funds_minor"].as_i64()), (Some("won"), Some(0)));
@@ -230,34 +358,90 @@ both_backends!(evidence_comes_from_the_order_and_ce3_from_earlier_orders, |app: 
         order_with_psp(&app, id, "C-9", -days * day, &format!("pi_{id}"), "80.00").await;
     }
     order_with_psp(&app, "E-1", "C-9", -5 * day, "pi_E1", "180.00").await;
-    event(&app, "ev-s", "order_shipped", "E-1", -4 * day, json!({"carrier": "DHL", "tracking_number": "00340434161094042557"})).await;
+    event(
+        &app,
+        "ev-s",
+        "order_shipped",
+        "E-1",
+        -4 * day,
+        json!({"carrier": "DHL", "tracking_number": "00340434161094042557"}),
+    )
+    .await;
     event(&app, "ev-d", "order_delivered", "E-1", -2 * day, json!({})).await;
     let now = app.service.now().timestamp();
-    let (_, r) = send_stripe(&app, stripe_body("evt_f", "charge.dispute.created", "dp_f", "needs_response", "fraudulent", 18_000, "pi_E1", now, now + 86_400 * 9)).await;
+    let (_, r) = send_stripe(
+        &app,
+        stripe_body(
+            "evt_f",
+            "charge.dispute.created",
+            "dp_f",
+            "needs_response",
+            "fraudulent",
+            18_000,
+            "pi_E1",
+            now,
+            now + 86_400 * 9,
+        ),
+    )
+    .await;
     let id = serde_json::from_str::<Value>(&r).unwrap()["dispute_id"].as_str().unwrap().to_owned();
     let (_, d) = call(&app, &pat, "GET", &format!("/api/v1/disputes/{id}"), None).await;
     let cands = d["ce3_candidates"].as_array().unwrap();
-    let qualifying: Vec<&str> = cands.iter().filter(|c| c["qualifies"] == true).map(|c| c["order_id"].as_str().unwrap()).collect();
+    let qualifying: Vec<&str> =
+        cands.iter().filter(|c| c["qualifies"] == true).map(|c| c["order_id"].as_str().unwrap()).collect();
     assert_eq!(qualifying, ["E-150", "E-200"], "{d}");
     let recent = cands.iter().find(|c| c["order_id"] == "E-100").unwrap();
     assert!(recent["why"].as_str().unwrap().contains("fewer than 120"), "{recent}");
     assert_eq!(d["ce3_eligible"], true);
-    let state = |code: &str| d["checklist"].as_array().unwrap().iter().find(|i| i["code"] == code).unwrap()["state"].as_str().unwrap().to_owned();
+    let state = |code: &str| {
+        d["checklist"].as_array().unwrap().iter().find(|i| i["code"] == code).unwrap()["state"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(state("ce3"), "automatic");
     assert_eq!(state("delivery_scan"), "automatic");
     assert_eq!(state("account_history"), "automatic");
     // The IP is masked on the page and the API view; the pack for the provider has it.
-    let ip = d["checklist"].as_array().unwrap().iter().find(|i| i["code"] == "purchase_ip").unwrap()["evidence"].as_str().unwrap().to_owned();
+    let ip = d["checklist"].as_array().unwrap().iter().find(|i| i["code"] == "purchase_ip").unwrap()["evidence"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(!ip.contains("203.0.113.7"), "{ip}");
 
     // "Not received" on the same order's twin: the carrier's data satisfies the shipping items.
-    let (_, r) = send_stripe(&app, stripe_body("evt_n", "charge.dispute.created", "dp_n", "needs_response", "product_not_received", 18_000, "pi_E1", now, now + 86_400 * 9)).await;
+    let (_, r) = send_stripe(
+        &app,
+        stripe_body(
+            "evt_n",
+            "charge.dispute.created",
+            "dp_n",
+            "needs_response",
+            "product_not_received",
+            18_000,
+            "pi_E1",
+            now,
+            now + 86_400 * 9,
+        ),
+    )
+    .await;
     let nid = serde_json::from_str::<Value>(&r).unwrap()["dispute_id"].as_str().unwrap().to_owned();
     let (_, n) = call(&app, &pat, "GET", &format!("/api/v1/disputes/{nid}"), None).await;
-    let items: Vec<(&str, &str)> = n["checklist"].as_array().unwrap().iter().map(|i| (i["code"].as_str().unwrap(), i["state"].as_str().unwrap())).collect();
+    let items: Vec<(&str, &str)> = n["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["code"].as_str().unwrap(), i["state"].as_str().unwrap()))
+        .collect();
     assert_eq!(
         items,
-        [("tracking_number", "automatic"), ("carrier", "automatic"), ("delivery_scan", "automatic"), ("address_match", "automatic"), ("customer_communication", "missing")],
+        [
+            ("tracking_number", "automatic"),
+            ("carrier", "automatic"),
+            ("delivery_scan", "automatic"),
+            ("address_match", "automatic"),
+            ("customer_communication", "missing")
+        ],
         "{n}"
     );
     // By hand, with a note; an unknown item or an empty note is refused, naming the field.
@@ -266,7 +450,14 @@ both_backends!(evidence_comes_from_the_order_and_ce3_from_earlier_orders, |app: 
     assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("item")), "{e}");
     let (s, e) = call(&app, &pat, "POST", &path, Some(json!({"item": "customer_communication", "note": "  "}))).await;
     assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("note")), "{e}");
-    let (s, _) = call(&app, &pat, "POST", &path, Some(json!({"item": "customer_communication", "note": "Mail of 2 June: the customer confirms receipt"}))).await;
+    let (s, _) = call(
+        &app,
+        &pat,
+        "POST",
+        &path,
+        Some(json!({"item": "customer_communication", "note": "Mail of 2 June: the customer confirms receipt"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let (_, pack) = call(&app, &pat, "GET", &format!("/api/v1/disputes/{nid}/pack"), None).await;
     assert_eq!(pack["evidence"]["shipping_tracking_number"], "00340434161094042557", "{pack}");
@@ -278,7 +469,12 @@ both_backends!(evidence_comes_from_the_order_and_ce3_from_earlier_orders, |app: 
     let resp = app
         .router
         .clone()
-        .oneshot(Request::get(format!("/api/v1/disputes/{nid}/pack.pdf")).header("authorization", format!("Bearer {pat}")).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(format!("/api/v1/disputes/{nid}/pack.pdf"))
+                .header("authorization", format!("Bearer {pat}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(resp.headers()["content-type"], "application/pdf");
@@ -294,33 +490,80 @@ both_backends!(responding_refuses_a_refunded_accept_and_needs_four_eyes_above_th
     add_user(&app, "ben", Role::RiskExpert).await;
     let (pat, ben) = (token(&app, "pat").await, token(&app, "ben").await);
     order_with_psp(&app, "R-1", "C-3", -3000, "pi_R1", "120.00").await;
-    event(&app, "ev-r", "refund_issued", "R-1", -1000, json!({"amount": {"amount": "120.00", "currency": "EUR"}})).await;
+    event(&app, "ev-r", "refund_issued", "R-1", -1000, json!({"amount": {"amount": "120.00", "currency": "EUR"}}))
+        .await;
     order_with_psp(&app, "R-2", "C-4", -3000, "pi_R2", "90.00").await;
     order_with_psp(&app, "R-3", "C-5", -3000, "pi_R3", "900.00").await;
     let now = app.service.now().timestamp();
     let mut ids = Vec::new();
-    for (evt, dp, pi, amount) in [("e1", "dp_r1", "pi_R1", 12_000), ("e2", "dp_r2", "pi_R2", 9_000), ("e3", "dp_r3", "pi_R3", 90_000)] {
-        let (_, r) = send_stripe(&app, stripe_body(evt, "charge.dispute.created", dp, "needs_response", "credit_not_processed", amount, pi, now, now + 86_400 * 10)).await;
+    for (evt, dp, pi, amount) in
+        [("e1", "dp_r1", "pi_R1", 12_000), ("e2", "dp_r2", "pi_R2", 9_000), ("e3", "dp_r3", "pi_R3", 90_000)]
+    {
+        let (_, r) = send_stripe(
+            &app,
+            stripe_body(
+                evt,
+                "charge.dispute.created",
+                dp,
+                "needs_response",
+                "credit_not_processed",
+                amount,
+                pi,
+                now,
+                now + 86_400 * 10,
+            ),
+        )
+        .await;
         ids.push(serde_json::from_str::<Value>(&r).unwrap()["dispute_id"].as_str().unwrap().to_owned());
     }
     // Refunded already: accepting would pay twice.
-    let (s, e) = call(&app, &pat, "POST", &format!("/api/v1/disputes/{}/accept", ids[0]), Some(json!({"reason": "customer is right"}))).await;
+    let (s, e) = call(
+        &app,
+        &pat,
+        "POST",
+        &format!("/api/v1/disputes/{}/accept", ids[0]),
+        Some(json!({"reason": "customer is right"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::CONFLICT, "{e}");
     assert!(e["detail"].as_str().unwrap().contains("120.00 EUR"), "{e}");
-    let (s, e) = call(&app, &pat, "POST", &format!("/api/v1/disputes/{}/accept", ids[1]), Some(json!({"reason": ""}))).await;
+    let (s, e) =
+        call(&app, &pat, "POST", &format!("/api/v1/disputes/{}/accept", ids[1]), Some(json!({"reason": ""}))).await;
     assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")));
-    let (s, a) = call(&app, &pat, "POST", &format!("/api/v1/disputes/{}/accept", ids[1]), Some(json!({"reason": "item never shipped"}))).await;
+    let (s, a) = call(
+        &app,
+        &pat,
+        "POST",
+        &format!("/api/v1/disputes/{}/accept", ids[1]),
+        Some(json!({"reason": "item never shipped"})),
+    )
+    .await;
     assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("accepted")), "{a}");
     // Below the four-eye amount: submitted at once.
-    let (s, r) = call(&app, &pat, "POST", &format!("/api/v1/disputes/{}/submit", ids[0]), Some(json!({"note": "refund of 120.00 attached"}))).await;
+    let (s, r) = call(
+        &app,
+        &pat,
+        "POST",
+        &format!("/api/v1/disputes/{}/submit", ids[0]),
+        Some(json!({"note": "refund of 120.00 attached"})),
+    )
+    .await;
     assert_eq!((s, r["outcome"].as_str()), (StatusCode::OK, Some("submitted")), "{r}");
     let (s, _) = call(&app, &pat, "POST", &format!("/api/v1/disputes/{}/submit", ids[0]), Some(json!({}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "submitted once");
     // Above: a proposal; a machine key cannot propose, the maker cannot approve, a second person does.
     let key = app.service.create_api_key("psp-tool", &[Scope::Disputes]).await.unwrap().secret;
-    let (s, _) = call(&app, &key, "POST", &format!("/api/v1/disputes/{}/submit", ids[2]), Some(json!({"note": "x"}))).await;
+    let (s, _) =
+        call(&app, &key, "POST", &format!("/api/v1/disputes/{}/submit", ids[2]), Some(json!({"note": "x"}))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, r) = call(&app, &pat, "POST", &format!("/api/v1/disputes/{}/submit", ids[2]), Some(json!({"note": "delivery proof"}))).await;
+    let (s, r) = call(
+        &app,
+        &pat,
+        "POST",
+        &format!("/api/v1/disputes/{}/submit", ids[2]),
+        Some(json!({"note": "delivery proof"})),
+    )
+    .await;
     assert_eq!((s, r["outcome"].as_str()), (StatusCode::OK, Some("pending")), "{r}");
     let proposal = r["proposal_id"].as_str().unwrap().to_owned();
     let (_, d) = call(&app, &pat, "GET", &format!("/api/v1/disputes/{}", ids[2]), None).await;
@@ -329,9 +572,13 @@ both_backends!(responding_refuses_a_refunded_accept_and_needs_four_eyes_above_th
     let summary = p["summary"].to_string();
     assert!(summary.contains("900.00 EUR") && summary.contains("delivery proof"), "{p}");
     let hash = p["payload_hash"].as_str().unwrap().to_owned();
-    let (s, _) = call(&app, &pat, "POST", &format!("/api/v1/proposals/{proposal}/approve"), Some(json!({"payload_hash": hash}))).await;
+    let (s, _) =
+        call(&app, &pat, "POST", &format!("/api/v1/proposals/{proposal}/approve"), Some(json!({"payload_hash": hash})))
+            .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, e) = call(&app, &ben, "POST", &format!("/api/v1/proposals/{proposal}/approve"), Some(json!({"payload_hash": hash}))).await;
+    let (s, e) =
+        call(&app, &ben, "POST", &format!("/api/v1/proposals/{proposal}/approve"), Some(json!({"payload_hash": hash})))
+            .await;
     assert_eq!(s, StatusCode::OK, "{e}");
     let (_, d) = call(&app, &pat, "GET", &format!("/api/v1/disputes/{}", ids[2]), None).await;
     assert_eq!((d["status"].as_str(), d["submitted_by"].as_str()), (Some("under_review"), Some("user:pat")), "{d}");
@@ -341,7 +588,10 @@ both_backends!(responding_refuses_a_refunded_accept_and_needs_four_eyes_above_th
     let (tia, aud) = (token(&app, "tia").await, token(&app, "aud").await);
     assert_eq!(call(&app, &tia, "GET", "/api/v1/disputes", None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(call(&app, &aud, "GET", "/api/v1/disputes", None).await.0, StatusCode::OK);
-    assert_eq!(call(&app, &aud, "POST", &format!("/api/v1/disputes/{}/accept", ids[1]), Some(json!({"reason": "x"}))).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&app, &aud, "POST", &format!("/api/v1/disputes/{}/accept", ids[1]), Some(json!({"reason": "x"}))).await.0,
+        StatusCode::FORBIDDEN
+    );
 });
 
 both_backends!(the_watch_warns_before_the_deadline_and_escalates_after, |app: TestApp| async move {
@@ -350,7 +600,21 @@ both_backends!(the_watch_warns_before_the_deadline_and_escalates_after, |app: Te
     let lea = token(&app, "lea").await;
     order_with_psp(&app, "W-1", "C-6", -3000, "pi_W1", "75.00").await;
     let now = app.service.now().timestamp();
-    let (_, r) = send_stripe(&app, stripe_body("ew", "charge.dispute.created", "dp_w", "needs_response", "fraudulent", 7_500, "pi_W1", now, now + 10 * 3600)).await;
+    let (_, r) = send_stripe(
+        &app,
+        stripe_body(
+            "ew",
+            "charge.dispute.created",
+            "dp_w",
+            "needs_response",
+            "fraudulent",
+            7_500,
+            "pi_W1",
+            now,
+            now + 10 * 3600,
+        ),
+    )
+    .await;
     let id = serde_json::from_str::<Value>(&r).unwrap()["dispute_id"].as_str().unwrap().to_owned();
     let s = app.service.sweep_disputes().await.unwrap();
     assert_eq!((s.warned, s.escalated), (1, 0));
@@ -373,7 +637,9 @@ both_backends!(reports_import_whole_and_scheme_ratios_count_as_the_programmes_do
     app.clock.advance(chrono::Duration::days(14));
     let head = "dispute_ref,payment_ref,order_id,stage,status,reason_code,network,amount,currency,due_by,opened_at\n";
     // A bad third line stores nothing, and is named.
-    let bad = format!("{head}R1,p1,,chargeback,lost,10.4,visa,10.00,EUR,,2026-06-02T10:00:00Z\nR2,p2,,chargeback,unknown,10.4,visa,10.00,EUR,,2026-06-02T10:00:00Z\n");
+    let bad = format!(
+        "{head}R1,p1,,chargeback,lost,10.4,visa,10.00,EUR,,2026-06-02T10:00:00Z\nR2,p2,,chargeback,unknown,10.4,visa,10.00,EUR,,2026-06-02T10:00:00Z\n"
+    );
     let (s, e) = app.call("POST", "/api/v1/disputes/import", Some(&key), Some(bad.into_bytes())).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert!(e["detail"].as_str().unwrap().contains("line 3"), "{e}");
@@ -392,25 +658,43 @@ both_backends!(reports_import_whole_and_scheme_ratios_count_as_the_programmes_do
     let (s, r) = app.call("POST", "/api/v1/disputes/import", Some(&key), Some(csv.clone().into_bytes())).await;
     assert_eq!((s, r["created"].as_i64()), (StatusCode::OK, Some(23)), "{r}");
     let (_, r) = app.call("POST", "/api/v1/disputes/import", Some(&key), Some(csv.into_bytes())).await;
-    assert_eq!((r["created"].as_i64(), r["unchanged"].as_i64()), (Some(0), Some(23)), "a repeated report changes nothing");
+    assert_eq!(
+        (r["created"].as_i64(), r["unchanged"].as_i64()),
+        (Some(0), Some(23)),
+        "a repeated report changes nothing"
+    );
     // Decided on arrival: no cases; the inquiry needs work: a case.
     let (_, open) = call(&app, &pat, "GET", "/api/v1/disputes?status=open", None).await;
     assert_eq!(open["total"], 1);
     assert!(open["disputes"][0]["case_id"].is_string());
     for (month, network, n) in [("2026-06", "visa", 1000), ("2026-05", "mastercard", 500)] {
-        let (s, e) = call(&app, &key, "PUT", &format!("/api/v1/disputes/volumes/{month}/{network}"), Some(json!({"settled": n}))).await;
+        let (s, e) = call(
+            &app,
+            &key,
+            "PUT",
+            &format!("/api/v1/disputes/volumes/{month}/{network}"),
+            Some(json!({"settled": n})),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{e}");
     }
     let (s, e) = call(&app, &key, "PUT", "/api/v1/disputes/volumes/2026-13/visa", Some(json!({"settled": 1}))).await;
     assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("month")));
     let (_, r) = call(&app, &pat, "GET", "/api/v1/disputes/schemes?months=2", None).await;
     let june_v = r["visa_vamp"].as_array().unwrap().iter().find(|m| m["month"] == "2026-06").unwrap().clone();
-    assert_eq!((june_v["assessment"]["count"].as_i64(), june_v["assessment"]["denominator"].as_i64()), (Some(11), Some(1000)), "{r}");
+    assert_eq!(
+        (june_v["assessment"]["count"].as_i64(), june_v["assessment"]["denominator"].as_i64()),
+        (Some(11), Some(1000)),
+        "{r}"
+    );
     assert!((june_v["assessment"]["ratio_pct"].as_f64().unwrap() - 1.1).abs() < 1e-9);
     assert_eq!(june_v["assessment"]["level"], "below", "below the count floor");
     assert_eq!(june_v["volume_source"], "report");
     let june_m = r["mastercard_ecp"].as_array().unwrap().iter().find(|m| m["month"] == "2026-06").unwrap().clone();
-    assert_eq!((june_m["assessment"]["count"].as_i64(), june_m["assessment"]["denominator"].as_i64()), (Some(10), Some(500)));
+    assert_eq!(
+        (june_m["assessment"]["count"].as_i64(), june_m["assessment"]["denominator"].as_i64()),
+        (Some(10), Some(500))
+    );
     assert!((june_m["assessment"]["ratio_pct"].as_f64().unwrap() - 2.0).abs() < 1e-9);
     assert_eq!(june_m["assessment"]["level"], "below", "fewer than 100 chargebacks");
     // The running month has a forecast.
@@ -428,11 +712,28 @@ both_backends!(refund_claims_and_return_abuse_open_cases, |app: TestApp| async m
         if i < 3 {
             event(&app, &format!("{id}-r"), "return_requested", &id, -(38 - i - 29) * day, json!({})).await;
             let condition = if i == 0 { "worn, perfume odour" } else { "as new" };
-            event(&app, &format!("{id}-w"), "return_received", &id, -(38 - i - 31) * day, json!({"condition": condition})).await;
-            event(&app, &format!("{id}-f"), "refund_issued", &id, -(38 - i - 32) * day, json!({"amount": {"amount": "100.00", "currency": "EUR"}})).await;
+            event(
+                &app,
+                &format!("{id}-w"),
+                "return_received",
+                &id,
+                -(38 - i - 31) * day,
+                json!({"condition": condition}),
+            )
+            .await;
+            event(
+                &app,
+                &format!("{id}-f"),
+                "refund_issued",
+                &id,
+                -(38 - i - 32) * day,
+                json!({"amount": {"amount": "100.00", "currency": "EUR"}}),
+            )
+            .await;
         }
     }
-    event(&app, "RT-3-s", "order_shipped", "RT-3", -37 * day, json!({"carrier": "DHL", "tracking_number": "0034"})).await;
+    event(&app, "RT-3-s", "order_shipped", "RT-3", -37 * day, json!({"carrier": "DHL", "tracking_number": "0034"}))
+        .await;
     event(&app, "RT-3-c", "refund_claimed", "RT-3", -30 * day, json!({"claim": "empty_box"})).await;
     let (s, r) = call(&app, &pat, "GET", "/api/v1/return-abuse?days=90", None).await;
     assert_eq!(s, StatusCode::OK, "{r}");
@@ -460,7 +761,21 @@ both_backends!(dispute_pages_for_people, |app: TestApp| async move {
     add_user(&app, "tia", Role::Tier2Agent).await;
     order_with_psp(&app, "P-1", "C-8", -3000, "pi_P1", "60.00").await;
     let now = app.service.now().timestamp();
-    let (_, r) = send_stripe(&app, stripe_body("ep", "charge.dispute.created", "dp_p", "needs_response", "product_not_received", 6_000, "pi_P1", now, now + 3 * 86_400)).await;
+    let (_, r) = send_stripe(
+        &app,
+        stripe_body(
+            "ep",
+            "charge.dispute.created",
+            "dp_p",
+            "needs_response",
+            "product_not_received",
+            6_000,
+            "pi_P1",
+            now,
+            now + 3 * 86_400,
+        ),
+    )
+    .await;
     let id = serde_json::from_str::<Value>(&r).unwrap()["dispute_id"].as_str().unwrap().to_owned();
     let pat = sign_in(&app, "pat").await;
     let q = pat.get(&app, "/disputes").await;
@@ -468,7 +783,8 @@ both_backends!(dispute_pages_for_people, |app: TestApp| async move {
     assert!(q.body.contains(&format!("id=\"d-{id}\"")), "the queue lists it");
     let p = pat.get(&app, &format!("/disputes/{id}")).await;
     assert!(p.body.contains("id=\"ev-customer_communication\""), "{}", p.body);
-    let done = pat.post(&app, &format!("/disputes/{id}/evidence"), "item=customer_communication&note=phone+call+3+June").await;
+    let done =
+        pat.post(&app, &format!("/disputes/{id}/evidence"), "item=customer_communication&note=phone+call+3+June").await;
     assert_eq!(done.location.as_deref(), Some(format!("/disputes/{id}?done=evidence").as_str()));
     let refused = pat.post(&app, &format!("/disputes/{id}/evidence"), "item=nope&note=x").await;
     assert!(refused.location.unwrap().contains("error="), "an error goes back to the page");

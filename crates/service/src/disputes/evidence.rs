@@ -47,7 +47,11 @@ fn data_text(e: &riskdesk_store::StoredEvent, key: &str) -> Option<String> {
 }
 
 fn amount_minor(e: &riskdesk_store::StoredEvent) -> i64 {
-    e.event.data.get("amount").and_then(|a| serde_json::from_value::<riskdesk_domain::Money>(a.clone()).ok()).map_or(0, |m| m.minor)
+    e.event
+        .data
+        .get("amount")
+        .and_then(|a| serde_json::from_value::<riskdesk_domain::Money>(a.clone()).ok())
+        .map_or(0, |m| m.minor)
 }
 
 fn card_key(o: &riskdesk_domain::Order) -> Option<String> {
@@ -68,7 +72,8 @@ fn transaction(o: &StoredOrder, disputed: bool) -> Transaction {
         device: order.device.as_ref().and_then(|d| d.device_id.clone()),
         account: Some(order.customer.customer_id.to_string()),
         shipping: order.shipping_address.as_ref().and_then(|a| a.key()).map(|k| k.into_string()),
-        disputed: disputed || o.events.iter().any(|e| is(e, EventType::ChargebackReceived) || is(e, EventType::FraudConfirmed)),
+        disputed: disputed
+            || o.events.iter().any(|e| is(e, EventType::ChargebackReceived) || is(e, EventType::FraudConfirmed)),
     }
 }
 
@@ -110,7 +115,12 @@ impl Service {
         let disputed: HashSet<String> = match &r.customer_id {
             Some(c) => self
                 .store()
-                .disputes(&DisputeFilter { customer_id: Some(c.clone()), with_fraud_reports: true, limit: 1000, ..Default::default() })
+                .disputes(&DisputeFilter {
+                    customer_id: Some(c.clone()),
+                    with_fraud_reports: true,
+                    limit: 1000,
+                    ..Default::default()
+                })
                 .await?
                 .into_iter()
                 .filter_map(|x| x.order_id)
@@ -138,8 +148,11 @@ impl Service {
         f.address_match = ship.as_ref().map(|_| address_seen);
         let family = ReasonFamily::parse(&r.reason_family).unwrap_or(ReasonFamily::Other);
         let network = Network::parse(&r.network).unwrap_or(Network::Other);
-        let candidates = if family == ReasonFamily::Fraud && (network == Network::Visa || r.reason_code.as_deref() == Some("10.4")) {
-            let txs: Vec<Transaction> = history.iter().map(|h| transaction(h, disputed.contains(h.order.order_id.as_str()))).collect();
+        let candidates = if family == ReasonFamily::Fraud
+            && (network == Network::Visa || r.reason_code.as_deref() == Some("10.4"))
+        {
+            let txs: Vec<Transaction> =
+                history.iter().map(|h| transaction(h, disputed.contains(h.order.order_id.as_str()))).collect();
             ce3::candidates(&transaction(&o, true), r.opened_at, &txs)
         } else {
             Vec::new()
@@ -148,7 +161,11 @@ impl Service {
         Ok((f, candidates))
     }
 
-    pub(crate) async fn dispute_evidence_view(&self, _: &DisputeViewer, r: &DisputeRecord) -> ServiceResult<EvidenceView> {
+    pub(crate) async fn dispute_evidence_view(
+        &self,
+        _: &DisputeViewer,
+        r: &DisputeRecord,
+    ) -> ServiceResult<EvidenceView> {
         let (facts, candidates) = self.dispute_facts(r).await?;
         let manual = self.store().dispute_evidence(&r.dispute_id).await?;
         let family = ReasonFamily::parse(&r.reason_family).unwrap_or(ReasonFamily::Other);
@@ -164,7 +181,9 @@ impl Service {
                     _ => t,
                 });
                 match (by_hand, auto) {
-                    (Some(m), _) => ItemState { item, state: "manual", evidence: Some(m.note.clone()), by: Some(m.by.clone()) },
+                    (Some(m), _) => {
+                        ItemState { item, state: "manual", evidence: Some(m.note.clone()), by: Some(m.by.clone()) }
+                    }
                     (None, Some(a)) => ItemState { item, state: "automatic", evidence: Some(a), by: None },
                     (None, None) => ItemState { item, state: "missing", evidence: None, by: None },
                 }
@@ -180,7 +199,13 @@ impl Service {
     }
 
     /// Satisfies a checklist item by hand with a note, or (no note) takes that back.
-    pub async fn mark_dispute_evidence(&self, cap: &DisputeWorker, id: &str, item: &str, note: Option<&str>) -> ServiceResult<()> {
+    pub async fn mark_dispute_evidence(
+        &self,
+        cap: &DisputeWorker,
+        id: &str,
+        item: &str,
+        note: Option<&str>,
+    ) -> ServiceResult<()> {
         let r = self.dispute_record(id).await?;
         let family = ReasonFamily::parse(&r.reason_family).unwrap_or(ReasonFamily::Other);
         let network = Network::parse(&r.network).unwrap_or(Network::Other);
@@ -191,11 +216,15 @@ impl Service {
                 list.iter().map(|i| i.code).collect::<Vec<_>>().join(", ")
             )));
         }
-        let note = note
-            .map(|n| crate::cases::clean_text("note", n, 2000, true))
-            .transpose()?;
+        let note = note.map(|n| crate::cases::clean_text("note", n, 2000, true)).transpose()?;
         let now = self.now();
-        let change = DisputeChange::Evidence { dispute_id: id.into(), item: item.into(), note: note.clone(), by: cap.actor().id.clone(), at: now };
+        let change = DisputeChange::Evidence {
+            dispute_id: id.into(),
+            item: item.into(),
+            note: note.clone(),
+            by: cap.actor().id.clone(),
+            at: now,
+        };
         let audit = entry(
             &cap.actor().id,
             if note.is_some() { "dispute.evidence" } else { "dispute.evidence_removed" },
@@ -221,7 +250,8 @@ impl Service {
             };
             if let Some(t) = text {
                 let prev = fields.get(i.item.field).and_then(|v| v.as_str()).map(|p| format!("{p}\n"));
-                fields.insert(i.item.field.into(), serde_json::Value::String(format!("{}{t}", prev.unwrap_or_default())));
+                fields
+                    .insert(i.item.field.into(), serde_json::Value::String(format!("{}{t}", prev.unwrap_or_default())));
             }
         }
         if ce3::eligible(&candidates) {
@@ -230,7 +260,10 @@ impl Service {
                 .filter(|c| c.qualifies)
                 .map(|c| format!("{} ({}): {}", c.order_id, c.placed_at.format("%Y-%m-%d"), c.why))
                 .collect();
-            fields.insert("uncategorized_text".into(), serde_json::Value::String(format!("Compelling Evidence 3.0:\n{}", lines.join("\n"))));
+            fields.insert(
+                "uncategorized_text".into(),
+                serde_json::Value::String(format!("Compelling Evidence 3.0:\n{}", lines.join("\n"))),
+            );
         }
         let json = serde_json::json!({
             "dispute_id": r.dispute_id,
@@ -245,8 +278,14 @@ impl Service {
             "missing": view.checklist.iter().filter(|i| i.state == "missing").map(|i| i.item.code).collect::<Vec<_>>(),
         });
         let pdf = super::pdf::pack_pdf(&r, &view, &json, self.now());
-        self.audit_only(entry(&cap.actor().id, "dispute.pack", format!("dispute:{id}"), serde_json::json!({"items": fields.len()}), self.now()))
-            .await?;
+        self.audit_only(entry(
+            &cap.actor().id,
+            "dispute.pack",
+            format!("dispute:{id}"),
+            serde_json::json!({"items": fields.len()}),
+            self.now(),
+        ))
+        .await?;
         Ok(Pack { json, pdf })
     }
 }

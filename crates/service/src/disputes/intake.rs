@@ -19,7 +19,10 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Received {
-    Stored { dispute_id: String, created: bool },
+    Stored {
+        dispute_id: String,
+        created: bool,
+    },
     /// The same event again: nothing changed.
     Duplicate,
     /// Not a dispute event: acknowledged, not stored.
@@ -45,7 +48,8 @@ impl Service {
         if cfg.webhook_secret.is_empty() {
             return Err(ServiceError::Unauthenticated("no Stripe webhook secret is configured".into()));
         }
-        let header = signature.ok_or_else(|| ServiceError::Unauthenticated("the Stripe-Signature header is missing".into()))?;
+        let header =
+            signature.ok_or_else(|| ServiceError::Unauthenticated("the Stripe-Signature header is missing".into()))?;
         d::stripe::verify(header, body, &cfg.webhook_secret, self.now(), cfg.tolerance_secs).map_err(refused)?;
         let Some(e) = d::stripe::parse(body).map_err(refused)? else { return Ok(Received::Ignored) };
         let raw = String::from_utf8_lossy(body).into_owned();
@@ -130,11 +134,13 @@ impl Service {
                 Ok(()) => {
                     // A dispute first seen decided (a past month's report) needs no work.
                     let decided_on_arrival = created && d::Status::parse(&next.status).is_some_and(Status::is_final);
-                    if !next.fraud_report && next.case_id.is_none() && !decided_on_arrival {
-                        if let Err(err) = self.open_dispute_case(&next).await {
-                            // The deadline watch opens it on its next round.
-                            tracing::warn!(dispute_id = %next.dispute_id, error = %err, "opening the dispute case failed");
-                        }
+                    if !next.fraud_report
+                        && next.case_id.is_none()
+                        && !decided_on_arrival
+                        && let Err(err) = self.open_dispute_case(&next).await
+                    {
+                        // The deadline watch opens it on its next round.
+                        tracing::warn!(dispute_id = %next.dispute_id, error = %err, "opening the dispute case failed");
                     }
                     return Ok(Received::Stored { dispute_id: next.dispute_id, created });
                 }
@@ -148,7 +154,11 @@ impl Service {
     }
 
     /// The dispute as the event leaves it.
-    async fn dispute_after(&self, cur: Option<&DisputeRecord>, e: &DisputeEvent) -> ServiceResult<(DisputeRecord, bool)> {
+    async fn dispute_after(
+        &self,
+        cur: Option<&DisputeRecord>,
+        e: &DisputeEvent,
+    ) -> ServiceResult<(DisputeRecord, bool)> {
         let now = self.now();
         let (order_id, customer_id) = match cur.and_then(|c| c.order_id.clone().map(|o| (o, c.customer_id.clone()))) {
             Some((o, c)) => (Some(o), c),
@@ -167,7 +177,8 @@ impl Service {
             cur.map_or_else(|| d::Network::Other.as_str().to_owned(), |c| c.network.clone())
         };
         let payment_ref = e.payment_refs.first().cloned().or_else(|| cur.and_then(|c| c.payment_ref.clone()));
-        let closed_at = if life.status.is_final() { cur.and_then(|c| c.closed_at).or(Some(e.occurred_at)) } else { None };
+        let closed_at =
+            if life.status.is_final() { cur.and_then(|c| c.closed_at).or(Some(e.occurred_at)) } else { None };
         Ok(match cur {
             Some(c) => (
                 DisputeRecord {
@@ -273,10 +284,27 @@ impl Service {
             if cur.case_id.is_some() {
                 return Ok(());
             }
-            let next = DisputeRecord { case_id: Some(case_id.clone()), version: cur.version + 1, updated_at: self.now(), ..cur.clone() };
-            let audit = entry(&actor.id, "dispute.case", format!("dispute:{}", r.dispute_id), serde_json::json!({"case": case_id}), self.now());
+            let next = DisputeRecord {
+                case_id: Some(case_id.clone()),
+                version: cur.version + 1,
+                updated_at: self.now(),
+                ..cur.clone()
+            };
+            let audit = entry(
+                &actor.id,
+                "dispute.case",
+                format!("dispute:{}", r.dispute_id),
+                serde_json::json!({"case": case_id}),
+                self.now(),
+            );
             match self
-                .commit_audited(&[Effect::Disputes(DisputeChange::Update { dispute: Box::new(next), expected_version: cur.version })], &[audit])
+                .commit_audited(
+                    &[Effect::Disputes(DisputeChange::Update {
+                        dispute: Box::new(next),
+                        expected_version: cur.version,
+                    })],
+                    &[audit],
+                )
                 .await
             {
                 Err(ServiceError::Store(StoreError::Conflict(_))) => continue,
@@ -319,8 +347,19 @@ pub struct ImportReport {
 
 /// The report's columns: `dispute_ref`, `payment_ref`, `order_id`, `stage`, `status`,
 /// `reason_code`, `network`, `amount` (decimal), `currency`, `due_by`, `opened_at` (RFC 3339).
-pub const REPORT_COLUMNS: &[&str] =
-    &["dispute_ref", "payment_ref", "order_id", "stage", "status", "reason_code", "network", "amount", "currency", "due_by", "opened_at"];
+pub const REPORT_COLUMNS: &[&str] = &[
+    "dispute_ref",
+    "payment_ref",
+    "order_id",
+    "stage",
+    "status",
+    "reason_code",
+    "network",
+    "amount",
+    "currency",
+    "due_by",
+    "opened_at",
+];
 
 fn parse_report(text: &str, now: DateTime<Utc>) -> ServiceResult<Vec<(DisputeEvent, String)>> {
     let bad = |line: usize, field: &str, msg: String| ServiceError::Invalid(format!("line {line}: {field}: {msg}"));
@@ -329,7 +368,10 @@ fn parse_report(text: &str, now: DateTime<Utc>) -> ServiceResult<Vec<(DisputeEve
     let col = |name: &str| headers.iter().position(|h| h == name);
     for required in ["dispute_ref", "status", "amount", "currency", "opened_at"] {
         if col(required).is_none() {
-            return Err(ServiceError::Invalid(format!("line 1: the column {required} is missing (columns: {})", REPORT_COLUMNS.join(", "))));
+            return Err(ServiceError::Invalid(format!(
+                "line 1: the column {required} is missing (columns: {})",
+                REPORT_COLUMNS.join(", ")
+            )));
         }
     }
     let mut out = Vec::new();
@@ -339,20 +381,31 @@ fn parse_report(text: &str, now: DateTime<Utc>) -> ServiceResult<Vec<(DisputeEve
             return Err(bad(line, "file", "at most 100,000 lines per import".into()));
         }
         let rec = rec.map_err(|e| bad(line, "line", e.to_string()))?;
-        let get = |name: &str| col(name).and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        let dispute_ref = get("dispute_ref").filter(|s| s.len() <= 255).ok_or_else(|| bad(line, "dispute_ref", "is required".into()))?;
+        let get =
+            |name: &str| col(name).and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let dispute_ref = get("dispute_ref")
+            .filter(|s| s.len() <= 255)
+            .ok_or_else(|| bad(line, "dispute_ref", "is required".into()))?;
         let status = get("status").ok_or_else(|| bad(line, "status", "is required".into()))?;
-        let status = Status::parse(&status).ok_or_else(|| bad(line, "status", format!("must be one of {}", Status::codes())))?;
+        let status =
+            Status::parse(&status).ok_or_else(|| bad(line, "status", format!("must be one of {}", Status::codes())))?;
         let stage = match get("stage") {
             None => Stage::Chargeback,
-            Some(s) => Stage::parse(&s).ok_or_else(|| bad(line, "stage", format!("must be one of {}", Stage::codes())))?,
+            Some(s) => {
+                Stage::parse(&s).ok_or_else(|| bad(line, "stage", format!("must be one of {}", Stage::codes())))?
+            }
         };
         let currency = get("currency").ok_or_else(|| bad(line, "currency", "is required".into()))?;
         let amount = get("amount").ok_or_else(|| bad(line, "amount", "is required".into()))?;
-        let money = riskdesk_domain::Money::parse(&amount, &currency, "amount").map_err(|e| bad(line, &e.field, e.detail))?;
+        let money =
+            riskdesk_domain::Money::parse(&amount, &currency, "amount").map_err(|e| bad(line, &e.field, e.detail))?;
         let time = |name: &str| -> ServiceResult<Option<DateTime<Utc>>> {
             get(name)
-                .map(|s| DateTime::parse_from_rfc3339(&s).map(|t| t.to_utc()).map_err(|_| bad(line, name, "must be an RFC 3339 date-time".into())))
+                .map(|s| {
+                    DateTime::parse_from_rfc3339(&s)
+                        .map(|t| t.to_utc())
+                        .map_err(|_| bad(line, name, "must be an RFC 3339 date-time".into()))
+                })
                 .transpose()
         };
         let opened_at = time("opened_at")?.ok_or_else(|| bad(line, "opened_at", "is required".into()))?;

@@ -65,7 +65,7 @@ impl DisputesConfig {
             return Err("disputes.stripe.tolerance_secs must be between 0 and 3600".into());
         }
         let k = self.adyen.hmac_key.trim();
-        if !k.is_empty() && (k.len() % 2 != 0 || !k.chars().all(|c| c.is_ascii_hexdigit())) {
+        if !k.is_empty() && (!k.len().is_multiple_of(2) || !k.chars().all(|c| c.is_ascii_hexdigit())) {
             return Err("disputes.adyen.hmac_key must be hex".into());
         }
         if self.warn_hours < 0 || self.submit_four_eyes_from < 0 {

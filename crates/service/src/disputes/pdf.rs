@@ -32,7 +32,7 @@ fn wrap(text: &str, indent: &str, out: &mut Vec<String>) {
     for para in text.lines() {
         let mut line = String::from(indent);
         for word in para.split_whitespace() {
-            if line.chars().count() + word.chars().count() + 1 > WIDTH && line.trim().len() > 0 {
+            if line.chars().count() + word.chars().count() + 1 > WIDTH && !line.trim().is_empty() {
                 out.push(std::mem::replace(&mut line, String::from(indent)));
             }
             if !line.trim().is_empty() {
@@ -63,7 +63,9 @@ pub(crate) fn pack_pdf(r: &DisputeRecord, v: &EvidenceView, json: &serde_json::V
     for i in &v.checklist {
         let mark = if i.state == "missing" { "[ ]" } else { "[x]" };
         lines.push(format!("{mark} {}", i.item.label));
-        if let Some(t) = evidence.and_then(|e| e.get(i.item.field)).and_then(|t| t.as_str()).filter(|_| i.state != "missing") {
+        if let Some(t) =
+            evidence.and_then(|e| e.get(i.item.field)).and_then(|t| t.as_str()).filter(|_| i.state != "missing")
+        {
             wrap(t, "      ", &mut lines);
         }
     }

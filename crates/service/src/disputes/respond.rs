@@ -11,8 +11,8 @@ use crate::{Actor, DisputeWorker, Service, ServiceError, ServiceResult};
 use riskdesk_domain::disputes::Status;
 use riskdesk_domain::{Permission, Proposal};
 use riskdesk_store::StoreError;
-use riskdesk_store::changes::{CaseChange, DisputeChange, Effect};
 use riskdesk_store::cases::CaseEvent;
+use riskdesk_store::changes::{CaseChange, DisputeChange, Effect};
 use riskdesk_store::disputes::DisputeRecord;
 use serde::{Deserialize, Serialize};
 
@@ -83,11 +83,15 @@ impl ProposalKind for DisputeSubmission {
             ("Amount".into(), riskdesk_domain::money::display(r.amount_minor, &r.currency)),
             ("Reason".into(), format!("{} ({})", r.reason_code.clone().unwrap_or_default(), r.reason_family)),
             ("Order".into(), r.order_id.clone().unwrap_or_else(|| "not linked".into())),
-            ("Respond by".into(), r.due_by.map_or("no deadline".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())),
+            (
+                "Respond by".into(),
+                r.due_by.map_or("no deadline".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+            ),
         ];
         let cap = crate::DisputeViewer::local(Actor::other("system:approvals"));
         if let Ok(v) = svc.dispute_evidence_view(&cap, &r).await {
-            let missing: Vec<&str> = v.checklist.iter().filter(|i| i.state == "missing").map(|i| i.item.label).collect();
+            let missing: Vec<&str> =
+                v.checklist.iter().filter(|i| i.state == "missing").map(|i| i.item.label).collect();
             out.push(("Evidence".into(), format!("{} of {} items satisfied", v.satisfied, v.checklist.len())));
             if !missing.is_empty() {
                 out.push(("Missing".into(), missing.join("; ")));
@@ -116,7 +120,13 @@ impl ProposalKind for DisputeSubmission {
 }
 
 impl Service {
-    fn submission_effects(&self, r: &DisputeRecord, maker: &Actor, note: &str, approved: Option<&str>) -> ServiceResult<(Vec<Effect>, riskdesk_domain::AuditEntry)> {
+    fn submission_effects(
+        &self,
+        r: &DisputeRecord,
+        maker: &Actor,
+        note: &str,
+        approved: Option<&str>,
+    ) -> ServiceResult<(Vec<Effect>, riskdesk_domain::AuditEntry)> {
         if lifecycle_of(r).status != Status::NeedsResponse {
             return Err(ServiceError::Conflict(format!("the dispute is {}, not waiting for a response", r.status)));
         }
@@ -129,7 +139,8 @@ impl Service {
             version: r.version + 1,
             ..r.clone()
         };
-        let mut effects = vec![Effect::Disputes(DisputeChange::Update { dispute: Box::new(next), expected_version: r.version })];
+        let mut effects =
+            vec![Effect::Disputes(DisputeChange::Update { dispute: Box::new(next), expected_version: r.version })];
         if let Some(case) = &r.case_id {
             let text = match approved {
                 Some(by) => format!("Defence submitted ({by}): {note}"),
@@ -166,7 +177,8 @@ impl Service {
             return Err(ServiceError::Conflict(format!("the dispute is {}, not waiting for a response", r.status)));
         }
         if threshold > 0 && major >= threshold {
-            let payload = to_payload(&SubmissionPayload { dispute_id: r.dispute_id.clone(), version: r.version, note })?;
+            let payload =
+                to_payload(&SubmissionPayload { dispute_id: r.dispute_id.clone(), version: r.version, note })?;
             let id = self.propose(cap.actor(), &DisputeSubmission, r.dispute_id.clone(), payload).await?;
             return Ok(Submitted::Pending { proposal_id: id });
         }
@@ -176,7 +188,12 @@ impl Service {
     }
 
     /// Accepts the loss, with a reason. Refused when the order was refunded already.
-    pub async fn accept_dispute(&self, cap: &DisputeWorker, id: &str, reason: &str) -> ServiceResult<super::DisputeOut> {
+    pub async fn accept_dispute(
+        &self,
+        cap: &DisputeWorker,
+        id: &str,
+        reason: &str,
+    ) -> ServiceResult<super::DisputeOut> {
         let reason = crate::cases::clean_text("reason", reason, 2000, true)?;
         let r = self.dispute_record(id).await?;
         let view = self.dispute_evidence_view(&crate::DisputeViewer::local(cap.actor().clone()), &r).await?;
@@ -195,7 +212,10 @@ impl Service {
             version: r.version + 1,
             ..r.clone()
         };
-        let mut effects = vec![Effect::Disputes(DisputeChange::Update { dispute: Box::new(next.clone()), expected_version: r.version })];
+        let mut effects = vec![Effect::Disputes(DisputeChange::Update {
+            dispute: Box::new(next.clone()),
+            expected_version: r.version,
+        })];
         if let Some(case) = &r.case_id {
             effects.push(Effect::Cases(CaseChange::Event(CaseEvent {
                 id: 0,
@@ -206,16 +226,22 @@ impl Service {
                 text: format!("Dispute accepted: {reason}"),
             })));
         }
-        let audit = entry(&cap.actor().id, "dispute.accept", format!("dispute:{id}"), serde_json::json!({"reason": reason}), now);
+        let audit = entry(
+            &cap.actor().id,
+            "dispute.accept",
+            format!("dispute:{id}"),
+            serde_json::json!({"reason": reason}),
+            now,
+        );
         self.commit_changed(&effects, audit).await?;
         Ok(self.dispute_out(&next))
     }
 
     async fn commit_changed(&self, effects: &[Effect], audit: riskdesk_domain::AuditEntry) -> ServiceResult<()> {
         match self.commit_audited(effects, &[audit]).await {
-            Err(ServiceError::Store(StoreError::Conflict(_))) => {
-                Err(ServiceError::Conflict("the dispute changed meanwhile (a provider event arrived); reload it".into()))
-            }
+            Err(ServiceError::Store(StoreError::Conflict(_))) => Err(ServiceError::Conflict(
+                "the dispute changed meanwhile (a provider event arrived); reload it".into(),
+            )),
             other => other,
         }
     }

@@ -14,8 +14,15 @@ use riskdesk_store::cases::CaseFilter;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-const RETURN_TYPES: &[&str] =
-    &["return_requested", "return_received", "refund_issued", "refund_claimed", "chargeback_received", "order_delivered", "order_shipped"];
+const RETURN_TYPES: &[&str] = &[
+    "return_requested",
+    "return_received",
+    "refund_issued",
+    "refund_claimed",
+    "chargeback_received",
+    "order_delivered",
+    "order_shipped",
+];
 
 /// A customer with their counts and the signals they raise.
 #[derive(Debug, Clone, Serialize)]
@@ -46,7 +53,11 @@ fn text(e: &StoredEvent, k: &str) -> Option<String> {
 }
 
 fn amount(e: &StoredEvent) -> i64 {
-    e.event.data.get("amount").and_then(|a| serde_json::from_value::<riskdesk_domain::Money>(a.clone()).ok()).map_or(0, |m| m.minor)
+    e.event
+        .data
+        .get("amount")
+        .and_then(|a| serde_json::from_value::<riskdesk_domain::Money>(a.clone()).ok())
+        .map_or(0, |m| m.minor)
 }
 
 impl Service {
@@ -70,7 +81,8 @@ impl Service {
         }
         for e in &events {
             let Some(c) = e.event.customer_id.as_ref().map(|c| c.to_string()) else { continue };
-            let row = customers.entry(c.clone()).or_insert_with(|| CustomerReturns { customer_id: c, ..Default::default() });
+            let row =
+                customers.entry(c.clone()).or_insert_with(|| CustomerReturns { customer_id: c, ..Default::default() });
             let order_events = e.event.order_id.as_ref().and_then(|o| by_order.get(o.as_str()));
             match e.event.event_type {
                 EventType::ReturnRequested => {
@@ -84,14 +96,13 @@ impl Service {
                         row.late_returns += 1;
                     }
                 }
-                EventType::ReturnReceived => {
-                    if text(e, "condition").is_some_and(|c| r::wear_note(&c)) {
-                        row.wear_notes += 1;
-                    }
+                EventType::ReturnReceived if text(e, "condition").is_some_and(|c| r::wear_note(&c)) => {
+                    row.wear_notes += 1;
                 }
                 EventType::RefundIssued => {
                     row.refunded_minor += amount(e);
-                    let charged_back = order_events.is_some_and(|es| es.iter().any(|x| x.event.event_type == EventType::ChargebackReceived));
+                    let charged_back = order_events
+                        .is_some_and(|es| es.iter().any(|x| x.event.event_type == EventType::ChargebackReceived));
                     if charged_back {
                         row.refund_and_chargeback += 1;
                     }
@@ -101,7 +112,9 @@ impl Service {
             }
         }
         let mut out = Vec::new();
-        for (_, mut c) in customers.into_iter().filter(|(_, c)| c.returns + c.claims + c.refund_and_chargeback > 0).take(500) {
+        for (_, mut c) in
+            customers.into_iter().filter(|(_, c)| c.returns + c.claims + c.refund_and_chargeback > 0).take(500)
+        {
             if let Ok(id) = CustomerId::parse(&c.customer_id, "customer_id")
                 && let Some(s) = self.store().get_customer(&id, 100).await?
             {
@@ -114,7 +127,12 @@ impl Service {
             if signals.is_empty() {
                 continue;
             }
-            out.push(ReturnAbuse { return_rate_pct: c.return_rate_pct(), kept_minor: c.kept_minor(), signals, counts: c });
+            out.push(ReturnAbuse {
+                return_rate_pct: c.return_rate_pct(),
+                kept_minor: c.kept_minor(),
+                signals,
+                counts: c,
+            });
         }
         out.sort_by(|a, b| b.signals.len().cmp(&a.signals.len()).then(b.counts.returns.cmp(&a.counts.returns)));
         Ok(out)
@@ -134,10 +152,19 @@ impl Service {
         }
         let cases = self
             .store()
-            .cases(&CaseFilter { kind: Some("refund_claim".into()), statuses: Some(vec![]), limit: 5000, ..Default::default() })
+            .cases(&CaseFilter {
+                kind: Some("refund_claim".into()),
+                statuses: Some(vec![]),
+                limit: 5000,
+                ..Default::default()
+            })
             .await?;
-        let case_of: HashMap<String, String> =
-            cases.iter().filter_map(|c| c.open_key.as_ref().and_then(|k| k.strip_prefix("claim:")).map(|o| (o.to_owned(), c.id.clone()))).collect();
+        let case_of: HashMap<String, String> = cases
+            .iter()
+            .filter_map(|c| {
+                c.open_key.as_ref().and_then(|k| k.strip_prefix("claim:")).map(|o| (o.to_owned(), c.id.clone()))
+            })
+            .collect();
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for e in events.iter().filter(|e| e.event.event_type == EventType::RefundClaimed) {
@@ -152,14 +179,24 @@ impl Service {
                 claim: text(e, "claim").unwrap_or_else(|| "not_received".into()),
                 claimed_at: e.event.occurred_at.to_utc(),
                 shipped: find(EventType::OrderShipped).map(|s| {
-                    let what = [text(s, "carrier"), text(s, "tracking_number")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+                    let what = [text(s, "carrier"), text(s, "tracking_number")]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
                     format!("{} {what}", s.event.occurred_at.format("%Y-%m-%d")).trim().to_owned()
                 }),
                 delivered: find(EventType::OrderDelivered).map(|d| d.event.occurred_at.to_utc()),
                 return_received: find(EventType::ReturnReceived).map(|x| {
-                    format!("{} {}", x.event.occurred_at.format("%Y-%m-%d"), text(x, "condition").unwrap_or_default()).trim().to_owned()
+                    format!("{} {}", x.event.occurred_at.format("%Y-%m-%d"), text(x, "condition").unwrap_or_default())
+                        .trim()
+                        .to_owned()
                 }),
-                refunded_minor: es.iter().filter(|x| x.event.event_type == EventType::RefundIssued).map(|x| amount(x)).sum(),
+                refunded_minor: es
+                    .iter()
+                    .filter(|x| x.event.event_type == EventType::RefundIssued)
+                    .map(|x| amount(x))
+                    .sum(),
                 case_id: case_of.get(&order).cloned(),
                 order_id: order,
             });
@@ -188,7 +225,9 @@ impl Service {
                 order_ids: vec![c.order_id.clone()],
                 ..Default::default()
             };
-            if let crate::cases::Opened::Created(_) = self.open_case_as(&actor, input, Some(format!("claim:{}", c.order_id)), Vec::new()).await? {
+            if let crate::cases::Opened::Created(_) =
+                self.open_case_as(&actor, input, Some(format!("claim:{}", c.order_id)), Vec::new()).await?
+            {
                 opened += 1;
             }
         }
@@ -196,12 +235,19 @@ impl Service {
             return Ok(opened);
         }
         let t = self.dispute_settings().returns;
-        for a in self.return_abuse(&cap, days.max(90)).await?.into_iter().filter(|a| a.signals.len() >= t.case_at_signals) {
+        for a in
+            self.return_abuse(&cap, days.max(90)).await?.into_iter().filter(|a| a.signals.len() >= t.case_at_signals)
+        {
             let labels: Vec<&str> = a.signals.iter().map(|s| s.label).collect();
             let input = OpenCase {
                 kind: "refund_claim".into(),
                 title: format!("Return abuse signals: customer {} ({})", a.counts.customer_id, labels.join(", ")),
-                description: a.signals.iter().map(|s| format!("- {}: {}", s.label, s.detail)).collect::<Vec<_>>().join("\n"),
+                description: a
+                    .signals
+                    .iter()
+                    .map(|s| format!("- {}: {}", s.label, s.detail))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
                 customer_id: Some(a.counts.customer_id.clone()),
                 ..Default::default()
             };

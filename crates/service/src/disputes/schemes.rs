@@ -73,7 +73,8 @@ impl Service {
         let (from, to) = (month_of(span[0]), month_of(*span.last().expect("months")));
         let counts = self.store().dispute_months(&from, &to).await?;
         let volumes = self.store().scheme_volumes(&from, &to).await?;
-        let count = |m: &str, net: &str| counts.iter().find(|c| c.month == m && c.network == net).cloned().unwrap_or_default();
+        let count =
+            |m: &str, net: &str| counts.iter().find(|c| c.month == m && c.network == net).cloned().unwrap_or_default();
         let volume = |m: &str, net: &str| volumes.iter().find(|v| v.month == m && v.network == net);
         let this_month = month_of(now);
         let days = f64::from(schemes::days_in_month(now.date_naive()));
@@ -91,7 +92,12 @@ impl Service {
                 let c = schemes::forecast(v.vamp_counted, elapsed, days);
                 let den = if elapsed > 0.0 { settled as f64 * days / elapsed.min(days) } else { settled as f64 };
                 let level_of = |n: f64| schemes::vamp(date(w[1]), n.round() as i64, den.round() as i64).level;
-                ForecastOut { ratio_pct: ratio_forecast(c, den), level: level_of(c.point), level_high: level_of(c.high), count: c }
+                ForecastOut {
+                    ratio_pct: ratio_forecast(c, den),
+                    level: level_of(c.point),
+                    level_high: level_of(c.high),
+                    count: c,
+                }
             });
             self.alert(&mut report.alerts, "Visa VAMP", &m, &a, forecast.as_ref());
             report.visa_vamp.push(MonthRatio {
@@ -108,7 +114,12 @@ impl Service {
             let forecast = running.then(|| {
                 let c = schemes::forecast(mc.chargebacks, elapsed, days);
                 let level_of = |n: f64| schemes::ecp(n.round() as i64, sales).level;
-                ForecastOut { ratio_pct: ratio_forecast(c, sales as f64), level: level_of(c.point), level_high: level_of(c.high), count: c }
+                ForecastOut {
+                    ratio_pct: ratio_forecast(c, sales as f64),
+                    level: level_of(c.point),
+                    level_high: level_of(c.high),
+                    count: c,
+                }
             });
             self.alert(&mut report.alerts, "Mastercard ECP", &m, &a, forecast.as_ref());
             report.mastercard_ecp.push(MonthRatio {
@@ -143,7 +154,13 @@ impl Service {
     }
 
     /// Sets a month's settled volume from the provider's settlement report.
-    pub async fn set_scheme_volume(&self, cap: &DisputeWorker, month: &str, network: &str, settled: i64) -> ServiceResult<()> {
+    pub async fn set_scheme_volume(
+        &self,
+        cap: &DisputeWorker,
+        month: &str,
+        network: &str,
+        settled: i64,
+    ) -> ServiceResult<()> {
         let m = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
             .map_err(|_| ServiceError::Invalid("month: must be YYYY-MM".into()))?;
         if m.year() < 2000 || month.len() != 7 {
@@ -156,8 +173,20 @@ impl Service {
             return Err(ServiceError::Invalid("settled: must be between 0 and 1,000,000,000".into()));
         }
         let now = self.now();
-        let v = SchemeVolume { month: month.into(), network: net.as_str().into(), settled, source: "report".into(), updated_at: now };
-        let audit = entry(&cap.actor().id, "dispute.volume", format!("volume:{month}:{}", net.as_str()), serde_json::json!({"settled": settled}), now);
+        let v = SchemeVolume {
+            month: month.into(),
+            network: net.as_str().into(),
+            settled,
+            source: "report".into(),
+            updated_at: now,
+        };
+        let audit = entry(
+            &cap.actor().id,
+            "dispute.volume",
+            format!("volume:{month}:{}", net.as_str()),
+            serde_json::json!({"settled": settled}),
+            now,
+        );
         self.commit_audited(&[Effect::Disputes(DisputeChange::Volume(v))], &[audit]).await
     }
 }

@@ -65,7 +65,7 @@ impl Service {
         self.refresh_volumes(now).await?;
         // New refund claims open their case within the minute; return abuse, counted over
         // months of events, every half hour.
-        done.cases_opened += self.open_return_cases(3, now.minute() % 30 == 0).await?;
+        done.cases_opened += self.open_return_cases(3, now.minute().is_multiple_of(30)).await?;
         Ok(done)
     }
 
@@ -82,7 +82,8 @@ impl Service {
         } else {
             next.warned_at = Some(now);
         }
-        let mut effects = vec![Effect::Disputes(DisputeChange::Update { dispute: Box::new(next), expected_version: cur.version })];
+        let mut effects =
+            vec![Effect::Disputes(DisputeChange::Update { dispute: Box::new(next), expected_version: cur.version })];
         if let Some(case_id) = &cur.case_id
             && let Some(case) = self.store().case(case_id).await?
         {

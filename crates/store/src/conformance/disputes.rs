@@ -53,7 +53,11 @@ fn event(dispute_id: &str, key: &str) -> DisputeEventRow {
 }
 
 async fn ingest(s: &dyn Store, d: &DisputeRecord, key: &str, expected: i64) -> StoreResult<()> {
-    let e = Effect::Disputes(DisputeChange::Ingest { event: Box::new(event(&d.dispute_id, key)), dispute: Box::new(d.clone()), expected_version: expected });
+    let e = Effect::Disputes(DisputeChange::Ingest {
+        event: Box::new(event(&d.dispute_id, key)),
+        dispute: Box::new(d.clone()),
+        expected_version: expected,
+    });
     s.commit(&[e], &[], &[0u8; 32]).await
 }
 
@@ -68,7 +72,9 @@ pub async fn disputes_store_events_once_and_sort_by_deadline(s: &dyn Store) {
     // A second dispute with the same provider reference: a conflict too.
     assert!(matches!(ingest(s, &dispute("dsp_x", "dp_a", None), "evt_x", 0).await, Err(StoreError::Conflict(_))));
     // Compare-and-set: a stale version is refused.
-    let up = |d: &DisputeRecord, v: i64| Effect::Disputes(DisputeChange::Update { dispute: Box::new(d.clone()), expected_version: v });
+    let up = |d: &DisputeRecord, v: i64| {
+        Effect::Disputes(DisputeChange::Update { dispute: Box::new(d.clone()), expected_version: v })
+    };
     let b2 = DisputeRecord { status: "under_review".into(), version: 2, ..a.clone() };
     s.commit(&[up(&b2, 1)], &[], &[0u8; 32]).await.unwrap();
     assert!(matches!(s.commit(&[up(&b2, 1)], &[], &[0u8; 32]).await, Err(StoreError::Conflict(_))));
@@ -79,27 +85,51 @@ pub async fn disputes_store_events_once_and_sort_by_deadline(s: &dyn Store) {
     let all = DisputeFilter { limit: 10, ..Default::default() };
     let ids: Vec<String> = s.disputes(&all).await.unwrap().into_iter().map(|d| d.dispute_id).collect();
     assert_eq!(ids, ["dsp_b", "dsp_a", "dsp_c"]);
-    let open = DisputeFilter { statuses: Some(vec!["needs_response".into(), "under_review".into()]), limit: 10, ..Default::default() };
+    let open = DisputeFilter {
+        statuses: Some(vec!["needs_response".into(), "under_review".into()]),
+        limit: 10,
+        ..Default::default()
+    };
     assert_eq!(s.count_disputes(&open).await.unwrap(), 3);
     let needs = DisputeFilter { statuses: Some(vec!["needs_response".into()]), limit: 10, ..Default::default() };
     assert_eq!(s.count_disputes(&needs).await.unwrap(), 2);
-    assert_eq!(s.count_disputes(&DisputeFilter { with_fraud_reports: true, limit: 10, ..Default::default() }).await.unwrap(), 4);
+    assert_eq!(
+        s.count_disputes(&DisputeFilter { with_fraud_reports: true, limit: 10, ..Default::default() }).await.unwrap(),
+        4
+    );
     // The watch's selection: needing a response, due before the time, not yet flagged.
-    let due: Vec<String> = s.disputes_to_watch(t0() + Duration::hours(3), 10).await.unwrap().into_iter().map(|d| d.dispute_id).collect();
+    let due: Vec<String> =
+        s.disputes_to_watch(t0() + Duration::hours(3), 10).await.unwrap().into_iter().map(|d| d.dispute_id).collect();
     assert!(due.contains(&"dsp_b".to_owned()) && !due.contains(&"dsp_f".to_owned()), "{due:?}");
     // The months: a payment counted once by VAMP, with its fraud report.
-    ingest(s, &DisputeRecord { payment_ref: Some("pay-dp_b".into()), ..dispute("dsp_d", "dp_d", None) }, "evt_5", 0).await.unwrap();
+    ingest(s, &DisputeRecord { payment_ref: Some("pay-dp_b".into()), ..dispute("dsp_d", "dp_d", None) }, "evt_5", 0)
+        .await
+        .unwrap();
     let m = s.dispute_months("2026-06", "2026-06").await.unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!((m[0].disputes, m[0].chargebacks, m[0].vamp_counted), (4, 4, 4), "{m:?}");
     // Volumes: set, then replaced.
     for n in [10, 12] {
-        let v = SchemeVolume { month: "2026-06".into(), network: "visa".into(), settled: n, source: "report".into(), updated_at: t0() };
+        let v = SchemeVolume {
+            month: "2026-06".into(),
+            network: "visa".into(),
+            settled: n,
+            source: "report".into(),
+            updated_at: t0(),
+        };
         s.commit(&[Effect::Disputes(DisputeChange::Volume(v))], &[], &[0u8; 32]).await.unwrap();
     }
     assert_eq!(s.scheme_volumes("2026-01", "2026-12").await.unwrap()[0].settled, 12);
     // Evidence by hand, taken back.
-    let ev = |note: Option<&str>| Effect::Disputes(DisputeChange::Evidence { dispute_id: "dsp_a".into(), item: "receipt".into(), note: note.map(str::to_owned), by: "user:pat".into(), at: t0() });
+    let ev = |note: Option<&str>| {
+        Effect::Disputes(DisputeChange::Evidence {
+            dispute_id: "dsp_a".into(),
+            item: "receipt".into(),
+            note: note.map(str::to_owned),
+            by: "user:pat".into(),
+            at: t0(),
+        })
+    };
     s.commit(&[ev(Some("first")), ev(Some("second"))], &[], &[0u8; 32]).await.unwrap();
     assert_eq!(s.dispute_evidence("dsp_a").await.unwrap()[0].note, "second");
     s.commit(&[ev(None)], &[], &[0u8; 32]).await.unwrap();
@@ -109,7 +139,10 @@ pub async fn disputes_store_events_once_and_sort_by_deadline(s: &dyn Store) {
     let mut o = order_json("O-psp", "C-psp", 0);
     o["payment"]["psp_reference"] = serde_json::json!("pi_777");
     s.insert_orders(&[new_order(&o)]).await.unwrap();
-    assert_eq!(s.order_by_payment_ref(&["nope".into(), "pi_777".into()]).await.unwrap(), Some(("O-psp".into(), "C-psp".into())));
+    assert_eq!(
+        s.order_by_payment_ref(&["nope".into(), "pi_777".into()]).await.unwrap(),
+        Some(("O-psp".into(), "C-psp".into()))
+    );
     let by = s.card_orders_by_network(t0() - Duration::days(1), t0() + Duration::days(1)).await.unwrap();
     assert_eq!(by, [("visa".to_owned(), 1)]);
 }
