@@ -14,6 +14,9 @@ pub enum Role {
     QaReviewer,
     /// Payment operations: disputes, chargebacks, refund claims and returns.
     PaymentsSpecialist,
+    /// An outsourced service provider's team lead: sees and answers the QA feedback on their
+    /// own provider's handlings, nothing else.
+    ProviderLead,
     TeamLead,
     Admin,
     /// Reads everything a reviewer of processes needs; changes nothing.
@@ -65,6 +68,14 @@ pub enum Permission {
     WorkDisputes,
     /// Approve or reject proposed dispute submissions.
     ApproveDisputes,
+    /// Read QA reviews, trends and calibration results.
+    ViewQa,
+    /// Review sampled handlings and decide disputed reviews.
+    ReviewQa,
+    /// Write scorecards and run calibration sessions.
+    ManageQa,
+    /// Acknowledge or dispute QA feedback on one's own provider's handlings.
+    RespondQaFeedback,
 }
 
 impl Permission {
@@ -89,6 +100,10 @@ impl Permission {
             Self::ViewDisputes => "view_disputes",
             Self::WorkDisputes => "work_disputes",
             Self::ApproveDisputes => "approve_disputes",
+            Self::ViewQa => "view_qa",
+            Self::ReviewQa => "review_qa",
+            Self::ManageQa => "manage_qa",
+            Self::RespondQaFeedback => "respond_qa_feedback",
         }
     }
 
@@ -96,7 +111,7 @@ impl Permission {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 23] = [
         Self::ViewOrders,
         Self::DecideOrders,
         Self::AssignQueue,
@@ -116,17 +131,22 @@ impl Permission {
         Self::ViewDisputes,
         Self::WorkDisputes,
         Self::ApproveDisputes,
+        Self::ViewQa,
+        Self::ReviewQa,
+        Self::ManageQa,
+        Self::RespondQaFeedback,
     ];
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Self::Tier2Agent,
         Self::FraudAnalyst,
         Self::RiskExpert,
         Self::PrivacyOfficer,
         Self::QaReviewer,
         Self::PaymentsSpecialist,
+        Self::ProviderLead,
         Self::TeamLead,
         Self::Admin,
         Self::Auditor,
@@ -140,6 +160,7 @@ impl Role {
             Self::PrivacyOfficer => "privacy_officer",
             Self::QaReviewer => "qa_reviewer",
             Self::PaymentsSpecialist => "payments_specialist",
+            Self::ProviderLead => "provider_lead",
             Self::TeamLead => "team_lead",
             Self::Admin => "admin",
             Self::Auditor => "auditor",
@@ -158,6 +179,7 @@ impl Role {
             Self::PrivacyOfficer => "Privacy officer",
             Self::QaReviewer => "QA reviewer",
             Self::PaymentsSpecialist => "Payments specialist",
+            Self::ProviderLead => "Provider team lead",
             Self::TeamLead => "Team lead",
             Self::Admin => "Administrator",
             Self::Auditor => "Auditor",
@@ -171,7 +193,9 @@ impl Role {
     pub fn allows(self, p: Permission) -> bool {
         use Permission::*;
         match self {
-            Self::Tier2Agent | Self::QaReviewer => matches!(p, ViewOrders | OpenCases),
+            Self::Tier2Agent => matches!(p, ViewOrders | OpenCases),
+            Self::QaReviewer => matches!(p, ViewOrders | OpenCases | ViewQa | ReviewQa),
+            Self::ProviderLead => matches!(p, RespondQaFeedback),
             Self::FraudAnalyst => {
                 matches!(
                     p,
@@ -203,6 +227,8 @@ impl Role {
                     | ViewDisputes
                     | WorkDisputes
                     | ApproveDisputes
+                    | ViewQa
+                    | ReviewQa
             ),
             Self::PaymentsSpecialist => {
                 matches!(p, ViewOrders | OpenCases | ViewCases | WorkCases | ViewDisputes | WorkDisputes)
@@ -225,9 +251,12 @@ impl Role {
                     | ViewDisputes
                     | WorkDisputes
                     | ApproveDisputes
+                    | ViewQa
+                    | ReviewQa
+                    | ManageQa
             ),
             Self::PrivacyOfficer => matches!(p, ViewOrders | Unmask | ViewAudit | OpenCases | ViewCases | WorkCases),
-            Self::Auditor => matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases | ViewDisputes),
+            Self::Auditor => matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases | ViewDisputes | ViewQa),
             Self::Admin => true,
         }
     }

@@ -43,6 +43,8 @@ pub mod masking;
 pub mod money;
 pub mod order;
 pub mod phone;
+/// Quality assurance of Tier-2 handlings: intake checks, sampling, scorecards, agreement.
+pub mod qa;
 /// The review vocabulary: actions, reason codes, the SLA per channel.
 pub mod review;
 pub mod text;

@@ -87,6 +87,7 @@ pub async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
     service.set_settings(riskdesk_service::Settings {
         cases: cfg.cases.resolve().map_err(anyhow::Error::msg)?,
         disputes: cfg.disputes.clone(),
+        qa: cfg.qa.clone(),
         ..cfg.workspace.to_service()
     });
     service.screener().set_record_only(cfg.screening.record_only);

@@ -29,6 +29,8 @@ pub struct Config {
     pub cases: riskdesk_service::cases::CasesConfig,
     #[serde(default)]
     pub disputes: riskdesk_service::disputes::DisputesConfig,
+    #[serde(default)]
+    pub qa: riskdesk_service::qa::QaConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +66,7 @@ impl WorkspaceSettings {
             login_window: Duration::minutes(self.login_window_minutes),
             cases: Default::default(),
             disputes: Default::default(),
+            qa: Default::default(),
         }
     }
 }
@@ -213,6 +216,7 @@ impl Config {
         }
         self.cases.resolve().map_err(|m| anyhow::anyhow!(m))?;
         self.disputes.check().map_err(|m| anyhow::anyhow!(m))?;
+        self.qa.check().map_err(|m| anyhow::anyhow!(m))?;
         for e in &self.webhooks.endpoints {
             e.validate().map_err(|m| anyhow::anyhow!("webhooks.endpoints: {m}"))?;
         }

@@ -22,10 +22,12 @@ pub enum Scope {
     Cases,
     /// Read disputes and scheme ratios; import provider dispute reports and settled volumes.
     Disputes,
+    /// Send Tier-2 handlings (a helpdesk or a provider's system) and read QA results.
+    Qa,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases, Scope::Disputes];
+    pub const ALL: [Scope; 6] = [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases, Scope::Disputes, Scope::Qa];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +36,7 @@ impl Scope {
             Self::Rules => "rules",
             Self::Cases => "cases",
             Self::Disputes => "disputes",
+            Self::Qa => "qa",
         }
     }
 
@@ -291,6 +294,26 @@ capability!(
 capability!(
     /// Work disputes; machine keys import provider reports and settled volumes.
     DisputeWorker, "work disputes", key: [Disputes], person: [WorkDisputes]
+);
+capability!(
+    /// Send Tier-2 handlings for quality assurance.
+    HandlingIntake, "send handlings", key: [Qa], person: []
+);
+capability!(
+    /// Read QA reviews, trends, calibration results.
+    QaViewer, "view QA", key: [Qa], person: [ViewQa]
+);
+capability!(
+    /// Review sampled handlings; decide disputed reviews.
+    QaReviewer, "review handlings", key: [], person: [ReviewQa]
+);
+capability!(
+    /// Write scorecards; run calibration sessions.
+    QaManager, "manage QA", key: [], person: [ManageQa]
+);
+capability!(
+    /// Acknowledge or dispute feedback on one's own provider's handlings.
+    FeedbackResponder, "answer QA feedback", key: [], person: [RespondQaFeedback]
 );
 capability!(
     /// Create users and change roles.

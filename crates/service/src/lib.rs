@@ -14,6 +14,7 @@ pub mod knowledge;
 pub mod links;
 pub mod lists;
 pub mod masking;
+pub mod qa;
 pub mod replay;
 pub mod rescreen;
 pub mod review;
@@ -31,7 +32,7 @@ use std::sync::Arc;
 
 pub use access::{
     Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, DisputeViewer,
-    DisputeWorker, Intake, KnowledgeEditor, OrderDecider, OrderViewer, Principal, QueueAssigner, ReadAccess,
+    DisputeWorker, FeedbackResponder, HandlingIntake, Intake, KnowledgeEditor, OrderDecider, OrderViewer, Principal, QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess,
     RulesAdmin, RulesViewer, Scope, Someone, Unmasker, UserAdmin, Via,
 };
 pub use audit::{Actor, REQUEST_ID};

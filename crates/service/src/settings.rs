@@ -18,6 +18,7 @@ pub struct Settings {
     pub login_window: chrono::Duration,
     pub cases: crate::cases::CaseSettings,
     pub disputes: crate::disputes::DisputesConfig,
+    pub qa: crate::qa::QaConfig,
 }
 
 impl Default for Settings {
@@ -33,6 +34,7 @@ impl Default for Settings {
             login_window: chrono::Duration::minutes(15),
             cases: crate::cases::CaseSettings::default(),
             disputes: Default::default(),
+            qa: Default::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ mod disputes;
 mod identity;
 mod knowledge;
 mod lists;
+mod qa;
 mod review;
 mod screening;
 
@@ -69,6 +70,7 @@ macro_rules! impl_sql_stores {
             $crate::cases_sql!($store, $db, $w, $r);
             $crate::knowledge_sql!($store, $db, $w, $r);
             $crate::disputes_sql!($store, $db, $w, $r);
+            $crate::qa_sql!($store, $db, $w, $r);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
             $crate::lists_sql!($db);
             $crate::screening_sql!($db);
@@ -83,6 +85,7 @@ macro_rules! impl_sql_stores {
                     Effect::Cases(c) => apply_cases(tx, c).await,
                     Effect::Knowledge(c) => apply_knowledge(tx, c).await,
                     Effect::Disputes(c) => apply_disputes(tx, c).await,
+                    Effect::Qa(c) => apply_qa(tx, c).await,
                 }
             }
 

@@ -10,6 +10,7 @@ pub use crate::cases::CaseChange;
 pub use crate::disputes::DisputeChange;
 pub use crate::identity::IdentityChange;
 pub use crate::knowledge::KnowledgeChange;
+pub use crate::qa::QaChange;
 pub use crate::review::ReviewChange;
 
 /// One change, tagged with its area. Adding an area adds one variant. (A handful are built per
@@ -24,6 +25,7 @@ pub enum Effect {
     Cases(CaseChange),
     Knowledge(KnowledgeChange),
     Disputes(DisputeChange),
+    Qa(QaChange),
 }
 
 impl From<IdentityChange> for Effect {
@@ -49,6 +51,11 @@ impl From<KnowledgeChange> for Effect {
 impl From<DisputeChange> for Effect {
     fn from(c: DisputeChange) -> Self {
         Self::Disputes(c)
+    }
+}
+impl From<QaChange> for Effect {
+    fn from(c: QaChange) -> Self {
+        Self::Qa(c)
     }
 }
 impl From<ListChange> for Effect {

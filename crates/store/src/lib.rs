@@ -11,6 +11,7 @@ pub mod conformance;
 pub mod disputes;
 pub mod identity;
 pub mod knowledge;
+pub mod qa;
 pub mod review;
 
 use async_trait::async_trait;
@@ -439,6 +440,7 @@ pub trait Store:
     + cases::CaseStore
     + disputes::DisputeStore
     + knowledge::KnowledgeStore
+    + qa::QaStore
     + changes::ChangeStore
     + Send
     + Sync

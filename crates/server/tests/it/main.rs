@@ -16,6 +16,7 @@ mod disputes;
 mod e2e;
 mod intake;
 mod knowledge;
+mod qa;
 mod screening;
 mod tokens;
 mod webhooks;

@@ -1,0 +1,204 @@
+//! Quality assurance of Tier-2 handlings: what a handling is (checked at intake), which ones are
+//! sampled and why ([`sampling`]), scorecards with weights, not-applicable criteria and
+//! knock-outs ([`scorecard`]), and the agreement between reviewers ([`alpha`]).
+
+pub mod alpha;
+pub mod sampling;
+pub mod scorecard;
+
+use crate::error::FieldError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The actions a handling may record; others are refused (the list is data).
+pub const ACTIONS: &[&str] = &[
+    "refund_issued",
+    "goodwill",
+    "data_disclosed",
+    "address_changed",
+    "email_changed",
+    "escalated",
+    "escalation_reversed",
+    "order_cancelled",
+    "password_reset",
+    "other",
+];
+
+/// Longest transcript taken, in bytes.
+pub const MAX_TRANSCRIPT: usize = 200_000;
+
+/// One action of a handling, with its amount in minor units where it moved money.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_minor: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+/// A Tier-2 handling as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Handling {
+    pub handling_id: String,
+    pub agent: String,
+    pub provider: String,
+    pub team: String,
+    pub channel: String,
+    pub closed_at: DateTime<Utc>,
+    pub case_ref: Option<String>,
+    pub customer_id: Option<String>,
+    pub order_ids: Vec<String>,
+    pub actions: Vec<Action>,
+    pub identity_checked: bool,
+    /// 1 (worst) to 5.
+    pub csat: Option<i64>,
+    pub transcript: String,
+}
+
+/// The wire form: `amount` as `{"amount": "25.00", "currency": "EUR"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandlingIn {
+    pub handling_id: Option<String>,
+    pub agent: Option<String>,
+    pub provider: Option<String>,
+    pub team: Option<String>,
+    pub channel: Option<String>,
+    pub closed_at: Option<String>,
+    pub case_ref: Option<String>,
+    pub customer_id: Option<String>,
+    #[serde(default)]
+    pub order_ids: Vec<String>,
+    #[serde(default)]
+    pub actions: Vec<ActionIn>,
+    #[serde(default)]
+    pub identity_checked: bool,
+    pub csat: Option<i64>,
+    #[serde(default)]
+    pub transcript: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionIn {
+    pub kind: String,
+    pub amount: Option<MoneyWire>,
+}
+
+/// Money on the wire: `{"amount": "25.00", "currency": "EUR"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyWire {
+    pub amount: String,
+    pub currency: String,
+}
+
+fn name(v: Option<String>, field: &str, required: bool) -> Result<Option<String>, FieldError> {
+    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    match v {
+        None if required => Err(FieldError::missing(field)),
+        None => Ok(None),
+        Some(s) if s.chars().count() > 100 || s.chars().any(char::is_control) => {
+            Err(FieldError::new("invalid", field, format!("{field} must be at most 100 printable characters")))
+        }
+        Some(s) => Ok(Some(s)),
+    }
+}
+
+impl HandlingIn {
+    /// Checks every field; the first bad one is named.
+    pub fn check(self, now: DateTime<Utc>) -> Result<Handling, FieldError> {
+        let handling_id = name(self.handling_id, "handling_id", true)?.unwrap_or_default();
+        let agent = name(self.agent, "agent", true)?.unwrap_or_default();
+        let provider = name(self.provider, "provider", true)?.unwrap_or_default();
+        let team = name(self.team, "team", false)?.unwrap_or_else(|| "tier2".into());
+        let channel = name(self.channel, "channel", false)?.unwrap_or_else(|| "email".into());
+        let closed = self.closed_at.ok_or_else(|| FieldError::missing("closed_at"))?;
+        let closed_at = DateTime::parse_from_rfc3339(closed.trim())
+            .map_err(|_| FieldError::new("invalid_time", "closed_at", "closed_at must be an RFC 3339 time with an offset"))?
+            .to_utc();
+        if closed_at > now + chrono::Duration::hours(1) {
+            return Err(FieldError::new("invalid_time", "closed_at", "closed_at is in the future"));
+        }
+        let case_ref = name(self.case_ref, "case_ref", false)?;
+        let customer_id = name(self.customer_id, "customer_id", false)?;
+        if self.order_ids.len() > 50 {
+            return Err(FieldError::new("too_many", "order_ids", "at most 50 orders"));
+        }
+        let mut order_ids = Vec::with_capacity(self.order_ids.len());
+        for (i, o) in self.order_ids.into_iter().enumerate() {
+            order_ids.push(name(Some(o), &format!("order_ids[{i}]"), true)?.unwrap_or_default());
+        }
+        if self.actions.len() > 50 {
+            return Err(FieldError::new("too_many", "actions", "at most 50 actions"));
+        }
+        let mut actions = Vec::with_capacity(self.actions.len());
+        for (i, a) in self.actions.into_iter().enumerate() {
+            if !ACTIONS.contains(&a.kind.as_str()) {
+                return Err(FieldError::new(
+                    "invalid_enum",
+                    format!("actions[{i}].kind"),
+                    format!("actions[{i}].kind must be one of {}", ACTIONS.join(", ")),
+                ));
+            }
+            let (amount_minor, currency) = match a.amount {
+                None => (None, None),
+                Some(m) => {
+                    let field = format!("actions[{i}].amount");
+                    let money = crate::Money::parse(&m.amount, &m.currency, field.as_str())?;
+                    (Some(money.minor), Some(money.currency.code().to_owned()))
+                }
+            };
+            actions.push(Action { kind: a.kind, amount_minor, currency });
+        }
+        if let Some(c) = self.csat
+            && !(1..=5).contains(&c)
+        {
+            return Err(FieldError::new("out_of_range", "csat", "csat must be 1 to 5"));
+        }
+        if self.transcript.len() > MAX_TRANSCRIPT {
+            return Err(FieldError::new("too_long", "transcript", format!("transcript must be at most {MAX_TRANSCRIPT} bytes")));
+        }
+        if self.transcript.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(FieldError::new("invalid", "transcript", "transcript has control characters"));
+        }
+        Ok(Handling {
+            handling_id,
+            agent,
+            provider,
+            team,
+            channel,
+            closed_at,
+            case_ref,
+            customer_id,
+            order_ids,
+            actions,
+            identity_checked: self.identity_checked,
+            csat: self.csat,
+            transcript: self.transcript,
+        })
+    }
+}
+
+impl Handling {
+    /// The largest money amount of refund or goodwill actions.
+    pub fn refunded_minor(&self) -> i64 {
+        self.actions
+            .iter()
+            .filter(|a| matches!(a.kind.as_str(), "refund_issued" | "goodwill"))
+            .filter_map(|a| a.amount_minor)
+            .sum()
+    }
+
+    pub fn did(&self, kind: &str) -> bool {
+        self.actions.iter().any(|a| a.kind == kind)
+    }
+}
+
+/// ISO week of a time, `2026-W49`: the sampling period.
+pub fn week_of(t: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    let w = t.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
