@@ -9,5 +9,6 @@ pub mod eval;
 pub mod http;
 pub mod import;
 pub mod logging;
+pub mod qa_cli;
 pub mod rules_cli;
 pub mod serve;

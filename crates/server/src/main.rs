@@ -87,6 +87,11 @@ enum Command {
         #[command(subcommand)]
         action: riskdesk_server::disputes_cli::DisputesCmd,
     },
+    /// Quality assurance: import handlings, the inbox, the dashboard, provider and team members.
+    Qa {
+        #[command(subcommand)]
+        action: riskdesk_server::qa_cli::QaCmd,
+    },
     /// Knowledge pages: list, save a Markdown file as a page's next version.
     Knowledge {
         #[command(subcommand)]
@@ -282,6 +287,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
         Command::Cases { action } => riskdesk_server::cases_cli::cases(&cfg, action).await,
         Command::Knowledge { action } => riskdesk_server::cases_cli::knowledge(&cfg, action).await,
         Command::Disputes { action } => riskdesk_server::disputes_cli::disputes(&cfg, action).await,
+        Command::Qa { action } => riskdesk_server::qa_cli::qa(&cfg, action).await,
         Command::Backtest(args) => {
             let service = app::open_service(&cfg).await?;
             rules_cli::backtest(&cfg, &service, args).await

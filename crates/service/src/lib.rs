@@ -32,8 +32,9 @@ use std::sync::Arc;
 
 pub use access::{
     Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, DisputeViewer,
-    DisputeWorker, FeedbackResponder, HandlingIntake, Intake, KnowledgeEditor, OrderDecider, OrderViewer, Principal, QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess,
-    RulesAdmin, RulesViewer, Scope, Someone, Unmasker, UserAdmin, Via,
+    DisputeWorker, FeedbackResponder, HandlingIntake, Intake, KnowledgeEditor, OrderDecider, OrderViewer, Principal,
+    QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess, RulesAdmin, RulesViewer, Scope, Someone, Unmasker,
+    UserAdmin, Via,
 };
 pub use audit::{Actor, REQUEST_ID};
 pub use identity::{LoginError, SessionToken};

@@ -131,7 +131,10 @@ pub enum QaChange {
     Scorecard(ScorecardRecord),
     /// A review, and its handling marked reviewed (not for calibration reviews).
     Review(Box<ReviewRecord>),
-    UpdateReview { review: Box<ReviewRecord>, expected_version: i64 },
+    UpdateReview {
+        review: Box<ReviewRecord>,
+        expected_version: i64,
+    },
     Session(SessionRecord),
     Member(Member),
 }

@@ -116,7 +116,9 @@ impl HandlingIn {
         let channel = name(self.channel, "channel", false)?.unwrap_or_else(|| "email".into());
         let closed = self.closed_at.ok_or_else(|| FieldError::missing("closed_at"))?;
         let closed_at = DateTime::parse_from_rfc3339(closed.trim())
-            .map_err(|_| FieldError::new("invalid_time", "closed_at", "closed_at must be an RFC 3339 time with an offset"))?
+            .map_err(|_| {
+                FieldError::new("invalid_time", "closed_at", "closed_at must be an RFC 3339 time with an offset")
+            })?
             .to_utc();
         if closed_at > now + chrono::Duration::hours(1) {
             return Err(FieldError::new("invalid_time", "closed_at", "closed_at is in the future"));
@@ -158,7 +160,11 @@ impl HandlingIn {
             return Err(FieldError::new("out_of_range", "csat", "csat must be 1 to 5"));
         }
         if self.transcript.len() > MAX_TRANSCRIPT {
-            return Err(FieldError::new("too_long", "transcript", format!("transcript must be at most {MAX_TRANSCRIPT} bytes")));
+            return Err(FieldError::new(
+                "too_long",
+                "transcript",
+                format!("transcript must be at most {MAX_TRANSCRIPT} bytes"),
+            ));
         }
         if self.transcript.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return Err(FieldError::new("invalid", "transcript", "transcript has control characters"));

@@ -107,7 +107,11 @@ mod tests {
         assert_eq!(picked(&p), n, "the same seed picks the same");
         assert_ne!(picked(&Policy { seed: 2, ..p.clone() }), 0);
         let first: Vec<&String> = ids.iter().filter(|id| !picks(&handling(id), false, &p).is_empty()).take(5).collect();
-        let other: Vec<&String> = ids.iter().filter(|id| !picks(&handling(id), false, &Policy { seed: 2, ..p.clone() }).is_empty()).take(5).collect();
+        let other: Vec<&String> = ids
+            .iter()
+            .filter(|id| !picks(&handling(id), false, &Policy { seed: 2, ..p.clone() }).is_empty())
+            .take(5)
+            .collect();
         assert_ne!(first, other, "another seed picks others");
     }
 
@@ -116,7 +120,11 @@ mod tests {
         let p = Policy { random_pct: 0.0, ..Default::default() };
         let mut h = handling("H-1");
         assert!(picks(&h, false, &p).is_empty());
-        h.actions.push(Action { kind: "refund_issued".into(), amount_minor: Some(4_999), currency: Some("EUR".into()) });
+        h.actions.push(Action {
+            kind: "refund_issued".into(),
+            amount_minor: Some(4_999),
+            currency: Some("EUR".into()),
+        });
         assert!(picks(&h, false, &p).is_empty(), "below the amount");
         h.actions.push(Action { kind: "goodwill".into(), amount_minor: Some(1), currency: Some("EUR".into()) });
         assert_eq!(picks(&h, false, &p)[0].code, "refund", "at the amount, refund and goodwill together");

@@ -154,9 +154,23 @@ pub fn starter() -> Scorecard {
             Section {
                 name: "Security".into(),
                 criteria: vec![
-                    c("identity_before_disclosure", "Identity checked before disclosing personal data", 3.0, 1, true, Some("privacy_complaint")),
+                    c(
+                        "identity_before_disclosure",
+                        "Identity checked before disclosing personal data",
+                        3.0,
+                        1,
+                        true,
+                        Some("privacy_complaint"),
+                    ),
                     c("refund_within_policy", "Refund or goodwill within policy", 3.0, 1, true, None),
-                    c("verified_account_change", "Account, address or e-mail change verified", 3.0, 1, true, Some("account_takeover")),
+                    c(
+                        "verified_account_change",
+                        "Account, address or e-mail change verified",
+                        3.0,
+                        1,
+                        true,
+                        Some("account_takeover"),
+                    ),
                     c("no_tipping_off", "The customer was not told why an order was flagged", 2.0, 1, true, None),
                 ],
             },
@@ -185,7 +199,8 @@ mod tests {
     #[test]
     fn weights_not_applicable_and_knockouts() {
         let card = starter();
-        let mut r: BTreeMap<String, Rating> = card.criteria().map(|c| (c.code.clone(), Rating::Points(c.max))).collect();
+        let mut r: BTreeMap<String, Rating> =
+            card.criteria().map(|c| (c.code.clone(), Rating::Points(c.max))).collect();
         assert_eq!(card.score(&r).unwrap().score, 100.0);
         // The tone at 2 of 4 (weight 1 of 17): 100 - 0.5/17.
         r.insert("tone".into(), Rating::Points(2));

@@ -24,6 +24,7 @@ mod history;
 mod knowledge;
 mod names;
 mod people;
+mod qa;
 
 pub use history::generate;
 use people::demo_users;
@@ -121,6 +122,7 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
     cases::seed(&service).await?;
     disputes::configure(&service);
     disputes::seed(&service, &data).await?;
+    qa::seed(&service).await?;
     println!("riskdesk demo: http://{listen}/ (web UI) and http://{listen}/api/v1/openapi.json");
     for (name, role, password) in &users {
         println!("  sign in as {name} ({role}) with password {password}");

@@ -17,6 +17,8 @@ pub(super) async fn demo_users(
         ("pia", "Pia Privacy", Role::PrivacyOfficer),
         ("aud", "Aud Auditor", Role::Auditor),
         ("pat", "Pat Payments", Role::PaymentsSpecialist),
+        ("qia", "Qia Quality", Role::QaReviewer),
+        ("pro", "Pro Provider Lead", Role::ProviderLead),
     ] {
         let mut raw = [0u8; 12];
         getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;

@@ -50,7 +50,12 @@ struct HomePage {
     cases: Option<(usize, usize)>,
 }
 
-async fn home(State(st): St, Page { cap, who }: Page<OrderViewer>) -> PageResult<impl IntoResponse> {
+async fn home(State(st): St, Page { who, .. }: Page<riskdesk_service::Someone>) -> PageResult<axum::response::Response> {
+    // Someone who sees no orders (a provider's team lead) starts on the first area they have.
+    let Some(cap) = who.grant::<OrderViewer>() else {
+        let to = super::nav_links(&who).into_iter().map(|l| l.href).find(|h| *h != "/").unwrap_or("/knowledge");
+        return Ok(axum::response::Redirect::to(to).into_response());
+    };
     let now = st.service.now();
     let stats = st.service.queue_stats(&cap, start_of_today(now)).await?;
     let pending = st.service.proposals(true).await?.len();
@@ -76,5 +81,6 @@ async fn home(State(st): St, Page { cap, who }: Page<OrderViewer>) -> PageResult
         can_approve: who.grant::<riskdesk_service::Approver>().is_some(),
         can_report: who.grant::<riskdesk_service::CaseOpener>().is_some(),
         cases,
-    })
+    }
+    .into_response())
 }

@@ -45,7 +45,13 @@ pub struct SessionView {
 }
 
 impl Service {
-    pub async fn create_qa_session(&self, cap: &QaManager, name: &str, handling_ids: Vec<String>, reviewers: Vec<String>) -> ServiceResult<SessionRecord> {
+    pub async fn create_qa_session(
+        &self,
+        cap: &QaManager,
+        name: &str,
+        handling_ids: Vec<String>,
+        reviewers: Vec<String>,
+    ) -> ServiceResult<SessionRecord> {
         let name = crate::cases::clean_text("name", name, 200, true)?;
         if !(1..=50).contains(&handling_ids.len()) {
             return Err(ServiceError::Invalid("handling_ids: one to 50 handlings".into()));
@@ -77,7 +83,13 @@ impl Service {
             created_by: cap.actor().id.clone(),
             created_at: self.now(),
         };
-        let audit = entry(&cap.actor().id, "qa.session", format!("session:{}", s.session_id), serde_json::json!({"handlings": s.handling_ids.len(), "reviewers": s.reviewers}), self.now());
+        let audit = entry(
+            &cap.actor().id,
+            "qa.session",
+            format!("session:{}", s.session_id),
+            serde_json::json!({"handlings": s.handling_ids.len(), "reviewers": s.reviewers}),
+            self.now(),
+        );
         self.commit_audited(&[Effect::Qa(QaChange::Session(s.clone()))], &[audit]).await?;
         Ok(s)
     }
@@ -88,7 +100,10 @@ impl Service {
 
     pub async fn qa_session(&self, cap: &QaViewer, id: &str) -> ServiceResult<SessionView> {
         let session = self.store().qa_session(id).await?.ok_or(ServiceError::NotFound("calibration session"))?;
-        let reviews = self.store().reviews(&ReviewFilter { session_id: Some(id.into()), limit: 5000, ..Default::default() }).await?;
+        let reviews = self
+            .store()
+            .reviews(&ReviewFilter { session_id: Some(id.into()), limit: 5000, ..Default::default() })
+            .await?;
         let me = cap.actor().id.clone();
         let expected = session.handling_ids.len() * session.reviewers.len();
         let mine = reviews.iter().filter(|r| r.reviewer == me).count();
@@ -135,7 +150,8 @@ impl Service {
             by_unit.entry(r.handling_id.as_str()).or_default().push(r.score);
         }
         view.score_alpha = alpha(&by_unit.values().cloned().collect::<Vec<_>>(), Metric::Interval);
-        let unit_mean: HashMap<&str, f64> = by_unit.iter().map(|(k, v)| (*k, v.iter().sum::<f64>() / v.len() as f64)).collect();
+        let unit_mean: HashMap<&str, f64> =
+            by_unit.iter().map(|(k, v)| (*k, v.iter().sum::<f64>() / v.len() as f64)).collect();
         for reviewer in &view.session.reviewers {
             let theirs: Vec<_> = reviews.iter().filter(|r| &r.reviewer == reviewer).collect();
             if theirs.is_empty() {

@@ -19,29 +19,41 @@ pub struct FeedbackItem {
 
 impl Service {
     async fn my_provider(&self, cap: &FeedbackResponder) -> ServiceResult<String> {
-        let user = cap.actor().username.clone().ok_or_else(|| ServiceError::Forbidden("feedback is answered by a person".into()))?;
-        self.store()
-            .member(&user)
-            .await?
-            .and_then(|m| m.provider)
-            .ok_or_else(|| ServiceError::Forbidden("you are not the team lead of any provider (an administrator sets it)".into()))
+        let user = cap
+            .actor()
+            .username
+            .clone()
+            .ok_or_else(|| ServiceError::Forbidden("feedback is answered by a person".into()))?;
+        self.store().member(&user).await?.and_then(|m| m.provider).ok_or_else(|| {
+            ServiceError::Forbidden("you are not the team lead of any provider (an administrator sets it)".into())
+        })
     }
 
     /// The reviews of my provider's handlings, newest first.
     pub async fn feedback_inbox(&self, cap: &FeedbackResponder) -> ServiceResult<(String, Vec<FeedbackItem>)> {
         let provider = self.my_provider(cap).await?;
         let now = self.now();
-        let reviews = self.store().reviews(&ReviewFilter { provider: Some(provider.clone()), limit: 500, ..Default::default() }).await?;
+        let reviews = self
+            .store()
+            .reviews(&ReviewFilter { provider: Some(provider.clone()), limit: 500, ..Default::default() })
+            .await?;
         let items = reviews
             .into_iter()
             .filter(|r| r.session_id.is_none())
-            .map(|r| FeedbackItem { overdue: r.feedback_status == "sent" && r.feedback_due.is_some_and(|d| d < now), review: r })
+            .map(|r| FeedbackItem {
+                overdue: r.feedback_status == "sent" && r.feedback_due.is_some_and(|d| d < now),
+                review: r,
+            })
             .collect();
         Ok((provider, items))
     }
 
     /// One review of my provider with its handling.
-    pub async fn feedback_item(&self, cap: &FeedbackResponder, review_id: &str) -> ServiceResult<(ReviewRecord, HandlingRecord)> {
+    pub async fn feedback_item(
+        &self,
+        cap: &FeedbackResponder,
+        review_id: &str,
+    ) -> ServiceResult<(ReviewRecord, HandlingRecord)> {
         let provider = self.my_provider(cap).await?;
         let r = self.store().review(review_id).await?.filter(|r| r.provider == provider && r.session_id.is_none());
         let r = r.ok_or(ServiceError::NotFound("review"))?;
@@ -50,7 +62,12 @@ impl Service {
     }
 
     /// Acknowledges the feedback, or disputes it with a reason (it goes to a second reviewer).
-    pub async fn answer_feedback(&self, cap: &FeedbackResponder, review_id: &str, dispute: Option<&str>) -> ServiceResult<ReviewRecord> {
+    pub async fn answer_feedback(
+        &self,
+        cap: &FeedbackResponder,
+        review_id: &str,
+        dispute: Option<&str>,
+    ) -> ServiceResult<ReviewRecord> {
         let (r, _) = self.feedback_item(cap, review_id).await?;
         if r.feedback_status != "sent" {
             return Err(ServiceError::Conflict(format!("the feedback was answered already ({})", r.feedback_status)));
@@ -75,8 +92,11 @@ impl Service {
             serde_json::json!({}),
             now,
         );
-        self.commit_audited(&[Effect::Qa(QaChange::UpdateReview { review: Box::new(next.clone()), expected_version: r.version })], &[audit])
-            .await?;
+        self.commit_audited(
+            &[Effect::Qa(QaChange::UpdateReview { review: Box::new(next.clone()), expected_version: r.version })],
+            &[audit],
+        )
+        .await?;
         Ok(next)
     }
 }

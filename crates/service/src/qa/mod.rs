@@ -79,7 +79,8 @@ impl Service {
     /// The scorecard in force (version 1, the starter, is stored on first use).
     pub(crate) async fn current_scorecard(&self) -> ServiceResult<(i64, Scorecard)> {
         if let Some(s) = self.store().scorecards().await?.into_iter().next() {
-            let card = serde_json::from_str(&s.body).map_err(|e| ServiceError::Invalid(format!("stored scorecard: {e}")))?;
+            let card =
+                serde_json::from_str(&s.body).map_err(|e| ServiceError::Invalid(format!("stored scorecard: {e}")))?;
             return Ok((s.version, card));
         }
         let card = riskdesk_domain::qa::scorecard::starter();
@@ -116,9 +117,13 @@ impl Service {
         let now = self.now();
         let ids: Vec<String> = hs.iter().map(|h| h.handling_id.clone()).collect();
         let stored: HashSet<String> = self.store().handlings_stored(&ids).await?.into_iter().collect();
-        let customers: Vec<String> = hs.iter().filter_map(|h| h.customer_id.clone()).collect::<HashSet<_>>().into_iter().collect();
-        let fraud: HashSet<String> =
-            if customers.is_empty() { HashSet::new() } else { self.store().fraud_accounts(&customers).await?.into_iter().collect() };
+        let customers: Vec<String> =
+            hs.iter().filter_map(|h| h.customer_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let fraud: HashSet<String> = if customers.is_empty() {
+            HashSet::new()
+        } else {
+            self.store().fraud_accounts(&customers).await?.into_iter().collect()
+        };
         let (version, _) = self.current_scorecard().await?;
         let policy = self.qa_settings().sampling;
         let mut seen = HashSet::new();
@@ -146,7 +151,8 @@ impl Service {
             });
         }
         if !rows.is_empty() {
-            let audit = entry(actor, "qa.handlings", "handlings".into(), serde_json::json!({"stored": rows.len()}), now);
+            let audit =
+                entry(actor, "qa.handlings", "handlings".into(), serde_json::json!({"stored": rows.len()}), now);
             self.commit_audited(&[Effect::Qa(QaChange::Handlings(rows))], &[audit]).await?;
         }
         Ok((out, report))
@@ -201,20 +207,38 @@ impl Service {
             author: cap.actor().id.clone(),
             created_at: now,
         };
-        let audit = entry(&cap.actor().id, "qa.scorecard", format!("scorecard:{}", current + 1), serde_json::json!({"name": card.name}), now);
+        let audit = entry(
+            &cap.actor().id,
+            "qa.scorecard",
+            format!("scorecard:{}", current + 1),
+            serde_json::json!({"name": card.name}),
+            now,
+        );
         self.commit_audited(&[Effect::Qa(QaChange::Scorecard(rec))], &[audit]).await?;
         Ok(current + 1)
     }
 
     /// Sets the provider and team a person belongs to (a provider lead's provider; a
     /// reviewer's own team).
-    pub async fn set_qa_member(&self, cap: &UserAdmin, username: &str, provider: Option<String>, team: Option<String>) -> ServiceResult<()> {
+    pub async fn set_qa_member(
+        &self,
+        cap: &UserAdmin,
+        username: &str,
+        provider: Option<String>,
+        team: Option<String>,
+    ) -> ServiceResult<()> {
         if self.store().user_by_name(username).await?.is_none() {
             return Err(ServiceError::NotFound("user"));
         }
         let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let m = Member { username: username.into(), provider: clean(provider), team: clean(team) };
-        let audit = entry(&cap.actor().id, "qa.member", format!("user:{username}"), serde_json::json!({"provider": m.provider, "team": m.team}), self.now());
+        let audit = entry(
+            &cap.actor().id,
+            "qa.member",
+            format!("user:{username}"),
+            serde_json::json!({"provider": m.provider, "team": m.team}),
+            self.now(),
+        );
         self.commit_audited(&[Effect::Qa(QaChange::Member(m))], &[audit]).await
     }
 }
@@ -225,7 +249,8 @@ fn parse_jsonl(text: &str) -> ServiceResult<Vec<(usize, HandlingIn)>> {
         if line.trim().is_empty() {
             continue;
         }
-        let h: HandlingIn = serde_json::from_str(line).map_err(|e| ServiceError::Invalid(format!("line {}: {e}", i + 1)))?;
+        let h: HandlingIn =
+            serde_json::from_str(line).map_err(|e| ServiceError::Invalid(format!("line {}: {e}", i + 1)))?;
         out.push((i + 1, h));
     }
     Ok(out)
@@ -262,12 +287,18 @@ fn parse_csv(text: &str) -> ServiceResult<Vec<(usize, HandlingIn)>> {
         }
         let csat = match get("csat") {
             None => None,
-            Some(c) => Some(c.trim().parse::<i64>().map_err(|_| ServiceError::Invalid(format!("line {line}: csat: must be 1 to 5")))?),
+            Some(c) => Some(
+                c.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ServiceError::Invalid(format!("line {line}: csat: must be 1 to 5")))?,
+            ),
         };
         let identity_checked = match get("identity_checked").as_deref().map(str::trim) {
             None | Some("false") | Some("0") | Some("no") => false,
             Some("true") | Some("1") | Some("yes") => true,
-            Some(_) => return Err(ServiceError::Invalid(format!("line {line}: identity_checked: must be true or false"))),
+            Some(_) => {
+                return Err(ServiceError::Invalid(format!("line {line}: identity_checked: must be true or false")));
+            }
         };
         out.push((
             line,
@@ -280,7 +311,9 @@ fn parse_csv(text: &str) -> ServiceResult<Vec<(usize, HandlingIn)>> {
                 closed_at: get("closed_at"),
                 case_ref: get("case_ref"),
                 customer_id: get("customer_id"),
-                order_ids: get("order_ids").map(|o| o.split(';').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default(),
+                order_ids: get("order_ids")
+                    .map(|o| o.split(';').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                    .unwrap_or_default(),
                 actions,
                 identity_checked,
                 csat,

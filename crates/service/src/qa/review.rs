@@ -64,7 +64,14 @@ impl Service {
             .into_iter()
             .filter(|r| r.session_id.is_none())
             .collect();
-        self.audit_only(entry(&cap.actor().id, "qa.handling.read", format!("handling:{id}"), serde_json::json!({}), self.now())).await?;
+        self.audit_only(entry(
+            &cap.actor().id,
+            "qa.handling.read",
+            format!("handling:{id}"),
+            serde_json::json!({}),
+            self.now(),
+        ))
+        .await?;
         Ok(HandlingView { record, scorecard_version: version, scorecard, reviews })
     }
 
@@ -98,7 +105,10 @@ impl Service {
                 if !session.reviewers.iter().any(|r| *r == me) {
                     return Err(ServiceError::Forbidden("you are not a reviewer of this calibration session".into()));
                 }
-                let mine = self.store().reviews(&ReviewFilter { session_id: Some(s.into()), limit: 5000, ..Default::default() }).await?;
+                let mine = self
+                    .store()
+                    .reviews(&ReviewFilter { session_id: Some(s.into()), limit: 5000, ..Default::default() })
+                    .await?;
                 if mine.iter().any(|r| r.reviewer == me && r.handling_id == id) {
                     return Err(ServiceError::Conflict("you scored this handling in this session already".into()));
                 }
@@ -158,13 +168,26 @@ impl Service {
             let Some(kind) = &c.opens_case else { continue };
             let input = OpenCase {
                 kind: kind.clone(),
-                title: format!("QA knock-out: {} (handling {}, {})", c.label, h.handling.handling_id, h.handling.provider),
+                title: format!(
+                    "QA knock-out: {} (handling {}, {})",
+                    c.label, h.handling.handling_id, h.handling.provider
+                ),
                 description: format!(
                     "Review {} of agent {} at {} failed “{}”. {}",
                     r.review_id, h.handling.agent, h.handling.provider, c.label, r.comment
                 ),
-                customer_id: h.handling.customer_id.clone().filter(|c| riskdesk_domain::CustomerId::parse(c, "c").is_ok()),
-                order_ids: h.handling.order_ids.iter().filter(|o| riskdesk_domain::OrderId::parse(o, "o").is_ok()).cloned().collect(),
+                customer_id: h
+                    .handling
+                    .customer_id
+                    .clone()
+                    .filter(|c| riskdesk_domain::CustomerId::parse(c, "c").is_ok()),
+                order_ids: h
+                    .handling
+                    .order_ids
+                    .iter()
+                    .filter(|o| riskdesk_domain::OrderId::parse(o, "o").is_ok())
+                    .cloned()
+                    .collect(),
                 ..Default::default()
             };
             let key = format!("qa:{}:{}", h.handling.handling_id, c.code);
@@ -189,11 +212,18 @@ impl Service {
         }
         let me = cap.actor().id.clone();
         if r.reviewer == me {
-            return Err(ServiceError::Forbidden("a disputed review goes to a second reviewer, not the one who scored it".into()));
+            return Err(ServiceError::Forbidden(
+                "a disputed review goes to a second reviewer, not the one who scored it".into(),
+            ));
         }
         let note = crate::cases::clean_text("note", note, 2000, false)?;
         let now = self.now();
-        let mut next = ReviewRecord { second_reviewer: Some(me.clone()), decided_at: Some(now), version: r.version + 1, ..r.clone() };
+        let mut next = ReviewRecord {
+            second_reviewer: Some(me.clone()),
+            decided_at: Some(now),
+            version: r.version + 1,
+            ..r.clone()
+        };
         match revised {
             None => {
                 next.feedback_status = "upheld".into();
@@ -213,13 +243,19 @@ impl Service {
             serde_json::json!({"outcome": next.feedback_status, "second_score": next.second_score, "note": note}),
             now,
         );
-        self.commit_audited(&[Effect::Qa(QaChange::UpdateReview { review: Box::new(next.clone()), expected_version: r.version })], &[audit])
-            .await?;
+        self.commit_audited(
+            &[Effect::Qa(QaChange::UpdateReview { review: Box::new(next.clone()), expected_version: r.version })],
+            &[audit],
+        )
+        .await?;
         Ok(next)
     }
 
     /// Reviews waiting for a second reviewer.
     pub async fn disputed_reviews(&self, _: &QaReviewer) -> ServiceResult<Vec<ReviewRecord>> {
-        Ok(self.store().reviews(&ReviewFilter { statuses: Some(vec!["disputed".into()]), limit: 500, ..Default::default() }).await?)
+        Ok(self
+            .store()
+            .reviews(&ReviewFilter { statuses: Some(vec!["disputed".into()]), limit: 500, ..Default::default() })
+            .await?)
     }
 }

@@ -44,7 +44,13 @@ pub struct Dashboard {
 }
 
 impl Service {
-    pub async fn qa_dashboard(&self, _: &QaViewer, weeks: i64, by: &str, provider: Option<&str>) -> ServiceResult<Dashboard> {
+    pub async fn qa_dashboard(
+        &self,
+        _: &QaViewer,
+        weeks: i64,
+        by: &str,
+        provider: Option<&str>,
+    ) -> ServiceResult<Dashboard> {
         if !(1..=104).contains(&weeks) {
             return Err(ServiceError::Invalid("weeks: must be between 1 and 104".into()));
         }
@@ -72,7 +78,12 @@ impl Service {
         }
         let mut keys: Vec<KeySummary> = keys
             .into_iter()
-            .map(|(key, (n, s, k))| KeySummary { key, reviews: n, avg_score: s / n as f64, knockout_rate: k as f64 * 100.0 / n as f64 })
+            .map(|(key, (n, s, k))| KeySummary {
+                key,
+                reviews: n,
+                avg_score: s / n as f64,
+                knockout_rate: k as f64 * 100.0 / n as f64,
+            })
             .collect();
         keys.sort_by(|a, b| a.avg_score.total_cmp(&b.avg_score));
         Ok(Dashboard {

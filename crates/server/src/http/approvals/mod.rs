@@ -22,6 +22,9 @@ pub fn web() -> Router<Arc<AppState>> {
     web::routes()
 }
 
-pub fn nav(_: &Analyst) -> Vec<NavLink> {
+pub fn nav(a: &Analyst) -> Vec<NavLink> {
+    if a.grant::<riskdesk_service::OrderViewer>().is_none() {
+        return Vec::new();
+    }
     vec![NavLink { href: "/proposals", label: "Approvals", area: "approvals", key: "p" }]
 }

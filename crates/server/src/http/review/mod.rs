@@ -34,6 +34,9 @@ pub fn web() -> Router<Arc<AppState>> {
     web::routes().merge(customer::web())
 }
 
-pub fn nav(_: &Analyst) -> Vec<NavLink> {
+pub fn nav(a: &Analyst) -> Vec<NavLink> {
+    if a.grant::<riskdesk_service::OrderViewer>().is_none() {
+        return Vec::new();
+    }
     vec![NavLink { href: "/queue", label: "Queue", area: "review", key: "q" }]
 }
