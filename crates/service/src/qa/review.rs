@@ -102,7 +102,7 @@ impl Service {
                 if !session.handling_ids.iter().any(|x| x == id) {
                     return Err(ServiceError::Invalid("handling_id: is not in this calibration session".into()));
                 }
-                if !session.reviewers.iter().any(|r| *r == me) {
+                if !session.reviewers.contains(&me) {
                     return Err(ServiceError::Forbidden("you are not a reviewer of this calibration session".into()));
                 }
                 let mine = self
