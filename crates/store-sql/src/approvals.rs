@@ -154,6 +154,12 @@ macro_rules! approvals_sql {
                     rows.iter().map(proposal_from).collect()
                 }
 
+                async fn proposals_for(&self, target: &str) -> StoreResult<Vec<Proposal>> {
+                    let sql = format!("SELECT {PROPOSAL_COLS} FROM proposals WHERE target = $1 ORDER BY created_at, id LIMIT 200");
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(target).fetch_all(&self.$r).await.map_err(dberr)?;
+                    rows.iter().map(proposal_from).collect()
+                }
+
                 async fn expire_proposals(&self, now: DateTime<Utc>) -> StoreResult<u64> {
                     let n = sqlx::query("UPDATE proposals SET status = 'expired', revision = revision + 1 WHERE status = 'pending' AND expires_at <= $1")
                         .bind(now.timestamp_millis())

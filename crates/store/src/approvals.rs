@@ -39,6 +39,8 @@ pub trait ApprovalStore: Send + Sync {
     async fn pending_proposal(&self, kind: &str, target: &str) -> StoreResult<Option<Proposal>>;
     /// Proposals, newest first; `pending_only` limits to pending ones (expired included).
     async fn proposals(&self, pending_only: bool, limit: i64) -> StoreResult<Vec<Proposal>>;
+    /// Every proposal about one subject (an order, a rule set, a case), oldest first.
+    async fn proposals_for(&self, target: &str) -> StoreResult<Vec<Proposal>>;
     /// Marks pending proposals past their expiry as expired; returns how many.
     async fn expire_proposals(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }

@@ -206,7 +206,8 @@ fn routes(
     use riskdesk_domain::Permission::*;
     let o = enc(order);
     vec![
-        ("GET", "/".into(), String::new(), Some(ViewOrders)),
+        // Everyone has a home: people without orders are sent on to their first area.
+        ("GET", "/".into(), String::new(), None),
         ("GET", "/queue".into(), String::new(), Some(ViewOrders)),
         ("GET", format!("/orders/{o}"), String::new(), Some(ViewOrders)),
         ("GET", "/proposals".into(), String::new(), Some(ViewOrders)),
@@ -747,4 +748,28 @@ both_backends!(an_order_is_decided_once_even_when_two_decide_at_once, |app: Test
     assert_eq!(app.service.proposal(&p.id).await.unwrap().status.as_str(), "executed");
     let (_, order) = app.get("/api/v1/orders/LATE-1").await;
     assert_eq!(order["decisions"].as_array().unwrap().len(), 2, "{order}");
+});
+
+// After people decide, the order's "why" still shows the screening's rule hits, and every
+// proposal about it stays in its history, whatever became of it.
+both_backends!(the_screening_why_and_every_proposal_stay_visible, |app: TestApp| async move {
+    use_review_set(&app).await;
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    submit(&app, &order_of("WHY-1", "C-1", "900.00", 1)).await;
+    let ana = sign_in(&app, "ana").await;
+    // A cancellation proposed, then withdrawn by its maker; then the order released.
+    ana.post(&app, "/orders/WHY-1/review", "action=cancel&reason=stolen_card&note=first+thought").await;
+    let prop = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == "WHY-1").unwrap();
+    let w = ana.post(&app, &format!("/proposals/{}/withdraw", prop.id), "").await;
+    assert!(w.status.is_redirection(), "{}", w.body);
+    let r = ana.post(&app, "/orders/WHY-1/review", "action=release&reason=verified_customer&note=called").await;
+    assert_eq!(r.location.as_deref(), Some("/orders/WHY-1?done=released"), "{}", r.body);
+    let page = ana.get(&app, "/orders/WHY-1").await;
+    let why = page.body.split("id=\"hits\"").nth(1).unwrap_or_default().split("</table>").next().unwrap_or_default();
+    assert!(why.contains("review_all"), "the screening's hits stay: {why}");
+    assert!(!why.contains("manual_review"), "{why}");
+    assert!(
+        page.body.contains("cancel order proposed by ana: withdrawn"),
+        "the withdrawn proposal stays in the history"
+    );
 });

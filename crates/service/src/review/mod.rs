@@ -85,6 +85,9 @@ pub struct OrderView {
     pub list_hits: Vec<ListEntry>,
     /// The latest decision.
     pub latest: Option<Decision>,
+    /// The latest screening decision (not a person's): its rule hits stay the order's "why"
+    /// after people decide.
+    pub screening: Option<Decision>,
     /// Whether a cancel needs four eyes here.
     pub cancel_needs_approval: bool,
     pub pending_proposal: Option<String>,
@@ -153,7 +156,8 @@ impl Service {
         for e in &mut list_hits {
             e.value = pii::mask_list_value(e.kind, &e.value);
         }
-        let timeline = timeline(&stored, customer.as_ref(), &actions);
+        let proposals = store.proposals_for(id.as_str()).await?;
+        let timeline = timeline(&stored, customer.as_ref(), &actions, &proposals);
         let party = pii::masked_party(&stored.order);
         let mut stored = stored;
         pii::scrub(&mut stored);
@@ -161,6 +165,12 @@ impl Service {
         Ok(Some(OrderView {
             party,
             latest: stored.decisions.last().cloned(),
+            screening: stored
+                .decisions
+                .iter()
+                .rev()
+                .find(|d| !d.reasons.iter().any(|r| r.rule == "manual_review"))
+                .cloned(),
             cancel_needs_approval: self
                 .cancel_needs_approval(stored.order.total.minor, stored.order.total.currency.code()),
             stored,
@@ -480,8 +490,24 @@ fn timeline(
     stored: &StoredOrder,
     customer: Option<&StoredCustomer>,
     actions: &[ReviewActionRecord],
+    proposals: &[riskdesk_domain::Proposal],
 ) -> Vec<TimelineEntry> {
     let mut out = Vec::new();
+    // Proposals stay in the history whatever became of them (approved, rejected, withdrawn,
+    // overridden by an amendment, expired).
+    for p in proposals {
+        let by = p.makers.first().map_or("", |m| m.trim_start_matches("user:"));
+        let outcome = match (&p.decided_by, p.status.as_str()) {
+            (Some(d), s) => format!("{s} by {}", d.trim_start_matches("user:")),
+            (None, s) => s.to_owned(),
+        };
+        out.push(TimelineEntry {
+            at: p.created_at,
+            kind: "proposal",
+            text: format!("{} proposed by {by}: {outcome}", p.kind.replace('_', " ")),
+            order_id: Some(stored.order.order_id.to_string()),
+        });
+    }
     if let Some(c) = customer {
         for o in &c.orders {
             out.push(TimelineEntry {

@@ -264,7 +264,7 @@ async fn order_page(
         None => Vec::new(),
     };
     let hits = v
-        .latest
+        .screening
         .as_ref()
         .map(|d| {
             d.reasons
