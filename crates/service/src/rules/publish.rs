@@ -42,6 +42,11 @@ impl ProposalKind for PublishRuleSet {
         }
         if let Ok(c) = svc.store().screening_control().await {
             out.push(("Live now".into(), c.live_version.map_or_else(|| "none".into(), |v| v.to_string())));
+            if let (Some(live), Ok(Some(new))) = (c.live_version, svc.store().ruleset(x.version).await)
+                && let Ok(Some(old)) = svc.store().ruleset(live).await
+            {
+                out.extend(rules_diff(&old.source, &new.source));
+            }
         }
         out
     }
@@ -89,5 +94,85 @@ impl Service {
             return Err(ServiceError::Conflict(format!("version {version} is already live")));
         }
         Ok(())
+    }
+}
+
+/// What a rule set changes against another, as an approver reads it: rules added, removed and
+/// changed (with the fields that changed), and the scoring thresholds.
+pub fn rules_diff(old: &str, new: &str) -> Vec<(String, String)> {
+    use riskdesk_rules::ruleset::RuleSet;
+    let (Ok(a), Ok(b)) = (RuleSet::from_toml(old), RuleSet::from_toml(new)) else {
+        return vec![("Changes".into(), "cannot be compared (a version does not compile)".into())];
+    };
+    let ids = |r: &RuleSet| r.rules.iter().map(|x| x.doc.id.clone()).collect::<Vec<_>>();
+    let (old_ids, new_ids) = (ids(&a), ids(&b));
+    let added: Vec<&String> = new_ids.iter().filter(|i| !old_ids.contains(i)).collect();
+    let removed: Vec<&String> = old_ids.iter().filter(|i| !new_ids.contains(i)).collect();
+    let mut changed = Vec::new();
+    for r in &b.rules {
+        let Some(o) = a.rules.iter().find(|x| x.doc.id == r.doc.id) else { continue };
+        let (x, y) = (&o.doc, &r.doc);
+        let mut fields = Vec::new();
+        if x.expression != y.expression {
+            fields.push(format!("expression “{}” → “{}”", x.expression, y.expression));
+        }
+        if x.action != y.action {
+            fields.push(format!("action {:?} → {:?}", x.action, y.action).to_lowercase());
+        }
+        if x.points != y.points {
+            fields.push(format!("points {} → {}", x.points, y.points));
+        }
+        if x.enabled != y.enabled {
+            fields.push(if y.enabled { "enabled".into() } else { "disabled".into() });
+        }
+        if x.name != y.name || x.description != y.description || x.tags != y.tags {
+            fields.push("name, description or tags".into());
+        }
+        if !fields.is_empty() {
+            changed.push(format!("{}: {}", y.id, fields.join("; ")));
+        }
+    }
+    let list = |v: Vec<&String>| {
+        if v.is_empty() { "none".to_owned() } else { v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") }
+    };
+    let mut out = vec![
+        ("Rules added".to_owned(), list(added)),
+        ("Rules removed".to_owned(), list(removed)),
+        ("Rules changed".to_owned(), if changed.is_empty() { "none".into() } else { changed.join("\n") }),
+    ];
+    if a.scoring != b.scoring {
+        out.push((
+            "Scoring".into(),
+            format!(
+                "review at {} → {}, decline at {} → {}",
+                a.scoring.review_at, b.scoring.review_at, a.scoring.decline_at, b.scoring.decline_at
+            ),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rules_diff;
+
+    const OLD: &str = "[scoring]\nreview_at = 40\ndecline_at = 80\n\n[[rule]]\nid = \"a\"\nname = \"A\"\nexpression = 'order.amount >= 100.0'\naction = \"review\"\n\n[[rule]]\nid = \"b\"\nname = \"B\"\nexpression = 'order.amount >= 5000.0'\naction = \"decline\"\n";
+
+    #[test]
+    fn the_approver_reads_what_changed() {
+        let new = OLD.replace("review_at = 40", "review_at = 50").replace("100.0", "150.0").replace(
+            "[[rule]]\nid = \"b\"\nname = \"B\"\nexpression = 'order.amount >= 5000.0'\naction = \"decline\"\n",
+            "[[rule]]\nid = \"c\"\nname = \"C\"\nexpression = 'order.amount >= 9000.0'\naction = \"score\"\npoints = 10\n",
+        );
+        let d = rules_diff(OLD, &new);
+        let get = |k: &str| d.iter().find(|(l, _)| l == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        assert_eq!(get("Rules added"), "c");
+        assert_eq!(get("Rules removed"), "b");
+        assert!(
+            get("Rules changed").contains("a: expression “order.amount >= 100.0” → “order.amount >= 150.0”"),
+            "{d:?}"
+        );
+        assert_eq!(get("Scoring"), "review at 40 → 50, decline at 80 → 80");
+        assert_eq!(rules_diff(OLD, OLD)[2].1, "none");
     }
 }
