@@ -773,3 +773,18 @@ both_backends!(the_screening_why_and_every_proposal_stay_visible, |app: TestApp|
         "the withdrawn proposal stays in the history"
     );
 });
+
+// Amending a cancellation starts from its reason and note.
+both_backends!(an_amendment_starts_from_the_proposal, |app: TestApp| async move {
+    use_review_set(&app).await;
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    add_user(&app, "lea", Role::TeamLead).await;
+    submit(&app, &order_of("AM-1", "C-1", "900.00", 1)).await;
+    let ana = sign_in(&app, "ana").await;
+    ana.post(&app, "/orders/AM-1/review", "action=cancel&reason=stolen_card&note=issuer+called").await;
+    let page = sign_in(&app, "lea").await.get(&app, "/proposals").await;
+    let amend =
+        page.body.split("/amend\"").nth(1).unwrap_or_default().split("</form>").next().unwrap_or_default().to_owned();
+    assert!(amend.contains("value=\"issuer called\""), "{amend}");
+    assert!(amend.contains("value=\"stolen_card\" selected"), "{amend}");
+});

@@ -40,6 +40,9 @@ pub struct ProposalRow {
     pub expires: String,
     pub link: String,
     pub short_hash: String,
+    /// An amendment starts from the proposal's reason and note.
+    pub amend_reason: String,
+    pub amend_note: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -86,6 +89,8 @@ async fn proposals(
                 label: s.label,
                 summary: s.summary,
                 short_hash: p.payload_hash.chars().take(12).collect(),
+                amend_reason: payload_field(&p.payload, "reason_code"),
+                amend_note: payload_field(&p.payload, "note"),
                 p,
             }
         })
@@ -147,4 +152,15 @@ async fn bypass(State(st): St, Path(id): Path<String>, a: Action<Approver, Decid
     }
     st.service.bypass_proposal(&a.cap, &id, &a.form.note).await?;
     Ok(to_all())
+}
+
+/// A field of a proposal's payload, wherever it sits in it (a cancel keeps them under `review`).
+fn payload_field(payload: &str, field: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+    v.get(field)
+        .or_else(|| v.get("review").and_then(|r| r.get(field)))
+        .or_else(|| if field == "reason_code" { v.get("review").and_then(|r| r.get("reason")) } else { None })
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_owned()
 }
