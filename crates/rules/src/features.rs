@@ -153,6 +153,8 @@ pub fn fill_order(order: &Order, h: &History, c: &ClusterFacts, f: &mut [Value])
     set(f, Var::Chargebacks, Value::Int(h.chargebacks));
     set(f, Var::FraudLabels, Value::Int(h.fraud_labels));
     set(f, Var::LegitLabels, Value::Int(h.legit_labels));
+    let rate = if h.prior_orders > 0 { h.returns as f64 / h.prior_orders as f64 } else { 0.0 };
+    set(f, Var::ReturnRate, Value::Double(rate));
     set(
         f,
         Var::HoursSinceAccountChange,

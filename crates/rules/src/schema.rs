@@ -67,6 +67,7 @@ vars! {
     Chargebacks = "customer.chargebacks": Int, "Chargebacks received on the account's orders.";
     FraudLabels = "customer.fraud_labels": Int, "Orders of the account confirmed as fraud.";
     LegitLabels = "customer.legit_labels": Int, "Orders of the account confirmed as legitimate.";
+    ReturnRate = "customer.return_rate": Double, "Returns per earlier order (0 with none): serial returning.";
     HoursSinceAccountChange = "customer.hours_since_account_change": Double, "Hours since the last password, e-mail, phone or address change; null if none.";
     NewDevice = "customer.new_device": Bool, "The account ordered before, never from this device.";
     NewShippingAddress = "customer.new_shipping_address": Bool, "The account ordered before, never to this address.";

@@ -299,3 +299,22 @@ fn a_field_read_twice_in_a_rule_keeps_its_own_value() {
     // And it still fires when it should.
     assert_eq!(hits("order.amount > 100.0 && customer.first_order && order.amount < 500.0"), 1);
 }
+
+#[test]
+fn return_abuse_counts_are_rule_variables() {
+    let src = rules(&rule(
+        "serial_returner",
+        "customer.orders >= 3 && customer.return_rate >= 0.6 && customer.refund_claims >= 1",
+        "review",
+        0,
+    ));
+    let set = RuleSet::from_toml(&src).unwrap();
+    let o = order(serde_json::json!({}));
+    let h = |orders, returns, claims| Facts {
+        history: History { prior_orders: orders, returns, refund_claims: claims, ..History::default() },
+        ..Facts::default()
+    };
+    assert_eq!(run(&set, &o, &h(5, 3, 1)).verdict, Verdict::Review, "60 % returns and a claim");
+    assert_eq!(run(&set, &o, &h(5, 2, 1)).verdict, Verdict::Approve, "40 %");
+    assert_eq!(run(&set, &o, &h(0, 0, 1)).verdict, Verdict::Approve, "no earlier order: rate 0");
+}
