@@ -189,7 +189,9 @@ pub(super) async fn seed(svc: &Service, data: &Dataset) -> anyhow::Result<usize>
     svc.import_disputes_csv(&worker, &report).await?;
 
     // The open ones, on recent card orders not disputed yet.
-    let mut recent: Vec<&Order> = all.iter().filter(|o| !used.contains(&o.id)).collect();
+    // Placed before the earliest of the open disputes below was opened (15 days ago).
+    let mut recent: Vec<&Order> =
+        all.iter().filter(|o| !used.contains(&o.id) && o.placed < now - Duration::days(16)).collect();
     recent.sort_by_key(|o| std::cmp::Reverse(o.placed));
     let mut pick = |want: &dyn Fn(&Order) -> bool| -> Option<&Order> {
         let o = recent.iter().copied().find(|o| want(o) && !used.contains(&o.id))?;

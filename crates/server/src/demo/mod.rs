@@ -44,9 +44,10 @@ pub struct DemoArgs {
     /// Length of the history in days.
     #[arg(long, default_value_t = 182)]
     pub days: i64,
-    /// End of the history (RFC 3339).
-    #[arg(long, default_value = "2026-11-20T00:00:00Z")]
-    pub until: String,
+    /// End of the history (RFC 3339); by default the current hour, so the queue holds orders
+    /// due today. The same seed and end give the same data.
+    #[arg(long)]
+    pub until: Option<String>,
     /// Write orders.jsonl, events.jsonl and truth.csv to this directory instead of loading them.
     #[arg(long)]
     pub export: Option<PathBuf>,
@@ -70,7 +71,13 @@ pub struct Dataset {
 }
 
 pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
-    let until: DateTime<Utc> = DateTime::parse_from_rfc3339(&args.until).context("--until must be RFC 3339")?.into();
+    let until: DateTime<Utc> = match &args.until {
+        Some(u) => DateTime::parse_from_rfc3339(u).context("--until must be RFC 3339")?.into(),
+        None => {
+            use chrono::{DurationRound, TimeDelta};
+            Utc::now().duration_trunc(TimeDelta::hours(1)).context("the current hour")?
+        }
+    };
     eprintln!(
         "generating {} orders of {} customers over {} days (seed {})…",
         args.orders, args.customers, args.days, args.seed
