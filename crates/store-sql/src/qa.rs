@@ -451,6 +451,25 @@ macro_rules! qa_sql {
                     })
                     .collect()
             }
+
+            async fn qa_criteria_weekly(&self, from: &str, to: &str, provider: Option<&str>) -> StoreResult<Vec<riskdesk_store::qa::CriterionWeek>> {
+                let mut q = QueryBuilder::<$db>::new("SELECT week, criterion, COUNT(*) AS n FROM qa_review_failures WHERE week >= ");
+                q.push_bind(from.to_owned()).push(" AND week <= ").push_bind(to.to_owned());
+                if let Some(p) = provider {
+                    q.push(" AND provider = ").push_bind(p.to_owned());
+                }
+                q.push(" GROUP BY week, criterion ORDER BY week, criterion");
+                let rows = q.build().fetch_all(&self.$r).await.map_err(dberr)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(riskdesk_store::qa::CriterionWeek {
+                            week: r.try_get("week").map_err(dberr)?,
+                            criterion: r.try_get("criterion").map_err(dberr)?,
+                            failed: r.try_get("n").map_err(dberr)?,
+                        })
+                    })
+                    .collect()
+            }
         }
     };
 }

@@ -105,6 +105,14 @@ pub struct CriterionRow {
     pub knockouts: i64,
 }
 
+/// How often a criterion failed in one week.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CriterionWeek {
+    pub week: String,
+    pub criterion: String,
+    pub failed: i64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct InboxFilter {
     pub provider: Option<String>,
@@ -160,6 +168,9 @@ pub trait QaStore: Send + Sync {
     async fn qa_trends(&self, by: &str, from: &str, to: &str, provider: Option<&str>) -> StoreResult<Vec<TrendRow>>;
     /// The criteria that failed most over weeks `from..=to`.
     async fn qa_criteria(&self, from: &str, to: &str, provider: Option<&str>) -> StoreResult<Vec<CriterionRow>>;
+    /// Failures per week and criterion over weeks `from..=to`.
+    async fn qa_criteria_weekly(&self, from: &str, to: &str, provider: Option<&str>)
+    -> StoreResult<Vec<CriterionWeek>>;
 }
 
 /// A JSON list column as stored (the SQL of both backends reads them through here).

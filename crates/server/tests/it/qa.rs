@@ -211,6 +211,7 @@ both_backends!(a_knockout_opens_a_case_and_the_provider_answers_its_own_feedback
     assert_eq!(dash["reviews"], 1, "{dash}");
     assert_eq!(dash["knockout_rate"], 100.0);
     assert_eq!(dash["criteria"][0]["criterion"], "identity_before_disclosure");
+    assert_eq!(dash["criteria_weekly"][0][1][0], 1, "the criterion's failures by week: {dash}");
     let csv = app.call("GET", "/api/v1/qa/dashboard.csv?weeks=4&by=agent", Some(&lea), None).await.1;
     assert!(csv.as_str().unwrap().contains("agent-7"), "{csv}");
 });

@@ -41,6 +41,8 @@ pub struct Dashboard {
     /// Over the whole span, lowest score first.
     pub keys: Vec<KeySummary>,
     pub criteria: Vec<CriterionFailures>,
+    /// The most failed criteria week by week: (week, failures of each of `criteria`' first five).
+    pub criteria_weekly: Vec<(String, Vec<i64>)>,
 }
 
 impl Service {
@@ -62,6 +64,20 @@ impl Service {
         let provider = provider.filter(|p| !p.is_empty());
         let rows = self.store().qa_trends(by, &from, &to, provider).await?;
         let criteria = self.store().qa_criteria(&from, &to, provider).await?;
+        let weekly = self.store().qa_criteria_weekly(&from, &to, provider).await?;
+        let top: Vec<&str> = criteria.iter().take(5).map(|c| c.criterion.as_str()).collect();
+        let mut weeks: Vec<String> = weekly.iter().map(|w| w.week.clone()).collect();
+        weeks.dedup();
+        let criteria_weekly = weeks
+            .into_iter()
+            .map(|wk| {
+                let counts = top
+                    .iter()
+                    .map(|c| weekly.iter().find(|w| w.week == wk && w.criterion == *c).map_or(0, |w| w.failed))
+                    .collect();
+                (wk, counts)
+            })
+            .collect();
         let card = self.scorecard_version(self.current_scorecard().await?.0).await?;
         let label = |c: &str| card.criteria().find(|x| x.code == c).map_or_else(|| c.to_owned(), |x| x.label.clone());
         let n: i64 = rows.iter().map(|r| r.reviews).sum();
@@ -98,6 +114,7 @@ impl Service {
             rows,
             keys,
             criteria: criteria.into_iter().map(|row| CriterionFailures { label: label(&row.criterion), row }).collect(),
+            criteria_weekly,
         })
     }
 }
