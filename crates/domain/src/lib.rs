@@ -47,6 +47,8 @@ pub mod phone;
 pub mod qa;
 /// The review vocabulary: actions, reason codes, the SLA per channel.
 pub mod review;
+/// What a search box's text is: ids, or entities normalised for their keyed hashes.
+pub mod search;
 pub mod text;
 pub mod timestamp;
 

@@ -21,6 +21,8 @@ pub struct Nav {
     pub csrf: String,
     pub active: &'static str,
     pub links: Vec<NavLink>,
+    /// The header's search box (people who see orders).
+    pub search: bool,
 }
 
 impl Nav {
@@ -31,6 +33,7 @@ impl Nav {
             csrf: a.csrf().to_owned(),
             active,
             links: super::nav_links(a),
+            search: a.grant::<riskdesk_service::OrderViewer>().is_some(),
         }
     }
 }

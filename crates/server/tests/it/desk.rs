@@ -788,3 +788,45 @@ both_backends!(an_amendment_starts_from_the_proposal, |app: TestApp| async move 
     assert!(amend.contains("value=\"issuer called\""), "{amend}");
     assert!(amend.contains("value=\"stolen_card\" selected"), "{amend}");
 });
+
+// Search by ids and by entities through their keyed hashes, audited without the text.
+both_backends!(search_finds_orders_and_accounts_on_keyed_hashes, |app: TestApp| async move {
+    add_user(&app, "tia", Role::Tier2Agent).await;
+    add_user(&app, "pro", Role::ProviderLead).await;
+    submit(&app, &order_of("S-1", "C-1", "50.00", 1)).await;
+    submit(&app, &order_of("S-2", "C-2", "60.00", 2)).await;
+    let tia = app.service.create_token_for(&local::user_admin(), "tia", "t", None).await.unwrap().secret;
+    let get = |q: &str| {
+        let (app, tia, q) = (&app, tia.clone(), q.to_owned());
+        async move { app.call("GET", &format!("/api/v1/search?q={}", enc(&q)), Some(&tia), None).await }
+    };
+    let (s, r) = get(" C-1@Example.com ").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["accounts"][0]["customer_id"].as_str(), r["accounts"][0]["matched_on"].as_str()),
+        (Some("C-1"), Some("email")),
+        "{r}"
+    );
+    let (_, r) = get("203.0.113.7").await;
+    assert_eq!(r["accounts"].as_array().unwrap().len(), 2, "both accounts used the IP: {r}");
+    let (_, r) = get("S-2").await;
+    assert_eq!(r["orders"], serde_json::json!(["S-2"]));
+    let (_, r) = get("fp-C-2").await;
+    assert_eq!(r["accounts"][0]["matched_on"], "card", "{r}");
+    let (_, r) = get("nobody@example.com").await;
+    assert!(r["accounts"].as_array().unwrap().is_empty());
+    assert_eq!(get("").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    // Audited as reads, with the hashes looked up and not the text.
+    let f = AuditFilter { action: Some("search".into()), limit: 50, ..Default::default() };
+    let rec = app.service.audit_records(&local::audit_reader(), &f).await.unwrap();
+    assert_eq!(rec.len(), 5);
+    assert!(
+        rec.iter().all(|r| !r.entry.detail.contains("example.com") && !r.entry.detail.contains("203.0.113")),
+        "{:?}",
+        rec[0].entry.detail
+    );
+    // One hit opens straight away; a provider's lead does not search orders.
+    let page = sign_in(&app, "tia").await.get(&app, "/search?q=C-1%40example.com").await;
+    assert_eq!(page.location.as_deref(), Some("/customers/C-1"));
+    assert_eq!(sign_in(&app, "pro").await.get(&app, "/search?q=S-1").await.status, StatusCode::FORBIDDEN);
+});

@@ -235,6 +235,7 @@ fn api_routes(
         ("GET", "/api/v1/refund-claims".into(), None, Some(ViewDisputes)),
         ("GET", "/api/v1/return-abuse".into(), None, Some(ViewDisputes)),
         ("PUT", "/api/v1/disputes/volumes/2026-05/visa".into(), Some(json!({"settled": 10})), Some(WorkDisputes)),
+        ("GET", "/api/v1/search?q=C-1".into(), None, Some(ViewOrders)),
         ("GET", "/api/v1/qa/inbox".into(), None, Some(ReviewQa)),
         ("GET", "/api/v1/qa/disputes".into(), None, Some(ReviewQa)),
         ("GET", "/api/v1/qa/dashboard".into(), None, Some(ViewQa)),

@@ -5,6 +5,7 @@
 
 mod cancel;
 pub mod customer;
+pub mod search;
 
 pub use cancel::CancelOrder;
 

@@ -6,6 +6,7 @@
 mod api;
 mod customer;
 mod graph;
+mod search;
 mod web;
 
 use super::page::NavLink;
@@ -22,16 +23,17 @@ impl Doc {
         use utoipa::OpenApi;
         let mut d = api::Doc::openapi();
         d.merge(customer::Doc::openapi());
+        d.merge(search::Doc::openapi());
         d
     }
 }
 
 pub fn api() -> Router<Arc<AppState>> {
-    api::routes().merge(customer::api())
+    api::routes().merge(customer::api()).merge(search::api())
 }
 
 pub fn web() -> Router<Arc<AppState>> {
-    web::routes().merge(customer::web())
+    web::routes().merge(customer::web()).merge(search::web())
 }
 
 pub fn nav(a: &Analyst) -> Vec<NavLink> {
