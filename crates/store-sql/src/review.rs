@@ -170,6 +170,9 @@ macro_rules! review_sql {
                         if let Some(u) = &f.claimed_by {
                             q.push(" AND claimed_by = ").push_bind(u.clone());
                         }
+                        if let Some(r) = &f.reason {
+                            q.push(" AND order_id IN (SELECT order_id FROM review_actions WHERE reason = ").push_bind(r.clone()).push(")");
+                        }
                     }
                     let mut q = QueryBuilder::<$db>::new(format!("SELECT {ITEM_COLS}"));
                     push_due(&mut q, sla);
@@ -210,6 +213,36 @@ macro_rules! review_sql {
                             Ok(ReviewActionRecord { id, order_id, action, reason, note, actor, at: from_millis(at)?, proposal_id })
                         })
                         .collect()
+                }
+
+                async fn latest_review_actions(&self, order_ids: &[String]) -> StoreResult<Vec<ReviewActionRecord>> {
+                    if order_ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT id, order_id, action, reason, note, actor, at, proposal_id FROM review_actions WHERE order_id IN (",
+                    );
+                    let mut sep = q.separated(", ");
+                    for o in order_ids.iter().take(500) {
+                        sep.push_bind(o.clone());
+                    }
+                    q.push(") ORDER BY at, id");
+                    let rows = q.build().fetch_all(&self.$r).await.map_err(dberr)?;
+                    let mut latest: std::collections::HashMap<String, ReviewActionRecord> = Default::default();
+                    for r in &rows {
+                        let rec = ReviewActionRecord {
+                            id: r.try_get("id").map_err(dberr)?,
+                            order_id: r.try_get("order_id").map_err(dberr)?,
+                            action: r.try_get("action").map_err(dberr)?,
+                            reason: r.try_get("reason").map_err(dberr)?,
+                            note: r.try_get("note").map_err(dberr)?,
+                            actor: r.try_get("actor").map_err(dberr)?,
+                            at: from_millis(r.try_get("at").map_err(dberr)?)?,
+                            proposal_id: r.try_get("proposal_id").map_err(dberr)?,
+                        };
+                        latest.insert(rec.order_id.clone(), rec);
+                    }
+                    Ok(latest.into_values().collect())
                 }
 
                 async fn queue_stats(&self, now: DateTime<Utc>, since: DateTime<Utc>, sla: &SlaMinutes) -> StoreResult<QueueStats> {

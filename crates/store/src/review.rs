@@ -75,6 +75,8 @@ pub struct QueueFilter {
     pub min_minor: Option<i64>,
     pub max_minor: Option<i64>,
     pub claimed_by: Option<String>,
+    /// Orders with a review action of this reason (a hold's, a decision's).
+    pub reason: Option<String>,
     pub sort: QueueSort,
     pub limit: i64,
     pub offset: i64,
@@ -123,6 +125,8 @@ pub trait ReviewStore: Send + Sync {
     async fn review_queue(&self, f: &QueueFilter, sla: &SlaMinutes) -> StoreResult<(Vec<ReviewItem>, i64)>;
     async fn review_item(&self, order_id: &str, sla: &SlaMinutes) -> StoreResult<Option<ReviewItem>>;
     async fn review_actions(&self, order_id: &str) -> StoreResult<Vec<ReviewActionRecord>>;
+    /// The latest review action of each of these orders.
+    async fn latest_review_actions(&self, order_ids: &[String]) -> StoreResult<Vec<ReviewActionRecord>>;
     async fn queue_stats(&self, now: DateTime<Utc>, since: DateTime<Utc>, sla: &SlaMinutes) -> StoreResult<QueueStats>;
     /// Which of these accounts are labelled confirmed fraud (from their linked-cluster rows).
     async fn fraud_accounts(&self, customers: &[String]) -> StoreResult<Vec<String>>;

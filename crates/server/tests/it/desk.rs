@@ -830,3 +830,34 @@ both_backends!(search_finds_orders_and_accounts_on_keyed_hashes, |app: TestApp| 
     assert_eq!(page.location.as_deref(), Some("/customers/C-1"));
     assert_eq!(sign_in(&app, "pro").await.get(&app, "/search?q=S-1").await.status, StatusCode::FORBIDDEN);
 });
+
+// The held view shows each hold's reason and note and filters by reason; the decided view shows
+// who decided what and when, and offers no claim.
+both_backends!(held_and_decided_views_say_why, |app: TestApp| async move {
+    use_review_set(&app).await;
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    submit(&app, &order_of("HV-1", "C-1", "150.00", 1)).await;
+    submit(&app, &order_of("HV-2", "C-2", "150.00", 2)).await;
+    submit(&app, &order_of("HV-3", "C-3", "150.00", 3)).await;
+    let ana = sign_in(&app, "ana").await;
+    ana.post(&app, "/orders/HV-1/review", "action=hold&reason=awaiting_customer&note=sent+ID+request").await;
+    ana.post(&app, "/orders/HV-2/review", "action=release&reason=verified_customer&note=called+back").await;
+    let held = ana.get(&app, "/queue?state=held").await;
+    assert!(held.body.contains("awaiting customer — “sent ID request”"), "{}", held.body);
+    let filtered = ana.get(&app, "/queue?state=held&reason=verified_customer").await;
+    assert!(!filtered.body.contains("HV-1"), "filtered by reason");
+    let decided = ana.get(&app, "/queue?state=closed").await;
+    let at = decided.body.find("HV-2").expect("the decided order is listed");
+    let row = decided.body[at..].split("</tr>").next().unwrap_or_default().to_owned();
+    assert!(row.contains("release by ana"), "{row}");
+    assert!(!row.contains("/claim"), "no claim on a decided order: {row}");
+    let (_, api) = app
+        .call(
+            "GET",
+            "/api/v1/queue?state=held",
+            Some(&app.service.create_token_for(&local::user_admin(), "ana", "t", None).await.unwrap().secret),
+            None,
+        )
+        .await;
+    assert_eq!(api["items"][0]["last_action"]["note"], "sent ID request", "{api}");
+});

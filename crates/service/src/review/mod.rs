@@ -122,6 +122,15 @@ impl Service {
         Ok(self.store().review_queue(f, &self.sla_minutes()).await?)
     }
 
+    /// The latest review action of each order (a held order's hold, a decided one's decision).
+    pub async fn latest_review_actions(
+        &self,
+        _cap: &OrderViewer,
+        order_ids: &[String],
+    ) -> ServiceResult<Vec<ReviewActionRecord>> {
+        Ok(self.store().latest_review_actions(order_ids).await?)
+    }
+
     pub async fn queue_facets(&self, _cap: &OrderViewer) -> ServiceResult<(Vec<String>, Vec<String>, Vec<String>)> {
         Ok(self.store().queue_facets().await?)
     }

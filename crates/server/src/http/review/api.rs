@@ -56,6 +56,18 @@ async fn queue(State(st): St, Api(cap, caller): Api<OrderViewer>, Query(q): Quer
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let f = queue_filter(&q, person(&caller)?, per_page, (page - 1) * per_page)?;
     let (items, total) = st.service.review_queue(&cap, &f).await?;
+    // Held and decided items carry their latest review action (reason, note, who, when).
+    let settled: Vec<String> = items.iter().filter(|i| i.state.as_str() != "open").map(|i| i.order_id.clone()).collect();
+    let last: std::collections::HashMap<String, _> =
+        st.service.latest_review_actions(&cap, &settled).await?.into_iter().map(|a| (a.order_id.clone(), a)).collect();
+    let items: Vec<_> = items
+        .into_iter()
+        .map(|i| {
+            let mut v = serde_json::to_value(&i).unwrap_or_default();
+            v["last_action"] = json!(last.get(&i.order_id));
+            v
+        })
+        .collect();
     Ok(Json(json!({"total": total, "page": page, "per_page": per_page, "items": items})).into_response())
 }
 

@@ -46,6 +46,8 @@ pub struct QueueQuery {
     max: Option<String>,
     mine: Option<String>,
     sort: Option<String>,
+    /// A hold's or a decision's reason code.
+    reason: Option<String>,
     pub(super) page: Option<i64>,
     /// Items per page (API only; the page shows 50).
     pub(super) per_page: Option<i64>,
@@ -53,6 +55,8 @@ pub struct QueueQuery {
 
 pub struct QueueRow {
     pub item: ReviewItem,
+    /// A held or decided order's latest review action: reason, note, who and when.
+    pub last: Option<riskdesk_service::review::ReviewActionRecord>,
     pub amount: String,
     pub due: String,
     pub late: bool,
@@ -75,6 +79,8 @@ struct QueuePage {
     me: String,
     prev_link: String,
     next_link: String,
+    /// Every reason code, to filter held and decided orders by.
+    reasons: Vec<(&'static str, &'static str)>,
 }
 
 /// The filters as the form shows them again.
@@ -89,6 +95,7 @@ pub struct QueueQueryView {
     max: String,
     mine: bool,
     sort: String,
+    reason: String,
 }
 
 const PAGE: i64 = 50;
@@ -128,6 +135,7 @@ pub(super) fn queue_filter(
         min_minor: major_to_minor(&q.min, "min")?,
         max_minor: major_to_minor(&q.max, "max")?,
         claimed_by: q.mine.is_some().then(|| me.user().username.clone()),
+        reason: non_empty(&q.reason),
         sort: if q.sort.as_deref() == Some("risk") { QueueSort::Risk } else { QueueSort::CutOff },
         limit,
         offset,
@@ -141,9 +149,13 @@ async fn queue(State(st): St, Page { cap, who }: Page<OrderViewer>, Query(q): Qu
     let (items, total) = st.service.review_queue(&cap, &f).await?;
     let (channels, countries, methods) = st.service.queue_facets(&cap).await?;
     let now = st.service.now();
+    let settled: Vec<String> = items.iter().filter(|i| i.state.as_str() != "open").map(|i| i.order_id.clone()).collect();
+    let mut last: std::collections::HashMap<String, _> =
+        st.service.latest_review_actions(&cap, &settled).await?.into_iter().map(|a| (a.order_id.clone(), a)).collect();
     let rows = items
         .into_iter()
         .map(|item| QueueRow {
+            last: last.remove(&item.order_id),
             amount: money(item.total_minor, &item.currency),
             due: until(item.due_at, now),
             late: item.due_at < now,
@@ -161,6 +173,7 @@ async fn queue(State(st): St, Page { cap, who }: Page<OrderViewer>, Query(q): Qu
         max: non_empty(&q.max).unwrap_or_default(),
         mine,
         sort: non_empty(&q.sort).unwrap_or_default(),
+        reason: non_empty(&q.reason).unwrap_or_default(),
     };
     let link = |p: i64| {
         let mut parts = vec![format!("page={p}")];
@@ -173,6 +186,7 @@ async fn queue(State(st): St, Page { cap, who }: Page<OrderViewer>, Query(q): Qu
             ("min", &view.min),
             ("max", &view.max),
             ("sort", &view.sort),
+            ("reason", &view.reason),
         ] {
             if !v.is_empty() {
                 parts.push(format!("{k}={}", urlencode(v)));
@@ -198,6 +212,7 @@ async fn queue(State(st): St, Page { cap, who }: Page<OrderViewer>, Query(q): Qu
         methods,
         can_decide: who.may(Permission::DecideOrders),
         me: who.user().username.clone(),
+        reasons: riskdesk_domain::review::ReviewReason::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
     })
 }
 
