@@ -12,6 +12,37 @@ async fn click(c: &Client, css: &str) -> Step {
     c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.click().await.map_err(err)
 }
 
+/// The review queue at 800 px: no horizontal scrolling.
+pub(crate) async fn narrow_queue(
+    c: &Client,
+    base: &str,
+    pw: &dyn Fn(&str) -> String,
+    shots: Option<&Path>,
+) -> Result<(), (String, String)> {
+    let r: Step = async {
+        c.goto(&format!("{base}/login")).await.map_err(err)?;
+        c.delete_all_cookies().await.map_err(err)?;
+        sign_in(c, base, "ana", &pw("ana")).await?;
+        c.set_window_size(800, 1000).await.map_err(err)?;
+        c.goto(&format!("{base}/queue")).await.map_err(err)?;
+        let (page, view) = (
+            c.execute("return document.documentElement.scrollWidth", vec![]).await.map_err(err)?,
+            c.execute("return document.documentElement.clientWidth", vec![]).await.map_err(err)?,
+        );
+        if let Some(dir) = shots {
+            screenshot(c, dir, "queue-800").await;
+        }
+        c.set_window_size(1440, 1700).await.map_err(err)?;
+        if page.as_i64() > view.as_i64() {
+            Err(format!("the queue scrolls sideways at 800 px: {page} > {view}"))
+        } else {
+            Ok(())
+        }
+    }
+    .await;
+    r.map_err(|e| ("the queue at 800 px".to_owned(), e))
+}
+
 pub(crate) async fn dispute_journey(
     c: &Client,
     base: &str,
