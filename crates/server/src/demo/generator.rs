@@ -146,7 +146,8 @@ impl Gen {
                 json!({"method": "card", "card": {"bin": card.1, "last4": format!("{:04}", self.rng.u16(0..10_000)), "fingerprint": card.0, "issuer_country": card.2},
                        "psp_reference": format!("pi_3{digits}")})
             }
-            "sepa_debit" => json!({"method": "sepa_debit", "iban": "DE89370400440532013000"}),
+            // Each account its own IBAN (one shared by thousands of accounts would be a hub).
+            "sepa_debit" => json!({"method": "sepa_debit", "iban": demo_iban(&p.id)}),
             "paypal" => json!({"method": "paypal", "wallet_id": format!("pp-{}", &p.id)}),
             m => json!({"method": m}),
         };
@@ -270,4 +271,31 @@ pub(super) fn deunicode_ascii(s: &str) -> String {
             _ => String::new(),
         })
         .collect()
+}
+
+/// A valid German IBAN for an account: bank code 37040044, the account number from its id,
+/// ISO 7064 check digits. Derived, not drawn, so the generator's sequence stays as it was.
+pub(super) fn demo_iban(customer: &str) -> String {
+    let digits: String = customer.chars().filter(char::is_ascii_digit).collect();
+    let account = format!("{:0>10}", &digits[digits.len().saturating_sub(10)..]);
+    let bban = format!("37040044{account}");
+    // "DE" is 13 14; the check digits are 98 - (bban + "131400") mod 97.
+    let mut rem: u64 = 0;
+    for c in format!("{bban}131400").chars() {
+        rem = (rem * 10 + u64::from(c.to_digit(10).unwrap_or(0))) % 97;
+    }
+    format!("DE{:02}{bban}", 98 - rem)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_ibans_are_valid_and_apart() {
+        let a = super::demo_iban("C-00042");
+        let b = super::demo_iban("C-00043");
+        assert_ne!(a, b);
+        for i in [a, b] {
+            assert!(riskdesk_domain::Iban::parse(&i, "iban").is_ok(), "{i}");
+        }
+    }
 }
