@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use riskdesk_service::audit::Actor;
 use riskdesk_service::disputes::DisputeQuery;
-use riskdesk_service::{DisputeViewer, DisputeWorker};
+use riskdesk_service::{DisputeImporter, DisputeViewer, DisputeWorker};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -41,6 +41,7 @@ pub async fn disputes(cfg: &Config, cmd: DisputesCmd) -> anyhow::Result<()> {
     let svc = app::open_service(cfg).await?;
     let viewer = DisputeViewer::local(Actor::cli());
     let worker = DisputeWorker::local(Actor::cli());
+    let importer = DisputeImporter::local(Actor::cli());
     match cmd {
         DisputesCmd::List { status, order } => {
             let q = DisputeQuery {
@@ -69,14 +70,16 @@ pub async fn disputes(cfg: &Config, cmd: DisputesCmd) -> anyhow::Result<()> {
                 );
             }
         }
-        DisputesCmd::Show { id } => println!("{}", serde_json::to_string_pretty(&svc.dispute(&viewer, &id).await?)?),
+        DisputesCmd::Show { id } => {
+            println!("{}", serde_json::to_string_pretty(&svc.dispute(&viewer, &id, true).await?)?)
+        }
         DisputesCmd::Import { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let r = svc.import_disputes_csv(&worker, &text).await?;
+            let r = svc.import_disputes_csv(&importer, &text).await?;
             println!("{} created, {} updated, {} unchanged", r.created, r.updated, r.unchanged);
         }
         DisputesCmd::Pack { id, out } => {
-            let pack = svc.dispute_pack(&viewer, &id).await?;
+            let pack = svc.dispute_pack(&worker, &id).await?;
             std::fs::write(&out, &pack.pdf)?;
             std::fs::write(out.with_extension("json"), serde_json::to_string_pretty(&pack.json)?)?;
             println!("wrote {} and {}", out.display(), out.with_extension("json").display());
@@ -85,7 +88,7 @@ pub async fn disputes(cfg: &Config, cmd: DisputesCmd) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&svc.scheme_ratios(&viewer, months).await?)?)
         }
         DisputesCmd::Volume { month, network, settled } => {
-            svc.set_scheme_volume(&worker, &month, &network, settled).await?;
+            svc.set_scheme_volume(&importer, &month, &network, settled).await?;
             println!("{month} {network}: {settled} settled (report)");
         }
         DisputesCmd::Sweep => {

@@ -292,8 +292,14 @@ capability!(
     DisputeViewer, "view disputes", key: [Disputes], person: [ViewDisputes]
 );
 capability!(
-    /// Work disputes; machine keys import provider reports and settled volumes.
-    DisputeWorker, "work disputes", key: [Disputes], person: [WorkDisputes]
+    /// Work disputes: evidence, submitting, accepting, the evidence pack (personal data in
+    /// clear). People only.
+    DisputeWorker, "work disputes", key: [], person: [WorkDisputes]
+);
+capability!(
+    /// Import providers' dispute reports and settled volumes (machine keys with the
+    /// `disputes` scope, or people who work disputes).
+    DisputeImporter, "import dispute reports", key: [Disputes], person: [WorkDisputes]
 );
 capability!(
     /// Send Tier-2 handlings for quality assurance.
@@ -301,7 +307,7 @@ capability!(
 );
 capability!(
     /// Read QA reviews, trends, calibration results.
-    QaViewer, "view QA", key: [Qa], person: [ViewQa]
+    QaViewer, "view QA", key: [], person: [ViewQa]
 );
 capability!(
     /// Review sampled handlings; decide disputed reviews.

@@ -31,10 +31,10 @@ pub use riskdesk_store::{InsertOutcome, StoreError, StoredCustomer, StoredOrder}
 use std::sync::Arc;
 
 pub use access::{
-    Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, DisputeViewer,
-    DisputeWorker, FeedbackResponder, HandlingIntake, Intake, KnowledgeEditor, OrderDecider, OrderViewer, Principal,
-    QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess, RulesAdmin, RulesViewer, Scope, Someone, Unmasker,
-    UserAdmin, Via,
+    Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, DisputeImporter,
+    DisputeViewer, DisputeWorker, FeedbackResponder, HandlingIntake, Intake, KnowledgeEditor, OrderDecider,
+    OrderViewer, Principal, QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess, RulesAdmin, RulesViewer, Scope,
+    Someone, Unmasker, UserAdmin, Via,
 };
 pub use audit::{Actor, REQUEST_ID};
 pub use identity::{LoginError, SessionToken};

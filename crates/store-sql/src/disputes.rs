@@ -194,7 +194,7 @@ macro_rules! disputes_sql {
                     sqlx::query(
                         "INSERT INTO scheme_volumes (month, network, settled, source, updated_at) VALUES ($1, $2, $3, $4, $5) \
                          ON CONFLICT (month, network) DO UPDATE SET settled = excluded.settled, source = excluded.source, \
-                         updated_at = excluded.updated_at",
+                         updated_at = excluded.updated_at WHERE scheme_volumes.source <> 'report' OR excluded.source = 'report'",
                     )
                     .bind(&v.month)
                     .bind(&v.network)

@@ -10,7 +10,7 @@ macro_rules! qa_sql {
              actions, identity_checked, csat, transcript, received_at, picks, scorecard_version, review_status";
         const REVIEW_COLS: &str = "review_id, handling_id, reviewer, scorecard_version, ratings, score, knocked_out, failed, comment, \
              session_id, agent, provider, team, week, random, created_at, feedback_status, feedback_due, answered_by, answered_at, \
-             dispute_reason, second_reviewer, second_score, decided_at, version";
+             dispute_reason, second_reviewer, second_score, second_ratings, decided_at, version";
         /// Rows per INSERT statement: 18 columns stay below both backends' parameter limits.
         const HANDLING_CHUNK: usize = 500;
 
@@ -73,6 +73,7 @@ macro_rules! qa_sql {
                 dispute_reason: row.try_get("dispute_reason").map_err(dberr)?,
                 second_reviewer: row.try_get("second_reviewer").map_err(dberr)?,
                 second_score: row.try_get("second_score").map_err(dberr)?,
+                second_ratings: row.try_get("second_ratings").map_err(dberr)?,
                 decided_at: opt_time(row.try_get("decided_at").map_err(dberr)?)?,
                 version: row.try_get("version").map_err(dberr)?,
             })
@@ -96,8 +97,8 @@ macro_rules! qa_sql {
                 None => sqlx::query(
                     "INSERT INTO qa_reviews (review_id, handling_id, reviewer, scorecard_version, ratings, score, knocked_out, failed, comment, \
                      session_id, agent, provider, team, week, random, created_at, feedback_status, feedback_due, answered_by, answered_at, \
-                     dispute_reason, second_reviewer, second_score, decided_at, version) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+                     dispute_reason, second_reviewer, second_score, decided_at, version, second_ratings) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
                 )
                 .bind(&r.review_id)
                 .bind(&r.handling_id)
@@ -124,13 +125,15 @@ macro_rules! qa_sql {
                 .bind(r.second_score)
                 .bind(opt_ms(r.decided_at))
                 .bind(r.version)
+                .bind(&r.second_ratings)
                 .execute(&mut **tx)
                 .await
                 .map_err(dberr)?
                 .rows_affected(),
                 Some(v) => sqlx::query(
                     "UPDATE qa_reviews SET feedback_status = $1, feedback_due = $2, answered_by = $3, answered_at = $4, dispute_reason = $5, \
-                     second_reviewer = $6, second_score = $7, decided_at = $8, version = $9 WHERE review_id = $10 AND version = $11",
+                     second_reviewer = $6, second_score = $7, decided_at = $8, version = $9, second_ratings = $12, knocked_out = $13, failed = $14 \
+                     WHERE review_id = $10 AND version = $11",
                 )
                 .bind(&r.feedback_status)
                 .bind(opt_ms(r.feedback_due))
@@ -143,6 +146,9 @@ macro_rules! qa_sql {
                 .bind(r.version)
                 .bind(&r.review_id)
                 .bind(v)
+                .bind(&r.second_ratings)
+                .bind(to_json(&r.knocked_out))
+                .bind(to_json(&r.failed))
                 .execute(&mut **tx)
                 .await
                 .map_err(dberr)?
@@ -206,6 +212,10 @@ macro_rules! qa_sql {
                 }
                 QaChange::Review(r) => {
                     write_review(tx, r, None).await?;
+                    if r.session_id.is_some() {
+                        // Calibration stays out of the trends.
+                        return Ok(());
+                    }
                     for c in &r.failed {
                         sqlx::query("INSERT INTO qa_review_failures (review_id, criterion, knockout, week, provider) VALUES ($1, $2, $3, $4, $5)")
                             .bind(&r.review_id)
@@ -217,16 +227,37 @@ macro_rules! qa_sql {
                             .await
                             .map_err(dberr)?;
                     }
-                    if r.session_id.is_none() {
-                        sqlx::query("UPDATE handlings SET review_status = 'reviewed' WHERE handling_id = $1")
-                            .bind(&r.handling_id)
-                            .execute(&mut **tx)
-                            .await
-                            .map_err(dberr)?;
+                    // Only the first of two reviewers racing for one handling gets it.
+                    let n = sqlx::query("UPDATE handlings SET review_status = 'reviewed' WHERE handling_id = $1 AND review_status = 'open'")
+                        .bind(&r.handling_id)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(dberr)?
+                        .rows_affected();
+                    if n != 1 {
+                        return Err(StoreError::Conflict(format!("the handling {} was reviewed meanwhile", r.handling_id)));
                     }
                     Ok(())
                 }
-                QaChange::UpdateReview { review, expected_version } => write_review(tx, review, Some(*expected_version)).await,
+                QaChange::UpdateReview { review, expected_version } => {
+                    write_review(tx, review, Some(*expected_version)).await?;
+                    if review.second_ratings.is_some() && review.session_id.is_none() {
+                        // A revision replaces the failures the trends count.
+                        sqlx::query("DELETE FROM qa_review_failures WHERE review_id = $1").bind(&review.review_id).execute(&mut **tx).await.map_err(dberr)?;
+                        for c in &review.failed {
+                            sqlx::query("INSERT INTO qa_review_failures (review_id, criterion, knockout, week, provider) VALUES ($1, $2, $3, $4, $5)")
+                                .bind(&review.review_id)
+                                .bind(c)
+                                .bind(i64::from(review.knocked_out.contains(c)))
+                                .bind(&review.week)
+                                .bind(&review.provider)
+                                .execute(&mut **tx)
+                                .await
+                                .map_err(dberr)?;
+                        }
+                    }
+                    Ok(())
+                }
                 QaChange::Session(s) => {
                     sqlx::query(
                         "INSERT INTO qa_sessions (session_id, name, handling_ids, reviewers, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -405,9 +436,9 @@ macro_rules! qa_sql {
                     _ => "provider",
                 };
                 let mut q = QueryBuilder::<$db>::new(format!(
-                    "SELECT week, {col} AS k, COUNT(*) AS n, AVG(score) AS avg_score, \
+                    "SELECT week, {col} AS k, COUNT(*) AS n, AVG(COALESCE(second_score, score)) AS avg_score, \
                      CAST(SUM(CASE WHEN knocked_out <> '[]' THEN 1 ELSE 0 END) AS BIGINT) AS ko, \
-                     CAST(SUM(random) AS BIGINT) AS rn, AVG(CASE WHEN random = 1 THEN score END) AS ravg \
+                     CAST(SUM(random) AS BIGINT) AS rn, AVG(CASE WHEN random = 1 THEN COALESCE(second_score, score) END) AS ravg \
                      FROM qa_reviews WHERE session_id IS NULL AND week >= "
                 ));
                 q.push_bind(from.to_owned()).push(" AND week <= ").push_bind(to.to_owned());

@@ -57,6 +57,7 @@ CREATE TABLE qa_reviews (
     dispute_reason    TEXT,
     second_reviewer   TEXT,
     second_score      REAL,
+    second_ratings    TEXT,
     decided_at        INTEGER,
     version           INTEGER NOT NULL
 );

@@ -63,6 +63,9 @@ pub struct ReviewRecord {
     pub dispute_reason: Option<String>,
     pub second_reviewer: Option<String>,
     pub second_score: Option<f64>,
+    /// A second reviewer's ratings, when they revised the score (its knock-outs and failures
+    /// then replace the first reviewer's in `knocked_out` and `failed`).
+    pub second_ratings: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub version: i64,
 }

@@ -116,7 +116,8 @@ pub fn signals(c: &CustomerReturns, t: &Thresholds) -> Vec<Signal> {
     out
 }
 
-/// A warehouse note that says the item was worn or used (English and German).
+/// A warehouse note that says the item was worn or used (English and German): whole words
+/// ("unused" and "unbenutzt" are not "used"), and not after a negation ("not worn").
 pub fn wear_note(condition: &str) -> bool {
     const WORDS: &[&str] = &[
         "worn",
@@ -124,25 +125,39 @@ pub fn wear_note(condition: &str) -> bool {
         "odour",
         "odor",
         "smell",
+        "smells",
         "perfume",
         "deodorant",
-        "make-up",
         "makeup",
+        "make-up",
         "stain",
-        "tag cut",
-        "tags cut",
-        "tag removed",
-        "tags removed",
-        "tag missing",
-        "tags missing",
+        "stains",
+        "stained",
         "washed",
         "getragen",
         "benutzt",
         "geruch",
-        "etikett",
+        "parfum",
+        "flecken",
     ];
-    let c = condition.to_lowercase();
-    WORDS.iter().any(|w| c.contains(w))
+    const PHRASES: &[[&str; 2]] = &[
+        ["tag", "cut"],
+        ["tags", "cut"],
+        ["tag", "removed"],
+        ["tags", "removed"],
+        ["tag", "missing"],
+        ["tags", "missing"],
+        ["etikett", "entfernt"],
+        ["etikett", "abgeschnitten"],
+        ["etikett", "fehlt"],
+    ];
+    const NOT: &[&str] = &["not", "no", "never", "nicht", "kein", "keine", "ohne", "without"];
+    let lower = condition.to_lowercase();
+    let words: Vec<&str> =
+        lower.split(|c: char| !(c.is_alphanumeric() || c == '-')).filter(|w| !w.is_empty()).collect();
+    let negated = |i: usize| i > 0 && NOT.contains(&words[i - 1]);
+    words.iter().enumerate().any(|(i, w)| WORDS.contains(w) && !negated(i))
+        || words.windows(2).enumerate().any(|(i, p)| PHRASES.iter().any(|ph| ph[..] == *p) && !negated(i))
 }
 
 /// A return asked for within the last `late_days` of a `window_days` window from delivery.
@@ -180,6 +195,10 @@ mod tests {
     fn wear_and_lateness() {
         assert!(wear_note("Dress worn, smells of perfume"));
         assert!(wear_note("Etikett abgeschnitten"));
+        assert!(wear_note("tags removed, washed"));
+        assert!(!wear_note("unused, Etikett vorhanden"));
+        assert!(!wear_note("unbenutzt"));
+        assert!(!wear_note("not worn"));
         assert!(!wear_note("As new, in original packaging"));
         let t = Thresholds::default();
         assert!(late_return(29, &t));

@@ -12,7 +12,7 @@ use riskdesk_domain::disputes::{adyen, stripe};
 use riskdesk_domain::{FixedClock, Role};
 use riskdesk_service::audit::Actor;
 use riskdesk_service::disputes::{DisputeQuery, DisputesConfig};
-use riskdesk_service::{DisputeViewer, DisputeWorker, Service};
+use riskdesk_service::{DisputeImporter, DisputeViewer, Service};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -185,7 +185,7 @@ pub(super) async fn seed(svc: &Service, data: &Dataset) -> anyhow::Result<usize>
             t.to_rfc3339()
         ));
     }
-    let worker = DisputeWorker::local(Actor::other("system:demo-report"));
+    let worker = DisputeImporter::local(Actor::other("system:demo-report"));
     svc.import_disputes_csv(&worker, &report).await?;
 
     // The open ones, on recent card orders not disputed yet.

@@ -346,6 +346,20 @@ both_backends!(adyen_batches_verify_every_item_and_deduplicate, |app: TestApp| a
     raw(&app, "/api/v1/webhooks/adyen", &[], adyen_body(vec![rev])).await;
     let d = &disputes(&app, &pat, "?order_id=A-1").await["disputes"][0];
     assert_eq!((d["status"].as_str(), d["funds_minor"].as_i64()), (Some("won"), Some(0)));
+    // The chargeback again with another (unsigned) date: kept as an event, the money not counted twice.
+    let mut again = adyen_item(
+        "CHARGEBACK",
+        "PSP1",
+        "A-1",
+        "4855",
+        12_000,
+        "2026-06-01T11:00:00+02:00",
+        "2026-06-20T10:00:00+02:00",
+    );
+    again["eventDate"] = json!("2026-06-07T11:00:00+02:00");
+    assert_eq!(raw(&app, "/api/v1/webhooks/adyen", &[], adyen_body(vec![again])).await.1, "[accepted]");
+    let d = &disputes(&app, &pat, "?order_id=A-1").await["disputes"][0];
+    assert_eq!(d["funds_minor"].as_i64(), Some(0), "{d}");
 });
 
 both_backends!(evidence_comes_from_the_order_and_ce3_from_earlier_orders, |app: TestApp| async move {
@@ -588,6 +602,17 @@ both_backends!(responding_refuses_a_refunded_accept_and_needs_four_eyes_above_th
     let (tia, aud) = (token(&app, "tia").await, token(&app, "aud").await);
     assert_eq!(call(&app, &tia, "GET", "/api/v1/disputes", None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(call(&app, &aud, "GET", "/api/v1/disputes", None).await.0, StatusCode::OK);
+    // The pack and the raw provider events carry personal data: people who work disputes only.
+    assert_eq!(
+        call(&app, &aud, "GET", &format!("/api/v1/disputes/{}/pack", ids[1]), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, seen) = call(&app, &aud, "GET", &format!("/api/v1/disputes/{}", ids[1]), None).await;
+    assert_eq!(seen["events"][0]["raw"], "", "{seen}");
+    assert_eq!(
+        call(&app, &key, "GET", &format!("/api/v1/disputes/{}/pack", ids[1]), None).await.0,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(
         call(&app, &aud, "POST", &format!("/api/v1/disputes/{}/accept", ids[1]), Some(json!({"reason": "x"}))).await.0,
         StatusCode::FORBIDDEN

@@ -182,6 +182,14 @@ both_backends!(a_knockout_opens_a_case_and_the_provider_answers_its_own_feedback
     // A provider lead reads no handling, inbox or dashboard.
     assert_eq!(call(&app, &lead, "GET", "/api/v1/handlings/H-1", None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(call(&app, &lead, "GET", "/api/v1/qa/dashboard", None).await.0, StatusCode::FORBIDDEN);
+    // The dashboard counts it, with the failed criterion.
+    let (_, dash) = call(&app, &lea, "GET", "/api/v1/qa/dashboard?weeks=4&by=agent", None).await;
+    assert_eq!(dash["reviews"], 1, "{dash}");
+    assert_eq!(dash["knockout_rate"], 100.0);
+    assert_eq!(dash["criteria"][0]["criterion"], "identity_before_disclosure");
+    assert_eq!(dash["criteria_weekly"][0][1][0], 1, "the criterion's failures by week: {dash}");
+    // A machine key sends handlings; it reads none.
+    assert_eq!(call(&app, &key, "GET", "/api/v1/handlings/H-1", None).await.0, StatusCode::FORBIDDEN);
     // Disputing needs a reason; then a second reviewer decides, not the first.
     let path = format!("/api/v1/qa/feedback/{review}");
     let (s, e) = call(&app, &lead, "POST", &path, Some(json!({"action": "dispute", "reason": ""}))).await;
@@ -206,12 +214,10 @@ both_backends!(a_knockout_opens_a_case_and_the_provider_answers_its_own_feedback
         (StatusCode::OK, Some("revised"), Some(100.0)),
         "{d}"
     );
-    // The dashboard counts it, with the failed criterion.
+    // The revision replaces the score, knock-out and failures the trends count.
     let (_, dash) = call(&app, &lea, "GET", "/api/v1/qa/dashboard?weeks=4&by=agent", None).await;
-    assert_eq!(dash["reviews"], 1, "{dash}");
-    assert_eq!(dash["knockout_rate"], 100.0);
-    assert_eq!(dash["criteria"][0]["criterion"], "identity_before_disclosure");
-    assert_eq!(dash["criteria_weekly"][0][1][0], 1, "the criterion's failures by week: {dash}");
+    assert_eq!((dash["avg_score"].as_f64(), dash["knockout_rate"].as_f64()), (Some(100.0), Some(0.0)), "{dash}");
+    assert!(dash["criteria"].as_array().unwrap().is_empty(), "{dash}");
     let csv = app.call("GET", "/api/v1/qa/dashboard.csv?weeks=4&by=agent", Some(&lea), None).await.1;
     assert!(csv.as_str().unwrap().contains("agent-7"), "{csv}");
 });
@@ -292,6 +298,33 @@ both_backends!(scorecards_are_versioned_and_calibration_is_blind, |app: TestApp|
     // Calibration reviews stay out of the trends and the provider's feedback.
     let (_, dash) = call(&app, &lea, "GET", "/api/v1/qa/dashboard?weeks=4", None).await;
     assert_eq!(dash["reviews"], 1, "{dash}");
+    assert!(dash["criteria"].as_array().unwrap().is_empty(), "calibration failures stay out: {dash}");
+});
+
+both_backends!(feedback_is_answered_within_its_time, |app: TestApp| async move {
+    let (key, rev, _, lead, ..) = people(&app).await;
+    call(
+        &app,
+        &key,
+        "POST",
+        "/api/v1/handlings",
+        Some(handling("L-1", "bpo-a", json!([{"kind": "data_disclosed"}]), true)),
+    )
+    .await;
+    let (_, r) =
+        call(&app, &rev, "POST", "/api/v1/handlings/L-1/reviews", Some(json!({"ratings": ratings(&[])}))).await;
+    let id = r["review_id"].as_str().unwrap().to_owned();
+    app.clock.advance(chrono::Duration::days(6));
+    let (s, e) = call(
+        &app,
+        &lead,
+        "POST",
+        &format!("/api/v1/qa/feedback/{id}"),
+        Some(json!({"action": "dispute", "reason": "late"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("was due by"), "{e}");
 });
 
 both_backends!(qa_pages_for_reviewers_and_providers, |app: TestApp| async move {

@@ -236,11 +236,11 @@ impl Service {
     }
 
     /// The evidence pack: the provider's evidence fields as JSON (unmasked: it goes to the
-    /// provider) and a PDF of the same. Reading it is audited.
-    pub async fn dispute_pack(&self, cap: &DisputeViewer, id: &str) -> ServiceResult<Pack> {
+    /// provider) and a PDF of the same; for people who work disputes. Reading it is audited.
+    pub async fn dispute_pack(&self, cap: &DisputeWorker, id: &str) -> ServiceResult<Pack> {
         let r = self.dispute_record(id).await?;
         let (facts, candidates) = self.dispute_facts(&r).await?;
-        let view = self.dispute_evidence_view(cap, &r).await?;
+        let view = self.dispute_evidence_view(&DisputeViewer::local(cap.actor().clone()), &r).await?;
         let mut fields = serde_json::Map::new();
         for i in &view.checklist {
             let text = match (i.state, i.item.automatic) {

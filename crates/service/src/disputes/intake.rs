@@ -5,7 +5,7 @@
 use super::lifecycle_of;
 use crate::audit::entry;
 use crate::cases::OpenCase;
-use crate::{Actor, DisputeWorker, Service, ServiceError, ServiceResult};
+use crate::{Actor, DisputeImporter, Service, ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use riskdesk_domain::disputes::{self as d, DisputeEvent, Observed, Provider, Stage, Status, WebhookError};
 use riskdesk_domain::{CustomerId, OrderId};
@@ -88,6 +88,15 @@ impl Service {
                 return Ok(Received::Duplicate);
             }
             let existing = self.store().dispute_by_ref(provider, &e.provider_ref).await?;
+            // Money moves once per kind of event: a redelivery whose unsigned date differs (a new
+            // deduplication key) is kept as an event but does not count the money again.
+            let mut e = e.clone();
+            if e.funds.is_some()
+                && let Some(x) = &existing
+                && self.store().dispute_events(&x.dispute_id).await?.iter().any(|ev| ev.event_type == e.event_type)
+            {
+                e.funds = None;
+            }
             let (next, created) = self.dispute_after(existing.as_ref(), &e).await?;
             let now = self.now();
             let row = DisputeEventRow {
@@ -316,7 +325,7 @@ impl Service {
 
     /// Imports a provider's dispute report (CSV with a header). Every line is checked first;
     /// one bad line stores nothing and is named with its number.
-    pub async fn import_disputes_csv(&self, cap: &DisputeWorker, csv_text: &str) -> ServiceResult<ImportReport> {
+    pub async fn import_disputes_csv(&self, cap: &DisputeImporter, csv_text: &str) -> ServiceResult<ImportReport> {
         let events = parse_report(csv_text, self.now())?;
         let mut report = ImportReport::default();
         for (e, raw) in events {

@@ -198,11 +198,17 @@ impl Service {
         self.store().dispute(id).await?.ok_or(ServiceError::NotFound("dispute"))
     }
 
-    /// One dispute with its checklist, CE 3.0 candidates and provider events.
-    pub async fn dispute(&self, cap: &DisputeViewer, id: &str) -> ServiceResult<DisputeDetail> {
+    /// One dispute with its checklist, CE 3.0 candidates and provider events. The events as
+    /// received carry personal data: `raw` is given to people who work disputes only.
+    pub async fn dispute(&self, cap: &DisputeViewer, id: &str, raw: bool) -> ServiceResult<DisputeDetail> {
         let r = self.dispute_record(id).await?;
         let evidence = self.dispute_evidence_view(cap, &r).await?;
-        let events = self.store().dispute_events(id).await?;
+        let mut events = self.store().dispute_events(id).await?;
+        if !raw {
+            for e in &mut events {
+                e.raw.clear();
+            }
+        }
         let respond = respond::Possible::of(&r, &evidence);
         Ok(DisputeDetail { dispute: self.dispute_out(&r), evidence, events, respond })
     }

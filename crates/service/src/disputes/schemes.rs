@@ -6,7 +6,7 @@
 use super::intake::month_of;
 use super::watch::month_start;
 use crate::audit::entry;
-use crate::{DisputeViewer, DisputeWorker, Service, ServiceError, ServiceResult};
+use crate::{DisputeImporter, DisputeViewer, Service, ServiceError, ServiceResult};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use riskdesk_domain::disputes::schemes::{self, Assessment, Forecast, Level};
 use riskdesk_store::changes::{DisputeChange, Effect};
@@ -156,7 +156,7 @@ impl Service {
     /// Sets a month's settled volume from the provider's settlement report.
     pub async fn set_scheme_volume(
         &self,
-        cap: &DisputeWorker,
+        cap: &DisputeImporter,
         month: &str,
         network: &str,
         settled: i64,

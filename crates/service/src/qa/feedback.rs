@@ -72,6 +72,22 @@ impl Service {
         if r.feedback_status != "sent" {
             return Err(ServiceError::Conflict(format!("the feedback was answered already ({})", r.feedback_status)));
         }
+        if let Some(due) = r.feedback_due
+            && due < self.now()
+        {
+            return Err(ServiceError::Conflict(format!(
+                "the answer was due by {}; the review stands (ask the reviewer to reopen it)",
+                due.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+        if let Some(due) = r.feedback_due
+            && due < self.now()
+        {
+            return Err(ServiceError::Conflict(format!(
+                "the answer was due by {}; the review stands (ask the reviewer to reopen it)",
+                due.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
         let reason = match dispute {
             Some(d) => Some(crate::cases::clean_text("reason", d, 2000, true)?),
             None => None,

@@ -144,6 +144,7 @@ impl Service {
             dispute_reason: None,
             second_reviewer: None,
             second_score: None,
+            second_ratings: None,
             decided_at: None,
             version: 1,
         };
@@ -234,6 +235,9 @@ impl Service {
                 let s = card.score(&ratings).map_err(ServiceError::Invalid)?;
                 next.feedback_status = "revised".into();
                 next.second_score = Some(s.score);
+                next.second_ratings = Some(serde_json::to_string(&ratings).unwrap_or_default());
+                next.knocked_out = s.knocked_out;
+                next.failed = s.failed;
             }
         }
         let audit = entry(

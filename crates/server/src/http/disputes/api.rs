@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use riskdesk_service::disputes::DisputeQuery;
-use riskdesk_service::{DisputeViewer, DisputeWorker};
+use riskdesk_service::{DisputeImporter, DisputeViewer, DisputeWorker};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -83,8 +83,9 @@ async fn list(State(st): St, Api(cap, _): Api<DisputeViewer>, Query(q): Query<Li
 #[utoipa::path(get, path = "/api/v1/disputes/{dispute_id}", tag = "disputes", params(("dispute_id" = String, Path)),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn one(State(st): St, Api(cap, _): Api<DisputeViewer>, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(Json(st.service.dispute(&cap, &id).await?).into_response())
+async fn one(State(st): St, Api(cap, caller): Api<DisputeViewer>, Path(id): Path<String>) -> ApiResult<Response> {
+    let raw = caller.grant::<DisputeWorker>().is_some();
+    Ok(Json(st.service.dispute(&cap, &id, raw).await?).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -111,7 +112,7 @@ async fn evidence(State(st): St, Api(cap, _): Api<DisputeWorker>, Path(id): Path
 #[utoipa::path(get, path = "/api/v1/disputes/{dispute_id}/pack", tag = "disputes", params(("dispute_id" = String, Path)),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn pack(State(st): St, Api(cap, _): Api<DisputeViewer>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn pack(State(st): St, Api(cap, _): Api<DisputeWorker>, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(Json(st.service.dispute_pack(&cap, &id).await?.json).into_response())
 }
 
@@ -120,7 +121,7 @@ async fn pack(State(st): St, Api(cap, _): Api<DisputeViewer>, Path(id): Path<Str
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
               (status = 404, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn pack_pdf(State(st): St, Api(cap, _): Api<DisputeViewer>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn pack_pdf(State(st): St, Api(cap, _): Api<DisputeWorker>, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(pdf_response(&id, st.service.dispute_pack(&cap, &id).await?.pdf))
 }
 
@@ -177,7 +178,7 @@ async fn accept(State(st): St, Api(cap, _): Api<DisputeWorker>, Path(id): Path<S
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 413, body = ErrorOut),
               (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn import(State(st): St, Api(cap, _): Api<DisputeWorker>, body: Bytes) -> ApiResult<Response> {
+async fn import(State(st): St, Api(cap, _): Api<DisputeImporter>, body: Bytes) -> ApiResult<Response> {
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body", "the report must be UTF-8 text"))?;
     Ok(Json(st.service.import_disputes_csv(&cap, text).await?).into_response())
 }
@@ -211,7 +212,7 @@ pub struct VolumeIn {
     params(("month" = String, Path, description = "YYYY-MM"), ("network" = String, Path, description = "visa | mastercard | amex")), request_body = VolumeIn,
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn volume(State(st): St, Api(cap, _): Api<DisputeWorker>, Path((month, network)): Path<(String, String)>, Body(b): Body<VolumeIn>) -> ApiResult<Response> {
+async fn volume(State(st): St, Api(cap, _): Api<DisputeImporter>, Path((month, network)): Path<(String, String)>, Body(b): Body<VolumeIn>) -> ApiResult<Response> {
     st.service.set_scheme_volume(&cap, &month, &network, b.settled).await?;
     Ok(Json(json!({"month": month, "network": network, "settled": b.settled, "source": "report"})).into_response())
 }

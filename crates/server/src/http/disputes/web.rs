@@ -17,7 +17,7 @@ use riskdesk_domain::disputes::{ReasonFamily, Urgency};
 use riskdesk_service::disputes::returns::{Claim, ReturnAbuse};
 use riskdesk_service::disputes::schemes::{MonthRatio, SchemeReport};
 use riskdesk_service::disputes::{DisputeDetail, DisputeOut, DisputeQuery};
-use riskdesk_service::{DisputeViewer, DisputeWorker, ServiceError};
+use riskdesk_service::{DisputeImporter, DisputeViewer, DisputeWorker, ServiceError};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -144,7 +144,7 @@ struct ShowQuery {
 }
 
 async fn show(State(st): St, Page { cap, who }: Page<DisputeViewer>, Path(id): Path<String>, Query(q): Query<ShowQuery>) -> PageResult<impl IntoResponse> {
-    let v = st.service.dispute(&cap, &id).await.map_err(|e| match e {
+    let v = st.service.dispute(&cap, &id, who.grant::<DisputeWorker>().is_some()).await.map_err(|e| match e {
         ServiceError::NotFound(_) => PageError::not_found(),
         e => e.into(),
     })?;
@@ -221,7 +221,7 @@ async fn accept(State(st): St, Path(id): Path<String>, a: Action<DisputeWorker, 
     back(&id, r.map(|_| "accepted"))
 }
 
-async fn pack_pdf(State(st): St, Page { cap, .. }: Page<DisputeViewer>, Path(id): Path<String>) -> PageResult<Response> {
+async fn pack_pdf(State(st): St, Page { cap, .. }: Page<DisputeWorker>, Path(id): Path<String>) -> PageResult<Response> {
     Ok(pdf_response(&id, st.service.dispute_pack(&cap, &id).await?.pdf))
 }
 
@@ -309,7 +309,7 @@ struct VolumeForm {
     settled: i64,
 }
 
-async fn volume(State(st): St, a: Action<DisputeWorker, VolumeForm>) -> PageResult<Response> {
+async fn volume(State(st): St, a: Action<DisputeImporter, VolumeForm>) -> PageResult<Response> {
     st.service.set_scheme_volume(&a.cap, a.form.month.trim(), a.form.network.trim(), a.form.settled).await?;
     Ok(Redirect::to("/disputes/schemes").into_response())
 }
