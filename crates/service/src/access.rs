@@ -22,7 +22,7 @@ pub enum Scope {
     Cases,
     /// Read disputes and scheme ratios; import provider dispute reports and settled volumes.
     Disputes,
-    /// Send Tier-2 handlings (a helpdesk or a provider's system) and read QA results.
+    /// Send Tier-2 handlings (a helpdesk or a provider's system); QA results are read by people.
     Qa,
 }
 
