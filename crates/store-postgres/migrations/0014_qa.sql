@@ -64,7 +64,7 @@ CREATE TABLE qa_reviews (
 CREATE INDEX qa_reviews_handling ON qa_reviews (handling_id);
 CREATE INDEX qa_reviews_feedback ON qa_reviews (provider, feedback_status, created_at);
 CREATE INDEX qa_reviews_session ON qa_reviews (session_id) WHERE session_id IS NOT NULL;
-CREATE INDEX qa_reviews_trend ON qa_reviews (week, session_id, provider, team, agent, score, random, knocked_out);
+CREATE INDEX qa_reviews_trend ON qa_reviews (week, session_id, provider, team, agent, score, second_score, random, knocked_out);
 
 CREATE TABLE qa_review_failures (
     review_id TEXT NOT NULL,
