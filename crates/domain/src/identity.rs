@@ -76,6 +76,10 @@ pub enum Permission {
     ManageQa,
     /// Acknowledge or dispute QA feedback on one's own provider's handlings.
     RespondQaFeedback,
+    /// Read KPIs, trends, rule effectiveness, trend alerts and reports (aggregates and order ids).
+    ViewKpis,
+    /// Act on trend alerts (open an investigation, dismiss) and send a report now.
+    ManageKpis,
 }
 
 impl Permission {
@@ -104,6 +108,8 @@ impl Permission {
             Self::ReviewQa => "review_qa",
             Self::ManageQa => "manage_qa",
             Self::RespondQaFeedback => "respond_qa_feedback",
+            Self::ViewKpis => "view_kpis",
+            Self::ManageKpis => "manage_kpis",
         }
     }
 
@@ -111,7 +117,7 @@ impl Permission {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
-    pub const ALL: [Permission; 23] = [
+    pub const ALL: [Permission; 25] = [
         Self::ViewOrders,
         Self::DecideOrders,
         Self::AssignQueue,
@@ -135,6 +141,8 @@ impl Permission {
         Self::ReviewQa,
         Self::ManageQa,
         Self::RespondQaFeedback,
+        Self::ViewKpis,
+        Self::ManageKpis,
     ];
 }
 
@@ -209,6 +217,7 @@ impl Role {
                         | WorkCases
                         | ViewDisputes
                         | WorkDisputes
+                        | ViewKpis
                 )
             }
             Self::RiskExpert => matches!(
@@ -229,9 +238,11 @@ impl Role {
                     | ApproveDisputes
                     | ViewQa
                     | ReviewQa
+                    | ViewKpis
+                    | ManageKpis
             ),
             Self::PaymentsSpecialist => {
-                matches!(p, ViewOrders | OpenCases | ViewCases | WorkCases | ViewDisputes | WorkDisputes)
+                matches!(p, ViewOrders | OpenCases | ViewCases | WorkCases | ViewDisputes | WorkDisputes | ViewKpis)
             }
             Self::TeamLead => matches!(
                 p,
@@ -254,9 +265,13 @@ impl Role {
                     | ViewQa
                     | ReviewQa
                     | ManageQa
+                    | ViewKpis
+                    | ManageKpis
             ),
             Self::PrivacyOfficer => matches!(p, ViewOrders | Unmask | ViewAudit | OpenCases | ViewCases | WorkCases),
-            Self::Auditor => matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases | ViewDisputes | ViewQa),
+            Self::Auditor => {
+                matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases | ViewDisputes | ViewQa | ViewKpis)
+            }
             Self::Admin => true,
         }
     }

@@ -38,6 +38,8 @@ pub mod ids;
 pub mod intake;
 /// SOPs, playbooks and FAQ pages: kinds, addresses, a playbook's checklist.
 pub mod knowledge;
+/// KPIs: the catalogue, an order's facts, periods in the controller's zone, trend alerts.
+pub mod kpis;
 /// How personal data is masked for display.
 pub mod masking;
 pub mod money;

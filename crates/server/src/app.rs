@@ -88,6 +88,7 @@ pub async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
         cases: cfg.cases.resolve().map_err(anyhow::Error::msg)?,
         disputes: cfg.disputes.clone(),
         qa: cfg.qa.clone(),
+        kpis: cfg.kpis.clone(),
         ..cfg.workspace.to_service()
     });
     service.screener().set_record_only(cfg.screening.record_only);

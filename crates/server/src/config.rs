@@ -31,6 +31,8 @@ pub struct Config {
     pub disputes: riskdesk_service::disputes::DisputesConfig,
     #[serde(default)]
     pub qa: riskdesk_service::qa::QaConfig,
+    #[serde(default)]
+    pub kpis: riskdesk_service::kpis::KpisConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +69,7 @@ impl WorkspaceSettings {
             cases: Default::default(),
             disputes: Default::default(),
             qa: Default::default(),
+            kpis: Default::default(),
         }
     }
 }
@@ -217,6 +220,7 @@ impl Config {
         self.cases.resolve().map_err(|m| anyhow::anyhow!(m))?;
         self.disputes.check().map_err(|m| anyhow::anyhow!(m))?;
         self.qa.check().map_err(|m| anyhow::anyhow!(m))?;
+        self.kpis.check().map_err(|m| anyhow::anyhow!(m))?;
         for e in &self.webhooks.endpoints {
             e.validate().map_err(|m| anyhow::anyhow!("webhooks.endpoints: {m}"))?;
         }
@@ -245,13 +249,19 @@ impl Config {
                 *s = "<set>".into();
             }
         }
-        if let Some(at) = c.database_url.find('@') {
-            let scheme_end = c.database_url.find("://").map_or(0, |i| i + 3);
-            if let Some(colon) = c.database_url[scheme_end..at].find(':') {
-                c.database_url.replace_range(scheme_end + colon + 1..at, "***");
-            }
-        }
+        mask_password(&mut c.database_url);
+        mask_password(&mut c.kpis.reports.smtp_url);
         c
+    }
+}
+
+/// Blanks the password of a `scheme://user:password@host` URL.
+fn mask_password(url: &mut String) {
+    if let Some(at) = url.find('@') {
+        let scheme_end = url.find("://").map_or(0, |i| i + 3);
+        if let Some(colon) = url[scheme_end..at].find(':') {
+            url.replace_range(scheme_end + colon + 1..at, "***");
+        }
     }
 }
 

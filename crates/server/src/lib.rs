@@ -8,6 +8,7 @@ pub mod disputes_cli;
 pub mod eval;
 pub mod http;
 pub mod import;
+pub mod kpis_cli;
 pub mod logging;
 pub mod qa_cli;
 pub mod rules_cli;

@@ -92,6 +92,11 @@ enum Command {
         #[command(subcommand)]
         action: riskdesk_server::qa_cli::QaCmd,
     },
+    /// KPIs: the table by segment, counting, rebuilding, trend alerts, reports.
+    Kpis {
+        #[command(subcommand)]
+        action: riskdesk_server::kpis_cli::KpisCmd,
+    },
     /// Knowledge pages: list, save a Markdown file as a page's next version.
     Knowledge {
         #[command(subcommand)]
@@ -288,6 +293,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
         Command::Knowledge { action } => riskdesk_server::cases_cli::knowledge(&cfg, action).await,
         Command::Disputes { action } => riskdesk_server::disputes_cli::disputes(&cfg, action).await,
         Command::Qa { action } => riskdesk_server::qa_cli::qa(&cfg, action).await,
+        Command::Kpis { action } => riskdesk_server::kpis_cli::kpis(&cfg, action).await,
         Command::Backtest(args) => {
             let service = app::open_service(&cfg).await?;
             rules_cli::backtest(&cfg, &service, args).await

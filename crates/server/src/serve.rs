@@ -16,6 +16,8 @@ pub async fn serve(
     service.spawn_webhook_deliverer()?;
     service.spawn_case_watch();
     service.spawn_dispute_watch();
+    service.spawn_kpi_refresher();
+    service.spawn_kpi_watch();
     if let Some((name, password)) = service.ensure_first_admin().await? {
         eprintln!(
             "first run: created the administrator {name} with password {password} (shown once; change it by adding users)"

@@ -24,10 +24,13 @@ pub enum Scope {
     Disputes,
     /// Send Tier-2 handlings (a helpdesk or a provider's system); QA results are read by people.
     Qa,
+    /// Read KPIs and export them (finance, marketplaces' reporting scripts).
+    Kpis,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases, Scope::Disputes, Scope::Qa];
+    pub const ALL: [Scope; 7] =
+        [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases, Scope::Disputes, Scope::Qa, Scope::Kpis];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,6 +40,7 @@ impl Scope {
             Self::Cases => "cases",
             Self::Disputes => "disputes",
             Self::Qa => "qa",
+            Self::Kpis => "kpis",
         }
     }
 
@@ -436,3 +440,12 @@ impl crate::Service {
         Ok(caller)
     }
 }
+
+capability!(
+    /// Read KPIs, trends, rule effectiveness, alerts and reports.
+    KpiViewer, "read KPIs", key: [Kpis], person: [ViewKpis]
+);
+capability!(
+    /// Act on trend alerts and send reports now.
+    KpiManager, "act on KPI alerts", key: [], person: [ManageKpis]
+);

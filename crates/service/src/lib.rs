@@ -11,6 +11,7 @@ pub mod frames;
 pub mod identity;
 pub mod keys;
 pub mod knowledge;
+pub mod kpis;
 pub mod links;
 pub mod lists;
 pub mod masking;
@@ -32,9 +33,9 @@ use std::sync::Arc;
 
 pub use access::{
     Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, DisputeImporter,
-    DisputeViewer, DisputeWorker, FeedbackResponder, HandlingIntake, Intake, KnowledgeEditor, OrderDecider,
-    OrderViewer, Principal, QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess, RulesAdmin, RulesViewer, Scope,
-    Someone, Unmasker, UserAdmin, Via,
+    DisputeViewer, DisputeWorker, FeedbackResponder, HandlingIntake, Intake, KnowledgeEditor, KpiManager, KpiViewer,
+    OrderDecider, OrderViewer, Principal, QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess, RulesAdmin,
+    RulesViewer, Scope, Someone, Unmasker, UserAdmin, Via,
 };
 pub use audit::{Actor, REQUEST_ID};
 pub use identity::{LoginError, SessionToken};

@@ -19,6 +19,7 @@ pub struct Settings {
     pub cases: crate::cases::CaseSettings,
     pub disputes: crate::disputes::DisputesConfig,
     pub qa: crate::qa::QaConfig,
+    pub kpis: crate::kpis::KpisConfig,
 }
 
 impl Default for Settings {
@@ -35,6 +36,7 @@ impl Default for Settings {
             cases: crate::cases::CaseSettings::default(),
             disputes: Default::default(),
             qa: Default::default(),
+            kpis: Default::default(),
         }
     }
 }

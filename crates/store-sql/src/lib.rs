@@ -16,6 +16,7 @@ mod cases;
 mod disputes;
 mod identity;
 mod knowledge;
+mod kpis;
 mod lists;
 mod qa;
 mod review;
@@ -23,12 +24,13 @@ mod screening;
 
 /// Implements every area's storage trait for a backend. `$lock` is appended to the read of the
 /// audit head (`FOR UPDATE` on PostgreSQL; SQLite has one writer), `$country` extracts the
-/// shipping country from `o.body`, `$json` is a parameter as a JSON column takes it.
+/// shipping country from `o.body`, `$json` is a parameter as a JSON column takes it, `$body` reads
+/// `o.body` as bytes.
 #[macro_export]
 macro_rules! impl_sql_stores {
     (
         $store:ty, $db:ty, writer: $w:ident, reader: $r:ident, lock: $lock:literal, country: $country:literal,
-        json_param: $json:literal
+        json_param: $json:literal, body_bytes: $body:literal
     ) => {
         mod sql_stores {
             #![allow(clippy::all)]
@@ -71,6 +73,7 @@ macro_rules! impl_sql_stores {
             $crate::knowledge_sql!($store, $db, $w, $r);
             $crate::disputes_sql!($store, $db, $w, $r);
             $crate::qa_sql!($store, $db, $w, $r);
+            $crate::kpis_sql!($store, $db, $w, $r, $lock, $body);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
             $crate::lists_sql!($db);
             $crate::screening_sql!($db);
@@ -86,6 +89,7 @@ macro_rules! impl_sql_stores {
                     Effect::Knowledge(c) => apply_knowledge(tx, c).await,
                     Effect::Disputes(c) => apply_disputes(tx, c).await,
                     Effect::Qa(c) => apply_qa(tx, c).await,
+                    Effect::Kpis(c) => apply_kpis(tx, c).await,
                 }
             }
 

@@ -291,6 +291,23 @@ macro_rules! qa_sql {
 
         #[async_trait::async_trait]
         impl riskdesk_store::qa::QaStore for $store {
+            async fn qa_kpi_days(&self, spans: &riskdesk_store::kpis::Spans, now_ms: i64) -> StoreResult<Vec<riskdesk_store::kpis::AreaDay>> {
+                area_days(&self.$r, spans, &[
+                    ("qa_score",
+                     "SELECT (created_at + $1) / 86400000 AS day, CAST(SUM(COALESCE(second_score, score)) AS DOUBLE PRECISION) AS num, \
+                      CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
+                      FROM qa_reviews WHERE created_at >= $2 AND created_at < $3 AND session_id IS NULL AND $4 = $4 GROUP BY 1"),
+                    ("qa_knockout_rate",
+                     "SELECT (created_at + $1) / 86400000 AS day, \
+                      CAST(SUM(CASE WHEN knocked_out <> '[]' THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS num, \
+                      CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
+                      FROM qa_reviews WHERE created_at >= $2 AND created_at < $3 AND session_id IS NULL AND $4 = $4 GROUP BY 1"),
+                    ("csat",
+                     "SELECT (closed_at + $1) / 86400000 AS day, CAST(SUM(csat) AS DOUBLE PRECISION) AS num, CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
+                      FROM handlings WHERE closed_at >= $2 AND closed_at < $3 AND csat IS NOT NULL AND $4 = $4 GROUP BY 1"),
+                ], now_ms).await
+            }
+
             async fn handling(&self, id: &str) -> StoreResult<Option<riskdesk_store::qa::HandlingRecord>> {
                 let sql = format!("SELECT {HANDLING_COLS} FROM handlings WHERE handling_id = $1");
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.$r).await.map_err(dberr)?;

@@ -175,6 +175,9 @@ pub enum CaseChange {
 
 #[async_trait]
 pub trait CaseStore: Send + Sync {
+    /// The cases KPIs per local day over `spans` (`crate::kpis::Spans`): first-response and
+    /// resolution SLA compliance, resolution time.
+    async fn case_kpi_days(&self, spans: &crate::kpis::Spans, now_ms: i64) -> StoreResult<Vec<crate::kpis::AreaDay>>;
     /// Stores a new case, unless one with the same `source` + `source_ref` or the same open key
     /// exists: then nothing is stored and its id is returned.
     async fn open_case(&self, c: &NewCase, audit: &[AuditEntry], key: &[u8]) -> StoreResult<Result<(), AlreadyOpen>>;

@@ -10,6 +10,7 @@ pub use crate::cases::CaseChange;
 pub use crate::disputes::DisputeChange;
 pub use crate::identity::IdentityChange;
 pub use crate::knowledge::KnowledgeChange;
+pub use crate::kpis::KpiChange;
 pub use crate::qa::QaChange;
 pub use crate::review::ReviewChange;
 
@@ -26,6 +27,7 @@ pub enum Effect {
     Knowledge(KnowledgeChange),
     Disputes(DisputeChange),
     Qa(QaChange),
+    Kpis(KpiChange),
 }
 
 impl From<IdentityChange> for Effect {
@@ -56,6 +58,11 @@ impl From<DisputeChange> for Effect {
 impl From<QaChange> for Effect {
     fn from(c: QaChange) -> Self {
         Self::Qa(c)
+    }
+}
+impl From<KpiChange> for Effect {
+    fn from(c: KpiChange) -> Self {
+        Self::Kpis(c)
     }
 }
 impl From<ListChange> for Effect {

@@ -123,6 +123,9 @@ pub enum DisputeChange {
 
 #[async_trait]
 pub trait DisputeStore: Send + Sync {
+    /// The disputes KPIs per local day over `spans`: disputes opened, win rate of those closed.
+    async fn dispute_kpi_days(&self, spans: &crate::kpis::Spans, now_ms: i64)
+    -> StoreResult<Vec<crate::kpis::AreaDay>>;
     async fn dispute(&self, dispute_id: &str) -> StoreResult<Option<DisputeRecord>>;
     async fn dispute_by_ref(&self, provider: &str, provider_ref: &str) -> StoreResult<Option<DisputeRecord>>;
     /// Whether a provider event with this key was stored.

@@ -11,6 +11,7 @@ pub mod conformance;
 pub mod disputes;
 pub mod identity;
 pub mod knowledge;
+pub mod kpis;
 pub mod qa;
 pub mod review;
 
@@ -441,6 +442,7 @@ pub trait Store:
     + disputes::DisputeStore
     + knowledge::KnowledgeStore
     + qa::QaStore
+    + kpis::KpiStore
     + changes::ChangeStore
     + Send
     + Sync

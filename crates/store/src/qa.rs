@@ -152,6 +152,8 @@ pub enum QaChange {
 
 #[async_trait]
 pub trait QaStore: Send + Sync {
+    /// The QA KPIs per local day over `spans`: score, knock-out rate, customer satisfaction.
+    async fn qa_kpi_days(&self, spans: &crate::kpis::Spans, now_ms: i64) -> StoreResult<Vec<crate::kpis::AreaDay>>;
     async fn handling(&self, id: &str) -> StoreResult<Option<HandlingRecord>>;
     /// Which of these ids are stored.
     async fn handlings_stored(&self, ids: &[String]) -> StoreResult<Vec<String>>;

@@ -165,6 +165,39 @@ code_enum!(
 /// How long after closing a case may be reopened; later, a new case links the old one.
 pub const REOPEN_WINDOW_DAYS: i64 = 30;
 
+use crate::kpis::{Better, KpiDef, Unit};
+
+/// The cases area's KPIs (per local day of the case's creation or resolution).
+pub const KPIS: &[KpiDef] = &[
+    KpiDef::new(
+        "case_first_response_sla_rate",
+        "Case first response on time",
+        "cases",
+        Unit::Ratio,
+        Better::Higher,
+        "cases created whose first response came by its due time",
+        "cases created whose first response came or is due",
+    ),
+    KpiDef::new(
+        "case_resolution_sla_rate",
+        "Case resolution on time",
+        "cases",
+        Unit::Ratio,
+        Better::Higher,
+        "cases resolved by their resolution due time (moved by pauses)",
+        "cases resolved",
+    ),
+    KpiDef::new(
+        "case_resolution_hours",
+        "Case handling time",
+        "cases",
+        Unit::Hours,
+        Better::Lower,
+        "hours from opening to resolution, summed (wall-clock)",
+        "cases resolved",
+    ),
+];
+
 impl CaseStatus {
     /// The states a person may move a case to from this one. `pending_approval` is entered and
     /// left by proposing a decision and by its approval, rejection or withdrawal.

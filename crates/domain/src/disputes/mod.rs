@@ -234,6 +234,30 @@ impl fmt::Display for WebhookError {
 /// The default warning before a provider deadline.
 pub const WARN_BEFORE_HOURS: i64 = 72;
 
+use crate::kpis::{Better, KpiDef, Unit};
+
+/// The disputes area's KPIs (per local day of opening or closing).
+pub const KPIS: &[KpiDef] = &[
+    KpiDef::new(
+        "chargeback_ratio",
+        "Chargeback ratio",
+        "disputes",
+        Unit::Ratio,
+        Better::Lower,
+        "disputes opened past the inquiry stage",
+        "orders placed the same days",
+    ),
+    KpiDef::new(
+        "dispute_win_rate",
+        "Dispute win rate",
+        "disputes",
+        Unit::Ratio,
+        Better::Higher,
+        "disputes closed as won",
+        "disputes closed (won, lost, accepted or expired)",
+    ),
+];
+
 /// How urgent a dispute is against its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -27,6 +27,39 @@ pub const ACTIONS: &[&str] = &[
 /// Longest transcript taken, in bytes.
 pub const MAX_TRANSCRIPT: usize = 200_000;
 
+use crate::kpis::{Better, KpiDef, Unit};
+
+/// The QA area's KPIs (per local day of the review, or of the handling for satisfaction).
+pub const KPIS: &[KpiDef] = &[
+    KpiDef::new(
+        "qa_score",
+        "QA score",
+        "qa",
+        Unit::Points,
+        Better::Higher,
+        "review scores summed (a second reviewer's revision replaces the first; calibration left out)",
+        "reviews",
+    ),
+    KpiDef::new(
+        "qa_knockout_rate",
+        "QA knock-out rate",
+        "qa",
+        Unit::Ratio,
+        Better::Lower,
+        "reviews with a knock-out criterion failed",
+        "reviews",
+    ),
+    KpiDef::new(
+        "csat",
+        "Customer satisfaction",
+        "qa",
+        Unit::Points,
+        Better::Higher,
+        "satisfaction ratings summed",
+        "handlings rated",
+    ),
+];
+
 /// One action of a handling, with its amount in minor units where it moved money.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Action {

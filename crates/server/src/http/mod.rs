@@ -61,7 +61,9 @@ macro_rules! areas {
     };
 }
 
-areas!(home, intake, review, cases, disputes, qa, approvals, knowledge, screening, lists, audit, identity, system);
+areas!(
+    home, intake, review, cases, disputes, qa, kpis, approvals, knowledge, screening, lists, audit, identity, system
+);
 
 pub fn router(service: Service, cfg: &Config) -> Router {
     let http = &cfg.http;

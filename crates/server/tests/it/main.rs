@@ -17,6 +17,7 @@ mod disputes;
 mod e2e;
 mod intake;
 mod knowledge;
+mod kpis;
 mod qa;
 mod screening;
 mod tokens;

@@ -5,7 +5,7 @@
 
 pub mod evidence;
 mod intake;
-mod pdf;
+pub(crate) mod pdf;
 pub mod respond;
 pub mod returns;
 pub mod schemes;

@@ -82,6 +82,15 @@ pub(crate) fn pack_pdf(r: &DisputeRecord, v: &EvidenceView, json: &serde_json::V
     render(&lines)
 }
 
+/// Lines of text as a PDF (long lines wrapped): also the KPI reports' PDF.
+pub(crate) fn render_text(lines: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in lines {
+        if l.chars().count() <= WIDTH { out.push(l.clone()) } else { wrap(l, "", &mut out) }
+    }
+    render(&out)
+}
+
 fn render(lines: &[String]) -> Vec<u8> {
     let pages: Vec<&[String]> = lines.chunks(LINES_PER_PAGE).collect();
     let mut pdf = Pdf::new();
