@@ -36,7 +36,8 @@ CREATE TABLE kpi_facts (
     fraud_chargebacks   BIGINT NOT NULL,
     good_held           BIGINT NOT NULL,
     stopped_fraud_minor BIGINT NOT NULL,
-    labelled            BIGINT NOT NULL
+    labelled            BIGINT NOT NULL,
+    screened            BIGINT NOT NULL
 );
 CREATE INDEX kpi_facts_day ON kpi_facts (day, placed_at);
 
@@ -60,6 +61,7 @@ CREATE TABLE kpi_daily (
     good_held           BIGINT NOT NULL,
     stopped_fraud_minor BIGINT NOT NULL,
     labelled            BIGINT NOT NULL,
+    screened            BIGINT NOT NULL,
     PRIMARY KEY (dim, day, segment, currency)
 );
 

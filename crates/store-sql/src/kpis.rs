@@ -13,13 +13,13 @@ macro_rules! kpis_sql {
         /// Ids per `IN (…)` list.
         const KPI_CHUNK: usize = 500;
         const COUNTER_COLS: &str = "orders, value_minor, fraud_orders, fraud_value_minor, declined, reviewed, held, released, decided, \
-             decision_ms, sla_met, fraud_chargebacks, good_held, stopped_fraud_minor, labelled";
+             decision_ms, sla_met, fraud_chargebacks, good_held, stopped_fraud_minor, labelled, screened";
         const FACT_COLS: &str = "order_id, day, placed_at, channel, country, payment_method, brand, currency, rules, fraud";
         const ALERT_COLS: &str = "alert_id, kpi, dim, segment, period, from_day, to_day, rate, baseline, lim, z, numerator, denominator, \
              status, case_id, created_at, decided_by, decided_at, note";
 
         fn counters_from(row: &<$db as sqlx::Database>::Row) -> StoreResult<Counters> {
-            let mut v = [0i64; 15];
+            let mut v = [0i64; 16];
             for (i, name) in Counters::NAMES.iter().enumerate() {
                 v[i] = row.try_get(*name).map_err(dberr)?;
             }
@@ -184,7 +184,7 @@ macro_rules! kpis_sql {
                         continue;
                     }
                     let mut q = QueryBuilder::<$db>::new(
-                        "SELECT order_id, seq, verdict, CAST(reasons AS TEXT) AS reasons, decided_at FROM decisions WHERE order_id IN ",
+                        "SELECT order_id, seq, verdict, ruleset_version, CAST(reasons AS TEXT) AS reasons, decided_at FROM decisions WHERE order_id IN ",
                     );
                     push_ids(&mut q, chunk);
                     for r in q.build().fetch_all(&self.$r).await.map_err(dberr)? {
@@ -198,6 +198,7 @@ macro_rules! kpis_sql {
                             .unwrap_or_default();
                         out[i].decisions.push(DecisionFact {
                             seq: r.try_get("seq").map_err(dberr)?,
+                            ruleset_version: r.try_get("ruleset_version").map_err(dberr)?,
                             verdict: r.try_get("verdict").map_err(dberr)?,
                             rules,
                             decided_at: from_millis(r.try_get("decided_at").map_err(dberr)?)?,
@@ -358,7 +359,7 @@ macro_rules! kpis_sql {
                     .collect()
             }
 
-            async fn kpi_orders(&self, f: &FactFilter) -> StoreResult<(Vec<OrderFacts>, i64)> {
+            async fn kpi_orders(&self, f: &FactFilter) -> StoreResult<Vec<OrderFacts>> {
                 fn filter(q: &mut QueryBuilder<$db>, f: &FactFilter) {
                     q.push(" WHERE day >= ").push_bind(i64::from(f.from_day)).push(" AND day < ").push_bind(i64::from(f.to_day));
                     if let Some((dim, seg)) = &f.segment {
@@ -399,11 +400,7 @@ macro_rules! kpis_sql {
                 filter(&mut q, f);
                 q.push(" ORDER BY day DESC, placed_at DESC, order_id LIMIT ").push_bind(f.limit).push(" OFFSET ").push_bind(f.offset);
                 let rows = q.build().fetch_all(&self.$r).await.map_err(dberr)?;
-                let list = rows.iter().map(|r| fact_from(r)).collect::<StoreResult<Vec<_>>>()?;
-                let mut q = QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM kpi_facts");
-                filter(&mut q, f);
-                let total: i64 = q.build().fetch_one(&self.$r).await.map_err(dberr)?.try_get("n").map_err(dberr)?;
-                Ok((list, total))
+                rows.iter().map(|r| fact_from(r)).collect()
             }
 
             async fn kpi_reset(&self) -> StoreResult<i64> {

@@ -36,7 +36,8 @@ CREATE TABLE kpi_facts (
     fraud_chargebacks   INTEGER NOT NULL,
     good_held           INTEGER NOT NULL,
     stopped_fraud_minor INTEGER NOT NULL,
-    labelled            INTEGER NOT NULL
+    labelled            INTEGER NOT NULL,
+    screened            INTEGER NOT NULL
 );
 CREATE INDEX kpi_facts_day ON kpi_facts (day, placed_at);
 
@@ -60,6 +61,7 @@ CREATE TABLE kpi_daily (
     good_held           INTEGER NOT NULL,
     stopped_fraud_minor INTEGER NOT NULL,
     labelled            INTEGER NOT NULL,
+    screened            INTEGER NOT NULL,
     PRIMARY KEY (dim, day, segment, currency)
 );
 

@@ -113,8 +113,9 @@ pub trait KpiStore: Send + Sync {
     async fn kpi_apply(&self, facts: &[OrderFacts], marks: &[(String, i64)]) -> StoreResult<usize>;
     /// Aggregate rows of a dimension over local days `[from, to)`; `segment` keeps one.
     async fn kpi_daily(&self, dim: Dim, from: i32, to: i32, segment: Option<&str>) -> StoreResult<Vec<DailyRow>>;
-    /// The orders behind an aggregate, newest first, and how many there are.
-    async fn kpi_orders(&self, f: &FactFilter) -> StoreResult<(Vec<OrderFacts>, i64)>;
+    /// A page of the orders behind an aggregate, newest first (how many there are is the
+    /// aggregate's own count).
+    async fn kpi_orders(&self, f: &FactFilter) -> StoreResult<Vec<OrderFacts>>;
     /// Empties facts and aggregates and marks every order changed (a rebuild, e.g. after the
     /// time zone changed). Returns how many orders were marked.
     async fn kpi_reset(&self) -> StoreResult<i64>;

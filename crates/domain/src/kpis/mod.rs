@@ -95,7 +95,14 @@ pub const ORDER_KPIS: &[KpiDef] = &[
         Lower,
         "orders whose latest decision is decline (by screening or a person)" / "orders placed"
     ),
-    kpi!("review_rate", "Review rate", "orders", Ratio, Lower, "orders screening sent to review" / "orders placed"),
+    kpi!(
+        "review_rate",
+        "Review rate",
+        "orders",
+        Ratio,
+        Lower,
+        "orders screening sent to review" / "orders screened by a rule set"
+    ),
     kpi!(
         "hold_release_rate",
         "Hold-then-release rate",
@@ -216,6 +223,9 @@ pub struct Counters {
     pub stopped_fraud_minor: i64,
     /// Orders labelled fraud or legitimate.
     pub labelled: i64,
+    /// Orders a rule set screened (not imported unscreened): the denominator of the screening
+    /// rates.
+    pub screened: i64,
 }
 
 macro_rules! each_counter {
@@ -235,13 +245,14 @@ macro_rules! each_counter {
             fraud_chargebacks,
             good_held,
             stopped_fraud_minor,
-            labelled
+            labelled,
+            screened
         )
     };
 }
 
 impl Counters {
-    pub const NAMES: [&'static str; 15] = {
+    pub const NAMES: [&'static str; 16] = {
         macro_rules! names { ($($f:ident),*) => { [$(stringify!($f)),*] } }
         each_counter!(names)
     };
@@ -256,12 +267,12 @@ impl Counters {
         each_counter!(sub);
     }
 
-    pub fn values(&self) -> [i64; 15] {
+    pub fn values(&self) -> [i64; 16] {
         macro_rules! vals { ($($f:ident),*) => { [$(self.$f),*] } }
         each_counter!(vals)
     }
 
-    pub fn from_values(v: [i64; 15]) -> Self {
+    pub fn from_values(v: [i64; 16]) -> Self {
         let [
             orders,
             value_minor,
@@ -278,6 +289,7 @@ impl Counters {
             good_held,
             stopped_fraud_minor,
             labelled,
+            screened,
         ] = v;
         Self {
             orders,
@@ -295,6 +307,7 @@ impl Counters {
             good_held,
             stopped_fraud_minor,
             labelled,
+            screened,
         }
     }
 
@@ -337,8 +350,8 @@ impl Totals {
         Some(match code {
             "fraud_rate_orders" => f(c.fraud_orders, c.orders),
             "fraud_rate_value" => (round2(self.fraud_value), round2(self.value)),
-            "decline_rate" => f(c.declined, c.orders),
-            "review_rate" => f(c.reviewed, c.orders),
+            "decline_rate" => f(c.declined, c.screened),
+            "review_rate" => f(c.reviewed, c.screened),
             "hold_release_rate" => f(c.released, c.held),
             "review_sla_rate" => f(c.sla_met, c.decided),
             "time_to_decision" => ((c.decision_ms as f64 / 60_000.0 * 100.0).round() / 100.0, c.decided as f64),
@@ -380,6 +393,8 @@ pub enum Signal {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionFact {
     pub seq: i64,
+    /// The rule set that decided (0: none; an import unscreened).
+    pub ruleset_version: i64,
     pub verdict: String,
     pub rules: Vec<String>,
     pub decided_at: DateTime<Utc>,
@@ -506,6 +521,7 @@ pub fn facts(h: &OrderHistory, zone: chrono_tz::Tz, sla: &SlaPolicy) -> OrderFac
         held: i64::from(held),
         fraud_chargebacks: i64::from(chargeback),
         labelled: i64::from(fraud || legit),
+        screened: i64::from(first.is_some_and(|d| d.ruleset_version > 0)),
         ..Counters::default()
     };
     if fraud {
@@ -578,6 +594,7 @@ mod tests {
             total_minor: 24_990,
             decisions: vec![DecisionFact {
                 seq: 0,
+                ruleset_version: 3,
                 verdict: "review".into(),
                 rules: vec!["new_account".into(), "high_value".into()],
                 decided_at: t(10, 0),
@@ -592,6 +609,7 @@ mod tests {
         let mut h = history();
         h.decisions.push(DecisionFact {
             seq: 1,
+            ruleset_version: 3,
             verdict: "approve".into(),
             rules: vec!["manual_review".into()],
             decided_at: t(11, 30),
@@ -611,7 +629,13 @@ mod tests {
     fn a_cancelled_fraud_order_late_and_stopped() {
         let mut h = history();
         h.channel = Some("amazon".into()); // two hours
-        h.decisions.push(DecisionFact { seq: 1, verdict: "decline".into(), rules: vec![], decided_at: t(13, 0) });
+        h.decisions.push(DecisionFact {
+            seq: 1,
+            ruleset_version: 3,
+            verdict: "decline".into(),
+            rules: vec![],
+            decided_at: t(13, 0),
+        });
         h.actions.push(("hold".into(), t(11, 0)));
         h.actions.push(("cancel".into(), t(13, 0)));
         h.signals.extend([Signal::LegitConfirmed, Signal::FraudConfirmed, Signal::FraudChargeback]);
@@ -628,7 +652,7 @@ mod tests {
         h.brand = None;
         h.channel = Some("  ".into());
         let f = facts(&h, chrono_tz::Europe::Berlin, &SlaPolicy::default());
-        assert_eq!(f.counters, Counters { orders: 1, value_minor: 24_990, ..Counters::default() });
+        assert_eq!(f.counters, Counters { orders: 1, value_minor: 24_990, screened: 1, ..Counters::default() });
         assert_eq!((f.brand.as_str(), f.channel.as_str()), (NONE, NONE));
     }
 

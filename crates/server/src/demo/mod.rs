@@ -22,6 +22,7 @@ mod disputes;
 mod generator;
 mod history;
 mod knowledge;
+mod kpis;
 mod names;
 mod people;
 mod qa;
@@ -130,6 +131,7 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
     disputes::configure(&service);
     disputes::seed(&service, &data).await?;
     qa::seed(&service).await?;
+    kpis::seed(&service).await?;
     println!("riskdesk demo: http://{listen}/ (web UI) and http://{listen}/api/v1/openapi.json");
     for (name, role, password) in &users {
         println!("  sign in as {name} ({role}) with password {password}");

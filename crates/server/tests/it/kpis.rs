@@ -54,6 +54,7 @@ struct Expect {
     decision_min: f64,
     sla_met: f64,
     chargebacks: f64,
+    screened: f64,
 }
 
 impl Expect {
@@ -70,14 +71,15 @@ impl Expect {
         self.decision_min += o.decision_min;
         self.sla_met += o.sla_met;
         self.chargebacks += o.chargebacks;
+        self.screened += o.screened;
     }
 
     fn fractions(&self) -> BTreeMap<&'static str, (f64, f64)> {
         BTreeMap::from([
             ("fraud_rate_orders", (self.fraud, self.orders)),
             ("fraud_rate_value", (self.fraud_value, self.value)),
-            ("decline_rate", (self.declined, self.orders)),
-            ("review_rate", (self.reviewed, self.orders)),
+            ("decline_rate", (self.declined, self.screened)),
+            ("review_rate", (self.reviewed, self.screened)),
             ("hold_release_rate", (self.released, self.held)),
             ("review_sla_rate", (self.sla_met, self.decided)),
             ("time_to_decision", (self.decision_min, self.decided)),
@@ -110,6 +112,7 @@ async fn expect_of(app: &TestApp, id: &str) -> (Expect, BTreeMap<&'static str, S
         held: f64::from(u8::from(held)),
         released: f64::from(u8::from(held && last.decision.as_str() == "approve")),
         chargebacks: f64::from(u8::from(fraud_cb)),
+        screened: f64::from(u8::from(first.ruleset_version > 0)),
         ..Expect::default()
     };
     let decided_at: Option<DateTime<Utc>> =

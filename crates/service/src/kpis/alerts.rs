@@ -131,7 +131,7 @@ impl Service {
         }
         let dim = Dim::parse(&a.dim).unwrap_or(Dim::All);
         let counter = super::counter_for(&a.kpi, "numerator");
-        let (orders, total) = self
+        let orders = self
             .store()
             .kpi_orders(&FactFilter {
                 from_day: a.from_day,
@@ -152,7 +152,7 @@ impl Service {
         );
         let description = format!(
             "Trend alert {id}: {label} for {} = {} reached {:.2} % in {} ({} of {}), against a baseline of {:.2} % \
-             (control limit {:.2} %, {:.1} standard deviations). {total} orders behind it; the first {} are linked.",
+             (control limit {:.2} %, {:.1} standard deviations). The first {} orders behind it are linked.",
             Dim::parse(&a.dim).map_or("segment", |d| d.label()),
             a.segment,
             a.rate * 100.0,

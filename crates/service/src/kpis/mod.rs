@@ -162,8 +162,8 @@ pub struct OrdersBehind {
 pub fn counter_for(kpi: &str, part: &str) -> Option<&'static str> {
     let (num, den) = match kpi {
         "fraud_rate_orders" | "fraud_rate_value" => ("fraud_orders", "orders"),
-        "decline_rate" => ("declined", "orders"),
-        "review_rate" => ("reviewed", "orders"),
+        "decline_rate" => ("declined", "screened"),
+        "review_rate" => ("reviewed", "screened"),
         "hold_release_rate" => ("released", "held"),
         "review_sla_rate" => ("sla_met", "decided"),
         "time_to_decision" => ("decided", "decided"),
@@ -368,7 +368,15 @@ impl Service {
             None => None,
         };
         self.fresh_enough().await?;
-        let (orders, total) = self
+        // How many: the aggregate's own count, exact and without counting millions of rows.
+        let (dim, seg) = match &segment {
+            Some((d, s)) => (*d, s.clone()),
+            None => (Dim::All, "all".to_owned()),
+        };
+        let name = counter.unwrap_or("orders");
+        let i = riskdesk_domain::kpis::Counters::NAMES.iter().position(|n| *n == name).unwrap_or(0);
+        let total = self.store().kpi_daily(dim, a, b, Some(&seg)).await?.iter().map(|r| r.counters.values()[i]).sum();
+        let orders = self
             .store()
             .kpi_orders(&FactFilter {
                 from_day: a,
