@@ -2,11 +2,12 @@
 //! added in place with an upsert), alerts and report runs. Times are milliseconds; days are
 //! local day numbers.
 // The macro is expanded inside `impl_sql_stores!`'s module, beside the shared helpers.
-/// The KPI area's SQL. `$body` reads an order's stored body as bytes.
+/// The KPI area's SQL. `$body` reads an order's stored body as bytes; `$order` is the column
+/// that orders the changed-order queue by arrival.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! kpis_sql {
-    ($store:ty, $db:ty, $w:ident, $r:ident, $lock:literal, $body:literal) => {
+    ($store:ty, $db:ty, $w:ident, $r:ident, $lock:literal, $body:literal, $order:literal) => {
         use riskdesk_domain::kpis::{Counters, DecisionFact, Dim, OrderFacts, OrderHistory, Signal};
         use riskdesk_store::kpis::*;
 
@@ -134,7 +135,7 @@ macro_rules! kpis_sql {
         #[async_trait::async_trait]
         impl KpiStore for $store {
             async fn kpi_dirty(&self, limit: i64) -> StoreResult<Vec<(String, i64)>> {
-                let rows = sqlx::query("SELECT order_id, bump FROM kpi_dirty LIMIT $1")
+                let rows = sqlx::query(concat!("SELECT order_id, bump FROM kpi_dirty ORDER BY ", $order, " LIMIT $1"))
                     .bind(limit)
                     .fetch_all(&self.$r)
                     .await
@@ -409,7 +410,7 @@ macro_rules! kpis_sql {
                     sqlx::query(stmt).execute(&mut *tx).await.map_err(dberr)?;
                 }
                 let n = sqlx::query(
-                    "INSERT INTO kpi_dirty (order_id, bump) SELECT order_id, 1 FROM orders WHERE true \
+                    "INSERT INTO kpi_dirty (order_id, bump) SELECT order_id, 1 FROM orders WHERE true ORDER BY placed_at \
                      ON CONFLICT (order_id) DO UPDATE SET bump = kpi_dirty.bump + 1",
                 )
                 .execute(&mut *tx)

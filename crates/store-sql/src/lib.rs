@@ -25,12 +25,13 @@ mod screening;
 /// Implements every area's storage trait for a backend. `$lock` is appended to the read of the
 /// audit head (`FOR UPDATE` on PostgreSQL; SQLite has one writer), `$country` extracts the
 /// shipping country from `o.body`, `$json` is a parameter as a JSON column takes it, `$body` reads
-/// `o.body` as bytes.
+/// `o.body` as bytes, `$dirty_order` orders the KPI queue by arrival.
 #[macro_export]
 macro_rules! impl_sql_stores {
     (
         $store:ty, $db:ty, writer: $w:ident, reader: $r:ident, lock: $lock:literal, country: $country:literal,
-        json_param: $json:literal, body_bytes: $body:literal
+        json_param: $json:literal, body_bytes: $body:literal,
+        dirty_order: $dirty_order:literal
     ) => {
         mod sql_stores {
             #![allow(clippy::all)]
@@ -73,7 +74,7 @@ macro_rules! impl_sql_stores {
             $crate::knowledge_sql!($store, $db, $w, $r);
             $crate::disputes_sql!($store, $db, $w, $r);
             $crate::qa_sql!($store, $db, $w, $r);
-            $crate::kpis_sql!($store, $db, $w, $r, $lock, $body);
+            $crate::kpis_sql!($store, $db, $w, $r, $lock, $body, $dirty_order);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
             $crate::lists_sql!($db);
             $crate::screening_sql!($db);

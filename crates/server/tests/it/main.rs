@@ -9,6 +9,7 @@ mod backtest_index;
 mod browser;
 mod browser_cases;
 mod browser_disputes;
+mod browser_kpis;
 mod browser_qa;
 mod case_flow;
 mod cases;
