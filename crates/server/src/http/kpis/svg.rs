@@ -15,6 +15,8 @@ pub fn show(v: Option<f64>, unit: Unit) -> String {
         (Some(x), Unit::Ratio) => {
             if x * 100.0 >= 10.0 { format!("{:.1} %", x * 100.0) } else { format!("{:.2} %", x * 100.0) }
         }
+        (Some(x), Unit::Minutes) if x >= 2.0 * 24.0 * 60.0 => format!("{:.1} d", x / 1440.0),
+        (Some(x), Unit::Minutes) if x >= 120.0 => format!("{:.1} h", x / 60.0),
         (Some(x), Unit::Minutes) => format!("{x:.0} min"),
         (Some(x), Unit::Hours) => format!("{x:.1} h"),
         (Some(x), Unit::Points) => format!("{x:.1}"),

@@ -101,7 +101,7 @@ struct Dashboard {
     heads: Vec<&'static str>,
     rows: Vec<SegmentRow>,
     areas: Vec<Tile>,
-    alerts: Vec<Alert>,
+    alerts: Vec<(&'static str, Alert)>,
     query: String,
 }
 
@@ -213,7 +213,13 @@ async fn dashboard(State(st): St, Page { cap, who }: Page<KpiViewer>, Query(q): 
         heads,
         rows,
         areas,
-        alerts: svc.kpi_alerts(&cap, Some("open")).await?.into_iter().take(5).collect(),
+        alerts: svc
+            .kpi_alerts(&cap, Some("open"))
+            .await?
+            .into_iter()
+            .take(5)
+            .map(|a| (order_kpi(&a.kpi).map_or("KPI", |d| d.label), a))
+            .collect(),
         query: qs(&q, &[]),
     })
 }
