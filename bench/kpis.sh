@@ -19,8 +19,9 @@ if [ "$backend" = postgres ]; then
   url="postgres://postgres@127.0.0.1:5432/$db"; args+=(--database-url "$url")
   sql() { psql "$url" -q -v ON_ERROR_STOP=1 -c "$1"; }
   iso() { echo "to_char(to_timestamp(($1) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"; }
-  series="generate_series(1, $n) AS g(i)"
-  cases_series="generate_series(1, $cases) AS g(i)"
+  series="generate_series(1::bigint, $n) AS g(i)"
+  cases_series="generate_series(1::bigint, $cases) AS g(i)"
+  pad2() { echo "lpad((($1) % 100)::text, 2, '0')"; }
   body_cast="::jsonb"; blob="''::bytea"
 else
   sql() { sqlite3 "$dir/riskdesk.db" "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; $1" >/dev/null; }
@@ -28,6 +29,7 @@ else
   series="(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $n) SELECT i FROM s) AS g"
   cases_series="(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $cases) SELECT i FROM s) AS g"
   body_cast=""; blob="x''"
+  pad2() { echo "printf('%02d', ($1) % 100)"; }
 fi
 cleanup() { kill "${pid:-}" 2>/dev/null; wait "${pid:-}" 2>/dev/null; rm -rf "$dir"; [ -n "${db:-}" ] && psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"; true; }
 trap cleanup EXIT
@@ -49,7 +51,7 @@ SELECT 'B-' || g.i, 'C-' || (g.i % 1000000), $p,
   ('{\"order_id\":\"B-' || g.i || '\",\"placed_at\":\"' || $(iso "$p") || '\",\"channel\":\"' ||
    CASE g.i % 4 WHEN 0 THEN 'webshop' WHEN 1 THEN 'app' WHEN 2 THEN 'amazon' ELSE 'zalando' END ||
    '\",\"customer\":{\"customer_id\":\"C-' || (g.i % 1000000) || '\"},\"total\":{\"amount\":\"' || ((2000 + (g.i * 37) % 30000) / 100) || '.' ||
-   substr('0' || ((2000 + (g.i * 37) % 30000) % 100), -2, 2) || '\",\"currency\":\"EUR\"},\"items\":[{\"brand\":\"Brand' || (g.i % 20) ||
+ $(pad2 "2000 + (g.i * 37) % 30000") || '\",\"currency\":\"EUR\"},\"items\":[{\"brand\":\"Brand' || (g.i % 20) ||
    '\",\"quantity\":1}],\"payment\":{\"method\":\"' ||
    CASE (g.i / 3) % 5 WHEN 0 THEN 'card' WHEN 1 THEN 'paypal' WHEN 2 THEN 'invoice' WHEN 3 THEN 'bnpl' ELSE 'sepa_debit' END ||
    '\"},\"shipping_address\":{\"country\":\"' ||

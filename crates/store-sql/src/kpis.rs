@@ -360,6 +360,27 @@ macro_rules! kpis_sql {
                     .collect()
             }
 
+            async fn kpi_totals(&self, dim: Dim, from: i32, to: i32, segment: Option<&str>) -> StoreResult<Vec<DailyRow>> {
+                let sums: Vec<String> = Counters::NAMES.iter().map(|n| format!("CAST(SUM({n}) AS BIGINT) AS {n}")).collect();
+                let mut q = QueryBuilder::<$db>::new(format!("SELECT segment, currency, {} FROM kpi_daily WHERE dim = ", sums.join(", ")));
+                q.push_bind(dim.as_str()).push(" AND day >= ").push_bind(i64::from(from)).push(" AND day < ").push_bind(i64::from(to));
+                if let Some(s) = segment {
+                    q.push(" AND segment = ").push_bind(s.to_owned());
+                }
+                q.push(" GROUP BY segment, currency");
+                let rows = q.build().fetch_all(&self.$r).await.map_err(dberr)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(DailyRow {
+                            day: from,
+                            segment: r.try_get("segment").map_err(dberr)?,
+                            currency: r.try_get("currency").map_err(dberr)?,
+                            counters: counters_from(r)?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn kpi_orders(&self, f: &FactFilter) -> StoreResult<Vec<OrderFacts>> {
                 fn filter(q: &mut QueryBuilder<$db>, f: &FactFilter) {
                     q.push(" WHERE day >= ").push_bind(i64::from(f.from_day)).push(" AND day < ").push_bind(i64::from(f.to_day));

@@ -113,6 +113,8 @@ pub trait KpiStore: Send + Sync {
     async fn kpi_apply(&self, facts: &[OrderFacts], marks: &[(String, i64)]) -> StoreResult<usize>;
     /// Aggregate rows of a dimension over local days `[from, to)`; `segment` keeps one.
     async fn kpi_daily(&self, dim: Dim, from: i32, to: i32, segment: Option<&str>) -> StoreResult<Vec<DailyRow>>;
+    /// The same rows summed over the days, one per segment and currency (`day` is `from`).
+    async fn kpi_totals(&self, dim: Dim, from: i32, to: i32, segment: Option<&str>) -> StoreResult<Vec<DailyRow>>;
     /// A page of the orders behind an aggregate, newest first (how many there are is the
     /// aggregate's own count).
     async fn kpi_orders(&self, f: &FactFilter) -> StoreResult<Vec<OrderFacts>>;
