@@ -266,7 +266,7 @@ macro_rules! kpis_sql {
                 let kept: Vec<(String, i64)> =
                     marks.iter().filter(|(id, bump)| current.get(id) == Some(bump)).cloned().collect();
                 let kept_ids: std::collections::HashSet<&str> = kept.iter().map(|(id, _)| id.as_str()).collect();
-                let facts: Vec<&OrderFacts> = facts.iter().filter(|f| kept_ids.contains(f.order_id.as_str())).collect();
+                let new: Vec<OrderFacts> = facts.iter().filter(|f| kept_ids.contains(f.order_id.as_str())).cloned().collect();
                 let mut old = Vec::new();
                 let kept_list: Vec<String> = kept.iter().map(|(id, _)| id.clone()).collect();
                 for chunk in kept_list.chunks(KPI_CHUNK) {
@@ -276,7 +276,6 @@ macro_rules! kpis_sql {
                         old.push(fact_from(&r)?);
                     }
                 }
-                let new: Vec<OrderFacts> = facts.iter().map(|f| (*f).clone()).collect();
                 let deltas = riskdesk_domain::kpis::deltas(&old, &new);
                 // 25 columns a row: 1,000 rows stay under SQLite's and PostgreSQL's parameter limits.
                 for chunk in new.chunks(1000) {
@@ -302,7 +301,8 @@ macro_rules! kpis_sql {
                     }
                     q.build().execute(&mut *tx).await.map_err(dberr)?;
                 }
-                let gone: Vec<String> = kept_list.iter().filter(|id| !new.iter().any(|f| &f.order_id == *id)).cloned().collect();
+                let present: std::collections::HashSet<&str> = new.iter().map(|f| f.order_id.as_str()).collect();
+                let gone: Vec<String> = kept_list.iter().filter(|id| !present.contains(id.as_str())).cloned().collect();
                 for chunk in gone.chunks(KPI_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new("DELETE FROM kpi_facts WHERE order_id IN ");
                     push_ids(&mut q, chunk);

@@ -362,6 +362,20 @@ impl Totals {
     }
 }
 
+/// The counters an order KPI's numerator and denominator count: the orders behind each part.
+pub fn counted_by(code: &str) -> Option<(&'static str, &'static str)> {
+    Some(match code {
+        "fraud_rate_orders" | "fraud_rate_value" => ("fraud_orders", "orders"),
+        "decline_rate" => ("declined", "screened"),
+        "review_rate" => ("reviewed", "screened"),
+        "hold_release_rate" => ("released", "held"),
+        "review_sla_rate" => ("sla_met", "decided"),
+        "time_to_decision" => ("decided", "decided"),
+        "fraud_chargeback_rate" => ("fraud_chargebacks", "orders"),
+        _ => return None,
+    })
+}
+
 pub fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }

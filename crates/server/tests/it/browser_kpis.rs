@@ -3,7 +3,8 @@
 //! investigation from last week's trend alert on Moncler paid by card in the Netherlands, and
 //! reads rule effectiveness and the reports page.
 
-use crate::browser::{Step, err, screenshot, sign_in, text_until};
+use crate::browser::{Step, err, screenshot, text_until};
+use crate::browser_qa::fresh;
 use fantoccini::{Client, Locator};
 use std::path::Path;
 
@@ -17,9 +18,7 @@ pub(crate) async fn kpi_journey(
     step(
         "lea reads the dashboard and follows a number to its orders",
         async {
-            c.goto(&format!("{base}/login")).await.map_err(err)?;
-            c.delete_all_cookies().await.map_err(err)?;
-            sign_in(c, base, "lea", &pw("lea")).await?;
+            fresh(c, base, "lea", pw).await?;
             c.goto(&format!("{base}/kpis?by=country")).await.map_err(err)?;
             let tiles = text_until(c, "#kpi-tiles", |t| t.contains("Fraud rate (orders)")).await?;
             c.find(Locator::Css("#kpi-chart svg.chart")).await.map_err(|e| format!("no chart: {e}"))?;

@@ -10,7 +10,7 @@ async fn click(c: &Client, css: &str) -> Step {
     c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.click().await.map_err(err)
 }
 
-async fn fresh(c: &Client, base: &str, user: &str, pw: &dyn Fn(&str) -> String) -> Step {
+pub(crate) async fn fresh(c: &Client, base: &str, user: &str, pw: &dyn Fn(&str) -> String) -> Step {
     c.goto(&format!("{base}/login")).await.map_err(err)?;
     c.delete_all_cookies().await.map_err(err)?;
     sign_in(c, base, user, &pw(user)).await

@@ -53,7 +53,7 @@ impl Service {
         let spans = period::offset_spans(a, b, zone);
         let mut days = self.area_days(&spans).await?;
         // The chargeback ratio's denominator: orders placed on the same days.
-        self.refresh_kpis(20_000).await?;
+        self.fresh_enough().await?;
         let orders = self.store().kpi_daily(Dim::All, a, b, Some("all")).await?;
         let mut per_day: std::collections::BTreeMap<i32, (f64, f64)> = std::collections::BTreeMap::new();
         for d in days.iter().filter(|d| d.code == "chargeback_ratio") {

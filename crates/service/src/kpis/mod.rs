@@ -7,7 +7,7 @@ pub mod alerts;
 pub mod areas;
 pub mod reports;
 
-use crate::{KpiViewer, Service, ServiceError, ServiceResult};
+use crate::{KpiViewer, Service, ServiceResult};
 use chrono::NaiveDate;
 use riskdesk_domain::kpis::period::{self, Period};
 use riskdesk_domain::kpis::{self as k, Dim, Fraction, KpiDef, OrderFacts, Totals};
@@ -158,18 +158,9 @@ pub struct OrdersBehind {
     pub orders: Vec<OrderFacts>,
 }
 
-/// The counters the part of a KPI reads: `numerator` or `denominator` of each order KPI.
+/// The counter the part (`numerator` or `denominator`) of an order KPI counts.
 pub fn counter_for(kpi: &str, part: &str) -> Option<&'static str> {
-    let (num, den) = match kpi {
-        "fraud_rate_orders" | "fraud_rate_value" => ("fraud_orders", "orders"),
-        "decline_rate" => ("declined", "screened"),
-        "review_rate" => ("reviewed", "screened"),
-        "hold_release_rate" => ("released", "held"),
-        "review_sla_rate" => ("sla_met", "decided"),
-        "time_to_decision" => ("decided", "decided"),
-        "fraud_chargeback_rate" => ("fraud_chargebacks", "orders"),
-        _ => return None,
-    };
+    let (num, den) = k::counted_by(kpi)?;
     match part {
         "numerator" => Some(num),
         "denominator" => Some(den),
@@ -177,9 +168,7 @@ pub fn counter_for(kpi: &str, part: &str) -> Option<&'static str> {
     }
 }
 
-pub(crate) fn invalid(field: &str, msg: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Invalid(format!("{field}: {msg}"))
-}
+pub(crate) use crate::cases::invalid;
 
 /// Parses a `YYYY-MM-DD` date of a query.
 pub fn parse_date(field: &str, s: &str) -> ServiceResult<NaiveDate> {
@@ -208,31 +197,43 @@ impl Service {
 
     /// Counts changed orders into the aggregates, at most `budget` of them; returns how many.
     pub async fn refresh_kpis(&self, budget: usize) -> ServiceResult<usize> {
-        let zone = self.kpi_zone();
-        let sla = self.settings().sla;
         let mut done = 0;
         while done < budget {
             let marks = self.store().kpi_dirty((budget - done).min(2000) as i64).await?;
             if marks.is_empty() {
                 break;
             }
-            let ids: Vec<String> = marks.iter().map(|(id, _)| id.clone()).collect();
-            let facts: Vec<OrderFacts> =
-                self.store().kpi_histories(&ids).await?.iter().map(|h| k::facts(h, zone, &sla)).collect();
-            let applied = self.store().kpi_apply(&facts, &marks).await?;
-            done += marks.len();
-            if applied == 0 {
+            if self.count_marks(&marks).await? == 0 {
                 // Every mark was bumped meanwhile: the next round reads them again.
                 tokio::task::yield_now().await;
             }
+            done += marks.len();
         }
         Ok(done)
     }
 
-    /// Counts everything changed so far, unless that is a large backlog (an import): then the
-    /// background refresher is counting it and the answer says how many are pending.
-    async fn fresh_enough(&self) -> ServiceResult<i64> {
-        self.refresh_kpis(20_000).await?;
+    /// Recounts the marked orders; returns how many were applied (not bumped meanwhile).
+    async fn count_marks(&self, marks: &[(String, i64)]) -> ServiceResult<usize> {
+        let zone = self.kpi_zone();
+        let sla = self.settings().sla;
+        let ids: Vec<String> = marks.iter().map(|(id, _)| id.clone()).collect();
+        let facts: Vec<OrderFacts> =
+            self.store().kpi_histories(&ids).await?.iter().map(|h| k::facts(h, zone, &sla)).collect();
+        Ok(self.store().kpi_apply(&facts, marks).await?)
+    }
+
+    /// Before a read: counts what changed since the last count when that is a batch or less
+    /// (one small query when nothing did); a larger backlog (an import) is the background
+    /// refresher's, and the answer says how many orders are pending.
+    pub(crate) async fn fresh_enough(&self) -> ServiceResult<i64> {
+        const READ_BUDGET: usize = 2_000;
+        let marks = self.store().kpi_dirty(READ_BUDGET as i64 + 1).await?;
+        if marks.is_empty() {
+            return Ok(0);
+        }
+        if marks.len() <= READ_BUDGET {
+            self.count_marks(&marks).await?;
+        }
         Ok(self.store().kpi_pending().await?)
     }
 

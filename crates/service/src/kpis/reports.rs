@@ -95,12 +95,6 @@ fn show(v: &Fraction, unit: Unit) -> String {
     }
 }
 
-fn csv_line(cells: &[String]) -> String {
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    let _ = w.write_record(cells);
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
-}
-
 impl Service {
     /// The last complete period of a schedule, as local days `[from, to)`.
     fn last_complete(&self, per: Period) -> (i32, i32) {
@@ -132,30 +126,24 @@ impl Service {
         let rules = self.rule_effectiveness(&viewer, from, to).await?;
         let areas = self.area_kpis(&viewer, from, to, per).await?;
         let label = per.label(a);
-        let mut csv = csv_line(&[
-            "section".into(),
-            "segment".into(),
-            "kpi".into(),
-            "numerator".into(),
-            "denominator".into(),
-            "value".into(),
-        ]);
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        let _ = csv.write_record(["section", "segment", "kpi", "numerator", "denominator", "value"]);
         let mut lines = vec![
             format!("riskdesk {schedule} report {label} ({from} to {to}, {})", self.kpi_settings().time_zone),
             String::new(),
             "Order KPIs (previous period in brackets)".into(),
         ];
-        let push_row = |section: &str, r: &KpiRow, csv: &mut String| {
+        let push_row = |section: &str, r: &KpiRow, csv: &mut csv::Writer<Vec<u8>>| {
             for d in ORDER_KPIS {
                 let f = r.kpis[d.code];
-                csv.push_str(&csv_line(&[
+                let _ = csv.write_record([
                     section.into(),
                     r.segment.clone(),
                     d.code.into(),
                     f.numerator.to_string(),
                     f.denominator.to_string(),
                     f.value.map(|v| format!("{v:.6}")).unwrap_or_default(),
-                ]));
+                ]);
             }
         };
         push_row("total", &now_t.total, &mut csv);
@@ -189,14 +177,14 @@ impl Service {
         lines.push(String::new());
         lines.push("Rules: hits, precision, value saved, good orders held".into());
         for r in rules.iter().take(25) {
-            csv.push_str(&csv_line(&[
+            let _ = csv.write_record([
                 "rule".into(),
                 r.rule.clone(),
                 "precision".into(),
                 r.fraud_hits.to_string(),
                 r.hits.to_string(),
                 r.precision.map(|v| format!("{v:.6}")).unwrap_or_default(),
-            ]));
+            ]);
             lines.push(format!(
                 "  {:<32} {:>7} {:>9} {:>12.2} {:>6}",
                 r.rule,
@@ -209,14 +197,14 @@ impl Service {
         lines.push(String::new());
         lines.push("Cases, disputes and QA".into());
         for s in &areas {
-            csv.push_str(&csv_line(&[
+            let _ = csv.write_record([
                 s.kpi.area.into(),
                 "all".into(),
                 s.kpi.code.into(),
                 s.total.numerator.to_string(),
                 s.total.denominator.to_string(),
                 s.total.value.map(|v| format!("{v:.6}")).unwrap_or_default(),
-            ]));
+            ]);
             lines.push(format!(
                 "  {:<32} {:>12}   {} / {}",
                 s.kpi.label,
@@ -249,7 +237,7 @@ impl Service {
             period: label,
             from,
             to,
-            csv,
+            csv: String::from_utf8(csv.into_inner().unwrap_or_default()).unwrap_or_default(),
             pdf,
             text,
         })
