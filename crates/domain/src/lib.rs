@@ -45,6 +45,8 @@ pub mod masking;
 pub mod money;
 pub mod order;
 pub mod phone;
+/// Privacy operations: rights, the statutory clock, retention classes, erasure, breaches.
+pub mod privacy;
 /// Quality assurance of Tier-2 handlings: intake checks, sampling, scorecards, agreement.
 pub mod qa;
 /// The review vocabulary: actions, reason codes, the SLA per channel.
