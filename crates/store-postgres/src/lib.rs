@@ -1218,5 +1218,5 @@ async fn append_decision(conn: &mut PgConnection, d: &Decision) -> StoreResult<i
 
 riskdesk_store_sql::impl_sql_stores!(
     PgStore, sqlx::Postgres, writer: pool, reader: pool, lock: " FOR UPDATE",
-    country: "o.body->'shipping_address'->>'country'", json_param: "$6::jsonb", body_bytes: "convert_to(o.body::text, 'UTF8')", dirty_order: "seq"
+    country: "o.body->'shipping_address'->>'country'", json_param: "$6::jsonb", body_bytes: "convert_to(o.body::text, 'UTF8')", dirty_order: "seq", json_cast: "::jsonb"
 );

@@ -18,6 +18,7 @@ mod identity;
 mod knowledge;
 mod kpis;
 mod lists;
+mod privacy;
 mod qa;
 mod review;
 mod screening;
@@ -25,13 +26,13 @@ mod screening;
 /// Implements every area's storage trait for a backend. `$lock` is appended to the read of the
 /// audit head (`FOR UPDATE` on PostgreSQL; SQLite has one writer), `$country` extracts the
 /// shipping country from `o.body`, `$json` is a parameter as a JSON column takes it, `$body` reads
-/// `o.body` as bytes, `$dirty_order` orders the KPI queue by arrival.
+/// `o.body` as bytes, `$dirty_order` orders the KPI queue by arrival, `$jcast` casts a text parameter to a JSON column.
 #[macro_export]
 macro_rules! impl_sql_stores {
     (
         $store:ty, $db:ty, writer: $w:ident, reader: $r:ident, lock: $lock:literal, country: $country:literal,
         json_param: $json:literal, body_bytes: $body:literal,
-        dirty_order: $dirty_order:literal
+        dirty_order: $dirty_order:literal, json_cast: $jcast:literal
     ) => {
         mod sql_stores {
             #![allow(clippy::all)]
@@ -75,6 +76,7 @@ macro_rules! impl_sql_stores {
             $crate::disputes_sql!($store, $db, $w, $r);
             $crate::qa_sql!($store, $db, $w, $r);
             $crate::kpis_sql!($store, $db, $w, $r, $lock, $body, $dirty_order);
+            $crate::privacy_sql!($store, $db, $w, $r, $body, $jcast);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
             $crate::lists_sql!($db);
             $crate::screening_sql!($db);
@@ -91,6 +93,7 @@ macro_rules! impl_sql_stores {
                     Effect::Disputes(c) => apply_disputes(tx, c).await,
                     Effect::Qa(c) => apply_qa(tx, c).await,
                     Effect::Kpis(c) => apply_kpis(tx, c).await,
+                    Effect::Privacy(c) => apply_privacy(tx, c).await,
                 }
             }
 

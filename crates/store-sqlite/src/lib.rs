@@ -1063,5 +1063,5 @@ async fn append_decision(conn: &mut SqliteConnection, d: &Decision) -> StoreResu
 riskdesk_store_sql::impl_sql_stores!(
     SqliteStore, Sqlite, writer: writer, reader: reader, lock: "",
     country: "COALESCE(o.country, CASE WHEN typeof(o.body) = 'text' THEN json_extract(o.body, '$.shipping_address.country') END)",
-    json_param: "$6", body_bytes: "o.body", dirty_order: "rowid"
+    json_param: "$6", body_bytes: "o.body", dirty_order: "rowid", json_cast: ""
 );

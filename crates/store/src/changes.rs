@@ -11,6 +11,7 @@ pub use crate::disputes::DisputeChange;
 pub use crate::identity::IdentityChange;
 pub use crate::knowledge::KnowledgeChange;
 pub use crate::kpis::KpiChange;
+pub use crate::privacy::PrivacyChange;
 pub use crate::qa::QaChange;
 pub use crate::review::ReviewChange;
 
@@ -28,6 +29,7 @@ pub enum Effect {
     Disputes(DisputeChange),
     Qa(QaChange),
     Kpis(KpiChange),
+    Privacy(PrivacyChange),
 }
 
 impl From<IdentityChange> for Effect {
@@ -63,6 +65,11 @@ impl From<QaChange> for Effect {
 impl From<KpiChange> for Effect {
     fn from(c: KpiChange) -> Self {
         Self::Kpis(c)
+    }
+}
+impl From<PrivacyChange> for Effect {
+    fn from(c: PrivacyChange) -> Self {
+        Self::Privacy(c)
     }
 }
 impl From<ListChange> for Effect {

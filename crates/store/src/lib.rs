@@ -12,6 +12,7 @@ pub mod disputes;
 pub mod identity;
 pub mod knowledge;
 pub mod kpis;
+pub mod privacy;
 pub mod qa;
 pub mod review;
 
@@ -442,6 +443,7 @@ pub trait Store:
     + disputes::DisputeStore
     + knowledge::KnowledgeStore
     + qa::QaStore
+    + privacy::PrivacyStore
     + kpis::KpiStore
     + changes::ChangeStore
     + Send
