@@ -80,6 +80,12 @@ pub enum Permission {
     ViewKpis,
     /// Act on trend alerts (open an investigation, dismiss) and send a report now.
     ManageKpis,
+    /// Read data-subject requests, the breach register, records of processing and sweep runs.
+    ViewPrivacy,
+    /// Work data-subject requests (identity, clock, exports, erasure proposals) and breaches.
+    WorkPrivacy,
+    /// Approve releasing an export to the person and executing an erasure.
+    ApprovePrivacy,
 }
 
 impl Permission {
@@ -110,6 +116,9 @@ impl Permission {
             Self::RespondQaFeedback => "respond_qa_feedback",
             Self::ViewKpis => "view_kpis",
             Self::ManageKpis => "manage_kpis",
+            Self::ViewPrivacy => "view_privacy",
+            Self::WorkPrivacy => "work_privacy",
+            Self::ApprovePrivacy => "approve_privacy",
         }
     }
 
@@ -117,7 +126,7 @@ impl Permission {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
-    pub const ALL: [Permission; 25] = [
+    pub const ALL: [Permission; 28] = [
         Self::ViewOrders,
         Self::DecideOrders,
         Self::AssignQueue,
@@ -143,6 +152,9 @@ impl Permission {
         Self::RespondQaFeedback,
         Self::ViewKpis,
         Self::ManageKpis,
+        Self::ViewPrivacy,
+        Self::WorkPrivacy,
+        Self::ApprovePrivacy,
     ];
 }
 
@@ -268,9 +280,12 @@ impl Role {
                     | ViewKpis
                     | ManageKpis
             ),
-            Self::PrivacyOfficer => matches!(p, ViewOrders | Unmask | ViewAudit | OpenCases | ViewCases | WorkCases),
+            Self::PrivacyOfficer => matches!(
+                p,
+                ViewOrders | Unmask | ViewAudit | OpenCases | ViewCases | WorkCases | ViewPrivacy | WorkPrivacy | ApprovePrivacy
+            ),
             Self::Auditor => {
-                matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases | ViewDisputes | ViewQa | ViewKpis)
+                matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases | ViewDisputes | ViewQa | ViewKpis | ViewPrivacy)
             }
             Self::Admin => true,
         }

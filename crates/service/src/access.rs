@@ -26,11 +26,13 @@ pub enum Scope {
     Qa,
     /// Read KPIs and export them (finance, marketplaces' reporting scripts).
     Kpis,
+    /// Enter data-subject requests and follow them (a shop's privacy portal, a helpdesk).
+    Privacy,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] =
-        [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases, Scope::Disputes, Scope::Qa, Scope::Kpis];
+    pub const ALL: [Scope; 8] =
+        [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases, Scope::Disputes, Scope::Qa, Scope::Kpis, Scope::Privacy];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,6 +43,7 @@ impl Scope {
             Self::Disputes => "disputes",
             Self::Qa => "qa",
             Self::Kpis => "kpis",
+            Self::Privacy => "privacy",
         }
     }
 
@@ -264,7 +267,7 @@ capability!(
 capability!(
     /// Approve, reject, or (administrators) bypass proposals; each kind names the permission
     /// its approver needs.
-    Approver, "approve proposals", key: [], person: [ApproveOrderActions, ApproveRules, ApproveCaseDecisions, ApproveDisputes, EmergencyBypass]
+    Approver, "approve proposals", key: [], person: [ApproveOrderActions, ApproveRules, ApproveCaseDecisions, ApproveDisputes, ApprovePrivacy, EmergencyBypass]
 );
 capability!(
     /// See personal data in clear, for a purpose that is logged.
@@ -448,4 +451,16 @@ capability!(
 capability!(
     /// Act on trend alerts and send reports now.
     KpiManager, "act on KPI alerts", key: [], person: [ManageKpis]
+);
+capability!(
+    /// Enter data-subject requests and read them with their clock, and the access package.
+    PrivacyIntake, "enter privacy requests", key: [Privacy], person: [WorkPrivacy]
+);
+capability!(
+    /// Read requests, breaches, records of processing and sweep runs.
+    PrivacyViewer, "view privacy operations", key: [Privacy], person: [ViewPrivacy]
+);
+capability!(
+    /// Work requests and breaches; propose releases and erasures. People only.
+    PrivacyWorker, "work privacy requests", key: [], person: [WorkPrivacy]
 );

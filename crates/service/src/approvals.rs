@@ -24,6 +24,8 @@ static KINDS: LazyLock<Vec<Arc<dyn ProposalKind>>> = LazyLock::new(|| {
         Arc::new(crate::rules::RollbackRuleSet),
         Arc::new(crate::cases::decision::CaseDecision),
         Arc::new(crate::disputes::respond::DisputeSubmission),
+        Arc::new(crate::privacy::decisions::PrivacyErasure),
+        Arc::new(crate::privacy::decisions::PrivacyRelease),
     ]
 });
 

@@ -15,6 +15,7 @@ pub mod kpis;
 pub mod links;
 pub mod lists;
 pub mod masking;
+pub mod privacy;
 pub mod qa;
 pub mod replay;
 pub mod rescreen;
@@ -34,7 +35,7 @@ use std::sync::Arc;
 pub use access::{
     Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, DisputeImporter,
     DisputeViewer, DisputeWorker, FeedbackResponder, HandlingIntake, Intake, KnowledgeEditor, KpiManager, KpiViewer,
-    OrderDecider, OrderViewer, Principal, QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess, RulesAdmin,
+    OrderDecider, OrderViewer, Principal, PrivacyIntake, PrivacyViewer, PrivacyWorker, QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess, RulesAdmin,
     RulesViewer, Scope, Someone, Unmasker, UserAdmin, Via,
 };
 pub use audit::{Actor, REQUEST_ID};

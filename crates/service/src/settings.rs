@@ -20,6 +20,7 @@ pub struct Settings {
     pub disputes: crate::disputes::DisputesConfig,
     pub qa: crate::qa::QaConfig,
     pub kpis: crate::kpis::KpisConfig,
+    pub privacy: crate::privacy::PrivacyConfig,
 }
 
 impl Default for Settings {
@@ -37,6 +38,7 @@ impl Default for Settings {
             disputes: Default::default(),
             qa: Default::default(),
             kpis: Default::default(),
+            privacy: Default::default(),
         }
     }
 }

@@ -807,6 +807,16 @@ macro_rules! privacy_sql {
                         .await
                         .map_err(dberr)?;
                 }
+                PrivacyChange::OrderBodies(bodies) => {
+                    for (id, body) in bodies {
+                        sqlx::query(concat!("UPDATE orders SET body = $1", $jcast, " WHERE order_id = $2"))
+                            .bind(body)
+                            .bind(id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(dberr)?;
+                    }
+                }
                 PrivacyChange::Notification(n) => {
                     sqlx::query("INSERT INTO privacy_notifications (request_id, recipient, action, at, actor, note) VALUES ($1, $2, $3, $4, $5, $6)")
                         .bind(&n.request_id)
@@ -1057,6 +1067,53 @@ macro_rules! privacy_sql {
                     .iter()
                     .map(job_from)
                     .collect()
+            }
+
+            async fn sweep_orders(&self, before_ms: i64, after: (i64, &str), limit: i64) -> StoreResult<Vec<SweepOrder>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT o.order_id, o.customer_id, o.placed_at, ",
+                    $body,
+                    " AS body FROM orders o WHERE o.placed_at < $1 AND (o.placed_at > $2 OR (o.placed_at = $2 AND o.order_id > $3)) \
+                     ORDER BY o.placed_at, o.order_id LIMIT $4"
+                ))
+                .bind(before_ms)
+                .bind(after.0)
+                .bind(after.1)
+                .bind(limit)
+                .fetch_all(&self.$w)
+                .await
+                .map_err(dberr)?;
+                rows.iter()
+                    .map(|r| {
+                        let body: Vec<u8> = r.try_get("body").map_err(dberr)?;
+                        Ok(SweepOrder {
+                            order_id: r.try_get("order_id").map_err(dberr)?,
+                            customer_id: r.try_get("customer_id").map_err(dberr)?,
+                            placed_at: r.try_get("placed_at").map_err(dberr)?,
+                            body: riskdesk_store::body::unpack(&body)?.into_owned(),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn held_customers(&self, customers: &[String]) -> StoreResult<Vec<String>> {
+                if customers.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = QueryBuilder::<$db>::new("SELECT DISTINCT customer_id FROM disputes WHERE is_open = 1 AND customer_id IN (");
+                let mut sep = q.separated(", ");
+                for c in customers {
+                    sep.push_bind(c.clone());
+                }
+                q.push(") UNION SELECT DISTINCT l.value FROM case_links l JOIN cases c ON c.id = l.case_id \
+                         WHERE c.is_open = 1 AND c.kind NOT IN ('privacy_request', 'privacy_complaint') AND l.kind = 'customer' AND l.value IN (");
+                let mut sep = q.separated(", ");
+                for c in customers {
+                    sep.push_bind(c.clone());
+                }
+                q.push(")");
+                let rows = q.build().fetch_all(&self.$r).await.map_err(dberr)?;
+                rows.iter().map(|r| r.try_get::<String, _>(0).map_err(dberr)).collect()
             }
         }
     };

@@ -279,6 +279,17 @@ pub enum PrivacyChange {
     Breach { breach: Box<BreachRecord>, expected_version: i64 },
     BreachEvent(BreachEvent),
     Notification(Notification),
+    /// Anonymised order bodies (a retention sweep): order id and body JSON.
+    OrderBodies(Vec<(String, String)>),
+}
+
+/// An order a retention sweep looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepOrder {
+    pub order_id: String,
+    pub customer_id: String,
+    pub placed_at: i64,
+    pub body: String,
 }
 
 #[async_trait]
@@ -305,4 +316,8 @@ pub trait PrivacyStore: Send + Sync {
     async fn breach_events(&self, id: &str) -> StoreResult<Vec<BreachEvent>>;
     async fn privacy_notifications(&self, request_id: &str) -> StoreResult<Vec<Notification>>;
     async fn sweep_runs(&self, limit: i64) -> StoreResult<Vec<JobRecord>>;
+    /// Orders placed before `before_ms`, after the cursor (placed_at, order_id), oldest first.
+    async fn sweep_orders(&self, before_ms: i64, after: (i64, &str), limit: i64) -> StoreResult<Vec<SweepOrder>>;
+    /// Which of these customers have an open dispute or an open case (a legal hold).
+    async fn held_customers(&self, customers: &[String]) -> StoreResult<Vec<String>>;
 }

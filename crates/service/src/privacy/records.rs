@@ -1,0 +1,187 @@
+//! Records of processing (Art. 30) for riskdesk's own processing, with the retention classes
+//! it enforces; the privacy dashboard; and retention sweeps: a batched, resumable job that
+//! deletes what the vault kept past its date and anonymises orders past their retention, leaving
+//! alone everything of a person with an open case or dispute (a legal hold).
+
+use super::jobs::new_job;
+use crate::audit::entry;
+use crate::{Actor, PrivacyViewer, PrivacyWorker, Service, ServiceError, ServiceResult};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone};
+use riskdesk_domain::privacy::retention::{RECORD_KINDS, Treatment};
+use riskdesk_domain::privacy::scrub::{Known, scrub};
+use riskdesk_store::changes::{Effect, PrivacyChange};
+use riskdesk_store::privacy::JobRecord;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub open: usize,
+    pub overdue: usize,
+    pub due_within_7: usize,
+    pub paused: usize,
+    /// Open requests by right.
+    pub by_right: Vec<(String, usize)>,
+    /// Requests by days left, nearest first.
+    pub requests: Vec<super::RequestView>,
+    pub open_breaches: Vec<super::breaches::BreachView>,
+    pub sweeps: Vec<JobRecord>,
+    /// Jobs running or waiting.
+    pub jobs: Vec<JobRecord>,
+}
+
+impl Service {
+    pub async fn privacy_dashboard(&self, cap: &PrivacyViewer) -> ServiceResult<Dashboard> {
+        let requests = self.privacy_requests(cap, false, None).await?;
+        let mut by_right: std::collections::BTreeMap<String, usize> = Default::default();
+        for r in &requests {
+            *by_right.entry(r.record.right.clone()).or_default() += 1;
+        }
+        Ok(Dashboard {
+            open: requests.len(),
+            overdue: requests.iter().filter(|r| r.overdue()).count(),
+            due_within_7: requests.iter().filter(|r| r.days_left.is_some_and(|d| (0..=7).contains(&d))).count(),
+            paused: requests.iter().filter(|r| r.paused).count(),
+            by_right: by_right.into_iter().collect(),
+            open_breaches: self.breaches(cap, true).await?,
+            sweeps: self.store().sweep_runs(10).await?,
+            jobs: self.store().privacy_jobs_open().await?,
+            requests,
+        })
+    }
+
+    /// The records of processing (Art. 30(1)) of riskdesk itself, with the erasure limits it enforces.
+    pub fn records_of_processing(&self, cap: &PrivacyViewer) -> Value {
+        let _ = cap;
+        let cfg = self.privacy_settings();
+        let retention: Vec<Value> = RECORD_KINDS
+            .iter()
+            .map(|(k, label, _)| {
+                let c = cfg.class_of(k);
+                let limit = match c.treatment() {
+                    Treatment::Keep(y) => format!("{y} years from the end of the year the record arose; then anonymised by the retention sweep"),
+                    Treatment::WhileOpen => "while a case or dispute about it is open; erased on request once it closes".into(),
+                    Treatment::Pseudonymise => "the value is erased on request; the keyed hash stays for fraud prevention".into(),
+                    Treatment::Erase => "erased on request; no retention duty".into(),
+                };
+                json!({"records": label, "kind": k, "class": c.code, "limit": limit, "basis": c.basis})
+            })
+            .collect();
+        json!({
+            "controller": cfg.controller,
+            "activities": [
+                {"name": "Order screening and fraud prevention", "purpose": "Prevent payment fraud, account takeover and abuse",
+                 "basis": "Art. 6(1)(f) GDPR, Recital 47", "people": ["customers", "people named in orders"],
+                 "data": ["contact data", "addresses", "order contents", "payment instrument fingerprints", "device and IP", "decisions and their reasons"],
+                 "recipients": cfg.recipients},
+                {"name": "Sensitive cases and investigations", "purpose": "Decide escalated fraud, account-takeover and privacy cases",
+                 "basis": "Art. 6(1)(c) and (f) GDPR", "people": ["customers", "staff"], "data": ["case notes", "attachments", "linked orders"], "recipients": []},
+                {"name": "Disputes, chargebacks and refund claims", "purpose": "Defend and settle payment disputes",
+                 "basis": "Art. 6(1)(b), (c), (f) GDPR", "people": ["customers"], "data": ["dispute records", "provider notifications", "evidence"], "recipients": ["payment provider"]},
+                {"name": "Quality assurance of Tier-2 handlings", "purpose": "Review and improve customer service",
+                 "basis": "Art. 6(1)(f) GDPR", "people": ["customers", "agents"], "data": ["handling transcripts", "scores"], "recipients": ["service provider team leads"]},
+                {"name": "Data-subject requests and breaches", "purpose": "Answer requests under Arts. 15-22 and keep the breach register",
+                 "basis": "Art. 6(1)(c) GDPR", "people": ["customers"], "data": ["requests", "identity evidence", "outcomes"], "recipients": []}
+            ],
+            "third_country_transfers": "none by riskdesk itself",
+            "security": ["access by role with four eyes on releases and erasures", "purpose-bound, hash-chained access log", "masked personal data by default",
+                         "keyed hashes for linking", "restricted vault for data kept under a retention duty"],
+            "retention": retention,
+        })
+    }
+
+    /// Starts a retention sweep now (one at a time); answers its job id.
+    pub async fn start_sweep(&self, cap: &PrivacyWorker) -> ServiceResult<String> {
+        self.start_sweep_as(cap.actor()).await
+    }
+
+    pub(crate) async fn start_sweep_as(&self, actor: &Actor) -> ServiceResult<String> {
+        if let Some(j) = self.store().privacy_jobs_open().await?.into_iter().find(|j| j.kind == "sweep") {
+            return Ok(j.job_id);
+        }
+        let now = self.now();
+        let job = new_job("sweep", None, actor, now);
+        let audit = entry(&actor.id, "privacy.sweep.start", format!("job:{}", job.job_id), json!({}), now);
+        self.commit_audited(&[Effect::Privacy(PrivacyChange::Job { job: Box::new(job.clone()), expected_updated: None })], &[audit]).await?;
+        Ok(job.job_id)
+    }
+
+    /// Starts the sweep when the last one is older than `sweep_every_hours`.
+    pub(crate) async fn sweep_if_due(&self) -> ServiceResult<()> {
+        let every = Duration::hours(i64::try_from(self.privacy_settings().sweep_every_hours).unwrap_or(24).max(1));
+        let last = self.store().sweep_runs(1).await?;
+        if last.first().is_none_or(|j| j.created_at + every <= self.now()) {
+            self.start_sweep_as(&Actor::other("system:privacy")).await?;
+        }
+        Ok(())
+    }
+
+    /// The first day no longer kept for orders: 1 January of (this year - years).
+    fn order_cutoff(&self) -> Option<i64> {
+        let c = self.privacy_settings().class_of("order");
+        let Treatment::Keep(years) = c.treatment() else { return None };
+        let today = self.privacy_today();
+        let first = NaiveDate::from_ymd_opt(today.year() - years as i32, 1, 1)?;
+        let start = self.privacy_zone().from_local_datetime(&first.and_hms_opt(0, 0, 0)?).earliest()?;
+        Some(start.timestamp_millis())
+    }
+
+    /// A sweep: section 0 deletes vault rows past their date, section 1 anonymises orders past
+    /// their retention; each batch commits with the cursor. `done_rows` counts what was changed.
+    pub(crate) async fn run_sweep_job(&self, mut job: JobRecord) -> ServiceResult<()> {
+        let batch = self.privacy_settings().sweep_batch;
+        let today = self.privacy_today().to_string();
+        if job.section == 0 {
+            loop {
+                let rows = self.store().vault_expired(&today, &job.cursor, batch).await?;
+                let Some(last) = rows.last().map(|v| v.vault_id.clone()) else { break };
+                let customers: Vec<String> = rows.iter().map(|v| v.customer_id.clone()).collect();
+                let held = self.store().held_customers(&customers).await?;
+                let drop: Vec<String> = rows.iter().filter(|v| !held.contains(&v.customer_id)).map(|v| v.vault_id.clone()).collect();
+                job.done_rows += drop.len() as i64;
+                let prev = job.updated_at;
+                job.cursor = last;
+                job.updated_at = self.later_than(prev);
+                self.save_job(&job, Some(prev), vec![Effect::Privacy(PrivacyChange::DropVault(drop))]).await?;
+            }
+            let prev = job.updated_at;
+            job.section = 1;
+            job.cursor = String::new();
+            job.updated_at = self.later_than(prev);
+            self.save_job(&job, Some(prev), Vec::new()).await?;
+        }
+        if job.section == 1
+            && let Some(before) = self.order_cutoff()
+        {
+            let none = Known::default();
+            loop {
+                let (at, id) = job.cursor.split_once('|').map_or((i64::MIN, ""), |(a, b)| (a.parse().unwrap_or(i64::MIN), b));
+                let rows = self.store().sweep_orders(before, (at, id), batch).await?;
+                let Some(last) = rows.last().map(|o| format!("{}|{}", o.placed_at, o.order_id)) else { break };
+                let customers: Vec<String> = rows.iter().map(|o| o.customer_id.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+                let held = self.store().held_customers(&customers).await?;
+                let mut bodies = Vec::new();
+                for o in rows.iter().filter(|o| !held.contains(&o.customer_id)) {
+                    let Ok(mut doc) = serde_json::from_str::<Value>(&o.body) else { continue };
+                    if !scrub(&mut doc, &none).is_empty() {
+                        bodies.push((o.order_id.clone(), doc.to_string()));
+                    }
+                }
+                job.done_rows += bodies.len() as i64;
+                let prev = job.updated_at;
+                job.cursor = last;
+                job.updated_at = self.later_than(prev);
+                self.save_job(&job, Some(prev), vec![Effect::Privacy(PrivacyChange::OrderBodies(bodies))]).await?;
+            }
+        }
+        let prev = job.updated_at;
+        let now = self.later_than(prev);
+        job.status = "done".into();
+        job.section = 2;
+        job.finished_at = Some(now);
+        job.updated_at = now;
+        let audit = entry(&job.actor, "privacy.sweep.done", format!("job:{}", job.job_id), json!({"changed": job.done_rows}), now);
+        let effects = vec![Effect::Privacy(PrivacyChange::Job { job: Box::new(job.clone()), expected_updated: Some(prev) })];
+        self.store().commit(&effects, &[audit], self.audit_key()).await.map_err(ServiceError::from)
+    }
+}
