@@ -89,6 +89,7 @@ pub async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
         disputes: cfg.disputes.clone(),
         qa: cfg.qa.clone(),
         kpis: cfg.kpis.clone(),
+        privacy: cfg.privacy.clone(),
         ..cfg.workspace.to_service()
     });
     service.screener().set_record_only(cfg.screening.record_only);

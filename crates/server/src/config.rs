@@ -33,6 +33,7 @@ pub struct Config {
     pub qa: riskdesk_service::qa::QaConfig,
     #[serde(default)]
     pub kpis: riskdesk_service::kpis::KpisConfig,
+    pub privacy: riskdesk_service::privacy::PrivacyConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +71,7 @@ impl WorkspaceSettings {
             disputes: Default::default(),
             qa: Default::default(),
             kpis: Default::default(),
+            privacy: Default::default(),
         }
     }
 }
@@ -221,6 +223,7 @@ impl Config {
         self.disputes.check().map_err(|m| anyhow::anyhow!(m))?;
         self.qa.check().map_err(|m| anyhow::anyhow!(m))?;
         self.kpis.check().map_err(|m| anyhow::anyhow!(m))?;
+        self.privacy.check().map_err(|m| anyhow::anyhow!(m))?;
         for e in &self.webhooks.endpoints {
             e.validate().map_err(|m| anyhow::anyhow!("webhooks.endpoints: {m}"))?;
         }

@@ -18,6 +18,7 @@ pub async fn serve(
     service.spawn_dispute_watch();
     service.spawn_kpi_refresher();
     service.spawn_kpi_watch();
+    service.spawn_privacy_worker();
     if let Some((name, password)) = service.ensure_first_admin().await? {
         eprintln!(
             "first run: created the administrator {name} with password {password} (shown once; change it by adding users)"

@@ -8,7 +8,7 @@ pub mod breaches;
 pub mod decisions;
 pub mod jobs;
 pub mod records;
-mod requests;
+pub mod requests;
 
 use crate::Service;
 use riskdesk_domain::privacy::clock::RequestClock;
@@ -130,6 +130,12 @@ impl Service {
     /// Today in the controller's zone.
     pub(crate) fn privacy_today(&self) -> chrono::NaiveDate {
         riskdesk_domain::privacy::clock::local_date(self.now(), self.privacy_zone())
+    }
+
+    /// A form's local time (`YYYY-MM-DDTHH:MM`, in the controller's zone) as RFC 3339.
+    pub fn privacy_local_time(&self, s: &str) -> Option<String> {
+        let t = chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok()?;
+        t.and_local_timezone(self.privacy_zone()).earliest().map(|t| t.to_rfc3339())
     }
 
     /// The configuration as it is in force (for the records of processing).
