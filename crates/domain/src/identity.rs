@@ -282,10 +282,21 @@ impl Role {
             ),
             Self::PrivacyOfficer => matches!(
                 p,
-                ViewOrders | Unmask | ViewAudit | OpenCases | ViewCases | WorkCases | ViewPrivacy | WorkPrivacy | ApprovePrivacy
+                ViewOrders
+                    | Unmask
+                    | ViewAudit
+                    | OpenCases
+                    | ViewCases
+                    | WorkCases
+                    | ViewPrivacy
+                    | WorkPrivacy
+                    | ApprovePrivacy
             ),
             Self::Auditor => {
-                matches!(p, ViewOrders | ViewRules | ViewAudit | ViewCases | ViewDisputes | ViewQa | ViewKpis | ViewPrivacy)
+                matches!(
+                    p,
+                    ViewOrders | ViewRules | ViewAudit | ViewCases | ViewDisputes | ViewQa | ViewKpis | ViewPrivacy
+                )
             }
             Self::Admin => true,
         }

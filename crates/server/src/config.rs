@@ -33,6 +33,7 @@ pub struct Config {
     pub qa: riskdesk_service::qa::QaConfig,
     #[serde(default)]
     pub kpis: riskdesk_service::kpis::KpisConfig,
+    #[serde(default)]
     pub privacy: riskdesk_service::privacy::PrivacyConfig,
 }
 

@@ -31,8 +31,16 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] =
-        [Scope::Intake, Scope::Read, Scope::Rules, Scope::Cases, Scope::Disputes, Scope::Qa, Scope::Kpis, Scope::Privacy];
+    pub const ALL: [Scope; 8] = [
+        Scope::Intake,
+        Scope::Read,
+        Scope::Rules,
+        Scope::Cases,
+        Scope::Disputes,
+        Scope::Qa,
+        Scope::Kpis,
+        Scope::Privacy,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

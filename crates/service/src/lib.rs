@@ -35,8 +35,8 @@ use std::sync::Arc;
 pub use access::{
     Analyst, Approver, AuditReader, Caller, Capability, CaseOpener, CaseViewer, CaseWorker, DisputeImporter,
     DisputeViewer, DisputeWorker, FeedbackResponder, HandlingIntake, Intake, KnowledgeEditor, KpiManager, KpiViewer,
-    OrderDecider, OrderViewer, Principal, PrivacyIntake, PrivacyViewer, PrivacyWorker, QaManager, QaReviewer, QaViewer, QueueAssigner, ReadAccess, RulesAdmin,
-    RulesViewer, Scope, Someone, Unmasker, UserAdmin, Via,
+    OrderDecider, OrderViewer, Principal, PrivacyIntake, PrivacyViewer, PrivacyWorker, QaManager, QaReviewer, QaViewer,
+    QueueAssigner, ReadAccess, RulesAdmin, RulesViewer, Scope, Someone, Unmasker, UserAdmin, Via,
 };
 pub use audit::{Actor, REQUEST_ID};
 pub use identity::{LoginError, SessionToken};

@@ -807,6 +807,16 @@ macro_rules! privacy_sql {
                         .await
                         .map_err(dberr)?;
                 }
+                PrivacyChange::DropExports(customer) => {
+                    sqlx::query(
+                        "DELETE FROM privacy_export_parts WHERE job_id IN (SELECT j.job_id FROM privacy_jobs j \
+                         JOIN privacy_requests r ON r.request_id = j.request_id WHERE r.customer_id = $1)",
+                    )
+                    .bind(customer)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(dberr)?;
+                }
                 PrivacyChange::OrderBodies(bodies) => {
                     for (id, body) in bodies {
                         sqlx::query(concat!("UPDATE orders SET body = $1", $jcast, " WHERE order_id = $2"))

@@ -264,21 +264,41 @@ pub struct RequestFilter {
 #[derive(Debug, Clone)]
 pub enum PrivacyChange {
     /// Inserts (`expected_version` 0) or replaces the request at that version.
-    Request { request: Box<RequestRecord>, expected_version: i64 },
+    Request {
+        request: Box<RequestRecord>,
+        expected_version: i64,
+    },
     Event(RequestEvent),
     /// Inserts or replaces a job; `expected_updated` guards against two workers.
-    Job { job: Box<JobRecord>, expected_updated: Option<DateTime<Utc>> },
+    Job {
+        job: Box<JobRecord>,
+        expected_updated: Option<DateTime<Utc>>,
+    },
     /// Writes a record's new (scrubbed) data back to its section's table.
-    Rewrite { section: Section, key: String, data: serde_json::Value },
+    Rewrite {
+        section: Section,
+        key: String,
+        data: serde_json::Value,
+    },
     Outcome(OutcomeRow),
     Vault(VaultRow),
     /// Deletes vault rows (a sweep, past their date).
     DropVault(Vec<String>),
     /// A part of an export (its section's rows from one batch).
-    ExportPart { job_id: String, section: i64, seq: i64, body: String },
-    Breach { breach: Box<BreachRecord>, expected_version: i64 },
+    ExportPart {
+        job_id: String,
+        section: i64,
+        seq: i64,
+        body: String,
+    },
+    Breach {
+        breach: Box<BreachRecord>,
+        expected_version: i64,
+    },
     BreachEvent(BreachEvent),
     Notification(Notification),
+    /// Deletes the access packages built for a customer (an erasure leaves none behind).
+    DropExports(String),
     /// Anonymised order bodies (a retention sweep): order id and body JSON.
     OrderBodies(Vec<(String, String)>),
 }

@@ -95,12 +95,14 @@ mod tests {
         assert_eq!(authority_due(aware), Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap());
         let now = aware + Duration::hours(10);
         assert_eq!(authority_clock(aware, None, None, now), AuthorityClock::Running { hours_left: 62 });
-        assert_eq!(authority_clock(aware, Some(Risk::Risk), None, aware + Duration::hours(80)), AuthorityClock::Late {
-            hours_over: 8
-        });
+        assert_eq!(
+            authority_clock(aware, Some(Risk::Risk), None, aware + Duration::hours(80)),
+            AuthorityClock::Late { hours_over: 8 }
+        );
         assert_eq!(authority_clock(aware, Some(Risk::Unlikely), None, now), AuthorityClock::NotRequired);
-        assert_eq!(authority_clock(aware, Some(Risk::High), Some(aware + Duration::hours(73)), now), AuthorityClock::Met {
-            late: true
-        });
+        assert_eq!(
+            authority_clock(aware, Some(Risk::High), Some(aware + Duration::hours(73)), now),
+            AuthorityClock::Met { late: true }
+        );
     }
 }

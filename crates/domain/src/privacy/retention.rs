@@ -49,8 +49,18 @@ pub fn default_classes() -> Vec<Class> {
         basis: basis.into(),
     };
     vec![
-        c("accounting", "Accounting voucher", Some(8), "§ 147 AO, § 257 HGB: accounting vouchers, 8 years from the end of the year"),
-        c("commercial_letter", "Commercial letter", Some(6), "§ 257 HGB: commercial letters, 6 years from the end of the year"),
+        c(
+            "accounting",
+            "Accounting voucher",
+            Some(8),
+            "§ 147 AO, § 257 HGB: accounting vouchers, 8 years from the end of the year",
+        ),
+        c(
+            "commercial_letter",
+            "Commercial letter",
+            Some(6),
+            "§ 257 HGB: commercial letters, 6 years from the end of the year",
+        ),
         c(
             "fraud_evidence",
             "Fraud evidence",
@@ -131,11 +141,7 @@ pub fn outcome(class: &Class, arose_on: NaiveDate, open: Option<&str>, today: Na
     match class.treatment() {
         Treatment::Keep(years) => {
             let until = kept_until(arose_on, years);
-            if until >= today {
-                Outcome::Restricted { until, reason: class.basis.clone() }
-            } else {
-                Outcome::Erased
-            }
+            if until >= today { Outcome::Restricted { until, reason: class.basis.clone() } } else { Outcome::Erased }
         }
         Treatment::WhileOpen => match open {
             Some(what) => Outcome::Held { reason: format!("{what} is open ({})", class.basis) },

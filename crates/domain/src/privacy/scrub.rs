@@ -48,11 +48,8 @@ pub struct Known {
 
 impl Known {
     pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(values: I) -> Self {
-        let mut v: Vec<String> = values
-            .into_iter()
-            .map(|s| s.as_ref().trim().to_lowercase())
-            .filter(|s| s.chars().count() >= 4)
-            .collect();
+        let mut v: Vec<String> =
+            values.into_iter().map(|s| s.as_ref().trim().to_lowercase()).filter(|s| s.chars().count() >= 4).collect();
         // Longest first, so that "anna beispiel" goes before "anna".
         v.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         v.dedup();

@@ -62,7 +62,8 @@ macro_rules! areas {
 }
 
 areas!(
-    home, intake, review, cases, disputes, qa, kpis, privacy, approvals, knowledge, screening, lists, audit, identity, system
+    home, intake, review, cases, disputes, qa, kpis, privacy, approvals, knowledge, screening, lists, audit, identity,
+    system
 );
 
 pub fn router(service: Service, cfg: &Config) -> Router {

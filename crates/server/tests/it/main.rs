@@ -19,6 +19,7 @@ mod e2e;
 mod intake;
 mod knowledge;
 mod kpis;
+mod privacy;
 mod qa;
 mod screening;
 mod tokens;

@@ -59,7 +59,9 @@ pub struct BreachView {
 fn time(field: &str, s: &Option<String>, default: DateTime<Utc>) -> ServiceResult<DateTime<Utc>> {
     match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(default),
-        Some(t) => DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|_| invalid(field, "must be a time as RFC 3339")),
+        Some(t) => DateTime::parse_from_rfc3339(t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| invalid(field, "must be a time as RFC 3339")),
     }
 }
 
@@ -74,7 +76,12 @@ impl Service {
         }
     }
 
-    pub async fn register_breach(&self, cap: &PrivacyWorker, input: BreachIn, request_id: Option<String>) -> ServiceResult<BreachView> {
+    pub async fn register_breach(
+        &self,
+        cap: &PrivacyWorker,
+        input: BreachIn,
+        request_id: Option<String>,
+    ) -> ServiceResult<BreachView> {
         let title = clean_text("title", &input.title, 200, true)?;
         let description = clean_text("description", &input.description, 4000, false)?;
         let categories = clean_text("categories", &input.categories, 500, false)?;
@@ -109,11 +116,29 @@ impl Service {
             updated_at: now,
             version: 1,
         };
-        let ev = BreachEvent { id: 0, breach_id: b.breach_id.clone(), at: now, actor: cap.actor().id.clone(), phase: "registered".into(),
-            text: format!("Registered; the authority is due by {} (72 hours after becoming aware).", authority_due(aware_at).format("%Y-%m-%d %H:%M UTC")) };
-        let audit = entry(&cap.actor().id, "privacy.breach.register", format!("breach:{}", b.breach_id), json!({"aware_at": aware_at, "request": b.request_id}), now);
+        let ev = BreachEvent {
+            id: 0,
+            breach_id: b.breach_id.clone(),
+            at: now,
+            actor: cap.actor().id.clone(),
+            phase: "registered".into(),
+            text: format!(
+                "Registered; the authority is due by {} (72 hours after becoming aware).",
+                authority_due(aware_at).format("%Y-%m-%d %H:%M UTC")
+            ),
+        };
+        let audit = entry(
+            &cap.actor().id,
+            "privacy.breach.register",
+            format!("breach:{}", b.breach_id),
+            json!({"aware_at": aware_at, "request": b.request_id}),
+            now,
+        );
         self.commit_audited(
-            &[Effect::Privacy(PrivacyChange::Breach { breach: Box::new(b.clone()), expected_version: 0 }), Effect::Privacy(PrivacyChange::BreachEvent(ev.clone()))],
+            &[
+                Effect::Privacy(PrivacyChange::Breach { breach: Box::new(b.clone()), expected_version: 0 }),
+                Effect::Privacy(PrivacyChange::BreachEvent(ev.clone())),
+            ],
             &[audit],
         )
         .await?;
@@ -121,7 +146,12 @@ impl Service {
     }
 
     /// The package of a request went to the wrong person: a breach, registered at once.
-    pub async fn report_misdelivery(&self, cap: &PrivacyWorker, request_id: &str, note: &str) -> ServiceResult<BreachView> {
+    pub async fn report_misdelivery(
+        &self,
+        cap: &PrivacyWorker,
+        request_id: &str,
+        note: &str,
+    ) -> ServiceResult<BreachView> {
         let r = self.request_record(request_id).await?;
         let note = clean_text("note", note, 2000, false)?;
         self.register_breach(
@@ -141,7 +171,8 @@ impl Service {
 
     /// Records a phase: the assessment, containment, notifications, the decision, closing.
     pub async fn breach_phase(&self, cap: &PrivacyWorker, id: &str, input: PhaseIn) -> ServiceResult<BreachView> {
-        let label = phase_label(input.phase.trim()).ok_or_else(|| invalid("phase", "is not a phase of the register"))?;
+        let label =
+            phase_label(input.phase.trim()).ok_or_else(|| invalid("phase", "is not a phase of the register"))?;
         let text = clean_text("text", &input.text, 4000, false)?;
         let cur = self.store().breach(id.trim()).await?.ok_or(ServiceError::NotFound("breach"))?;
         if cur.status == "closed" {
@@ -151,7 +182,11 @@ impl Service {
         let mut b = cur.clone();
         match input.phase.trim() {
             "assessed" => {
-                let risk = input.risk.as_deref().and_then(Risk::parse).ok_or_else(|| invalid("risk", "must be unlikely, risk or high"))?;
+                let risk = input
+                    .risk
+                    .as_deref()
+                    .and_then(Risk::parse)
+                    .ok_or_else(|| invalid("risk", "must be unlikely, risk or high"))?;
                 b.risk = Some(risk.as_str().into());
             }
             "authority_notified" => b.authority_notified_at = Some(now),
@@ -187,10 +222,26 @@ impl Service {
         } else {
             format!("{label}{}{text}", if text.is_empty() { "" } else { ": " })
         };
-        let ev = BreachEvent { id: 0, breach_id: b.breach_id.clone(), at: now, actor: cap.actor().id.clone(), phase: input.phase.trim().into(), text };
-        let audit = entry(&cap.actor().id, "privacy.breach.phase", format!("breach:{}", b.breach_id), json!({"phase": ev.phase, "risk": b.risk}), now);
+        let ev = BreachEvent {
+            id: 0,
+            breach_id: b.breach_id.clone(),
+            at: now,
+            actor: cap.actor().id.clone(),
+            phase: input.phase.trim().into(),
+            text,
+        };
+        let audit = entry(
+            &cap.actor().id,
+            "privacy.breach.phase",
+            format!("breach:{}", b.breach_id),
+            json!({"phase": ev.phase, "risk": b.risk}),
+            now,
+        );
         self.commit_audited(
-            &[Effect::Privacy(PrivacyChange::Breach { breach: Box::new(b.clone()), expected_version: cur.version }), Effect::Privacy(PrivacyChange::BreachEvent(ev))],
+            &[
+                Effect::Privacy(PrivacyChange::Breach { breach: Box::new(b.clone()), expected_version: cur.version }),
+                Effect::Privacy(PrivacyChange::BreachEvent(ev)),
+            ],
             &[audit],
         )
         .await?;

@@ -68,7 +68,10 @@ impl ProposalKind for PrivacyErasure {
             out.push(("Open claims".into(), r.flags.join(", ")));
         }
         if let Ok(plan) = svc.erasure_plan(&r.request_id).await {
-            out.push(("Plan".into(), plan.iter().map(|(k, o, n)| format!("{k}: {n} {o}")).collect::<Vec<_>>().join("; ")));
+            out.push((
+                "Plan".into(),
+                plan.iter().map(|(k, o, n)| format!("{k}: {n} {o}")).collect::<Vec<_>>().join("; "),
+            ));
         }
         out.push(("Note".into(), x.note));
         out
@@ -78,7 +81,10 @@ impl ProposalKind for PrivacyErasure {
         let x: ErasurePayload = payload(p)?;
         let r = svc.request_record(&x.request_id).await?;
         if r.version != x.version {
-            return Err(ServiceError::Conflict(format!("the request {} changed since it was proposed; propose again", r.request_id)));
+            return Err(ServiceError::Conflict(format!(
+                "the request {} changed since it was proposed; propose again",
+                r.request_id
+            )));
         }
         if !status_of(&r).is_open() {
             return Err(ServiceError::Conflict("the request is closed".into()));
@@ -90,11 +96,26 @@ impl ProposalKind for PrivacyErasure {
         Ok(Execution {
             effects: vec![
                 Effect::Privacy(PrivacyChange::Job { job: Box::new(job.clone()), expected_updated: None }),
-                Effect::Privacy(event(&r.request_id, maker, if restrict { "restriction" } else { "erasure" },
-                    format!("{} approved by {by} ({}); running as {}.", if restrict { "Restriction" } else { "Erasure" }, p.id, job.job_id), now)),
+                Effect::Privacy(event(
+                    &r.request_id,
+                    maker,
+                    if restrict { "restriction" } else { "erasure" },
+                    format!(
+                        "{} approved by {by} ({}); running as {}.",
+                        if restrict { "Restriction" } else { "Erasure" },
+                        p.id,
+                        job.job_id
+                    ),
+                    now,
+                )),
             ],
-            audit: entry(&maker.id, if restrict { "privacy.restriction.execute" } else { "privacy.erasure.execute" },
-                format!("privacy_request:{}", r.request_id), json!({"proposal": p.id, "job": job.job_id, "approved_by": by}), now),
+            audit: entry(
+                &maker.id,
+                if restrict { "privacy.restriction.execute" } else { "privacy.erasure.execute" },
+                format!("privacy_request:{}", r.request_id),
+                json!({"proposal": p.id, "job": job.job_id, "approved_by": by}),
+                now,
+            ),
             then: None,
         })
     }
@@ -150,10 +171,21 @@ impl ProposalKind for PrivacyRelease {
         Ok(Execution {
             effects: vec![
                 Effect::Privacy(PrivacyChange::Request { request: Box::new(next), expected_version: r.version }),
-                Effect::Privacy(event(&r.request_id, maker, "released", format!("Access package {} released to the person; approved by {by}.", x.job_id), now)),
+                Effect::Privacy(event(
+                    &r.request_id,
+                    maker,
+                    "released",
+                    format!("Access package {} released to the person; approved by {by}.", x.job_id),
+                    now,
+                )),
             ],
-            audit: entry(&maker.id, "privacy.export.release", format!("privacy_request:{}", r.request_id),
-                json!({"proposal": p.id, "job": x.job_id, "approved_by": by}), now),
+            audit: entry(
+                &maker.id,
+                "privacy.export.release",
+                format!("privacy_request:{}", r.request_id),
+                json!({"proposal": p.id, "job": x.job_id, "approved_by": by}),
+                now,
+            ),
             then: None,
         })
     }
@@ -169,16 +201,34 @@ impl Service {
         if r.identity != "verified" {
             return Err(ServiceError::Conflict("verify the person's identity before building their package".into()));
         }
-        if let Some(j) = self.store().privacy_jobs_of(&r.request_id).await?.into_iter().find(|j| j.kind == "export" && matches!(j.status.as_str(), "queued" | "running")) {
+        if let Some(j) = self
+            .store()
+            .privacy_jobs_of(&r.request_id)
+            .await?
+            .into_iter()
+            .find(|j| j.kind == "export" && matches!(j.status.as_str(), "queued" | "running"))
+        {
             return Ok(j.job_id);
         }
         let now = self.now();
         let job = new_job("export", Some(&r.request_id), cap.actor(), now);
-        let audit = entry(&cap.actor().id, "privacy.export.start", format!("privacy_request:{}", r.request_id), json!({"job": job.job_id}), now);
+        let audit = entry(
+            &cap.actor().id,
+            "privacy.export.start",
+            format!("privacy_request:{}", r.request_id),
+            json!({"job": job.job_id}),
+            now,
+        );
         self.commit_audited(
             &[
                 Effect::Privacy(PrivacyChange::Job { job: Box::new(job.clone()), expected_updated: None }),
-                Effect::Privacy(event(&r.request_id, cap.actor(), "export", format!("Building the access package ({}).", job.job_id), now)),
+                Effect::Privacy(event(
+                    &r.request_id,
+                    cap.actor(),
+                    "export",
+                    format!("Building the access package ({}).", job.job_id),
+                    now,
+                )),
             ],
             &[audit],
         )
@@ -194,7 +244,10 @@ impl Service {
         let jobs = self.store().privacy_jobs_of(&r.request_id).await?;
         let Some(job) = jobs.iter().rev().find(|j| j.kind == "export" && j.status == "done") else {
             return Err(match jobs.iter().find(|j| j.kind == "export") {
-                Some(j) => ServiceError::Conflict(format!("the access package is being built ({}, {} records so far)", j.job_id, j.done_rows)),
+                Some(j) => ServiceError::Conflict(format!(
+                    "the access package is being built ({}, {} records so far)",
+                    j.job_id, j.done_rows
+                )),
                 None => ServiceError::Conflict("no access package was built for this request yet".into()),
             });
         };
@@ -219,8 +272,13 @@ impl Service {
         sections.insert("labels".into(), Value::Array(labels));
         let cfg = self.privacy_settings();
         let now = self.now();
-        let audit = entry(&cap.actor().id, "personal_data.export", format!("customer:{}", r.customer_id),
-            json!({"request": r.request_id, "job": job.job_id}), now);
+        let audit = entry(
+            &cap.actor().id,
+            "personal_data.export",
+            format!("customer:{}", r.customer_id),
+            json!({"request": r.request_id, "job": job.job_id}),
+            now,
+        );
         self.audit_only(audit).await?;
         Ok(json!({
             "request_id": r.request_id,
@@ -250,8 +308,10 @@ impl Service {
         let r = self.request_record(request_id).await?;
         let cfg = self.privacy_settings();
         let scratch = self.person_scratch(&r.customer_id).await?;
-        let held: std::collections::HashMap<&str, &str> = scratch.held_orders.iter().map(|(o, w)| (o.as_str(), w.as_str())).collect();
-        let who = riskdesk_store::privacy::Person { customer_id: r.customer_id.clone(), match_keys: scratch.keys.clone() };
+        let held: std::collections::HashMap<&str, &str> =
+            scratch.held_orders.iter().map(|(o, w)| (o.as_str(), w.as_str())).collect();
+        let who =
+            riskdesk_store::privacy::Person { customer_id: r.customer_id.clone(), match_keys: scratch.keys.clone() };
         let today = self.privacy_today();
         let zone = self.privacy_zone();
         let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
@@ -277,8 +337,14 @@ impl Service {
                     };
                     let arose = chrono::DateTime::from_timestamp_millis(row.arose_at)
                         .map_or(today, |t| riskdesk_domain::privacy::clock::local_date(t, zone));
-                    let open = row.open.clone().or_else(|| (s == Section::Orders).then(|| held.get(row.key.as_str()).map(|w| (*w).to_owned())).flatten());
-                    let o = if r.right == "restriction" { "restricted".to_owned() } else { outcome(&cfg.class_of(kind), arose, open.as_deref(), today).code().to_owned() };
+                    let open = row.open.clone().or_else(|| {
+                        (s == Section::Orders).then(|| held.get(row.key.as_str()).map(|w| (*w).to_owned())).flatten()
+                    });
+                    let o = if r.right == "restriction" {
+                        "restricted".to_owned()
+                    } else {
+                        outcome(&cfg.class_of(kind), arose, open.as_deref(), today).code().to_owned()
+                    };
                     *counts.entry((kind_label(kind).to_owned(), o)).or_default() += 1;
                 }
             }
@@ -307,7 +373,14 @@ impl Service {
     pub async fn propose_privacy_release(&self, cap: &PrivacyWorker, id: &str, note: &str) -> ServiceResult<String> {
         let note = clean_text("note", note, 2000, false)?;
         let r = self.request_record(id).await?;
-        let Some(job) = self.store().privacy_jobs_of(&r.request_id).await?.into_iter().rev().find(|j| j.kind == "export" && j.status == "done") else {
+        let Some(job) = self
+            .store()
+            .privacy_jobs_of(&r.request_id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|j| j.kind == "export" && j.status == "done")
+        else {
             return Err(ServiceError::Conflict("build the access package first".into()));
         };
         let body = to_payload(&ReleasePayload { request_id: r.request_id.clone(), job_id: job.job_id, note })?;
@@ -316,7 +389,13 @@ impl Service {
 
     /// Rectification applied everywhere: the customer's profile and every order that carries the
     /// old value; each recipient's notification recorded (Art. 19).
-    pub async fn rectify_privacy(&self, cap: &PrivacyWorker, id: &str, field: &str, value: &str) -> ServiceResult<usize> {
+    pub async fn rectify_privacy(
+        &self,
+        cap: &PrivacyWorker,
+        id: &str,
+        field: &str,
+        value: &str,
+    ) -> ServiceResult<usize> {
         let r = self.request_record(id).await?;
         if right_of(&r) != Right::Rectification {
             return Err(ServiceError::Conflict(format!("a {} request does not rectify", r.right)));
@@ -326,8 +405,14 @@ impl Service {
         }
         let value = clean_text("value", value, 300, true)?;
         let value = match field {
-            "email" => riskdesk_domain::Email::parse(&value, "value").map_err(|e| invalid("value", e.detail))?.as_str().to_owned(),
-            "phone" => riskdesk_domain::Phone::try_from(value.clone()).map_err(|e| invalid("value", e.detail))?.as_str().to_owned(),
+            "email" => riskdesk_domain::Email::parse(&value, "value")
+                .map_err(|e| invalid("value", e.detail))?
+                .as_str()
+                .to_owned(),
+            "phone" => riskdesk_domain::Phone::try_from(value.clone())
+                .map_err(|e| invalid("value", e.detail))?
+                .as_str()
+                .to_owned(),
             "name" => value,
             _ => return Err(invalid("field", "must be email, phone or name")),
         };
@@ -366,7 +451,11 @@ impl Service {
                 }
                 if touched {
                     changed += 1;
-                    effects.push(Effect::Privacy(PrivacyChange::Rewrite { section: Section::Orders, key: row.key, data: d }));
+                    effects.push(Effect::Privacy(PrivacyChange::Rewrite {
+                        section: Section::Orders,
+                        key: row.key,
+                        data: d,
+                    }));
                 }
             }
         }
@@ -381,8 +470,20 @@ impl Service {
                 note: format!("Told to correct the {field} of customer {} (Art. 19).", r.customer_id),
             })));
         }
-        effects.push(Effect::Privacy(event(&r.request_id, cap.actor(), "rectified", format!("The {field} was corrected in {changed} record(s); recipients told (Art. 19)."), now)));
-        let audit = entry(&cap.actor().id, "privacy.rectify", format!("customer:{}", r.customer_id), json!({"request": r.request_id, "field": field, "records": changed}), now);
+        effects.push(Effect::Privacy(event(
+            &r.request_id,
+            cap.actor(),
+            "rectified",
+            format!("The {field} was corrected in {changed} record(s); recipients told (Art. 19)."),
+            now,
+        )));
+        let audit = entry(
+            &cap.actor().id,
+            "privacy.rectify",
+            format!("customer:{}", r.customer_id),
+            json!({"request": r.request_id, "field": field, "records": changed}),
+            now,
+        );
         self.commit_audited(&effects, &[audit]).await?;
         Ok(changed)
     }
@@ -394,8 +495,13 @@ impl Service {
             return Err(invalid("purpose", "name the legal hold or claim this is needed for (10 characters or more)"));
         }
         let v = self.store().vault_fields(vault_id).await?.ok_or(ServiceError::NotFound("restricted record"))?;
-        let mut e = entry(&cap.actor().id, "personal_data.restricted_read", format!("customer:{}", v.customer_id),
-            json!({"vault": v.vault_id, "record": format!("{}:{}", v.record_kind, v.record_id)}), self.now());
+        let mut e = entry(
+            &cap.actor().id,
+            "personal_data.restricted_read",
+            format!("customer:{}", v.customer_id),
+            json!({"vault": v.vault_id, "record": format!("{}:{}", v.record_kind, v.record_id)}),
+            self.now(),
+        );
         e.purpose = Some(purpose);
         self.audit_only(e).await?;
         Ok(json!({"vault_id": v.vault_id, "record_kind": v.record_kind, "record_id": v.record_id, "until": v.until,

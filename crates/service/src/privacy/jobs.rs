@@ -83,7 +83,12 @@ impl Service {
                 if let Ok(Some(cur)) = self.store().privacy_job(&j.job_id).await
                     && cur.attempts >= 5
                 {
-                    let failed = JobRecord { status: "failed".into(), error: Some(e.to_string()), updated_at: self.now(), ..cur.clone() };
+                    let failed = JobRecord {
+                        status: "failed".into(),
+                        error: Some(e.to_string()),
+                        updated_at: self.now(),
+                        ..cur.clone()
+                    };
                     let _ = self.save_job(&failed, Some(cur.updated_at), Vec::new()).await;
                 }
             }
@@ -91,7 +96,12 @@ impl Service {
         Ok(n)
     }
 
-    pub(crate) async fn save_job(&self, j: &JobRecord, expected: Option<DateTime<Utc>>, mut effects: Vec<Effect>) -> ServiceResult<()> {
+    pub(crate) async fn save_job(
+        &self,
+        j: &JobRecord,
+        expected: Option<DateTime<Utc>>,
+        mut effects: Vec<Effect>,
+    ) -> ServiceResult<()> {
         effects.push(Effect::Privacy(PrivacyChange::Job { job: Box::new(j.clone()), expected_updated: expected }));
         self.store().commit(&effects, &[], self.audit_key()).await?;
         Ok(())
@@ -118,7 +128,8 @@ impl Service {
     }
 
     async fn run_person_job(&self, mut job: JobRecord) -> ServiceResult<()> {
-        let request_id = job.request_id.clone().ok_or_else(|| ServiceError::Invalid("the job names no request".into()))?;
+        let request_id =
+            job.request_id.clone().ok_or_else(|| ServiceError::Invalid("the job names no request".into()))?;
         let request = self.request_record(&request_id).await?;
         let erasure = job.kind == "erasure";
         let cfg = self.privacy_settings();
@@ -159,14 +170,19 @@ impl Service {
             if erasure {
                 for row in rows {
                     let kind = record_kind(section, &row);
-                    let arose = DateTime::<Utc>::from_timestamp_millis(row.arose_at).map_or(today, |t| local_date(t, zone));
+                    let arose =
+                        DateTime::<Utc>::from_timestamp_millis(row.arose_at).map_or(today, |t| local_date(t, zone));
                     let open = row.open.clone().or_else(|| {
-                        (section == Section::Orders).then(|| held.get(row.key.as_str()).map(|w| (*w).to_owned())).flatten()
+                        (section == Section::Orders)
+                            .then(|| held.get(row.key.as_str()).map(|w| (*w).to_owned()))
+                            .flatten()
                     });
                     let out = if scratch.restrict {
                         Outcome::Restricted {
                             until: chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(chrono::NaiveDate::MAX),
-                            reason: format!("the person asked for restriction (Art. 18 GDPR, request {request_id}) until it is lifted"),
+                            reason: format!(
+                                "the person asked for restriction (Art. 18 GDPR, request {request_id}) until it is lifted"
+                            ),
                         }
                     } else {
                         outcome(&cfg.class_of(kind), arose, open.as_deref(), today)
@@ -175,7 +191,12 @@ impl Service {
                 }
             } else {
                 let body = serde_json::to_string(&rows.iter().map(|r| &r.data).collect::<Vec<_>>()).unwrap_or_default();
-                effects.push(Effect::Privacy(PrivacyChange::ExportPart { job_id: job.job_id.clone(), section: job.section, seq: job.done_rows, body }));
+                effects.push(Effect::Privacy(PrivacyChange::ExportPart {
+                    job_id: job.job_id.clone(),
+                    section: job.section,
+                    seq: job.done_rows,
+                    body,
+                }));
             }
             job.done_rows += n;
             job = self.advance(job, Some(last), effects).await?;
@@ -184,7 +205,12 @@ impl Service {
     }
 
     /// Commits a batch's changes with the cursor moved past it (`None`: on to the next section).
-    async fn advance(&self, mut job: JobRecord, last: Option<String>, effects: Vec<Effect>) -> ServiceResult<JobRecord> {
+    async fn advance(
+        &self,
+        mut job: JobRecord,
+        last: Option<String>,
+        effects: Vec<Effect>,
+    ) -> ServiceResult<JobRecord> {
         let prev = job.updated_at;
         match last {
             Some(k) => job.cursor = k,
@@ -208,15 +234,26 @@ impl Service {
         let mut effects = Vec::new();
         let mut audit = Vec::new();
         if job.kind == "export" {
-            effects.push(Effect::Privacy(event(&request.request_id, actor, "export",
-                format!("The access package is ready ({} records); releasing it to the person needs a second person.", job.done_rows), now)));
+            effects.push(Effect::Privacy(event(
+                &request.request_id,
+                actor,
+                "export",
+                format!(
+                    "The access package is ready ({} records); releasing it to the person needs a second person.",
+                    job.done_rows
+                ),
+                now,
+            )));
         } else {
             let outcomes = self.store().privacy_outcomes(&request.request_id).await?;
             let count = |o: &str| outcomes.iter().filter(|x| x.outcome == o).count();
             let kept = count("restricted") + count("held");
             let summary = format!(
                 "{} erased, {} pseudonymised, {} restricted, {} kept while a case or dispute is open",
-                count("erased"), count("pseudonymised"), count("restricted"), count("held")
+                count("erased"),
+                count("pseudonymised"),
+                count("restricted"),
+                count("held")
             );
             let cur = self.request_record(&request.request_id).await?;
             let mut next = cur.clone();
@@ -226,11 +263,26 @@ impl Service {
                 next.status = status.as_str().into();
                 next.closed_at = Some(now);
             }
-            next.answer = Some(if restrict { format!("Processing restricted: {summary}.") } else { format!("Erasure carried out: {summary}.") });
+            next.answer = Some(if restrict {
+                format!("Processing restricted: {summary}.")
+            } else {
+                format!("Erasure carried out: {summary}.")
+            });
             next.updated_at = now;
             next.version = cur.version + 1;
-            effects.push(Effect::Privacy(PrivacyChange::Request { request: Box::new(next), expected_version: cur.version }));
-            effects.push(Effect::Privacy(event(&request.request_id, actor, if restrict { "restriction" } else { "erasure" }, format!("Done: {summary}."), now)));
+            effects.push(Effect::Privacy(PrivacyChange::Request {
+                request: Box::new(next),
+                expected_version: cur.version,
+            }));
+            // Packages built earlier hold the erased values: they go too.
+            effects.push(Effect::Privacy(PrivacyChange::DropExports(request.customer_id.clone())));
+            effects.push(Effect::Privacy(event(
+                &request.request_id,
+                actor,
+                if restrict { "restriction" } else { "erasure" },
+                format!("Done: {summary}."),
+                now,
+            )));
             for r in &self.privacy_settings().recipients {
                 effects.push(Effect::Privacy(PrivacyChange::Notification(riskdesk_store::privacy::Notification {
                     request_id: request.request_id.clone(),
@@ -238,11 +290,20 @@ impl Service {
                     action: if restrict { "restriction".into() } else { "erasure".into() },
                     at: now,
                     actor: actor.id.clone(),
-                    note: format!("Told to {} the data of customer {} (Art. 19).", if restrict { "restrict" } else { "erase" }, request.customer_id),
+                    note: format!(
+                        "Told to {} the data of customer {} (Art. 19).",
+                        if restrict { "restrict" } else { "erase" },
+                        request.customer_id
+                    ),
                 })));
             }
-            audit.push(entry(&actor.id, if restrict { "privacy.restriction.done" } else { "privacy.erasure.done" },
-                format!("privacy_request:{}", request.request_id), json!({"job": job.job_id, "records": job.done_rows, "summary": summary}), now));
+            audit.push(entry(
+                &actor.id,
+                if restrict { "privacy.restriction.done" } else { "privacy.erasure.done" },
+                format!("privacy_request:{}", request.request_id),
+                json!({"job": job.job_id, "records": job.done_rows, "summary": summary}),
+                now,
+            ));
         }
         effects.push(Effect::Privacy(PrivacyChange::Job { job: Box::new(job), expected_updated: Some(prev) }));
         match self.store().commit(&effects, &audit, self.audit_key()).await {
@@ -293,7 +354,9 @@ impl Service {
                         held_orders.push((o.to_owned(), what.clone()));
                     }
                     if s == Section::Cases {
-                        for (o, w) in self.case_order_links(r.data["case_id"].as_str().unwrap_or_default(), &what).await? {
+                        for (o, w) in
+                            self.case_order_links(r.data["case_id"].as_str().unwrap_or_default(), &what).await?
+                        {
                             held_orders.push((o, w));
                         }
                     }
@@ -350,7 +413,9 @@ fn erase_row(
             },
             reason: match o {
                 Outcome::Erased => String::new(),
-                Outcome::Pseudonymised { reason } | Outcome::Restricted { reason, .. } | Outcome::Held { reason } => reason.clone(),
+                Outcome::Pseudonymised { reason } | Outcome::Restricted { reason, .. } | Outcome::Held { reason } => {
+                    reason.clone()
+                }
             },
             at: now,
         }))
@@ -405,13 +470,17 @@ fn scrub_section(section: Section, d: &mut Value, known: &Known) -> Vec<(String,
         Section::Orders => {
             taken.extend(scrub(&mut d["order"], known).into_iter().map(|(p, v)| (format!("order.{p}"), v)));
             for (i, x) in d["decisions"].as_array_mut().into_iter().flatten().enumerate() {
-                taken.extend(scrub(&mut x["reasons"], known).into_iter().map(|(p, v)| (format!("decisions[{i}].{p}"), v)));
+                taken.extend(
+                    scrub(&mut x["reasons"], known).into_iter().map(|(p, v)| (format!("decisions[{i}].{p}"), v)),
+                );
             }
             for (i, x) in d["review_actions"].as_array_mut().into_iter().flatten().enumerate() {
                 text(&mut x["note"], &format!("review_actions[{i}].note"), &mut taken);
             }
         }
-        Section::Events => taken.extend(scrub(&mut d["event"], known).into_iter().map(|(p, v)| (format!("event.{p}"), v))),
+        Section::Events => {
+            taken.extend(scrub(&mut d["event"], known).into_iter().map(|(p, v)| (format!("event.{p}"), v)))
+        }
         Section::Cases => {
             for k in ["title", "description", "summary"] {
                 text(&mut d[k], k, &mut taken);
@@ -455,7 +524,8 @@ fn scrub_section(section: Section, d: &mut Value, known: &Known) -> Vec<(String,
         Section::Handlings => {
             // A conversation is about the person throughout: it goes whole.
             if d["transcript"].as_str().is_some_and(|t| t != ERASED && !t.is_empty()) {
-                taken.push(("transcript".into(), std::mem::replace(&mut d["transcript"], Value::String(ERASED.into()))));
+                taken
+                    .push(("transcript".into(), std::mem::replace(&mut d["transcript"], Value::String(ERASED.into()))));
             }
         }
         Section::AccessLog | Section::Vault => {}

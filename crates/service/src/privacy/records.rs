@@ -59,9 +59,15 @@ impl Service {
             .map(|(k, label, _)| {
                 let c = cfg.class_of(k);
                 let limit = match c.treatment() {
-                    Treatment::Keep(y) => format!("{y} years from the end of the year the record arose; then anonymised by the retention sweep"),
-                    Treatment::WhileOpen => "while a case or dispute about it is open; erased on request once it closes".into(),
-                    Treatment::Pseudonymise => "the value is erased on request; the keyed hash stays for fraud prevention".into(),
+                    Treatment::Keep(y) => format!(
+                        "{y} years from the end of the year the record arose; then anonymised by the retention sweep"
+                    ),
+                    Treatment::WhileOpen => {
+                        "while a case or dispute about it is open; erased on request once it closes".into()
+                    }
+                    Treatment::Pseudonymise => {
+                        "the value is erased on request; the keyed hash stays for fraud prevention".into()
+                    }
                     Treatment::Erase => "erased on request; no retention duty".into(),
                 };
                 json!({"records": label, "kind": k, "class": c.code, "limit": limit, "basis": c.basis})
@@ -102,7 +108,11 @@ impl Service {
         let now = self.now();
         let job = new_job("sweep", None, actor, now);
         let audit = entry(&actor.id, "privacy.sweep.start", format!("job:{}", job.job_id), json!({}), now);
-        self.commit_audited(&[Effect::Privacy(PrivacyChange::Job { job: Box::new(job.clone()), expected_updated: None })], &[audit]).await?;
+        self.commit_audited(
+            &[Effect::Privacy(PrivacyChange::Job { job: Box::new(job.clone()), expected_updated: None })],
+            &[audit],
+        )
+        .await?;
         Ok(job.job_id)
     }
 
@@ -137,7 +147,8 @@ impl Service {
                 let Some(last) = rows.last().map(|v| v.vault_id.clone()) else { break };
                 let customers: Vec<String> = rows.iter().map(|v| v.customer_id.clone()).collect();
                 let held = self.store().held_customers(&customers).await?;
-                let drop: Vec<String> = rows.iter().filter(|v| !held.contains(&v.customer_id)).map(|v| v.vault_id.clone()).collect();
+                let drop: Vec<String> =
+                    rows.iter().filter(|v| !held.contains(&v.customer_id)).map(|v| v.vault_id.clone()).collect();
                 job.done_rows += drop.len() as i64;
                 let prev = job.updated_at;
                 job.cursor = last;
@@ -155,10 +166,16 @@ impl Service {
         {
             let none = Known::default();
             loop {
-                let (at, id) = job.cursor.split_once('|').map_or((i64::MIN, ""), |(a, b)| (a.parse().unwrap_or(i64::MIN), b));
+                let (at, id) =
+                    job.cursor.split_once('|').map_or((i64::MIN, ""), |(a, b)| (a.parse().unwrap_or(i64::MIN), b));
                 let rows = self.store().sweep_orders(before, (at, id), batch).await?;
                 let Some(last) = rows.last().map(|o| format!("{}|{}", o.placed_at, o.order_id)) else { break };
-                let customers: Vec<String> = rows.iter().map(|o| o.customer_id.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+                let customers: Vec<String> = rows
+                    .iter()
+                    .map(|o| o.customer_id.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
                 let held = self.store().held_customers(&customers).await?;
                 let mut bodies = Vec::new();
                 for o in rows.iter().filter(|o| !held.contains(&o.customer_id)) {
@@ -180,8 +197,15 @@ impl Service {
         job.section = 2;
         job.finished_at = Some(now);
         job.updated_at = now;
-        let audit = entry(&job.actor, "privacy.sweep.done", format!("job:{}", job.job_id), json!({"changed": job.done_rows}), now);
-        let effects = vec![Effect::Privacy(PrivacyChange::Job { job: Box::new(job.clone()), expected_updated: Some(prev) })];
+        let audit = entry(
+            &job.actor,
+            "privacy.sweep.done",
+            format!("job:{}", job.job_id),
+            json!({"changed": job.done_rows}),
+            now,
+        );
+        let effects =
+            vec![Effect::Privacy(PrivacyChange::Job { job: Box::new(job.clone()), expected_updated: Some(prev) })];
         self.store().commit(&effects, &[audit], self.audit_key()).await.map_err(ServiceError::from)
     }
 }

@@ -127,7 +127,8 @@ impl Service {
         let right = Right::parse(input.right.trim()).ok_or_else(|| {
             invalid("right", "must be access, rectification, erasure, restriction, portability or objection")
         })?;
-        let customer = CustomerId::parse(input.customer_id.trim(), "customer_id").map_err(|e| invalid("customer_id", e.detail))?;
+        let customer =
+            CustomerId::parse(input.customer_id.trim(), "customer_id").map_err(|e| invalid("customer_id", e.detail))?;
         let received_at = DateTime::parse_from_rfc3339(input.received_at.trim())
             .map_err(|_| invalid("received_at", "must be a time as RFC 3339, e.g. 2026-12-01T09:30:00+01:00"))?
             .with_timezone(&Utc);
@@ -156,21 +157,48 @@ impl Service {
             })
             .await?;
         if let Some(existing) = open.into_iter().next() {
-            let next = RequestRecord { duplicates: existing.duplicates + 1, updated_at: now, version: existing.version + 1, ..existing.clone() };
-            let audit = entry(&actor.id, "privacy.request.duplicate", format!("privacy_request:{}", existing.request_id),
-                serde_json::json!({"channel": channel, "received_at": received_at}), now);
+            let next = RequestRecord {
+                duplicates: existing.duplicates + 1,
+                updated_at: now,
+                version: existing.version + 1,
+                ..existing.clone()
+            };
+            let audit = entry(
+                &actor.id,
+                "privacy.request.duplicate",
+                format!("privacy_request:{}", existing.request_id),
+                serde_json::json!({"channel": channel, "received_at": received_at}),
+                now,
+            );
             self.commit_audited(
                 &[
-                    Effect::Privacy(PrivacyChange::Request { request: Box::new(next.clone()), expected_version: existing.version }),
-                    Effect::Privacy(event(&existing.request_id, actor, "duplicate",
-                        format!("The same request arrived again by {channel} (received {}); it joins this one.", received_at.format("%Y-%m-%d %H:%M UTC")), now)),
+                    Effect::Privacy(PrivacyChange::Request {
+                        request: Box::new(next.clone()),
+                        expected_version: existing.version,
+                    }),
+                    Effect::Privacy(event(
+                        &existing.request_id,
+                        actor,
+                        "duplicate",
+                        format!(
+                            "The same request arrived again by {channel} (received {}); it joins this one.",
+                            received_at.format("%Y-%m-%d %H:%M UTC")
+                        ),
+                        now,
+                    )),
                 ],
                 &[audit],
             )
             .await?;
             let v = self.request_view(next);
-            return Ok(Submitted { request_id: v.record.request_id.clone(), status: v.record.status.clone(), case_id: v.record.case_id.clone(),
-                due_on: v.due_on, duplicate: true, flags: v.record.flags });
+            return Ok(Submitted {
+                request_id: v.record.request_id.clone(),
+                status: v.record.status.clone(),
+                case_id: v.record.case_id.clone(),
+                due_on: v.due_on,
+                duplicate: true,
+                flags: v.record.flags,
+            });
         }
 
         let flags = self.open_claims(&cid).await?;
@@ -225,17 +253,35 @@ impl Service {
             warned_days: None,
             version: 1,
         };
-        let audit = entry(&actor.id, "privacy.request.create", format!("privacy_request:{request_id}"),
-            serde_json::json!({"right": right.as_str(), "customer": cid, "channel": channel, "due_on": due, "flags": flags}), now);
+        let audit = entry(
+            &actor.id,
+            "privacy.request.create",
+            format!("privacy_request:{request_id}"),
+            serde_json::json!({"right": right.as_str(), "customer": cid, "channel": channel, "due_on": due, "flags": flags}),
+            now,
+        );
         self.commit_audited(
             &[
                 Effect::Privacy(PrivacyChange::Request { request: Box::new(record.clone()), expected_version: 0 }),
-                Effect::Privacy(event(&request_id, actor, "received", format!("{} received by {channel}; due {due}.", right.label()), now)),
+                Effect::Privacy(event(
+                    &request_id,
+                    actor,
+                    "received",
+                    format!("{} received by {channel}; due {due}.", right.label()),
+                    now,
+                )),
             ],
             &[audit],
         )
         .await?;
-        Ok(Submitted { request_id, status: record.status, case_id: record.case_id, due_on: due.to_string(), duplicate: false, flags })
+        Ok(Submitted {
+            request_id,
+            status: record.status,
+            case_id: record.case_id,
+            due_on: due.to_string(),
+            duplicate: false,
+            flags,
+        })
     }
 
     /// The open cases and disputes about the person that can decide a legal claim.
@@ -281,7 +327,12 @@ impl Service {
     }
 
     /// Requests by days left (open ones; `all` adds the closed).
-    pub async fn privacy_requests(&self, cap: &PrivacyViewer, all: bool, customer: Option<String>) -> ServiceResult<Vec<RequestView>> {
+    pub async fn privacy_requests(
+        &self,
+        cap: &PrivacyViewer,
+        all: bool,
+        customer: Option<String>,
+    ) -> ServiceResult<Vec<RequestView>> {
         let _ = cap;
         let rows = self
             .store()
@@ -316,8 +367,13 @@ impl Service {
         }
         next.updated_at = now;
         next.version = cur.version + 1;
-        let audit = entry(&actor.id, &format!("privacy.request.{action}"), format!("privacy_request:{}", cur.request_id),
-            serde_json::json!({"status": next.status, "text": text}), now);
+        let audit = entry(
+            &actor.id,
+            &format!("privacy.request.{action}"),
+            format!("privacy_request:{}", cur.request_id),
+            serde_json::json!({"status": next.status, "text": text}),
+            now,
+        );
         let mut effects = vec![
             Effect::Privacy(PrivacyChange::Request { request: Box::new(next.clone()), expected_version: cur.version }),
             Effect::Privacy(event(&cur.request_id, actor, action, text, now)),
@@ -337,7 +393,11 @@ impl Service {
             return Ok(());
         }
         if !cur.may_become(next) {
-            return Err(ServiceError::Conflict(format!("a request that is {} cannot become {}", cur.label().to_lowercase(), next.label().to_lowercase())));
+            return Err(ServiceError::Conflict(format!(
+                "a request that is {} cannot become {}",
+                cur.label().to_lowercase(),
+                next.label().to_lowercase()
+            )));
         }
         r.status = next.as_str().into();
         Ok(())
@@ -345,18 +405,30 @@ impl Service {
 
     /// Staff verified the person's identity, with the evidence (a call-back to the number on
     /// file, an order detail only they know). Restarts a paused clock.
-    pub async fn verify_privacy_identity(&self, cap: &PrivacyWorker, id: &str, evidence: &str) -> ServiceResult<RequestView> {
+    pub async fn verify_privacy_identity(
+        &self,
+        cap: &PrivacyWorker,
+        id: &str,
+        evidence: &str,
+    ) -> ServiceResult<RequestView> {
         let evidence = clean_text("evidence", evidence, 1000, true)?;
         if evidence.chars().count() < 10 {
             return Err(invalid("evidence", "say how the identity was established (10 characters or more)"));
         }
         let today = self.privacy_today();
-        self.move_request(cap.actor(), id, "identity", format!("Identity verified by staff: {evidence}"), |r| {
-            if r.identity == Identity::Verified.as_str() {
-                return Err(ServiceError::Conflict("the identity is verified already".into()));
-            }
-            verified(r, today, "staff", Some(evidence.clone()))
-        }, Vec::new())
+        self.move_request(
+            cap.actor(),
+            id,
+            "identity",
+            format!("Identity verified by staff: {evidence}"),
+            |r| {
+                if r.identity == Identity::Verified.as_str() {
+                    return Err(ServiceError::Conflict("the identity is verified already".into()));
+                }
+                verified(r, today, "staff", Some(evidence.clone()))
+            },
+            Vec::new(),
+        )
         .await
     }
 
@@ -377,19 +449,28 @@ impl Service {
             .await?
             .into_iter()
             .find_map(|row| row.data["email"].as_str().map(str::to_owned))
-            .ok_or_else(|| ServiceError::Conflict("no e-mail address is on file for this customer: verify by staff instead".into()))?;
+            .ok_or_else(|| {
+                ServiceError::Conflict("no e-mail address is on file for this customer: verify by staff instead".into())
+            })?;
         let code = format!("{:06}", rand_code());
         let hash = self.code_hash(&r.request_id, &code);
         let expires = self.now() + Duration::days(7);
         let today = self.privacy_today();
         // Sent first: a mail server that refuses changes nothing.
         self.send_identity_mail(&email, &r.request_id, &code).await?;
-        self.move_request(actor, id, "identity", "A verification code was sent to the e-mail address on file; the clock stops until it is confirmed.".into(), |x| {
-            x.code_hash = Some(hash.clone());
-            x.code_expires_at = Some(expires);
-            x.identity = Identity::CodeSent.as_str().into();
-            ask_identity(x, today)
-        }, Vec::new())
+        self.move_request(
+            actor,
+            id,
+            "identity",
+            "A verification code was sent to the e-mail address on file; the clock stops until it is confirmed.".into(),
+            |x| {
+                x.code_hash = Some(hash.clone());
+                x.code_expires_at = Some(expires);
+                x.identity = Identity::CodeSent.as_str().into();
+                ask_identity(x, today)
+            },
+            Vec::new(),
+        )
         .await
     }
 
@@ -412,11 +493,18 @@ impl Service {
             return Err(invalid("code", "the code is wrong or has expired"));
         }
         let today = self.privacy_today();
-        self.move_request(&Actor::other("public:privacy"), id, "identity", "Identity verified by the code sent to the e-mail on file.".into(), |x| {
-            x.code_hash = None;
-            x.code_expires_at = None;
-            verified(x, today, "email_code", None)
-        }, Vec::new())
+        self.move_request(
+            &Actor::other("public:privacy"),
+            id,
+            "identity",
+            "Identity verified by the code sent to the e-mail on file.".into(),
+            |x| {
+                x.code_hash = None;
+                x.code_expires_at = None;
+                verified(x, today, "email_code", None)
+            },
+            Vec::new(),
+        )
         .await
     }
 
@@ -424,65 +512,122 @@ impl Service {
     pub async fn ask_privacy_identity(&self, cap: &PrivacyWorker, id: &str, note: &str) -> ServiceResult<RequestView> {
         let note = clean_text("note", note, 1000, true)?;
         let today = self.privacy_today();
-        self.move_request(cap.actor(), id, "paused", format!("Identity information asked for; the clock stops: {note}"), |r| ask_identity(r, today), Vec::new())
-            .await
+        self.move_request(
+            cap.actor(),
+            id,
+            "paused",
+            format!("Identity information asked for; the clock stops: {note}"),
+            |r| ask_identity(r, today),
+            Vec::new(),
+        )
+        .await
     }
 
     /// Extends by one or two months, with the reason told to the person within the first month.
-    pub async fn extend_privacy_request(&self, cap: &PrivacyWorker, id: &str, months: u32, reason: &str) -> ServiceResult<RequestView> {
+    pub async fn extend_privacy_request(
+        &self,
+        cap: &PrivacyWorker,
+        id: &str,
+        months: u32,
+        reason: &str,
+    ) -> ServiceResult<RequestView> {
         let reason = clean_text("reason", reason, 1000, true)?;
         if reason.chars().count() < 10 {
             return Err(invalid("reason", "give the reason the person is told (10 characters or more)"));
         }
         let today = self.privacy_today();
         let roll = self.privacy_settings().roll_weekends;
-        self.move_request(cap.actor(), id, "extended", format!("Extended by {months} month(s); the person was told why: {reason}"), |r| {
-            let mut c = clock_of(r);
-            c.extend(months, today).map_err(|e| invalid("months", e))?;
-            r.months = i64::from(c.months);
-            r.extension_reason = Some(reason.clone());
-            if status_of(r) != Status::AwaitingIdentity {
-                Self::to_status(r, Status::Extended)?;
-            }
-            let _ = c.due_on(today, roll);
-            Ok(())
-        }, Vec::new())
+        self.move_request(
+            cap.actor(),
+            id,
+            "extended",
+            format!("Extended by {months} month(s); the person was told why: {reason}"),
+            |r| {
+                let mut c = clock_of(r);
+                c.extend(months, today).map_err(|e| invalid("months", e))?;
+                r.months = i64::from(c.months);
+                r.extension_reason = Some(reason.clone());
+                if status_of(r) != Status::AwaitingIdentity {
+                    Self::to_status(r, Status::Extended)?;
+                }
+                let _ = c.due_on(today, roll);
+                Ok(())
+            },
+            Vec::new(),
+        )
         .await
     }
 
     /// Refuses with the reason (Art. 12(4), 12(5)); the person is told of the right to complain.
-    pub async fn refuse_privacy_request(&self, cap: &PrivacyWorker, id: &str, reason: &str) -> ServiceResult<RequestView> {
+    pub async fn refuse_privacy_request(
+        &self,
+        cap: &PrivacyWorker,
+        id: &str,
+        reason: &str,
+    ) -> ServiceResult<RequestView> {
         let reason = clean_text("reason", reason, 2000, true)?;
         if reason.chars().count() < 10 {
             return Err(invalid("reason", "give the reason the person is told (10 characters or more)"));
         }
-        self.move_request(cap.actor(), id, "refused", format!("Refused: {reason}. The person was told of the right to complain to a supervisory authority."), |r| {
-            Self::to_status(r, Status::Refused)?;
-            r.answer = Some(reason.clone());
-            Ok(())
-        }, Vec::new())
+        self.move_request(
+            cap.actor(),
+            id,
+            "refused",
+            format!("Refused: {reason}. The person was told of the right to complain to a supervisory authority."),
+            |r| {
+                Self::to_status(r, Status::Refused)?;
+                r.answer = Some(reason.clone());
+                Ok(())
+            },
+            Vec::new(),
+        )
         .await
     }
 
-    pub async fn withdraw_privacy_request(&self, cap: &PrivacyWorker, id: &str, note: &str) -> ServiceResult<RequestView> {
+    pub async fn withdraw_privacy_request(
+        &self,
+        cap: &PrivacyWorker,
+        id: &str,
+        note: &str,
+    ) -> ServiceResult<RequestView> {
         let note = clean_text("note", note, 1000, false)?;
-        self.move_request(cap.actor(), id, "withdrawn", format!("Withdrawn by the person. {note}"), |r| Self::to_status(r, Status::Withdrawn), Vec::new())
-            .await
+        self.move_request(
+            cap.actor(),
+            id,
+            "withdrawn",
+            format!("Withdrawn by the person. {note}"),
+            |r| Self::to_status(r, Status::Withdrawn),
+            Vec::new(),
+        )
+        .await
     }
 
     /// Answers the request: completed, or partly withheld with what was withheld and why.
-    pub async fn complete_privacy_request(&self, cap: &PrivacyWorker, id: &str, answer: &str, withheld: bool) -> ServiceResult<RequestView> {
+    pub async fn complete_privacy_request(
+        &self,
+        cap: &PrivacyWorker,
+        id: &str,
+        answer: &str,
+        withheld: bool,
+    ) -> ServiceResult<RequestView> {
         let answer = clean_text("answer", answer, 4000, true)?;
         let r = self.request_record(id).await?;
         if r.identity != Identity::Verified.as_str() {
             return Err(ServiceError::Conflict("verify the person's identity before answering".into()));
         }
         let next = if withheld { Status::PartlyWithheld } else { Status::Completed };
-        self.move_request(cap.actor(), id, "completed", format!("{}: {answer}", next.label()), |r| {
-            Self::to_status(r, next)?;
-            r.answer = Some(answer.clone());
-            Ok(())
-        }, Vec::new())
+        self.move_request(
+            cap.actor(),
+            id,
+            "completed",
+            format!("{}: {answer}", next.label()),
+            |r| {
+                Self::to_status(r, next)?;
+                r.answer = Some(answer.clone());
+                Ok(())
+            },
+            Vec::new(),
+        )
         .await
     }
 
@@ -491,7 +636,13 @@ impl Service {
         let note = clean_text("note", note, 4000, true)?;
         let r = self.request_record(id).await?;
         let now = self.now();
-        let audit = entry(&cap.actor().id, "privacy.request.note", format!("privacy_request:{}", r.request_id), serde_json::json!({}), now);
+        let audit = entry(
+            &cap.actor().id,
+            "privacy.request.note",
+            format!("privacy_request:{}", r.request_id),
+            serde_json::json!({}),
+            now,
+        );
         self.commit_audited(&[Effect::Privacy(event(&r.request_id, cap.actor(), "note", note, now))], &[audit]).await
     }
 
@@ -514,20 +665,29 @@ impl Service {
             };
             let mut extra = Vec::new();
             if let Some(case) = &v.record.case_id {
-                extra.push(Effect::Cases(riskdesk_store::changes::CaseChange::Event(riskdesk_store::cases::CaseEvent {
-                    id: 0,
-                    case_id: case.clone(),
-                    at: self.now(),
-                    actor: actor.id.clone(),
-                    kind: "sla".into(),
-                    text: format!("Privacy request {}: {text}", v.record.request_id),
-                })));
+                extra.push(Effect::Cases(riskdesk_store::changes::CaseChange::Event(
+                    riskdesk_store::cases::CaseEvent {
+                        id: 0,
+                        case_id: case.clone(),
+                        at: self.now(),
+                        actor: actor.id.clone(),
+                        kind: "sla".into(),
+                        text: format!("Privacy request {}: {text}", v.record.request_id),
+                    },
+                )));
             }
             if self
-                .move_request(&actor, &v.record.request_id, "warning", text, |r| {
-                    r.warned_days = Some(mark);
-                    Ok(())
-                }, extra)
+                .move_request(
+                    &actor,
+                    &v.record.request_id,
+                    "warning",
+                    text,
+                    |r| {
+                        r.warned_days = Some(mark);
+                        Ok(())
+                    },
+                    extra,
+                )
                 .await
                 .is_ok()
             {
@@ -538,7 +698,12 @@ impl Service {
     }
 }
 
-fn verified(r: &mut RequestRecord, today: chrono::NaiveDate, method: &str, evidence: Option<String>) -> ServiceResult<()> {
+fn verified(
+    r: &mut RequestRecord,
+    today: chrono::NaiveDate,
+    method: &str,
+    evidence: Option<String>,
+) -> ServiceResult<()> {
     r.identity = Identity::Verified.as_str().into();
     r.identity_method = Some(method.into());
     r.identity_evidence = evidence;
@@ -549,7 +714,9 @@ fn verified(r: &mut RequestRecord, today: chrono::NaiveDate, method: &str, evide
         r.paused_since = None;
     }
     match status_of(r) {
-        Status::Received | Status::AwaitingIdentity => r.status = if r.months > 1 { Status::Extended } else { Status::InProgress }.as_str().into(),
+        Status::Received | Status::AwaitingIdentity => {
+            r.status = if r.months > 1 { Status::Extended } else { Status::InProgress }.as_str().into()
+        }
         s if s.is_open() => {}
         s => return Err(ServiceError::Conflict(format!("the request is {}", s.label().to_lowercase()))),
     }
@@ -560,7 +727,10 @@ fn ask_identity(r: &mut RequestRecord, today: chrono::NaiveDate) -> ServiceResul
     let cur = status_of(r);
     if cur != Status::AwaitingIdentity {
         if !cur.may_become(Status::AwaitingIdentity) {
-            return Err(ServiceError::Conflict(format!("a request that is {} waits for nothing", cur.label().to_lowercase())));
+            return Err(ServiceError::Conflict(format!(
+                "a request that is {} waits for nothing",
+                cur.label().to_lowercase()
+            )));
         }
         r.status = Status::AwaitingIdentity.as_str().into();
     }
@@ -584,7 +754,9 @@ impl Service {
         use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
         let cfg = self.kpi_settings().reports;
         if cfg.smtp_url.is_empty() {
-            return Err(ServiceError::Conflict("no mail server is configured (kpis.reports.smtp_url): verify by staff instead".into()));
+            return Err(ServiceError::Conflict(
+                "no mail server is configured (kpis.reports.smtp_url): verify by staff instead".into(),
+            ));
         }
         let msg = Message::builder()
             .from(cfg.from.parse().map_err(|e| ServiceError::Conflict(format!("kpis.reports.from: {e}")))?)
@@ -598,6 +770,10 @@ impl Service {
         let mailer = AsyncSmtpTransport::<Tokio1Executor>::from_url(&cfg.smtp_url)
             .map_err(|e| ServiceError::Conflict(format!("kpis.reports.smtp_url: {e}")))?
             .build();
-        mailer.send(msg).await.map(|_| ()).map_err(|e| ServiceError::Conflict(format!("the code could not be sent: {e}")))
+        mailer
+            .send(msg)
+            .await
+            .map(|_| ())
+            .map_err(|e| ServiceError::Conflict(format!("the code could not be sent: {e}")))
     }
 }
