@@ -125,13 +125,13 @@ impl Status {
     /// The state machine: which moves are allowed from here.
     pub fn may_become(self, next: Status) -> bool {
         use Status::*;
-        match (self, next) {
-            (Received, AwaitingIdentity | InProgress | Extended | Refused | Withdrawn) => true,
-            (AwaitingIdentity, InProgress | Refused | Withdrawn) => true,
-            (InProgress, Extended | Completed | PartlyWithheld | Refused | Withdrawn | AwaitingIdentity) => true,
-            (Extended, Completed | PartlyWithheld | Refused | Withdrawn | AwaitingIdentity) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Received, AwaitingIdentity | InProgress | Extended | Refused | Withdrawn)
+                | (AwaitingIdentity, InProgress | Refused | Withdrawn)
+                | (InProgress, Extended | Completed | PartlyWithheld | Refused | Withdrawn | AwaitingIdentity)
+                | (Extended, Completed | PartlyWithheld | Refused | Withdrawn | AwaitingIdentity)
+        )
     }
 }
 

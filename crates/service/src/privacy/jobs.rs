@@ -153,8 +153,7 @@ impl Service {
         let actor = Actor::other(&job.actor);
         let today = self.privacy_today();
         let zone = self.privacy_zone();
-        loop {
-            let Some(section) = Section::at(job.section) else { break };
+        while let Some(section) = Section::at(job.section) {
             // An erasure leaves the access log and the vault as they are.
             if erasure && matches!(section, Section::AccessLog | Section::Vault) {
                 job = self.advance(job, None, Vec::new()).await?;
@@ -327,12 +326,10 @@ impl Service {
                 let Some(last) = rows.last() else { break };
                 after = last.key.clone();
                 for r in rows {
-                    if s == Section::Orders {
-                        if let Ok(o) = serde_json::from_value::<riskdesk_domain::Order>(r.data["order"].clone()) {
-                            for k in self.list_keys(&o) {
-                                keys.insert(k);
-                            }
-                        }
+                    if s == Section::Orders
+                        && let Ok(o) = serde_json::from_value::<riskdesk_domain::Order>(r.data["order"].clone())
+                    {
+                        keys.extend(self.list_keys(&o));
                     }
                     docs.push(r.data);
                 }
@@ -390,6 +387,7 @@ impl Service {
 
 /// The changes that erase one record: its scrubbed data written back, what a class keeps in
 /// the vault, and its outcome line.
+#[allow(clippy::too_many_arguments)]
 fn erase_row(
     cfg: &PrivacyConfig,
     request: &RequestRecord,

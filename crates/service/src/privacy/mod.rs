@@ -155,7 +155,7 @@ impl Service {
                 if let Err(e) = svc.run_privacy_jobs().await {
                     tracing::warn!(error = %e, "a privacy job failed; it is retried");
                 }
-                if rounds % 300 == 0 {
+                if rounds.is_multiple_of(300) {
                     if let Err(e) = svc.warn_privacy_deadlines().await {
                         tracing::warn!(error = %e, "privacy deadline warnings failed");
                     }
