@@ -10,6 +10,7 @@ pub mod http;
 pub mod import;
 pub mod kpis_cli;
 pub mod logging;
+pub mod privacy_cli;
 pub mod qa_cli;
 pub mod rules_cli;
 pub mod serve;

@@ -97,6 +97,12 @@ enum Command {
         #[command(subcommand)]
         action: riskdesk_server::kpis_cli::KpisCmd,
     },
+    /// Privacy operations: requests by days left, entering one, the access package, jobs,
+    /// retention sweeps, records of processing, breaches.
+    Privacy {
+        #[command(subcommand)]
+        action: riskdesk_server::privacy_cli::PrivacyCmd,
+    },
     /// Knowledge pages: list, save a Markdown file as a page's next version.
     Knowledge {
         #[command(subcommand)]
@@ -294,6 +300,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
         Command::Disputes { action } => riskdesk_server::disputes_cli::disputes(&cfg, action).await,
         Command::Qa { action } => riskdesk_server::qa_cli::qa(&cfg, action).await,
         Command::Kpis { action } => riskdesk_server::kpis_cli::kpis(&cfg, action).await,
+        Command::Privacy { action } => riskdesk_server::privacy_cli::privacy(&cfg, action).await,
         Command::Backtest(args) => {
             let service = app::open_service(&cfg).await?;
             rules_cli::backtest(&cfg, &service, args).await

@@ -25,6 +25,7 @@ mod knowledge;
 mod kpis;
 mod names;
 mod people;
+mod privacy;
 mod qa;
 
 pub use history::generate;
@@ -132,6 +133,7 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
     disputes::seed(&service, &data).await?;
     qa::seed(&service).await?;
     kpis::seed(&service).await?;
+    privacy::seed(&service).await?;
     println!("riskdesk demo: http://{listen}/ (web UI) and http://{listen}/api/v1/openapi.json");
     for (name, role, password) in &users {
         println!("  sign in as {name} ({role}) with password {password}");

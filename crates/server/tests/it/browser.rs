@@ -408,6 +408,9 @@ async fn a_day_in_the_browser() {
         result = crate::browser_kpis::kpi_journey(&client, &base, &pw, shots.as_deref()).await;
     }
     if result.is_ok() {
+        result = crate::browser_privacy::privacy_journey(&client, &base, &pw, shots.as_deref()).await;
+    }
+    if result.is_ok() {
         result = crate::browser_disputes::narrow_queue(&client, &base, &pw, shots.as_deref()).await;
     }
     if let Err((step, e)) = &result {

@@ -10,6 +10,7 @@ mod browser;
 mod browser_cases;
 mod browser_disputes;
 mod browser_kpis;
+mod browser_privacy;
 mod browser_qa;
 mod case_flow;
 mod cases;

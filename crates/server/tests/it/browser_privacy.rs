@@ -1,0 +1,137 @@
+//! The privacy officer's journey in the browser (same server and demo data): a phone request
+//! for access is entered, the identity verified, the package built and its release proposed; the
+//! demo's erasure request due in a few days is proposed from its plan; a second person (the
+//! administrator) approves both; the erasure runs and lists each record's outcome.
+
+use crate::browser::{Step, err, screenshot, text_until};
+use crate::browser_qa::fresh;
+use fantoccini::{Client, Locator};
+use std::path::Path;
+
+async fn click(c: &Client, css: &str) -> Step {
+    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.click().await.map_err(err)
+}
+
+async fn fill(c: &Client, css: &str, text: &str) -> Step {
+    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.send_keys(text).await.map_err(err)
+}
+
+/// Reloads `url` until `css` is on the page (background jobs finish within seconds).
+async fn reload_until(c: &Client, url: &str, css: &str) -> Step {
+    for _ in 0..40 {
+        c.goto(url).await.map_err(err)?;
+        if c.find(Locator::Css(css)).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Err(format!("{css} never appeared on {url}"))
+}
+
+async fn approve(c: &Client, base: &str, kind: &str) -> Step {
+    c.goto(&format!("{base}/proposals")).await.map_err(err)?;
+    let row =
+        c.find(Locator::Css(&format!("tr[data-kind={kind}]"))).await.map_err(|e| format!("{kind} proposal: {e}"))?;
+    let id = row.attr("id").await.map_err(err)?.unwrap_or_default();
+    row.find(Locator::Css("button.approve")).await.map_err(err)?.click().await.map_err(err)?;
+    let status = text_until(c, &format!("#{id} .tag"), |t| t == "executed").await?;
+    if status == "executed" { Ok(()) } else { Err(format!("{kind}: {status}")) }
+}
+
+pub(crate) async fn privacy_journey(
+    c: &Client,
+    base: &str,
+    pw: &dyn Fn(&str) -> String,
+    shots: Option<&Path>,
+) -> Result<(), (String, String)> {
+    let step = |name: &str, r: Step| r.map_err(|e| (name.to_owned(), e));
+    let mut access_url = String::new();
+    let mut erasure_url = String::new();
+    step(
+        "pia enters a phone request for access and builds the package",
+        async {
+            fresh(c, base, "pia", pw).await?;
+            c.goto(&format!("{base}/privacy")).await.map_err(err)?;
+            if let Some(dir) = shots {
+                screenshot(c, dir, "privacy-dashboard").await;
+            }
+            let overdue = c.find(Locator::Css("#tile-overdue .big")).await.map_err(err)?.text().await.map_err(err)?;
+            if overdue == "0" {
+                return Err("the demo's overdue request is not counted".into());
+            }
+            fill(c, "#customer_id", "C-00005").await?;
+            c.find(Locator::Css("#channel")).await.map_err(err)?.select_by_value("phone").await.map_err(err)?;
+            click(c, "#request-submit").await?;
+            text_until(c, "#request-id", |t| t.starts_with("dsr_")).await?;
+            access_url = c.current_url().await.map_err(err)?.to_string();
+            fill(c, "#evidence", "Call-back to the phone number on file").await?;
+            click(c, "#verify").await?;
+            text_until(c, "#identity", |t| t == "verified").await?;
+            click(c, "#build-export").await?;
+            reload_until(c, &access_url, "#download-export").await?;
+            click(c, "#propose-release").await?;
+            let done = text_until(c, "#privacy-done", |t| t.contains("Release proposed")).await?;
+            if let Some(dir) = shots {
+                screenshot(c, dir, "privacy-access-request").await;
+            }
+            if done.contains("Release proposed") { Ok(()) } else { Err(done) }
+        }
+        .await,
+    )?;
+    step(
+        "pia proposes the erasure due in a few days from its plan",
+        async {
+            c.goto(&format!("{base}/privacy")).await.map_err(err)?;
+            let mut link = None;
+            for row in c.find_all(Locator::Css("#privacy-requests tbody tr")).await.map_err(err)? {
+                let t = row.text().await.map_err(err)?;
+                if t.contains("Erasure") && t.contains("C-00042") {
+                    link = Some(row.find(Locator::Css("a")).await.map_err(err)?);
+                }
+            }
+            link.ok_or("the demo's erasure request is not listed")?.click().await.map_err(err)?;
+            text_until(c, "#request-id", |t| t.starts_with("dsr_")).await?;
+            erasure_url = c.current_url().await.map_err(err)?.to_string();
+            let plan = c.find(Locator::Css("#plan")).await.map_err(err)?.text().await.map_err(err)?;
+            if !plan.contains("restricted") {
+                return Err(format!("plan without restricted records: {plan}"));
+            }
+            if let Some(dir) = shots {
+                screenshot(c, dir, "privacy-erasure-plan").await;
+            }
+            click(c, "#propose-erasure").await?;
+            let done = text_until(c, "#privacy-done", |t| t.contains("Erasure proposed")).await?;
+            if done.contains("Erasure proposed") { Ok(()) } else { Err(done) }
+        }
+        .await,
+    )?;
+    step(
+        "a second person approves the release and the erasure",
+        async {
+            fresh(c, base, "admin", pw).await?;
+            approve(c, base, "privacy_release").await?;
+            approve(c, base, "privacy_erasure").await
+        }
+        .await,
+    )?;
+    step(
+        "the erasure ran and lists each record's outcome",
+        async {
+            fresh(c, base, "pia", pw).await?;
+            reload_until(c, &erasure_url, "#outcomes").await?;
+            let status = text_until(c, "#request-status", |t| t == "Partly withheld" || t == "Completed").await?;
+            let outcomes = c.find(Locator::Css("#outcomes")).await.map_err(err)?.text().await.map_err(err)?;
+            if let Some(dir) = shots {
+                screenshot(c, dir, "privacy-erasure-done").await;
+            }
+            if !(outcomes.contains("restricted") && outcomes.contains("erased")) {
+                return Err(format!("{status}: {outcomes}"));
+            }
+            c.goto(&access_url).await.map_err(err)?;
+            let s = text_until(c, "#request-status", |t| t == "Completed").await?;
+            if s == "Completed" { Ok(()) } else { Err(format!("access request {s}")) }
+        }
+        .await,
+    )?;
+    Ok(())
+}
