@@ -55,7 +55,7 @@ pub(crate) async fn privacy_journey(
             if let Some(dir) = shots {
                 screenshot(c, dir, "privacy-dashboard").await;
             }
-            let overdue = c.find(Locator::Css("#tile-overdue .big")).await.map_err(err)?.text().await.map_err(err)?;
+            let overdue = c.find(Locator::Css("#tile-overdue .num")).await.map_err(err)?.text().await.map_err(err)?;
             if overdue == "0" {
                 return Err("the demo's overdue request is not counted".into());
             }
