@@ -21,6 +21,7 @@ mod intake;
 mod knowledge;
 mod kpis;
 mod privacy;
+mod privacy_kill;
 mod qa;
 mod screening;
 mod tokens;
