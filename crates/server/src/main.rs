@@ -163,10 +163,10 @@ enum ApikeyAction {
     Create {
         #[arg(long)]
         name: String,
-        /// intake (send orders and events), read (read orders and customers) or rules (change
-        /// rule sets and lists); repeatable.
-        #[arg(long = "scope", value_enum, required = true)]
-        scopes: Vec<ScopeArg>,
+        /// What the key may do (intake, read, rules, cases, disputes, qa, kpis, privacy: the
+        /// service's list of scopes); repeatable.
+        #[arg(long = "scope", required = true, value_parser = scope_arg)]
+        scopes: Vec<Scope>,
     },
     List,
     Revoke {
@@ -239,12 +239,8 @@ enum AuditAction {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ScopeArg {
-    Intake,
-    Read,
-    Rules,
-    Cases,
+fn scope_arg(s: &str) -> Result<Scope, String> {
+    Scope::parse(s).ok_or_else(|| format!("unknown scope {s}; one of {}", Scope::ALL.map(Scope::as_str).join(", ")))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -313,15 +309,6 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             let service = app::open_service(&cfg).await?;
             match action {
                 ApikeyAction::Create { name, scopes } => {
-                    let scopes: Vec<Scope> = scopes
-                        .into_iter()
-                        .map(|s| match s {
-                            ScopeArg::Intake => Scope::Intake,
-                            ScopeArg::Read => Scope::Read,
-                            ScopeArg::Rules => Scope::Rules,
-                            ScopeArg::Cases => Scope::Cases,
-                        })
-                        .collect();
                     let key = service.create_api_key(&name, &scopes).await?;
                     eprintln!(
                         "created {} ({}) with scopes {}; the secret is shown only now:",

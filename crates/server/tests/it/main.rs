@@ -22,6 +22,7 @@ mod knowledge;
 mod kpis;
 mod privacy;
 mod privacy_kill;
+mod privacy_logs;
 mod qa;
 mod screening;
 mod tokens;
