@@ -408,7 +408,7 @@ both_backends!(a_fraud_spike_raises_one_alert_and_opens_an_investigation, |app: 
 });
 
 /// A real SMTP server (mailin's protocol machine over a TCP listener) keeping what it receives.
-mod smtp {
+pub(crate) mod smtp {
     use mailin::{Handler, Response, SessionBuilder};
     use std::io::{BufRead, BufReader, Write};
     use std::net::{IpAddr, TcpListener};

@@ -23,6 +23,7 @@ mod kpis;
 mod privacy;
 mod privacy_kill;
 mod privacy_logs;
+mod privacy_public;
 mod qa;
 mod screening;
 mod tokens;

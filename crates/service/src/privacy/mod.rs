@@ -7,6 +7,7 @@
 pub mod breaches;
 pub mod decisions;
 pub mod jobs;
+pub mod public;
 pub mod records;
 pub mod requests;
 

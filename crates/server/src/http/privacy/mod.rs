@@ -1,7 +1,9 @@
 //! Privacy operations: data-subject requests by days left with their clock, identity, access
-//! package, erasure and rectification; the breach register; records of processing; sweeps.
+//! package, erasure and rectification; the breach register; records of processing; sweeps; the
+//! public request page.
 
 mod api;
+mod public;
 mod web;
 
 use super::page::NavLink;
@@ -10,14 +12,24 @@ use axum::Router;
 use riskdesk_service::{Analyst, PrivacyViewer};
 use std::sync::Arc;
 
-pub use api::Doc;
+/// The area's OpenAPI paths: staff operations and the public channel.
+pub struct Doc;
+
+impl Doc {
+    pub fn openapi() -> utoipa::openapi::OpenApi {
+        use utoipa::OpenApi;
+        let mut d = api::Doc::openapi();
+        d.merge(public::Doc::openapi());
+        d
+    }
+}
 
 pub fn api() -> Router<Arc<AppState>> {
-    api::routes()
+    api::routes().merge(public::api())
 }
 
 pub fn web() -> Router<Arc<AppState>> {
-    web::routes()
+    web::routes().merge(public::web())
 }
 
 pub fn nav(who: &Analyst) -> Vec<NavLink> {
