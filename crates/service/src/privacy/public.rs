@@ -66,7 +66,7 @@ impl Service {
     async fn customer_by_email(&self, email: &Email, given: &str) -> ServiceResult<Option<String>> {
         let key = self.hasher().key_of(&EntityRef { kind: EntityKind::Email, value: email.match_key() });
         let mut uses = self.store().accounts_sharing(&key).await?;
-        uses.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        uses.sort_by_key(|u| std::cmp::Reverse(u.last_seen));
         for u in uses.into_iter().take(20) {
             let who = Person { customer_id: u.customer_id.to_string(), match_keys: Vec::new() };
             let rows = self.store().person_rows(Section::Customer, &who, "", 1).await?;
