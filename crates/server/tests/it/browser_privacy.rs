@@ -1,7 +1,8 @@
-//! The privacy officer's journey in the browser (same server and demo data): a phone request
-//! for access is entered, the identity verified, the package built and its release proposed; the
-//! demo's erasure request due in a few days is proposed from its plan; a second person (the
-//! administrator) approves both; the erasure runs and lists each record's outcome.
+//! The privacy journey in the browser (same server and demo data): a person asks on the public
+//! page; the privacy officer enters a phone request for access, verifies the identity, builds
+//! the package, reads its report and proposes its release; the demo's erasure request due in a
+//! few days is proposed from its plan; a second person (the administrator) approves both; the
+//! erasure runs and lists each record's outcome.
 
 use crate::browser::{Step, err, screenshot, text_until};
 use crate::browser_qa::fresh;
@@ -48,6 +49,20 @@ pub(crate) async fn privacy_journey(
     let mut access_url = String::new();
     let mut erasure_url = String::new();
     step(
+        "a person asks on the public page",
+        async {
+            c.goto(&format!("{base}/public/privacy")).await.map_err(err)?;
+            c.find(Locator::Css("#right")).await.map_err(err)?.select_by_value("erasure").await.map_err(err)?;
+            fill(c, "#email", "someone@example.org").await?;
+            if let Some(dir) = shots {
+                screenshot(c, dir, "privacy-public").await;
+            }
+            click(c, "#ask").await?;
+            text_until(c, "#public-received", |t| t.contains("verification code")).await.map(|_| ())
+        }
+        .await,
+    )?;
+    step(
         "pia enters a phone request for access and builds the package",
         async {
             fresh(c, base, "pia", pw).await?;
@@ -69,6 +84,12 @@ pub(crate) async fn privacy_journey(
             text_until(c, "#identity", |t| t == "verified").await?;
             click(c, "#build-export").await?;
             reload_until(c, &access_url, "#download-export").await?;
+            click(c, "#read-report").await?;
+            text_until(c, "#privacy-report", |t| t.contains("Your orders")).await?;
+            if let Some(dir) = shots {
+                screenshot(c, dir, "privacy-report").await;
+            }
+            c.goto(&access_url).await.map_err(err)?;
             click(c, "#propose-release").await?;
             let done = text_until(c, "#privacy-done", |t| t.contains("Release proposed")).await?;
             if let Some(dir) = shots {

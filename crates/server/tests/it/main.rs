@@ -24,6 +24,7 @@ mod privacy;
 mod privacy_kill;
 mod privacy_logs;
 mod privacy_public;
+mod privacy_sweep;
 mod qa;
 mod screening;
 mod tokens;

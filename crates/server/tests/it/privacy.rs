@@ -269,6 +269,16 @@ both_backends!(access_package_and_erasure_with_four_eyes, |app: TestApp| async m
     assert!(text.contains(CANARIES[0]) && text.contains("E-Z1") && text.contains("disputes a parcel"), "{text}");
     assert!(!text.contains("C-OTHER") && !text.contains("O-9"), "nobody else's data");
     assert!(pkg["data"]["customer"][0]["email"] == CANARIES[0]);
+    // The same package as a readable report for the person.
+    let b = crate::desk::sign_in(&app, "pia").await;
+    let page = b.get(&app, &format!("/privacy/requests/{access}/report")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Your orders") && page.body.contains("Z-3") && page.body.contains(CANARIES[0]),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("C-OTHER"), "nobody else's data in the report");
     // Releasing it is a four-eye decision.
     let (s, p) = call(
         &app,

@@ -17,6 +17,16 @@ const CANARIES: [&str; 7] = [
     "call me on my private number",
 ];
 
+/// The server, stopped however the test ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_riskdesk"));
     c.env_remove("RISKDESK_DATABASE_URL");
@@ -54,7 +64,7 @@ async fn logs_and_metrics_carry_no_personal_data() {
     let analyst = secret(&data, &["user", "token", "create", "ana"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
-    let mut child = bin()
+    let child = bin()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(&data)
         .env("RUST_LOG", "debug")
@@ -62,6 +72,7 @@ async fn logs_and_metrics_carry_no_personal_data() {
         .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()))
         .spawn()
         .unwrap();
+    let server = Killed(child);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -99,8 +110,7 @@ async fn logs_and_metrics_carry_no_personal_data() {
     }
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("http"), "metrics served: {metrics:.200}");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 
     let logs = std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap();
     assert!(logs.lines().count() > 10, "debug logging produced output: {logs}");

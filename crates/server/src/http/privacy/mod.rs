@@ -4,6 +4,7 @@
 
 mod api;
 mod public;
+mod report;
 mod web;
 
 use super::page::NavLink;

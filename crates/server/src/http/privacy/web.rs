@@ -29,13 +29,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/privacy/requests/{id}", get(request))
         .route("/privacy/requests/{id}/act", post(act))
         .route("/privacy/requests/{id}/export.json", get(export))
+        .route("/privacy/requests/{id}/report", get(super::report::report))
         .route("/privacy/breaches", get(breaches).post(register))
         .route("/privacy/breaches/{id}", get(breach).post(phase))
         .route("/privacy/records", get(records))
         .route("/privacy/sweeps", post(sweep))
 }
 
-fn not_found(e: ServiceError) -> PageError {
+pub(super) fn not_found(e: ServiceError) -> PageError {
     match e {
         ServiceError::NotFound(_) => PageError::not_found(),
         e => e.into(),
@@ -105,6 +106,8 @@ struct RequestPage {
     nav: Nav,
     r: riskdesk_service::privacy::requests::RequestDetail,
     plan: Vec<(String, String, usize)>,
+    /// The outcomes counted by kind of record and outcome, the reply's summary.
+    summary: Vec<(String, String, usize)>,
     can_work: bool,
     error: String,
     done: String,
@@ -118,7 +121,12 @@ async fn request(State(st): St, Page { cap, who }: Page<PrivacyViewer>, Path(id)
     } else {
         Vec::new()
     };
-    Ok(RequestPage { nav: Nav::of(&who, "privacy"), r, plan, can_work, error: f.error.unwrap_or_default(), done: f.done.unwrap_or_default() })
+    let mut counts = std::collections::BTreeMap::<(String, String), usize>::new();
+    for o in &r.outcomes {
+        *counts.entry((o.record_kind.clone(), o.outcome.clone())).or_default() += 1;
+    }
+    let summary = counts.into_iter().map(|((k, o), n)| (k, o, n)).collect();
+    Ok(RequestPage { nav: Nav::of(&who, "privacy"), r, plan, summary, can_work, error: f.error.unwrap_or_default(), done: f.done.unwrap_or_default() })
 }
 
 async fn act(State(st): St, Path(id): Path<String>, a: Action<PrivacyWorker, HashMap<String, String>>) -> PageResult<Response> {
