@@ -13,6 +13,10 @@ use riskdesk_service::privacy::RequestIn;
 use riskdesk_service::{PrivacyIntake, PrivacyViewer, PrivacyWorker, Service};
 use std::time::Instant;
 
+/// The server's allocator, so the jobs run as they do in `riskdesk serve`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]

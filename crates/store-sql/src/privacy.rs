@@ -820,13 +820,19 @@ macro_rules! privacy_sql {
                 PrivacyChange::OrderBodies(bodies) => {
                     // One statement per 500 rows; where bodies are stored packed (no JSON cast:
                     // SQLite) they are packed again, so a sweep does not grow the file.
-                    let packed = $jcast.is_empty();
-                    for chunk in bodies.chunks(500) {
+                    let packed: Vec<Option<Vec<u8>>> = if $jcast.is_empty() {
+                        use rayon::prelude::*;
+                        bodies.par_iter().map(|(_, body)| riskdesk_store::body::pack(body)).collect()
+                    } else {
+                        vec![None; bodies.len()]
+                    };
+                    let rows: Vec<_> = bodies.iter().zip(packed).collect();
+                    for chunk in rows.chunks(500) {
                         let mut q = QueryBuilder::<$db>::new(concat!("UPDATE orders SET body = v.column2", $jcast, " FROM ("));
-                        q.push_values(chunk, |mut b, (id, body)| {
+                        q.push_values(chunk, |mut b, ((id, body), packed)| {
                             b.push_bind(id.clone());
-                            match packed.then(|| riskdesk_store::body::pack(body)).flatten() {
-                                Some(p) => b.push_bind(p),
+                            match packed {
+                                Some(p) => b.push_bind(p.clone()),
                                 None => b.push_bind(body.clone()),
                             };
                         });
@@ -1100,15 +1106,18 @@ macro_rules! privacy_sql {
                 .fetch_all(&self.$w)
                 .await
                 .map_err(dberr)?;
-                rows.iter()
+                let raw = rows
+                    .iter()
                     .map(|r| {
                         let body: Vec<u8> = r.try_get("body").map_err(dberr)?;
-                        Ok(SweepOrder {
-                            order_id: r.try_get("order_id").map_err(dberr)?,
-                            customer_id: r.try_get("customer_id").map_err(dberr)?,
-                            placed_at: r.try_get("placed_at").map_err(dberr)?,
-                            body: riskdesk_store::body::unpack(&body)?.into_owned(),
-                        })
+                        Ok((r.try_get("order_id").map_err(dberr)?, r.try_get("customer_id").map_err(dberr)?, r.try_get("placed_at").map_err(dberr)?, body))
+                    })
+                    .collect::<StoreResult<Vec<(String, String, i64, Vec<u8>)>>>()?;
+                // Unpacking is the read's work: on every core.
+                use rayon::prelude::*;
+                raw.into_par_iter()
+                    .map(|(order_id, customer_id, placed_at, body)| {
+                        Ok(SweepOrder { order_id, customer_id, placed_at, body: riskdesk_store::body::unpack(&body)?.into_owned() })
                     })
                     .collect()
             }

@@ -125,35 +125,48 @@ pub fn redact(text: &str, known: &Known) -> Option<String> {
 /// value), empty when the document held none.
 pub fn scrub(doc: &mut Value, known: &Known) -> Vec<(String, Value)> {
     let mut taken = Vec::new();
-    walk(doc, "", known, &mut taken);
+    // One path buffer for the walk: a path is copied only for what is taken (sweeps scrub
+    // millions of documents, most of whose fields stay).
+    let mut path = String::new();
+    walk(doc, &mut path, known, &mut taken);
     taken
 }
 
-fn walk(v: &mut Value, path: &str, known: &Known, taken: &mut Vec<(String, Value)>) {
+fn walk(v: &mut Value, path: &mut String, known: &Known, taken: &mut Vec<(String, Value)>) {
     match v {
         Value::Object(m) => walk_map(m, path, known, taken),
         Value::Array(a) => {
             for (i, x) in a.iter_mut().enumerate() {
-                walk(x, &format!("{path}[{i}]"), known, taken);
+                let len = path.len();
+                path.push('[');
+                path.push_str(&i.to_string());
+                path.push(']');
+                walk(x, path, known, taken);
+                path.truncate(len);
             }
         }
         Value::String(s) => {
             if let Some(r) = redact(s, known) {
-                taken.push((path.to_owned(), Value::String(std::mem::replace(s, r))));
+                taken.push((path.clone(), Value::String(std::mem::replace(s, r))));
             }
         }
         _ => {}
     }
 }
 
-fn walk_map(m: &mut Map<String, Value>, path: &str, known: &Known, taken: &mut Vec<(String, Value)>) {
+fn walk_map(m: &mut Map<String, Value>, path: &mut String, known: &Known, taken: &mut Vec<(String, Value)>) {
     for (k, x) in m.iter_mut() {
-        let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-        if PERSONAL_KEYS.contains(&k.as_str()) && !x.is_null() && !x.is_object() && !x.is_array() {
-            taken.push((p, std::mem::replace(x, Value::Null)));
-        } else {
-            walk(x, &p, known, taken);
+        let len = path.len();
+        if len > 0 {
+            path.push('.');
         }
+        path.push_str(k);
+        if PERSONAL_KEYS.contains(&k.as_str()) && !x.is_null() && !x.is_object() && !x.is_array() {
+            taken.push((path.clone(), std::mem::replace(x, Value::Null)));
+        } else {
+            walk(x, path, known, taken);
+        }
+        path.truncate(len);
     }
 }
 

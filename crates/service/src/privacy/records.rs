@@ -184,7 +184,8 @@ impl Service {
                         .filter(|o| !held.contains(&o.customer_id))
                         .filter_map(|o| {
                             let mut doc = serde_json::from_str::<Value>(&o.body).ok()?;
-                            (!scrub(&mut doc, &none).is_empty()).then(|| (o.order_id.clone(), doc.to_string()))
+                            let changed = !scrub(&mut doc, &none).is_empty();
+                            changed.then(|| serde_json::to_string(&doc).ok().map(|b| (o.order_id.clone(), b))).flatten()
                         })
                         .collect::<Vec<_>>()
                 })
