@@ -233,8 +233,12 @@ macro_rules! privacy_sql {
                 }
                 Section::Events => {
                     let rows = sqlx::query(
-                        "SELECT event_id, type, occurred_at, order_id, CAST(body AS TEXT) AS body FROM events \
-                         WHERE event_id > $2 AND (customer_id = $1 OR order_id IN (SELECT order_id FROM orders WHERE customer_id = $1)) \
+                        // Two index lookups (by customer, by the customer's orders) rather than an OR,
+                        // which PostgreSQL answers by walking every event in key order.
+                        "SELECT event_id, type, occurred_at, order_id, body FROM ( \
+                           SELECT event_id, type, occurred_at, order_id, CAST(body AS TEXT) AS body FROM events WHERE customer_id = $1 AND event_id > $2 \
+                           UNION SELECT e.event_id, e.type, e.occurred_at, e.order_id, CAST(e.body AS TEXT) AS body FROM events e \
+                             JOIN orders o ON o.order_id = e.order_id WHERE o.customer_id = $1 AND e.event_id > $2) u \
                          ORDER BY event_id LIMIT $3",
                     )
                     .bind(cid)
@@ -348,7 +352,9 @@ macro_rules! privacy_sql {
                     let rows = sqlx::query(
                         "SELECT dispute_id, provider, provider_ref, order_id, stage, status, reason_code, reason_family, amount_minor, currency, \
                          is_open, opened_at, closed_at FROM disputes WHERE dispute_id > $2 \
-                         AND (customer_id = $1 OR order_id IN (SELECT order_id FROM orders WHERE customer_id = $1)) ORDER BY dispute_id LIMIT $3",
+                         AND dispute_id IN (SELECT dispute_id FROM disputes WHERE customer_id = $1 \
+                           UNION SELECT d.dispute_id FROM disputes d JOIN orders o ON o.order_id = d.order_id WHERE o.customer_id = $1) \
+                         ORDER BY dispute_id LIMIT $3",
                     )
                     .bind(cid)
                     .bind(after)
