@@ -1098,11 +1098,13 @@ macro_rules! privacy_sql {
                     .collect()
             }
 
+            // The cursor's lower bound is written out as a range (`placed_at >= $2`): with only
+            // the OR, PostgreSQL scanned from the oldest order at every batch.
             async fn sweep_orders(&self, before_ms: i64, after: (i64, &str), limit: i64) -> StoreResult<Vec<SweepOrder>> {
                 let rows = sqlx::query(concat!(
                     "SELECT o.order_id, o.customer_id, o.placed_at, ",
                     $body,
-                    " AS body FROM orders o WHERE o.placed_at < $1 AND (o.placed_at > $2 OR (o.placed_at = $2 AND o.order_id > $3)) \
+                    " AS body FROM orders o WHERE o.placed_at >= $2 AND o.placed_at < $1 AND (o.placed_at > $2 OR o.order_id > $3) \
                      ORDER BY o.placed_at, o.order_id LIMIT $4"
                 ))
                 .bind(before_ms)
