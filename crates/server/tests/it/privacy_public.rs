@@ -54,6 +54,11 @@ both_backends!(the_public_page_enters_requests_verified_by_a_mailed_code, |app: 
     settings.kpis.reports.smtp_url = format!("smtp://127.0.0.1:{port}");
     app.service.set_settings(settings);
 
+    // Documented beside the staff operations.
+    let (_, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
+    for p in ["/api/v1/public/privacy/requests", "/api/v1/public/privacy/confirm", "/api/v1/privacy/requests"] {
+        assert!(doc["paths"].get(p).is_some(), "{p} documented");
+    }
     // The page is public.
     let (s, page) = app.call("GET", "/public/privacy", None, None).await;
     assert_eq!(s, StatusCode::OK);
