@@ -110,6 +110,21 @@ pub(crate) async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool)
     }
 }
 
+/// Clicks the element `css` names; the error names the selector.
+pub(crate) async fn click(c: &Client, css: &str) -> Step {
+    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.click().await.map_err(err)
+}
+
+/// Types `value` into the field `css` names.
+pub(crate) async fn fill(c: &Client, css: &str, value: &str) -> Step {
+    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.send_keys(value).await.map_err(err)
+}
+
+/// Chooses the option of value `value` in the select `css` names.
+pub(crate) async fn select(c: &Client, css: &str, value: &str) -> Step {
+    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.select_by_value(value).await.map_err(err)
+}
+
 pub(crate) async fn sign_in(c: &Client, base: &str, user: &str, password: &str) -> Step {
     c.goto(&format!("{base}/login")).await.map_err(err)?;
     c.find(Locator::Id("username")).await.map_err(err)?.send_keys(user).await.map_err(err)?;

@@ -4,21 +4,9 @@
 //! account; a team lead approves it; the analyst resolves and closes the case; the Tier-2
 //! agent sees the outcome.
 
-use crate::browser::{Step, err, screenshot, sign_in, text, text_until};
+use crate::browser::{Step, click, err, fill, screenshot, select, sign_in, text, text_until};
 use fantoccini::{Client, Locator};
 use std::path::Path;
-
-async fn fill(c: &Client, css: &str, value: &str) -> Step {
-    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.send_keys(value).await.map_err(err)
-}
-
-async fn click(c: &Client, css: &str) -> Step {
-    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.click().await.map_err(err)
-}
-
-async fn select(c: &Client, css: &str, value: &str) -> Step {
-    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.select_by_value(value).await.map_err(err)
-}
 
 async fn fresh(c: &Client, base: &str) -> Step {
     c.goto(&format!("{base}/login")).await.map_err(err)?;

@@ -4,13 +4,9 @@
 //! proposes it), downloads nothing but sees the pack link, and reads the scheme ratios, the
 //! refund claims and the return-abuse list.
 
-use crate::browser::{Step, err, screenshot, sign_in, text_until};
+use crate::browser::{Step, click, err, screenshot, sign_in, text_until};
 use fantoccini::{Client, Locator};
 use std::path::Path;
-
-async fn click(c: &Client, css: &str) -> Step {
-    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.click().await.map_err(err)
-}
 
 /// The review queue at 800 px: no horizontal scrolling.
 pub(crate) async fn narrow_queue(

@@ -4,18 +4,10 @@
 //! few days is proposed from its plan; a second person (the administrator) approves both; the
 //! erasure runs and lists each record's outcome.
 
-use crate::browser::{Step, err, screenshot, text_until};
+use crate::browser::{Step, click, err, fill, screenshot, text_until};
 use crate::browser_qa::fresh;
 use fantoccini::{Client, Locator};
 use std::path::Path;
-
-async fn click(c: &Client, css: &str) -> Step {
-    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.click().await.map_err(err)
-}
-
-async fn fill(c: &Client, css: &str, text: &str) -> Step {
-    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.send_keys(text).await.map_err(err)
-}
 
 /// Reloads `url` until `css` is on the page (background jobs finish within seconds).
 async fn reload_until(c: &Client, url: &str, css: &str) -> Step {

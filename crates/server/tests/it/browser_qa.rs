@@ -2,13 +2,9 @@
 //! handling of an outsourced provider with a knock-out; the provider's team lead disputes the
 //! feedback; a second reviewer (a team lead) upholds it.
 
-use crate::browser::{Step, err, screenshot, sign_in, text_until};
+use crate::browser::{Step, click, err, screenshot, sign_in, text_until};
 use fantoccini::{Client, Locator};
 use std::path::Path;
-
-async fn click(c: &Client, css: &str) -> Step {
-    c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.click().await.map_err(err)
-}
 
 pub(crate) async fn fresh(c: &Client, base: &str, user: &str, pw: &dyn Fn(&str) -> String) -> Step {
     c.goto(&format!("{base}/login")).await.map_err(err)?;

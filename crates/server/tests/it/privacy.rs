@@ -45,41 +45,46 @@ async fn received(app: &TestApp, days_ago: i64) -> String {
     (app.service.now() - chrono::Duration::days(days_ago)).to_rfc3339()
 }
 
+/// Every text of a SQLite database, as (table, text); packed bodies unpacked.
+pub(crate) fn sqlite_texts(db: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let c = rusqlite::Connection::open(db).unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in tables {
+        let mut st = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+        let n = st.column_count();
+        let mut rows = st.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            for i in 0..n {
+                match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Text(b) => {
+                        out.push((t.clone(), String::from_utf8_lossy(b).into_owned()))
+                    }
+                    rusqlite::types::ValueRef::Blob(b) => {
+                        let text = riskdesk_store::body::unpack(b)
+                            .map(|s| s.into_owned())
+                            .unwrap_or_else(|_| String::from_utf8_lossy(b).into_owned());
+                        out.push((t.clone(), text));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Every text in the database, as (table, text); packed bodies unpacked.
 async fn every_value(app: &TestApp) -> Vec<(String, String)> {
     let mut out = Vec::new();
     match &app._guard {
-        Guard::Dir(dir) => {
-            let c = rusqlite::Connection::open(dir.path().join("db")).unwrap();
-            let tables: Vec<String> = c
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-                .unwrap()
-                .query_map([], |r| r.get(0))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            for t in tables {
-                let mut st = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
-                let n = st.column_count();
-                let mut rows = st.query([]).unwrap();
-                while let Some(r) = rows.next().unwrap() {
-                    for i in 0..n {
-                        match r.get_ref(i).unwrap() {
-                            rusqlite::types::ValueRef::Text(b) => {
-                                out.push((t.clone(), String::from_utf8_lossy(b).into_owned()))
-                            }
-                            rusqlite::types::ValueRef::Blob(b) => {
-                                let text = riskdesk_store::body::unpack(b)
-                                    .map(|s| s.into_owned())
-                                    .unwrap_or_else(|_| String::from_utf8_lossy(b).into_owned());
-                                out.push((t.clone(), text));
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-            }
-        }
+        Guard::Dir(dir) => out = sqlite_texts(&dir.path().join("db")),
         Guard::Pg(db) => {
             use sqlx::Row;
             let pool = sqlx::PgPool::connect(&db.url).await.unwrap();

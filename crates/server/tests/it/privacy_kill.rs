@@ -30,37 +30,14 @@ fn job_state(db: &Path) -> Option<(String, i64)> {
         .ok()
 }
 
-/// Tables and texts (packed bodies unpacked) holding `v`, the vault aside.
+/// Tables holding `v` (packed bodies unpacked), the vault aside.
 fn holders(db: &Path, v: &str) -> Vec<String> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let tables: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'privacy_vault'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let mut out = Vec::new();
-    for t in tables {
-        let mut st = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
-        let n = st.column_count();
-        let mut rows = st.query([]).unwrap();
-        while let Some(r) = rows.next().unwrap() {
-            for i in 0..n {
-                let text = match r.get_ref(i).unwrap() {
-                    rusqlite::types::ValueRef::Text(b) => String::from_utf8_lossy(b).into_owned(),
-                    rusqlite::types::ValueRef::Blob(b) => riskdesk_store::body::unpack(b)
-                        .map(|s| s.into_owned())
-                        .unwrap_or_else(|_| String::from_utf8_lossy(b).into_owned()),
-                    _ => continue,
-                };
-                if text.to_lowercase().contains(&v.to_lowercase()) {
-                    out.push(t.clone());
-                }
-            }
-        }
-    }
-    out
+    let v = v.to_lowercase();
+    crate::privacy::sqlite_texts(db)
+        .into_iter()
+        .filter(|(t, text)| t != "privacy_vault" && text.to_lowercase().contains(&v))
+        .map(|(t, _)| t)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -27,7 +27,7 @@ const SECTIONS: &[(&str, &str)] = &[
 ];
 
 /// One record as `field: value` lines (nested fields by dotted path; long lists shortened).
-pub(super) fn lines(v: &Value) -> Vec<(String, String)> {
+fn lines(v: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     walk("", v, &mut out);
     out
@@ -64,9 +64,9 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-pub(super) struct Section {
-    pub title: &'static str,
-    pub records: Vec<Vec<(String, String)>>,
+struct Section {
+    title: &'static str,
+    records: Vec<Vec<(String, String)>>,
 }
 
 #[derive(Template, WebTemplate)]
