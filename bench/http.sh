@@ -2,6 +2,7 @@
 # POST /api/v1/orders (screened and stored) against the real release server on loopback with wrk.
 # Usage: bench/http.sh [sqlite|postgres] [seconds] [connections...]
 # RECORD_ONLY=1 measures the store-only path (screening.record_only: stored, approved unscreened).
+# ENCRYPTION=off stores personal fields plain (encryption.enabled = false); the default seals them.
 # FROM_DB=dir (SQLite) serves a fresh copy of that data directory instead of an empty one, e.g.
 # a million imported orders: riskdesk --data-dir bench-out/db1m import orders bench-out/1000000/orders.jsonl
 set -euo pipefail
@@ -19,6 +20,7 @@ if [ "$backend" = postgres ]; then
   db="riskdesk_bench_$$"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
   args+=(--database-url "postgres://postgres@127.0.0.1:5432/$db")
 fi
+export RISKDESK_ENCRYPTION__ENABLED=true; [ "${ENCRYPTION:-on}" = off ] && export RISKDESK_ENCRYPTION__ENABLED=false
 key=$($bin "${args[@]}" apikey create --name bench --scope intake 2>/dev/null)
 record=false; [ -n "${RECORD_ONLY:-}" ] && record=true
 RISKDESK_SCREENING__RECORD_ONLY=$record RUST_LOG=warn $bin "${args[@]}" serve --listen 127.0.0.1:$port 2>/dev/null &

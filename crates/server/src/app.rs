@@ -53,7 +53,7 @@ pub fn entity_key(cfg: &Config) -> anyhow::Result<Vec<u8>> {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -68,7 +68,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot create {}", path.display()))
 }
 
@@ -80,6 +80,7 @@ pub fn ephemeral_hasher() -> anyhow::Result<riskdesk_domain::EntityHasher> {
 }
 
 pub async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
+    crate::encryption::install(cfg)?;
     let store = open_store(cfg).await?;
     let key = entity_key(cfg)?;
     let service = Service::new(store, &key, Arc::new(SystemClock)).await?;

@@ -35,6 +35,8 @@ pub struct Config {
     pub kpis: riskdesk_service::kpis::KpisConfig,
     #[serde(default)]
     pub privacy: riskdesk_service::privacy::PrivacyConfig,
+    #[serde(default)]
+    pub encryption: crate::encryption::EncryptionConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,6 +227,7 @@ impl Config {
         self.qa.check().map_err(|m| anyhow::anyhow!(m))?;
         self.kpis.check().map_err(|m| anyhow::anyhow!(m))?;
         self.privacy.check().map_err(|m| anyhow::anyhow!(m))?;
+        self.encryption.check().map_err(|m| anyhow::anyhow!(m))?;
         for e in &self.webhooks.endpoints {
             e.validate().map_err(|m| anyhow::anyhow!("webhooks.endpoints: {m}"))?;
         }

@@ -5,6 +5,8 @@ pub mod cases_cli;
 pub mod config;
 pub mod demo;
 pub mod disputes_cli;
+pub mod encryption;
+pub mod encryption_cli;
 pub mod eval;
 pub mod http;
 pub mod import;

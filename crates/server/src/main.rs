@@ -103,6 +103,11 @@ enum Command {
         #[command(subcommand)]
         action: riskdesk_server::privacy_cli::PrivacyCmd,
     },
+    /// Encryption at rest: the key file, rotation without downtime, re-sealing stored data.
+    Encryption {
+        #[command(subcommand)]
+        action: riskdesk_server::encryption_cli::EncryptionCmd,
+    },
     /// Knowledge pages: list, save a Markdown file as a page's next version.
     Knowledge {
         #[command(subcommand)]
@@ -297,6 +302,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
         Command::Qa { action } => riskdesk_server::qa_cli::qa(&cfg, action).await,
         Command::Kpis { action } => riskdesk_server::kpis_cli::kpis(&cfg, action).await,
         Command::Privacy { action } => riskdesk_server::privacy_cli::privacy(&cfg, action).await,
+        Command::Encryption { action } => riskdesk_server::encryption_cli::encryption(&cfg, action).await,
         Command::Backtest(args) => {
             let service = app::open_service(&cfg).await?;
             rules_cli::backtest(&cfg, &service, args).await

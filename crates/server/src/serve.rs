@@ -19,6 +19,8 @@ pub async fn serve(
     service.spawn_kpi_refresher();
     service.spawn_kpi_watch();
     service.spawn_privacy_worker();
+    service.spawn_reseal_if_needed();
+    crate::encryption::spawn_reload(cfg, service.clone());
     if let Some((name, password)) = service.ensure_first_admin().await? {
         eprintln!(
             "first run: created the administrator {name} with password {password} (shown once; change it by adding users)"

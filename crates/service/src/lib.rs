@@ -7,6 +7,7 @@ pub mod audit;
 pub mod batcher;
 pub mod cases;
 pub mod disputes;
+pub mod encryption;
 pub mod frames;
 pub mod identity;
 pub mod keys;
@@ -237,7 +238,7 @@ impl Service {
     /// Hashes the order's entities and attaches its answer.
     pub fn prepare(&self, order: Order, decision: Option<Decision>) -> NewOrder {
         let entities: Vec<EntityKey> = order.entities().iter().map(|e| self.hasher.key_of(e)).collect();
-        let body = if self.store.packs_bodies() { OrderBody::packed(&order) } else { OrderBody::json(&order) };
+        let body = OrderBody::packed(&order);
         NewOrder { order, body, entities, received_at: self.clock.now(), decision, shadow: None, outbox: Vec::new() }
     }
 

@@ -128,6 +128,7 @@ impl Store for PgStore {
         ) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
         let (mut psp_refs, mut networks): (Vec<Option<String>>, Vec<Option<&str>>) = (vec![], vec![]);
         let mut packed = Vec::with_capacity(batch.len());
+        let mut countries: Vec<Option<String>> = Vec::with_capacity(batch.len());
         for n in batch {
             let o = &n.order;
             ids.push(o.order_id.to_string());
@@ -137,18 +138,19 @@ impl Store for PgStore {
             totals.push(o.total.minor);
             currencies.push(o.total.currency.code().to_owned());
             methods.push(o.payment.method.as_str().to_owned());
-            bodies.push(n.body.to_json()?.into_owned());
+            bodies.push(n.body.to_stored());
             packed.push(codec::pack_entities(&n.entities));
             received.push(ms(n.received_at));
             psp_refs.push(o.payment.psp_reference.clone());
             networks.push(codec::card_network(o));
+            countries.push(o.shipping_address.as_ref().and_then(|a| a.country.as_ref()).map(|c| c.as_str().to_owned()));
         }
         let inserted: HashSet<String> = sqlx::query_scalar(
             "INSERT INTO orders (order_id, customer_id, placed_at, channel, total_minor, currency, payment_method, body, entities, received_at, \
-             psp_reference, card_network) \
-             SELECT u.id, u.c, u.p, u.ch, u.t, u.cur, u.m, u.b::jsonb, u.e, u.r, u.psp, u.net \
-             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::int8[], \
-                  $11::text[], $12::text[]) AS u(id, c, p, ch, t, cur, m, b, e, r, psp, net) \
+             psp_reference, card_network, country) \
+             SELECT u.id, u.c, u.p, u.ch, u.t, u.cur, u.m, u.b, u.e, u.r, u.psp, u.net, u.co \
+             FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::int8[], \
+                  $11::text[], $12::text[], $13::text[]) AS u(id, c, p, ch, t, cur, m, b, e, r, psp, net, co) \
              ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
         )
         .bind(&ids)
@@ -163,6 +165,7 @@ impl Store for PgStore {
         .bind(&received)
         .bind(&psp_refs)
         .bind(&networks)
+        .bind(&countries)
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?
@@ -186,9 +189,9 @@ impl Store for PgStore {
             upsert_customer!()
         ))
         .bind(rows.iter().map(|r| r.customer_id.clone()).collect::<Vec<_>>())
-        .bind(col(|r| r.email.clone()))
-        .bind(col(|r| r.phone.clone()))
-        .bind(col(|r| r.name.clone()))
+        .bind(col(|r| r.sealed_contact().0))
+        .bind(col(|r| r.sealed_contact().1))
+        .bind(col(|r| r.sealed_contact().2))
         .bind(col(|r| r.created_at.clone()))
         .bind(col(|r| r.invited_by.clone()))
         .bind(col(|r| r.channel.clone()))
@@ -276,7 +279,7 @@ impl Store for PgStore {
         // Events that arrived before their order now learn its customer.
         let fresh_ids: Vec<String> = fresh.iter().map(|n| n.order.order_id.to_string()).collect();
         sqlx::query(
-            "UPDATE events e SET customer_id = o.customer_id, body = jsonb_set(e.body, '{customer_id}', to_jsonb(o.customer_id)) \
+            "UPDATE events e SET customer_id = o.customer_id \
              FROM orders o WHERE e.customer_id IS NULL AND e.order_id = o.order_id AND o.order_id = ANY($1)",
         )
         .bind(&fresh_ids)
@@ -302,7 +305,7 @@ impl Store for PgStore {
         let events = codec::fill_event_customers(batch, &owners);
         let inserted: HashSet<String> = sqlx::query_scalar(
             "INSERT INTO events (event_id, type, occurred_at, order_id, customer_id, body, received_at) \
-             SELECT u.id, u.t, u.at, u.o, u.c, u.b::jsonb, u.r \
+             SELECT u.id, u.t, u.at, u.o, u.c, u.b, u.r \
              FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::int8[]) AS u(id, t, at, o, c, b, r) \
              ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
         )
@@ -346,8 +349,8 @@ impl Store for PgStore {
 
     async fn get_order(&self, id: &OrderId) -> StoreResult<Option<StoredOrder>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        let Some((body, received_at)): Option<(String, i64)> =
-            sqlx::query_as("SELECT body::text, received_at FROM orders WHERE order_id = $1")
+        let Some((body, received_at)): Option<(Vec<u8>, i64)> =
+            sqlx::query_as("SELECT body, received_at FROM orders WHERE order_id = $1")
                 .bind(id.as_str())
                 .fetch_optional(&mut *conn)
                 .await
@@ -362,18 +365,21 @@ impl Store for PgStore {
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-        let events: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT body::text, received_at FROM events WHERE order_id = $1 ORDER BY occurred_at, event_id",
+        let events: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT body, received_at, customer_id FROM events WHERE order_id = $1 ORDER BY occurred_at, event_id",
         )
         .bind(id.as_str())
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
         Ok(Some(StoredOrder {
-            order: codec::order_from_body(&body)?,
+            order: codec::order_from_stored(&body)?,
             received_at: from_millis(received_at)?,
             decisions: decisions.into_iter().map(codec::decision_from_row).collect::<StoreResult<_>>()?,
-            events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
+            events: events
+                .iter()
+                .map(|(b, r, c)| codec::event_of_account(b, *r, c.as_deref()))
+                .collect::<StoreResult<_>>()?,
         }))
     }
 
@@ -406,8 +412,8 @@ impl Store for PgStore {
             .fetch_one(&mut *conn)
             .await
             .map_err(db)?;
-        let orders: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT o.body::text, d.verdict FROM orders o LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
+        let orders: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(
+            "SELECT o.body, d.verdict FROM orders o LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
              WHERE o.customer_id = $1 ORDER BY o.placed_at DESC, o.order_id DESC LIMIT $2",
         )
         .bind(id.as_str())
@@ -416,7 +422,7 @@ impl Store for PgStore {
         .await
         .map_err(db)?;
         let events: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT body::text, received_at FROM events WHERE customer_id = $1 ORDER BY occurred_at DESC, event_id LIMIT 1000",
+            "SELECT body, received_at FROM events WHERE customer_id = $1 ORDER BY occurred_at DESC, event_id LIMIT 1000",
         )
         .bind(id.as_str())
         .fetch_all(&mut *conn)
@@ -428,7 +434,10 @@ impl Store for PgStore {
             order_count,
             orders,
             addresses,
-            events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
+            events: events
+                .iter()
+                .map(|(b, r)| codec::event_of_account(b, *r, Some(id.as_str())))
+                .collect::<StoreResult<_>>()?,
         }))
     }
 
@@ -724,7 +733,7 @@ impl Store for PgStore {
         .bind(entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>())
         .bind(entries.iter().map(|e| e.list.as_str().to_owned()).collect::<Vec<_>>())
         .bind(entries.iter().map(|e| e.kind.as_str().to_owned()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.value.clone()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|e| riskdesk_store::seal::seal(codec::LIST_VALUE, &e.value)).collect::<Vec<_>>())
         .bind(entries.iter().map(|e| e.match_key.clone()).collect::<Vec<_>>())
         .bind(entries.iter().map(|e| e.reason.clone()).collect::<Vec<_>>())
         .bind(entries.iter().map(|e| e.author.clone()).collect::<Vec<_>>())
@@ -777,15 +786,15 @@ impl Store for PgStore {
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
         // Keyset pages in storage order; the caller sorts by time.
         let after = cursor.unwrap_or(0);
-        let rows: Vec<(i64, String, Vec<u8>)> =
-            sqlx::query_as("SELECT seq, body::text, entities FROM orders WHERE seq > $1 ORDER BY seq LIMIT $2")
+        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, body, entities FROM orders WHERE seq > $1 ORDER BY seq LIMIT $2")
                 .bind(after)
                 .bind(limit.max(1))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db)?;
         let next = (rows.len() as i64 == limit.max(1)).then(|| rows.last().map(|r| r.0)).flatten();
-        Ok((rows.into_iter().map(|(pos, body, entities)| ReplayRow { pos, body, entities }).collect(), next))
+        Ok((rows.into_iter().map(codec::replay_row).collect::<StoreResult<_>>()?, next))
     }
 
     async fn history_after(&self, orders_after: i64, events_after: i64, limit: i64) -> StoreResult<HistoryDelta> {
@@ -796,8 +805,8 @@ impl Store for PgStore {
             .await
             .map_err(db)?;
         let limit = limit.max(0);
-        let mut orders: Vec<(i64, String, Vec<u8>)> =
-            sqlx::query_as("SELECT seq, body::text, entities FROM orders WHERE seq > $1 ORDER BY seq LIMIT $2")
+        let mut orders: Vec<(i64, Vec<u8>, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, body, entities FROM orders WHERE seq > $1 ORDER BY seq LIMIT $2")
                 .bind(orders_after)
                 .bind(limit + 1)
                 .fetch_all(&mut *tx)
@@ -819,7 +828,7 @@ impl Store for PgStore {
         let truncated = orders.len() as i64 > limit;
         orders.truncate(limit as usize);
         Ok(HistoryDelta {
-            orders: orders.into_iter().map(|(pos, body, entities)| ReplayRow { pos, body, entities }).collect(),
+            orders: orders.into_iter().map(codec::replay_row).collect::<StoreResult<_>>()?,
             truncated,
             events: codec::replay_events(events)?,
             size: HistorySize { orders: n_orders, events: n_events },
@@ -1218,5 +1227,5 @@ async fn append_decision(conn: &mut PgConnection, d: &Decision) -> StoreResult<i
 
 riskdesk_store_sql::impl_sql_stores!(
     PgStore, sqlx::Postgres, writer: pool, reader: pool, lock: " FOR UPDATE",
-    country: "o.body->'shipping_address'->>'country'", json_param: "$6::jsonb", body_bytes: "convert_to(o.body::text, 'UTF8')", dirty_order: "seq", json_cast: "::jsonb"
+    country: "o.country", json_param: "$6::jsonb", body_bytes: "o.body", dirty_order: "seq", json_cast: "::jsonb"
 );

@@ -21,7 +21,7 @@ macro_rules! cases_sql {
                 id: row.try_get("id").map_err(dberr)?,
                 kind: row.try_get("kind").map_err(dberr)?,
                 title: row.try_get("title").map_err(dberr)?,
-                description: row.try_get("description").map_err(dberr)?,
+                description: open_col(row, "description", riskdesk_store::cases::DESCRIPTION)?,
                 priority: Priority::parse(&priority).ok_or_else(|| StoreError::Corrupt(format!("priority {priority}")))?,
                 tier: row.try_get("tier").map_err(dberr)?,
                 status: CaseStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
@@ -44,7 +44,7 @@ macro_rules! cases_sql {
                     Some(r) => Some(Resolution::parse(&r).ok_or_else(|| StoreError::Corrupt(format!("resolution {r}")))?),
                     None => None,
                 },
-                summary: row.try_get("summary").map_err(dberr)?,
+                summary: open_col_opt(row, "summary", riskdesk_store::cases::SUMMARY)?,
                 resolved_at: opt_time(row.try_get("resolved_at").map_err(dberr)?)?,
                 closed_at: opt_time(row.try_get("closed_at").map_err(dberr)?)?,
                 warned_at: opt_time(row.try_get("warned_at").map_err(dberr)?)?,
@@ -69,7 +69,7 @@ macro_rules! cases_sql {
                 created_at: from_millis(row.try_get("created_at").map_err(dberr)?)?,
                 done_by: row.try_get("done_by").map_err(dberr)?,
                 done_at: opt_time(row.try_get("done_at").map_err(dberr)?)?,
-                answer: row.try_get("answer").map_err(dberr)?,
+                answer: open_col_opt(row, "answer", riskdesk_store::cases::TASK_ANSWER)?,
             })
         }
 
@@ -98,7 +98,7 @@ macro_rules! cases_sql {
             .bind(&c.id)
             .bind(&c.kind)
             .bind(&c.title)
-            .bind(&c.description)
+            .bind(riskdesk_store::seal::seal(riskdesk_store::cases::DESCRIPTION, &c.description))
             .bind(c.priority.as_str())
             .bind(c.tier)
             .bind(c.priority as i64)
@@ -118,7 +118,7 @@ macro_rules! cases_sql {
             .bind(c.sla.paused_secs)
             .bind(opt_ms(c.sla.paused_since))
             .bind(c.resolution.map(|r| r.as_str()))
-            .bind(&c.summary)
+            .bind(riskdesk_store::seal::seal_opt(riskdesk_store::cases::SUMMARY, c.summary.as_deref()))
             .bind(opt_ms(c.resolved_at))
             .bind(opt_ms(c.closed_at))
             .bind(opt_ms(c.warned_at))
@@ -147,7 +147,7 @@ macro_rules! cases_sql {
             .bind(t.created_at.timestamp_millis())
             .bind(&t.done_by)
             .bind(opt_ms(t.done_at))
-            .bind(&t.answer)
+            .bind(riskdesk_store::seal::seal_opt(riskdesk_store::cases::TASK_ANSWER, t.answer.as_deref()))
             .execute(&mut **tx)
             .await
             .map_err(dberr)
@@ -160,7 +160,7 @@ macro_rules! cases_sql {
                 .bind(e.at.timestamp_millis())
                 .bind(&e.actor)
                 .bind(&e.kind)
-                .bind(&e.text)
+                .bind(riskdesk_store::seal::seal(riskdesk_store::cases::EVENT_TEXT, &e.text))
                 .execute(&mut **tx)
                 .await
                 .map_err(dberr)
@@ -194,7 +194,7 @@ macro_rules! cases_sql {
                          escalated_at = $21, reopened = $22, version = $23, tier = $24 WHERE id = $25 AND version = $26",
                     )
                     .bind(&c.title)
-                    .bind(&c.description)
+                    .bind(riskdesk_store::seal::seal(riskdesk_store::cases::DESCRIPTION, &c.description))
                     .bind(c.priority.as_str())
                     .bind(c.priority as i64)
                     .bind(c.status.as_str())
@@ -209,7 +209,7 @@ macro_rules! cases_sql {
                     .bind(c.sla.paused_secs)
                     .bind(opt_ms(c.sla.paused_since))
                     .bind(c.resolution.map(|r| r.as_str()))
-                    .bind(&c.summary)
+                    .bind(riskdesk_store::seal::seal_opt(riskdesk_store::cases::SUMMARY, c.summary.as_deref()))
                     .bind(opt_ms(c.resolved_at))
                     .bind(opt_ms(c.closed_at))
                     .bind(opt_ms(c.warned_at))
@@ -281,7 +281,7 @@ macro_rules! cases_sql {
                     .bind(&t.status)
                     .bind(&t.done_by)
                     .bind(opt_ms(t.done_at))
-                    .bind(&t.answer)
+                    .bind(riskdesk_store::seal::seal_opt(riskdesk_store::cases::TASK_ANSWER, t.answer.as_deref()))
                     .bind(&t.id)
                     .execute(&mut **tx)
                     .await
@@ -436,7 +436,7 @@ macro_rules! cases_sql {
                             at: from_millis(row.try_get("at").map_err(dberr)?)?,
                             actor: row.try_get("actor").map_err(dberr)?,
                             kind: row.try_get("kind").map_err(dberr)?,
-                            text: row.try_get("text").map_err(dberr)?,
+                            text: open_col(row, "text", riskdesk_store::cases::EVENT_TEXT)?,
                         })
                     })
                     .collect()

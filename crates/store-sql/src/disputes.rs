@@ -156,8 +156,8 @@ macro_rules! disputes_sql {
                     .bind(&e.event_type)
                     .bind(e.occurred_at.timestamp_millis())
                     .bind(e.received_at.timestamp_millis())
-                    .bind(&e.normalised)
-                    .bind(&e.raw)
+                    .bind(riskdesk_store::seal::seal(riskdesk_store::disputes::EVENT_NORMALISED, &e.normalised))
+                    .bind(riskdesk_store::seal::seal(riskdesk_store::disputes::EVENT_RAW, &e.raw))
                     .execute(&mut **tx)
                     .await
                     .map_err(|err| {
@@ -181,7 +181,7 @@ macro_rules! disputes_sql {
                         sqlx::query("INSERT INTO dispute_evidence (dispute_id, item, note, by_actor, at) VALUES ($1, $2, $3, $4, $5)")
                             .bind(dispute_id)
                             .bind(item)
-                            .bind(n)
+                            .bind(riskdesk_store::seal::seal(riskdesk_store::disputes::EVIDENCE_NOTE, n))
                             .bind(by)
                             .bind(at.timestamp_millis())
                             .execute(&mut **tx)
@@ -319,8 +319,8 @@ macro_rules! disputes_sql {
                             event_type: r.try_get("event_type").map_err(dberr)?,
                             occurred_at: from_millis(r.try_get("occurred_at").map_err(dberr)?)?,
                             received_at: from_millis(r.try_get("received_at").map_err(dberr)?)?,
-                            normalised: r.try_get("normalised").map_err(dberr)?,
-                            raw: r.try_get("raw").map_err(dberr)?,
+                            normalised: open_col(r, "normalised", riskdesk_store::disputes::EVENT_NORMALISED)?,
+                            raw: open_col(r, "raw", riskdesk_store::disputes::EVENT_RAW)?,
                         })
                     })
                     .collect()
@@ -337,7 +337,7 @@ macro_rules! disputes_sql {
                         Ok(EvidenceNote {
                             dispute_id: r.try_get("dispute_id").map_err(dberr)?,
                             item: r.try_get("item").map_err(dberr)?,
-                            note: r.try_get("note").map_err(dberr)?,
+                            note: open_col(r, "note", riskdesk_store::disputes::EVIDENCE_NOTE)?,
                             by: r.try_get("by_actor").map_err(dberr)?,
                             at: from_millis(r.try_get("at").map_err(dberr)?)?,
                         })

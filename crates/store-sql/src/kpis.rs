@@ -221,7 +221,7 @@ macro_rules! kpis_sql {
                         let Some(&i) = at.get(&id) else { continue };
                         let kind: String = r.try_get("type").map_err(dberr)?;
                         let body: String = r.try_get("body").map_err(dberr)?;
-                        if let Some(s) = event_signal(&kind, &body) {
+                        if let Some(s) = event_signal(&kind, &riskdesk_store::codec::event_json(&body)?) {
                             out[i].signals.push(s);
                         }
                     }

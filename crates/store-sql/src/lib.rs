@@ -22,6 +22,7 @@ mod privacy;
 mod qa;
 mod review;
 mod screening;
+mod seal;
 
 /// Implements every area's storage trait for a backend. `$lock` is appended to the read of the
 /// audit head (`FOR UPDATE` on PostgreSQL; SQLite has one writer), `$country` extracts the
@@ -64,6 +65,15 @@ macro_rules! impl_sql_stores {
                 v.map(from_millis).transpose()
             }
 
+            /// A sealed text column, opened (`riskdesk_store::seal`; plain values pass as they are).
+            fn open_col(r: &<$db as sqlx::Database>::Row, col: &str, field: &str) -> StoreResult<String> {
+                riskdesk_store::seal::open(field, r.try_get::<String, _>(col).map_err(dberr)?)
+            }
+
+            fn open_col_opt(r: &<$db as sqlx::Database>::Row, col: &str, field: &str) -> StoreResult<Option<String>> {
+                riskdesk_store::seal::open_opt(field, r.try_get::<Option<String>, _>(col).map_err(dberr)?)
+            }
+
             fn unique_violation(e: &sqlx::Error) -> bool {
                 matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
             }
@@ -80,6 +90,7 @@ macro_rules! impl_sql_stores {
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
             $crate::lists_sql!($db);
             $crate::screening_sql!($db);
+            $crate::seal_sql!($store, $db, $w);
 
             /// Applies one change in the transaction, in the file of the area it belongs to.
             async fn apply(tx: &mut Tx<'_>, effect: &Effect) -> StoreResult<()> {

@@ -17,7 +17,7 @@ macro_rules! lists_sql {
                         .bind(&e.id)
                         .bind(e.list.as_str())
                         .bind(e.kind.as_str())
-                        .bind(&e.value)
+                        .bind(riskdesk_store::seal::seal(riskdesk_store::codec::LIST_VALUE, &e.value))
                         .bind(&e.match_key)
                         .bind(&e.reason)
                         .bind(&e.author)

@@ -35,7 +35,7 @@ macro_rules! qa_sql {
                     actions: json_list(&actions)?,
                     identity_checked: checked != 0,
                     csat: row.try_get("csat").map_err(dberr)?,
-                    transcript: row.try_get("transcript").map_err(dberr)?,
+                    transcript: open_col(row, "transcript", riskdesk_store::qa::TRANSCRIPT)?,
                 },
                 week: row.try_get("week").map_err(dberr)?,
                 received_at: from_millis(row.try_get("received_at").map_err(dberr)?)?,
@@ -58,7 +58,7 @@ macro_rules! qa_sql {
                 score: row.try_get("score").map_err(dberr)?,
                 knocked_out: json_list(&ko)?,
                 failed: json_list(&failed)?,
-                comment: row.try_get("comment").map_err(dberr)?,
+                comment: open_col(row, "comment", riskdesk_store::qa::COMMENT)?,
                 session_id: row.try_get("session_id").map_err(dberr)?,
                 agent: row.try_get("agent").map_err(dberr)?,
                 provider: row.try_get("provider").map_err(dberr)?,
@@ -108,7 +108,7 @@ macro_rules! qa_sql {
                 .bind(r.score)
                 .bind(to_json(&r.knocked_out))
                 .bind(to_json(&r.failed))
-                .bind(&r.comment)
+                .bind(riskdesk_store::seal::seal(riskdesk_store::qa::COMMENT, &r.comment))
                 .bind(&r.session_id)
                 .bind(&r.agent)
                 .bind(&r.provider)
@@ -181,7 +181,7 @@ macro_rules! qa_sql {
                                 .push_bind(to_json(&x.actions))
                                 .push_bind(i64::from(x.identity_checked))
                                 .push_bind(x.csat)
-                                .push_bind(x.transcript.clone())
+                                .push_bind(riskdesk_store::seal::seal(riskdesk_store::qa::TRANSCRIPT, &x.transcript))
                                 .push_bind(h.received_at.timestamp_millis())
                                 .push_bind(to_json(&h.picks))
                                 .push_bind(h.scorecard_version)

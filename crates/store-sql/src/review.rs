@@ -61,7 +61,7 @@ macro_rules! review_sql {
                         .bind(&a.order_id)
                         .bind(&a.action)
                         .bind(&a.reason)
-                        .bind(&a.note)
+                        .bind(riskdesk_store::seal::seal(riskdesk_store::review::NOTE_FIELD, &a.note))
                         .bind(&a.actor)
                         .bind(a.at.timestamp_millis())
                         .bind(&a.proposal_id)
@@ -108,9 +108,7 @@ macro_rules! review_sql {
                             let e = &n.event;
                             sqlx::query(concat!(
                                 "INSERT INTO events (event_id, type, occurred_at, order_id, customer_id, body, received_at) \
-                                 VALUES ($1, $2, $3, $4, $5, ",
-                                $json,
-                                ", $7)"
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
                             ))
                             .bind(e.event_id.as_str())
                             .bind(e.event_type.as_str())
@@ -210,6 +208,7 @@ macro_rules! review_sql {
                     .map_err(dberr)?;
                     rows.into_iter()
                         .map(|(id, order_id, action, reason, note, actor, at, proposal_id)| {
+                            let note = riskdesk_store::seal::open(riskdesk_store::review::NOTE_FIELD, note)?;
                             Ok(ReviewActionRecord { id, order_id, action, reason, note, actor, at: from_millis(at)?, proposal_id })
                         })
                         .collect()
@@ -235,7 +234,7 @@ macro_rules! review_sql {
                             order_id: r.try_get("order_id").map_err(dberr)?,
                             action: r.try_get("action").map_err(dberr)?,
                             reason: r.try_get("reason").map_err(dberr)?,
-                            note: r.try_get("note").map_err(dberr)?,
+                            note: open_col(r, "note", riskdesk_store::review::NOTE_FIELD)?,
                             actor: r.try_get("actor").map_err(dberr)?,
                             at: from_millis(r.try_get("at").map_err(dberr)?)?,
                             proposal_id: r.try_get("proposal_id").map_err(dberr)?,

@@ -481,11 +481,12 @@ const UPSERT_CUSTOMER: &str = "INSERT INTO customers (customer_id, email, phone,
 pub(crate) fn upsert_customers<'a>(c: &Connection, rows: impl IntoIterator<Item = &'a CustomerRow>) -> StoreResult<()> {
     let mut st = c.prepare_cached(UPSERT_CUSTOMER).map_err(db)?;
     for r in rows {
+        let (email, phone, name) = r.sealed_contact();
         st.execute(params![
             r.customer_id,
-            r.email,
-            r.phone,
-            r.name,
+            email,
+            phone,
+            name,
             r.created_at,
             r.invited_by,
             r.channel,

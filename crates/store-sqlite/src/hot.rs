@@ -394,17 +394,13 @@ fn insert_rows(
             .map_err(db)?;
         for n in batch {
             let o = &n.order;
-            // Packed where the order was prepared; packed here otherwise, and stored as JSON
-            // should packing fail (readers take both).
-            let packed_here;
+            // Packed (and sealed) where the order was prepared; here otherwise.
+            let stored_here;
             let body: &dyn rusqlite::ToSql = match &n.body {
                 OrderBody::Packed(p) => p,
-                OrderBody::Json(json) => {
-                    packed_here = riskdesk_store::body::pack(json);
-                    match &packed_here {
-                        Some(p) => p,
-                        None => json,
-                    }
+                OrderBody::Json(_) => {
+                    stored_here = n.body.to_stored();
+                    &stored_here
                 }
             };
             let country = o.shipping_address.as_ref().and_then(|a| a.country.as_ref()).map(|c| c.as_str());
@@ -546,7 +542,7 @@ fn events_learn_customers(c: &Connection, fresh: &[&NewOrder]) -> StoreResult<()
     }
     let mut st = c
         .prepare_cached(
-            "UPDATE events SET customer_id = ?2, body = json_set(body, '$.customer_id', ?2) \
+            "UPDATE events SET customer_id = ?2 \
              WHERE customer_id IS NULL AND order_id = ?1",
         )
         .map_err(db)?;

@@ -204,10 +204,6 @@ impl riskdesk_store::BlockingWriter for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    fn packs_bodies(&self) -> bool {
-        true
-    }
-
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -296,17 +292,21 @@ impl Store for SqliteStore {
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-        let events: Vec<(String, i64)> =
-            sqlx::query_as("SELECT body, received_at FROM events WHERE order_id = ? ORDER BY occurred_at, event_id")
-                .bind(id.as_str())
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db)?;
+        let events: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT body, received_at, customer_id FROM events WHERE order_id = ? ORDER BY occurred_at, event_id",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
         Ok(Some(StoredOrder {
             order: codec::order_from_stored(&body)?,
             received_at: from_millis(received_at)?,
             decisions: decisions.into_iter().map(codec::decision_from_row).collect::<StoreResult<_>>()?,
-            events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
+            events: events
+                .iter()
+                .map(|(b, r, c)| codec::event_of_account(b, *r, c.as_deref()))
+                .collect::<StoreResult<_>>()?,
         }))
     }
 
@@ -361,7 +361,10 @@ impl Store for SqliteStore {
             order_count,
             orders,
             addresses,
-            events: events.iter().map(|(b, r)| codec::event_from_row(b, *r)).collect::<StoreResult<_>>()?,
+            events: events
+                .iter()
+                .map(|(b, r)| codec::event_of_account(b, *r, Some(id.as_str())))
+                .collect::<StoreResult<_>>()?,
         }))
     }
 
@@ -628,7 +631,7 @@ impl Store for SqliteStore {
                 b.push_bind(e.id.clone())
                     .push_bind(e.list.as_str())
                     .push_bind(e.kind.as_str())
-                    .push_bind(e.value.clone())
+                    .push_bind(riskdesk_store::seal::seal(codec::LIST_VALUE, &e.value))
                     .push_bind(e.match_key.clone())
                     .push_bind(e.reason.clone())
                     .push_bind(e.author.clone())

@@ -90,8 +90,24 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("order body: {e}"))
 }
 
-/// The JSON of a stored body, packed or not.
+/// The field name sealed order bodies are bound to (`crate::seal`).
+pub const FIELD: &str = "orders.body";
+
+/// A body ready for storage (packed or JSON bytes) sealed under the process's key ring, or as it
+/// is when encryption is off.
+pub fn seal(inner: Vec<u8>) -> Vec<u8> {
+    crate::seal::ring().seal_bytes(FIELD, inner)
+}
+
+/// The JSON of a stored body: sealed or not, packed or not.
 pub fn unpack(stored: &[u8]) -> StoreResult<Cow<'_, str>> {
+    if stored.first() == Some(&crate::seal::SEALED_V1) {
+        let inner = crate::seal::ring().open_bytes(FIELD, stored)?.into_owned();
+        if inner.first() == Some(&crate::seal::SEALED_V1) {
+            return Err(corrupt("sealed twice"));
+        }
+        return unpack(&inner).map(|c| Cow::Owned(c.into_owned()));
+    }
     match stored.first() {
         Some(b'{') => std::str::from_utf8(stored).map(Cow::Borrowed).map_err(corrupt),
         Some(&PACKED_V1) => {
@@ -159,7 +175,7 @@ mod tests {
         let packed = pack(json).expect("packs");
         let refused: Vec<(&str, Vec<u8>)> = vec![
             ("empty", vec![]),
-            ("unknown tag", vec![0x02, 1, 2, 3]),
+            ("unknown tag", vec![0x03, 1, 2, 3]),
             ("tag alone", vec![PACKED_V1]),
             ("frame header alone", vec![PACKED_V1, 0x28, 0xb5, 0x2f, 0xfd]),
             ("truncated frame", packed[..packed.len() - 2].to_vec()),

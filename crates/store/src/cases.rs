@@ -9,6 +9,23 @@ use riskdesk_domain::cases::sla::SlaClock;
 use riskdesk_domain::cases::{CaseStatus, Priority, Resolution};
 use serde::Serialize;
 
+/// A case's free text, its timeline's notes and its tasks' answers: sealed at rest
+/// (`crate::seal`). Titles stay readable: the list searches them, and they name the matter,
+/// not the person.
+pub const DESCRIPTION: &str = "cases.description";
+pub const SUMMARY: &str = "cases.summary";
+pub const EVENT_TEXT: &str = "case_events.text";
+pub const TASK_ANSWER: &str = "case_tasks.answer";
+pub const SEALED: &[crate::seal::SealedColumn] = {
+    use crate::seal::SealedColumn as C;
+    &[
+        C::text("cases", "id", "description", DESCRIPTION),
+        C::text("cases", "id", "summary", SUMMARY),
+        C::text("case_events", "CAST(id AS TEXT)", "text", EVENT_TEXT),
+        C::text("case_tasks", "id", "answer", TASK_ANSWER),
+    ]
+};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CaseRecord {
     pub id: String,

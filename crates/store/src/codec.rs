@@ -32,15 +32,39 @@ pub fn order_from_stored(stored: &[u8]) -> StoreResult<Order> {
     order_from_body(&crate::body::unpack(stored)?)
 }
 
+/// A replay row from (position, stored body, packed entities).
+pub fn replay_row((pos, body, entities): (i64, Vec<u8>, Vec<u8>)) -> StoreResult<crate::ReplayRow> {
+    Ok(crate::ReplayRow { pos, body: crate::body::unpack(&body)?.into_owned(), entities })
+}
+
+/// The field name sealed event bodies are bound to (`crate::seal`).
+pub const EVENT_FIELD: &str = "events.body";
+
+/// An event's stored body: its JSON, sealed when encryption is on.
 pub fn event_body(event: &Event) -> String {
-    serde_json::to_string(event).unwrap_or_default()
+    crate::seal::seal(EVENT_FIELD, &serde_json::to_string(event).unwrap_or_default())
+}
+
+/// The JSON of a stored event body.
+pub fn event_json(body: &str) -> StoreResult<std::borrow::Cow<'_, str>> {
+    crate::seal::ring().open_text(EVENT_FIELD, body)
 }
 
 pub fn event_from_row(body: &str, received_at: i64) -> StoreResult<StoredEvent> {
     Ok(StoredEvent {
-        event: serde_json::from_str(body).map_err(|e| corrupt("event body", e))?,
+        event: serde_json::from_str(&event_json(body)?).map_err(|e| corrupt("event body", e))?,
         received_at: from_millis(received_at)?,
     })
+}
+
+/// An event row with the account its `customer_id` column holds: an event that came before its
+/// order learns the account when the order comes, in the column (the body stays as it was sent).
+pub fn event_of_account(body: &str, received_at: i64, customer_id: Option<&str>) -> StoreResult<StoredEvent> {
+    let mut e = event_from_row(body, received_at)?;
+    if e.event.customer_id.is_none() {
+        e.event.customer_id = customer_id.and_then(|c| CustomerId::parse(c, "customer_id").ok());
+    }
+    Ok(e)
 }
 
 /// The `reasons` column: the hit rules, and the rules that could not be evaluated when there were
@@ -81,6 +105,11 @@ pub fn decision_from_row(r: DecisionRow) -> StoreResult<Decision> {
 }
 
 /// Row: customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at.
+/// Field names of the sealed customer columns (`crate::seal`).
+pub const CUSTOMER_EMAIL: &str = "customers.email";
+pub const CUSTOMER_PHONE: &str = "customers.phone";
+pub const CUSTOMER_NAME: &str = "customers.name";
+
 pub type ProfileRow =
     (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, i64, i64);
 
@@ -88,9 +117,9 @@ pub fn profile_from_row(r: ProfileRow) -> StoreResult<CustomerProfile> {
     let (customer_id, email, phone, name, created_at, invited_by, channel, first, last) = r;
     Ok(CustomerProfile {
         customer_id: CustomerId::parse(&customer_id, "customer_id").map_err(|e| corrupt("customer id", e))?,
-        email,
-        phone,
-        name,
+        email: crate::seal::open_opt(CUSTOMER_EMAIL, email)?,
+        phone: crate::seal::open_opt(CUSTOMER_PHONE, phone)?,
+        name: crate::seal::open_opt(CUSTOMER_NAME, name)?,
         created_at: created_at
             .map(|t| DateTime::<FixedOffset>::parse_from_rfc3339(&t).map_err(|e| corrupt("created_at", e)))
             .transpose()?,
@@ -178,6 +207,18 @@ pub struct CustomerRow {
     pub phone_at: i64,
     pub name_at: i64,
     pub channel_at: i64,
+}
+
+impl CustomerRow {
+    /// The e-mail, phone and name as stored: sealed when encryption is on.
+    pub fn sealed_contact(&self) -> (Option<String>, Option<String>, Option<String>) {
+        use crate::seal::seal_opt;
+        (
+            seal_opt(CUSTOMER_EMAIL, self.email.as_deref()),
+            seal_opt(CUSTOMER_PHONE, self.phone.as_deref()),
+            seal_opt(CUSTOMER_NAME, self.name.as_deref()),
+        )
+    }
 }
 
 /// Folds the customers of a batch into one row each (PostgreSQL cannot upsert one key twice in
@@ -369,6 +410,12 @@ pub fn entity_use_from_row(r: EntityUseRow) -> StoreResult<crate::EntityUse> {
 /// Row: id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at.
 pub type ListEntryRow = (String, String, String, String, String, String, String, i64, Option<i64>, Option<i64>);
 
+/// A list entry's value as analysts see it (an e-mail, an IBAN, an address): sealed at rest
+/// (`crate::seal`); lists match on `match_key`, a keyed hash for personal kinds.
+pub const LIST_VALUE: &str = "list_entries.value";
+pub const LIST_SEALED: &[crate::seal::SealedColumn] =
+    &[crate::seal::SealedColumn::text("list_entries", "id", "value", LIST_VALUE)];
+
 pub const LIST_ENTRY_COLUMNS: &str =
     "id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at";
 
@@ -378,7 +425,7 @@ pub fn list_entry_from_row(r: ListEntryRow) -> StoreResult<crate::ListEntry> {
         list: riskdesk_rules::needs::ListType::parse(&list).ok_or_else(|| corrupt("list", &list))?,
         kind: riskdesk_rules::needs::ListKind::parse(&kind).ok_or_else(|| corrupt("list kind", &kind))?,
         id,
-        value,
+        value: crate::seal::open(LIST_VALUE, value)?,
         match_key,
         reason,
         author,

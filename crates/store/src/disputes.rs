@@ -7,6 +7,20 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+/// A provider's notification (it can name the cardholder and quote their address) and the notes
+/// on evidence: sealed at rest (`crate::seal`).
+pub const EVENT_RAW: &str = "dispute_events.raw";
+pub const EVENT_NORMALISED: &str = "dispute_events.normalised";
+pub const EVIDENCE_NOTE: &str = "dispute_evidence.note";
+pub const SEALED: &[crate::seal::SealedColumn] = {
+    use crate::seal::SealedColumn as C;
+    &[
+        C::text("dispute_events", "provider || '/' || dedupe_key", "raw", EVENT_RAW),
+        C::text("dispute_events", "provider || '/' || dedupe_key", "normalised", EVENT_NORMALISED),
+        C::text("dispute_evidence", "dispute_id || '/' || item", "note", EVIDENCE_NOTE),
+    ]
+};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DisputeRecord {
     pub dispute_id: String,

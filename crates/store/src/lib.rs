@@ -15,6 +15,7 @@ pub mod kpis;
 pub mod privacy;
 pub mod qa;
 pub mod review;
+pub mod seal;
 
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -61,7 +62,7 @@ pub fn run_judge(judge: Judge, rows: &ScreeningRows, order: &mut NewOrder) -> St
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub order: Order,
-    /// The order serialised for storage, as the backend keeps it ([`Store::packs_bodies`]);
+    /// The order serialised for storage, best packed and sealed where it is prepared ([`OrderBody::packed`]);
     /// built where it is cheapest: in parallel, off the writer.
     pub body: OrderBody,
     pub entities: Vec<EntityKey>,
@@ -74,6 +75,26 @@ pub struct NewOrder {
     pub outbox: Vec<OutboxMessage>,
 }
 
+/// Every column that holds personal data sealed (`seal`), one line per area: what the re-sealing
+/// job walks after a key rotation or when encryption is switched on.
+pub fn sealed_columns() -> Vec<seal::SealedColumn> {
+    use seal::{Form, SealedColumn};
+    let mut all = vec![
+        SealedColumn { table: "orders", key: "order_id", column: "body", field: body::FIELD, form: Form::Bytes },
+        SealedColumn::text("events", "event_id", "body", codec::EVENT_FIELD),
+        SealedColumn::text("customers", "customer_id", "email", codec::CUSTOMER_EMAIL),
+        SealedColumn::text("customers", "customer_id", "phone", codec::CUSTOMER_PHONE),
+        SealedColumn::text("customers", "customer_id", "name", codec::CUSTOMER_NAME),
+    ];
+    all.extend_from_slice(codec::LIST_SEALED);
+    all.extend_from_slice(review::SEALED);
+    all.extend_from_slice(cases::SEALED);
+    all.extend_from_slice(disputes::SEALED);
+    all.extend_from_slice(qa::SEALED);
+    all.extend_from_slice(privacy::SEALED);
+    all
+}
+
 /// An order's stored body: its JSON, or that JSON packed ([`crate::body`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderBody {
@@ -84,13 +105,25 @@ pub enum OrderBody {
 impl OrderBody {
     /// The body a backend that packs stores: packed where packing works (the JSON is never
     /// kept: serialised into a buffer of the thread's own and packed from there), else JSON.
+    /// Sealed under the process's key ring when encryption is on (`crate::seal`).
     pub fn packed(order: &Order) -> Self {
-        body::pack_order(order).map(Self::Packed).unwrap_or_else(|| Self::Json(codec::order_body(order)))
+        match body::pack_order(order) {
+            Some(p) => Self::Packed(body::seal(p)),
+            None => Self::Packed(body::seal(codec::order_body(order).into_bytes())),
+        }
     }
 
     /// The body a backend that keeps JSON stores.
     pub fn json(order: &Order) -> Self {
         Self::Json(codec::order_body(order))
+    }
+
+    /// The bytes a backend stores: packed where packing works, sealed when encryption is on.
+    pub fn to_stored(&self) -> Vec<u8> {
+        match self {
+            Self::Packed(p) => p.clone(),
+            Self::Json(s) => body::seal(body::pack(s).unwrap_or_else(|| s.as_bytes().to_vec())),
+        }
     }
 
     /// The JSON text, unpacked if need be.
@@ -445,6 +478,7 @@ pub trait Store:
     + qa::QaStore
     + privacy::PrivacyStore
     + kpis::KpiStore
+    + seal::SealStore
     + changes::ChangeStore
     + Send
     + Sync
@@ -457,12 +491,6 @@ pub trait Store:
 
     /// Which backend this is, for logs and metrics.
     fn backend(&self) -> &'static str;
-
-    /// Whether order bodies are stored packed (`crate::body`): then [`NewOrder::body`] is
-    /// best built packed ([`OrderBody::packed`]) where orders are prepared, in parallel.
-    fn packs_bodies(&self) -> bool {
-        false
-    }
 
     /// Stores orders, their customers' profiles, entities and decisions in one transaction.
     /// Orders whose id is already stored are left untouched and reported as duplicates.

@@ -9,6 +9,33 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+/// The request's free text, the person's identity evidence, the event timeline, the access
+/// package's parts and the vault's kept values: sealed at rest (`crate::seal`).
+pub const DETAILS: &str = "privacy_requests.details";
+pub const ANSWER: &str = "privacy_requests.answer";
+pub const IDENTITY_EVIDENCE: &str = "privacy_requests.identity_evidence";
+pub const EVENT_TEXT: &str = "privacy_request_events.text";
+pub const EXPORT_BODY: &str = "privacy_export_parts.body";
+pub const VAULT_FIELDS: &str = "privacy_vault.fields";
+pub const BREACH_EVENT_TEXT: &str = "privacy_breach_events.text";
+pub const SEALED: &[crate::seal::SealedColumn] = {
+    use crate::seal::SealedColumn as C;
+    &[
+        C::text("privacy_requests", "request_id", "details", DETAILS),
+        C::text("privacy_requests", "request_id", "answer", ANSWER),
+        C::text("privacy_requests", "request_id", "identity_evidence", IDENTITY_EVIDENCE),
+        C::text("privacy_request_events", "CAST(id AS TEXT)", "text", EVENT_TEXT),
+        C::text(
+            "privacy_export_parts",
+            "job_id || '/' || CAST(section AS TEXT) || '/' || CAST(seq AS TEXT)",
+            "body",
+            EXPORT_BODY,
+        ),
+        C::text("privacy_vault", "vault_id", "fields", VAULT_FIELDS),
+        C::text("privacy_breach_events", "CAST(id AS TEXT)", "text", BREACH_EVENT_TEXT),
+    ]
+};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestRecord {
     pub request_id: String,

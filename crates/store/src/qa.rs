@@ -9,6 +9,18 @@ use riskdesk_domain::qa::Handling;
 use riskdesk_domain::qa::sampling::Pick;
 use serde::Serialize;
 
+/// A handling's transcript (the customer's own words) and the reviewer's comment: sealed at rest
+/// (`crate::seal`).
+pub const TRANSCRIPT: &str = "handlings.transcript";
+pub const COMMENT: &str = "qa_reviews.comment";
+pub const SEALED: &[crate::seal::SealedColumn] = {
+    use crate::seal::SealedColumn as C;
+    &[
+        C::text("handlings", "handling_id", "transcript", TRANSCRIPT),
+        C::text("qa_reviews", "review_id", "comment", COMMENT),
+    ]
+};
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HandlingRecord {
     #[serde(flatten)]

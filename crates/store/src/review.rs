@@ -92,6 +92,11 @@ pub struct QueueStats {
     pub decided_since: i64,
 }
 
+/// The reviewer's note, sealed at rest (`crate::seal`).
+pub const NOTE_FIELD: &str = "review_actions.note";
+pub const SEALED: &[crate::seal::SealedColumn] =
+    &[crate::seal::SealedColumn::text("review_actions", "id", "note", NOTE_FIELD)];
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReviewActionRecord {
     pub id: String,

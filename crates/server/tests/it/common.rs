@@ -83,6 +83,7 @@ impl TestApp {
 }
 
 pub async fn app_on(store: Arc<dyn Store>, guard: Guard) -> TestApp {
+    riskdesk_store::seal::install(riskdesk_store::conformance::test_ring());
     let clock = Arc::new(FixedClock::new(t0()));
     let service = Service::new(store, &[9u8; 32], clock.clone()).await.unwrap();
     let intake_key = service.create_api_key("shop", &[Scope::Intake]).await.unwrap().secret;

@@ -68,19 +68,35 @@ fn import_reports_imported_duplicates_and_rejected_lines() {
 }
 
 /// Every account's profile row as stored, and whether an unfinished bulk load's marker is there.
+/// The key ring of a data directory's key file (each directory has keys of its own).
+pub(crate) fn ring_of(data_dir: &Path) -> riskdesk_store::seal::Ring {
+    let path = data_dir.join(riskdesk_server::encryption::KEY_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    riskdesk_server::encryption::KeyFile::parse(&text, &path).unwrap().ring(true)
+}
+
+/// Every account's profile, its e-mail, phone and name opened with the directory's keys.
 fn customers(data_dir: &Path) -> (Vec<String>, bool) {
+    use riskdesk_store::codec::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PHONE};
+    let ring = ring_of(data_dir);
+    let open =
+        |field: &str, v: Option<String>| v.map(|v| ring.open_text(field, &v).unwrap().into_owned()).unwrap_or_default();
     let c = rusqlite::Connection::open(data_dir.join("riskdesk.db")).unwrap();
     let rows = c
         .prepare(
-            "SELECT customer_id || '|' || COALESCE(email, '') || '|' || COALESCE(phone, '') || '|' || \
-             COALESCE(name, '') || '|' || COALESCE(channel, '') || '|' || first_order_at || '|' || last_order_at \
+            "SELECT customer_id, email, phone, name, COALESCE(channel, '') || '|' || first_order_at || '|' || last_order_at \
              FROM customers ORDER BY customer_id",
         )
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, String>(4)?))
+        })
         .unwrap()
-        .collect::<Result<Vec<String>, _>>()
-        .unwrap();
+        .map(|r| {
+            let (id, email, phone, name, rest) = r.unwrap();
+            format!("{id}|{}|{}|{}|{rest}", open(CUSTOMER_EMAIL, email), open(CUSTOMER_PHONE, phone), open(CUSTOMER_NAME, name))
+        })
+        .collect::<Vec<String>>();
     let marked = c
         .query_row("SELECT EXISTS (SELECT 1 FROM settings WHERE name LIKE 'bulk_load_customers_after:%')", [], |r| {
             r.get(0)

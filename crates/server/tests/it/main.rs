@@ -17,6 +17,7 @@ mod cases;
 mod desk;
 mod disputes;
 mod e2e;
+mod encryption;
 mod intake;
 mod knowledge;
 mod kpis;

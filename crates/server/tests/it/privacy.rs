@@ -58,20 +58,15 @@ pub(crate) fn sqlite_texts(db: &std::path::Path) -> Vec<(String, String)> {
         .collect();
     for t in tables {
         let mut st = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
-        let n = st.column_count();
+        let names: Vec<String> = st.column_names().iter().map(|n| n.to_string()).collect();
         let mut rows = st.query([]).unwrap();
         while let Some(r) = rows.next().unwrap() {
-            for i in 0..n {
+            for (i, col) in names.iter().enumerate() {
                 match r.get_ref(i).unwrap() {
                     rusqlite::types::ValueRef::Text(b) => {
-                        out.push((t.clone(), String::from_utf8_lossy(b).into_owned()))
+                        out.push((t.clone(), reveal_text(&t, col, &String::from_utf8_lossy(b))))
                     }
-                    rusqlite::types::ValueRef::Blob(b) => {
-                        let text = riskdesk_store::body::unpack(b)
-                            .map(|s| s.into_owned())
-                            .unwrap_or_else(|_| String::from_utf8_lossy(b).into_owned());
-                        out.push((t.clone(), text));
-                    }
+                    rusqlite::types::ValueRef::Blob(b) => out.push((t.clone(), reveal_bytes(b))),
                     _ => {}
                 }
             }
@@ -80,7 +75,21 @@ pub(crate) fn sqlite_texts(db: &std::path::Path) -> Vec<(String, String)> {
     out
 }
 
-/// Every text in the database, as (table, text); packed bodies unpacked.
+/// A stored text as a reader with the keys sees it: sealed values opened (the scans look for
+/// personal values that are still there, sealed or not).
+pub(crate) fn reveal_text(table: &str, column: &str, text: &str) -> String {
+    riskdesk_store::seal::ring()
+        .open_text(&format!("{table}.{column}"), text)
+        .map(|t| t.into_owned())
+        .unwrap_or_else(|_| text.to_owned())
+}
+
+/// A stored blob opened and unpacked where it is a body.
+pub(crate) fn reveal_bytes(b: &[u8]) -> String {
+    riskdesk_store::body::unpack(b).map(|s| s.into_owned()).unwrap_or_else(|_| String::from_utf8_lossy(b).into_owned())
+}
+
+/// Every text in the database, as (table, text); sealed values opened, packed bodies unpacked.
 async fn every_value(app: &TestApp) -> Vec<(String, String)> {
     let mut out = Vec::new();
     match &app._guard {
@@ -88,21 +97,37 @@ async fn every_value(app: &TestApp) -> Vec<(String, String)> {
         Guard::Pg(db) => {
             use sqlx::Row;
             let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-            let tables: Vec<String> =
-                sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get::<String, _>(0))
-                    .collect();
-            for t in tables {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT CAST(x AS TEXT) FROM \"{t}\" x")))
+            let columns: Vec<(String, String, String)> = sqlx::query(
+                "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+                 WHERE table_schema = 'public'",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+            for (t, c, ty) in columns {
+                if ty == "bytea" {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT \"{c}\" FROM \"{t}\" WHERE \"{c}\" IS NOT NULL"
+                    )))
                     .fetch_all(&pool)
                     .await
                     .unwrap();
-                for r in rows {
-                    out.push((t.clone(), r.get::<String, _>(0)));
+                    for r in rows {
+                        out.push((t.clone(), reveal_bytes(&r.get::<Vec<u8>, _>(0))));
+                    }
+                } else {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT CAST(\"{c}\" AS TEXT) FROM \"{t}\" WHERE \"{c}\" IS NOT NULL"
+                    )))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                    for r in rows {
+                        out.push((t.clone(), reveal_text(&t, &c, &r.get::<String, _>(0))));
+                    }
                 }
             }
         }

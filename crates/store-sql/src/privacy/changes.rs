@@ -8,18 +8,20 @@ macro_rules! privacy_changes_sql {
         async fn rewrite(tx: &mut Tx<'_>, s: Section, key: &str, d: &Value) -> StoreResult<()> {
             match s {
                 Section::Customer => {
+                    use riskdesk_store::codec::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PHONE};
+                    use riskdesk_store::seal::seal_opt;
                     sqlx::query("UPDATE customers SET email = $1, phone = $2, name = $3 WHERE customer_id = $4")
-                        .bind(text(d, "email"))
-                        .bind(text(d, "phone"))
-                        .bind(text(d, "name"))
+                        .bind(seal_opt(CUSTOMER_EMAIL, text(d, "email").as_deref()))
+                        .bind(seal_opt(CUSTOMER_PHONE, text(d, "phone").as_deref()))
+                        .bind(seal_opt(CUSTOMER_NAME, text(d, "name").as_deref()))
                         .bind(key)
                         .execute(&mut **tx)
                         .await
                         .map_err(dberr)?;
                 }
                 Section::Orders => {
-                    sqlx::query(concat!("UPDATE orders SET body = $1", $jcast, " WHERE order_id = $2"))
-                        .bind(d["order"].to_string())
+                    sqlx::query("UPDATE orders SET body = $1 WHERE order_id = $2")
+                        .bind(riskdesk_store::OrderBody::Json(d["order"].to_string()).to_stored())
                         .bind(key)
                         .execute(&mut **tx)
                         .await
@@ -35,7 +37,7 @@ macro_rules! privacy_changes_sql {
                     }
                     for x in d["review_actions"].as_array().into_iter().flatten() {
                         sqlx::query("UPDATE review_actions SET note = $1 WHERE id = $2")
-                            .bind(text(x, "note").unwrap_or_default())
+                            .bind(riskdesk_store::seal::seal(riskdesk_store::review::NOTE_FIELD, &text(x, "note").unwrap_or_default()))
                             .bind(text(x, "id").unwrap_or_default())
                             .execute(&mut **tx)
                             .await
@@ -43,25 +45,27 @@ macro_rules! privacy_changes_sql {
                     }
                 }
                 Section::Events => {
-                    sqlx::query(concat!("UPDATE events SET body = $1", $jcast, " WHERE event_id = $2"))
-                        .bind(d["event"].to_string())
+                    sqlx::query("UPDATE events SET body = $1 WHERE event_id = $2")
+                        .bind(riskdesk_store::seal::seal(riskdesk_store::codec::EVENT_FIELD, &d["event"].to_string()))
                         .bind(key)
                         .execute(&mut **tx)
                         .await
                         .map_err(dberr)?;
                 }
                 Section::Cases => {
+                    use riskdesk_store::cases::{DESCRIPTION, SUMMARY};
+                    use riskdesk_store::seal::{seal, seal_opt};
                     sqlx::query("UPDATE cases SET title = $1, description = $2, summary = $3 WHERE id = $4")
                         .bind(text(d, "title").unwrap_or_default())
-                        .bind(text(d, "description").unwrap_or_default())
-                        .bind(text(d, "summary"))
+                        .bind(seal(DESCRIPTION, &text(d, "description").unwrap_or_default()))
+                        .bind(seal_opt(SUMMARY, text(d, "summary").as_deref()))
                         .bind(key)
                         .execute(&mut **tx)
                         .await
                         .map_err(dberr)?;
                     for e in d["timeline"].as_array().into_iter().flatten() {
                         sqlx::query("UPDATE case_events SET text = $1 WHERE id = $2")
-                            .bind(text(e, "text").unwrap_or_default())
+                            .bind(seal(riskdesk_store::cases::EVENT_TEXT, &text(e, "text").unwrap_or_default()))
                             .bind(e["id"].as_i64().unwrap_or(0))
                             .execute(&mut **tx)
                             .await
@@ -80,7 +84,7 @@ macro_rules! privacy_changes_sql {
                 }
                 Section::ListEntries => {
                     sqlx::query("UPDATE list_entries SET value = $1, reason = $2 WHERE id = $3")
-                        .bind(text(d, "value").unwrap_or_default())
+                        .bind(riskdesk_store::seal::seal(riskdesk_store::codec::LIST_VALUE, &text(d, "value").unwrap_or_default()))
                         .bind(text(d, "reason").unwrap_or_default())
                         .bind(key)
                         .execute(&mut **tx)
@@ -90,8 +94,8 @@ macro_rules! privacy_changes_sql {
                 Section::Disputes => {
                     for e in d["notifications"].as_array().into_iter().flatten() {
                         sqlx::query("UPDATE dispute_events SET normalised = $1, raw = $2 WHERE provider = $3 AND dedupe_key = $4")
-                            .bind(text(e, "normalised").unwrap_or_default())
-                            .bind(text(e, "raw").unwrap_or_default())
+                            .bind(riskdesk_store::seal::seal(riskdesk_store::disputes::EVENT_NORMALISED, &text(e, "normalised").unwrap_or_default()))
+                            .bind(riskdesk_store::seal::seal(riskdesk_store::disputes::EVENT_RAW, &text(e, "raw").unwrap_or_default()))
                             .bind(text(e, "provider").unwrap_or_default())
                             .bind(text(e, "dedupe_key").unwrap_or_default())
                             .execute(&mut **tx)
@@ -100,7 +104,7 @@ macro_rules! privacy_changes_sql {
                     }
                     for e in d["evidence"].as_array().into_iter().flatten() {
                         sqlx::query("UPDATE dispute_evidence SET note = $1 WHERE dispute_id = $2 AND item = $3")
-                            .bind(text(e, "note").unwrap_or_default())
+                            .bind(riskdesk_store::seal::seal(riskdesk_store::disputes::EVIDENCE_NOTE, &text(e, "note").unwrap_or_default()))
                             .bind(key)
                             .bind(text(e, "item").unwrap_or_default())
                             .execute(&mut **tx)
@@ -110,7 +114,7 @@ macro_rules! privacy_changes_sql {
                 }
                 Section::Handlings => {
                     sqlx::query("UPDATE handlings SET transcript = $1 WHERE handling_id = $2")
-                        .bind(text(d, "transcript").unwrap_or_default())
+                        .bind(riskdesk_store::seal::seal(riskdesk_store::qa::TRANSCRIPT, &text(d, "transcript").unwrap_or_default()))
                         .bind(key)
                         .execute(&mut **tx)
                         .await
@@ -151,11 +155,11 @@ macro_rules! privacy_changes_sql {
             .bind(&r.extension_reason)
             .bind(&r.identity)
             .bind(&r.identity_method)
-            .bind(&r.identity_evidence)
+            .bind(riskdesk_store::seal::seal_opt(riskdesk_store::privacy::IDENTITY_EVIDENCE, r.identity_evidence.as_deref()))
             .bind(&r.code_hash)
             .bind(opt_ms(r.code_expires_at))
-            .bind(&r.details)
-            .bind(&r.answer)
+            .bind(riskdesk_store::seal::seal(riskdesk_store::privacy::DETAILS, &r.details))
+            .bind(riskdesk_store::seal::seal_opt(riskdesk_store::privacy::ANSWER, r.answer.as_deref()))
             .bind(riskdesk_store::qa::to_json(&r.flags))
             .bind(r.duplicates)
             .bind(&r.created_by)
@@ -262,7 +266,7 @@ macro_rules! privacy_changes_sql {
                         .bind(e.at.timestamp_millis())
                         .bind(&e.actor)
                         .bind(&e.kind)
-                        .bind(&e.text)
+                        .bind(riskdesk_store::seal::seal(riskdesk_store::privacy::EVENT_TEXT, &e.text))
                         .execute(&mut **tx)
                         .await
                         .map_err(dberr)?;
@@ -294,7 +298,7 @@ macro_rules! privacy_changes_sql {
                     .bind(&v.customer_id)
                     .bind(&v.record_kind)
                     .bind(&v.record_id)
-                    .bind(&v.fields)
+                    .bind(riskdesk_store::seal::seal(riskdesk_store::privacy::VAULT_FIELDS, &v.fields))
                     .bind(&v.class)
                     .bind(&v.reason)
                     .bind(&v.until)
@@ -317,7 +321,7 @@ macro_rules! privacy_changes_sql {
                     .bind(job_id)
                     .bind(section)
                     .bind(seq)
-                    .bind(body)
+                    .bind(riskdesk_store::seal::seal(riskdesk_store::privacy::EXPORT_BODY, body))
                     .execute(&mut **tx)
                     .await
                     .map_err(dberr)?;
@@ -329,7 +333,7 @@ macro_rules! privacy_changes_sql {
                         .bind(e.at.timestamp_millis())
                         .bind(&e.actor)
                         .bind(&e.phase)
-                        .bind(&e.text)
+                        .bind(riskdesk_store::seal::seal(riskdesk_store::privacy::BREACH_EVENT_TEXT, &e.text))
                         .execute(&mut **tx)
                         .await
                         .map_err(dberr)?;
@@ -345,23 +349,18 @@ macro_rules! privacy_changes_sql {
                     .map_err(dberr)?;
                 }
                 PrivacyChange::OrderBodies(bodies) => {
-                    // One statement per 500 rows; where bodies are stored packed (no JSON cast:
-                    // SQLite) they are packed again, so a sweep does not grow the file.
-                    let packed: Vec<Option<Vec<u8>>> = if $jcast.is_empty() {
+                    // One statement per 500 rows; the bodies packed (and sealed) again, in
+                    // parallel, so a sweep neither grows the file nor leaves them readable.
+                    let stored: Vec<Vec<u8>> = {
                         use rayon::prelude::*;
-                        bodies.par_iter().map(|(_, body)| riskdesk_store::body::pack(body)).collect()
-                    } else {
-                        vec![None; bodies.len()]
+                        bodies.par_iter().map(|(_, body)| riskdesk_store::OrderBody::Json(body.clone()).to_stored()).collect()
                     };
-                    let rows: Vec<_> = bodies.iter().zip(packed).collect();
+                    let rows: Vec<_> = bodies.iter().zip(stored).collect();
                     for chunk in rows.chunks(500) {
-                        let mut q = QueryBuilder::<$db>::new(concat!("UPDATE orders SET body = v.column2", $jcast, " FROM ("));
-                        q.push_values(chunk, |mut b, ((id, body), packed)| {
+                        let mut q = QueryBuilder::<$db>::new("UPDATE orders SET body = v.column2 FROM (");
+                        q.push_values(chunk, |mut b, ((id, _), stored)| {
                             b.push_bind(id.clone());
-                            match packed {
-                                Some(p) => b.push_bind(p.clone()),
-                                None => b.push_bind(body.clone()),
-                            };
+                            b.push_bind(stored.clone());
                         });
                         q.push(") AS v WHERE orders.order_id = v.column1");
                         q.build().execute(&mut **tx).await.map_err(dberr)?;

@@ -41,11 +41,11 @@ macro_rules! privacy_sql {
                 extension_reason: row.try_get("extension_reason").map_err(dberr)?,
                 identity: row.try_get("identity").map_err(dberr)?,
                 identity_method: row.try_get("identity_method").map_err(dberr)?,
-                identity_evidence: row.try_get("identity_evidence").map_err(dberr)?,
+                identity_evidence: open_col_opt(row, "identity_evidence", riskdesk_store::privacy::IDENTITY_EVIDENCE)?,
                 code_hash: row.try_get("code_hash").map_err(dberr)?,
                 code_expires_at: opt_time(row.try_get("code_expires_at").map_err(dberr)?)?,
-                details: row.try_get("details").map_err(dberr)?,
-                answer: row.try_get("answer").map_err(dberr)?,
+                details: open_col(row, "details", riskdesk_store::privacy::DETAILS)?,
+                answer: open_col_opt(row, "answer", riskdesk_store::privacy::ANSWER)?,
                 flags: riskdesk_store::qa::json_list(&flags)?,
                 duplicates: row.try_get("duplicates").map_err(dberr)?,
                 created_by: row.try_get("created_by").map_err(dberr)?,
@@ -104,7 +104,7 @@ macro_rules! privacy_sql {
                 customer_id: row.try_get("customer_id").map_err(dberr)?,
                 record_kind: row.try_get("record_kind").map_err(dberr)?,
                 record_id: row.try_get("record_id").map_err(dberr)?,
-                fields: row.try_get("fields").map_err(dberr)?,
+                fields: open_col(row, "fields", riskdesk_store::privacy::VAULT_FIELDS)?,
                 class: row.try_get("class").map_err(dberr)?,
                 reason: row.try_get("reason").map_err(dberr)?,
                 until: row.try_get("until").map_err(dberr)?,
@@ -168,7 +168,7 @@ macro_rules! privacy_sql {
                             at: from_millis(r.try_get("at").map_err(dberr)?)?,
                             actor: r.try_get("actor").map_err(dberr)?,
                             kind: r.try_get("kind").map_err(dberr)?,
-                            text: r.try_get("text").map_err(dberr)?,
+                            text: open_col(r, "text", riskdesk_store::privacy::EVENT_TEXT)?,
                         })
                     })
                     .collect()
@@ -216,7 +216,7 @@ macro_rules! privacy_sql {
                         .fetch_all(&self.$r)
                         .await
                         .map_err(dberr)?;
-                Ok(rows)
+                rows.into_iter().map(|(s, b)| Ok((s, riskdesk_store::seal::open(riskdesk_store::privacy::EXPORT_BODY, b)?))).collect()
             }
 
             async fn privacy_outcomes(&self, request_id: &str) -> StoreResult<Vec<OutcomeRow>> {
@@ -315,7 +315,7 @@ macro_rules! privacy_sql {
                             at: from_millis(r.try_get("at").map_err(dberr)?)?,
                             actor: r.try_get("actor").map_err(dberr)?,
                             phase: r.try_get("phase").map_err(dberr)?,
-                            text: r.try_get("text").map_err(dberr)?,
+                            text: open_col(r, "text", riskdesk_store::privacy::BREACH_EVENT_TEXT)?,
                         })
                     })
                     .collect()

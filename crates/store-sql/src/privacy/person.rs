@@ -46,9 +46,9 @@ macro_rules! privacy_person_sql {
                             arose_at: first,
                             data: json!({
                                 "customer_id": r.try_get::<String, _>("customer_id").map_err(dberr)?,
-                                "email": r.try_get::<Option<String>, _>("email").map_err(dberr)?,
-                                "phone": r.try_get::<Option<String>, _>("phone").map_err(dberr)?,
-                                "name": r.try_get::<Option<String>, _>("name").map_err(dberr)?,
+                                "email": open_col_opt(&r, "email", riskdesk_store::codec::CUSTOMER_EMAIL)?,
+                                "phone": open_col_opt(&r, "phone", riskdesk_store::codec::CUSTOMER_PHONE)?,
+                                "name": open_col_opt(&r, "name", riskdesk_store::codec::CUSTOMER_NAME)?,
                                 "created_at": r.try_get::<Option<String>, _>("created_at").map_err(dberr)?,
                                 "invited_by": r.try_get::<Option<String>, _>("invited_by").map_err(dberr)?,
                                 "channel": r.try_get::<Option<String>, _>("channel").map_err(dberr)?,
@@ -116,7 +116,7 @@ macro_rules! privacy_person_sql {
                                 "id": a.try_get::<String, _>("id").map_err(dberr)?,
                                 "action": a.try_get::<String, _>("action").map_err(dberr)?,
                                 "reason": a.try_get::<String, _>("reason").map_err(dberr)?,
-                                "note": a.try_get::<String, _>("note").map_err(dberr)?,
+                                "note": open_col(a, "note", riskdesk_store::review::NOTE_FIELD)?,
                                 "at": ms_json(a.try_get("at").map_err(dberr)?),
                             }));
                         }
@@ -149,6 +149,7 @@ macro_rules! privacy_person_sql {
                         let id: String = r.try_get("event_id").map_err(dberr)?;
                         let at: i64 = r.try_get("occurred_at").map_err(dberr)?;
                         let body: String = r.try_get("body").map_err(dberr)?;
+                        let body = riskdesk_store::codec::event_json(&body)?;
                         let ty: String = r.try_get("type").map_err(dberr)?;
                         out.push(PersonRow {
                             key: id.clone(),
@@ -184,7 +185,7 @@ macro_rules! privacy_person_sql {
                         let mut evs = Vec::new();
                         for e in events {
                             evs.push(json!({"id": e.try_get::<i64, _>("id").map_err(dberr)?, "at": ms_json(e.try_get("at").map_err(dberr)?),
-                                            "kind": e.try_get::<String, _>("kind").map_err(dberr)?, "text": e.try_get::<String, _>("text").map_err(dberr)?}));
+                                            "kind": e.try_get::<String, _>("kind").map_err(dberr)?, "text": open_col(&e, "text", riskdesk_store::cases::EVENT_TEXT)?}));
                         }
                         let files = sqlx::query("SELECT id, name, content_type, size, sha256, added_at FROM case_attachments WHERE case_id = $1 ORDER BY id")
                             .bind(&id)
@@ -205,9 +206,9 @@ macro_rules! privacy_person_sql {
                             arose_at: created,
                             open: (is_open != 0 && claims).then(|| format!("case {id}")),
                             data: json!({"case_id": id, "kind": kind, "title": r.try_get::<String, _>("title").map_err(dberr)?,
-                                         "description": r.try_get::<String, _>("description").map_err(dberr)?,
+                                         "description": open_col(&r, "description", riskdesk_store::cases::DESCRIPTION)?,
                                          "status": r.try_get::<String, _>("status").map_err(dberr)?,
-                                         "summary": r.try_get::<Option<String>, _>("summary").map_err(dberr)?,
+                                         "summary": open_col_opt(&r, "summary", riskdesk_store::cases::SUMMARY)?,
                                          "resolution": r.try_get::<Option<String>, _>("resolution").map_err(dberr)?,
                                          "created_at": ms_json(Some(created)), "closed_at": ms_json(r.try_get("closed_at").map_err(dberr)?),
                                          "timeline": evs, "attachments": fs}),
@@ -219,7 +220,7 @@ macro_rules! privacy_person_sql {
                         "SELECT id, list, kind, value, reason, created_at, expires_at, removed_at FROM list_entries WHERE id > ",
                     );
                     q.push_bind(after.to_owned());
-                    q.push(" AND ((kind = 'customer' AND value = ");
+                    q.push(" AND ((kind = 'customer' AND match_key = ");
                     q.push_bind(cid.to_owned());
                     q.push(")");
                     if !who.match_keys.is_empty() {
@@ -240,7 +241,7 @@ macro_rules! privacy_person_sql {
                             arose_at: created,
                             open: None,
                             data: json!({"id": id, "list": r.try_get::<String, _>("list").map_err(dberr)?, "kind": r.try_get::<String, _>("kind").map_err(dberr)?,
-                                         "value": r.try_get::<String, _>("value").map_err(dberr)?, "reason": r.try_get::<String, _>("reason").map_err(dberr)?,
+                                         "value": open_col(&r, "value", riskdesk_store::codec::LIST_VALUE)?, "reason": r.try_get::<String, _>("reason").map_err(dberr)?,
                                          "created_at": ms_json(Some(created)), "expires_at": ms_json(r.try_get("expires_at").map_err(dberr)?),
                                          "removed_at": ms_json(r.try_get("removed_at").map_err(dberr)?)}),
                         });
@@ -273,7 +274,8 @@ macro_rules! privacy_person_sql {
                         {
                             evs.push(json!({"provider": e.try_get::<String, _>("provider").map_err(dberr)?, "dedupe_key": e.try_get::<String, _>("dedupe_key").map_err(dberr)?,
                                             "event_type": e.try_get::<String, _>("event_type").map_err(dberr)?, "occurred_at": ms_json(e.try_get("occurred_at").map_err(dberr)?),
-                                            "normalised": e.try_get::<String, _>("normalised").map_err(dberr)?, "raw": e.try_get::<String, _>("raw").map_err(dberr)?}));
+                                            "normalised": open_col(&e, "normalised", riskdesk_store::disputes::EVENT_NORMALISED)?,
+                                            "raw": open_col(&e, "raw", riskdesk_store::disputes::EVENT_RAW)?}));
                         }
                         let mut ev = Vec::new();
                         for e in sqlx::query("SELECT item, note, at FROM dispute_evidence WHERE dispute_id = $1 ORDER BY item")
@@ -282,7 +284,7 @@ macro_rules! privacy_person_sql {
                             .await
                             .map_err(dberr)?
                         {
-                            ev.push(json!({"item": e.try_get::<String, _>("item").map_err(dberr)?, "note": e.try_get::<String, _>("note").map_err(dberr)?,
+                            ev.push(json!({"item": e.try_get::<String, _>("item").map_err(dberr)?, "note": open_col(&e, "note", riskdesk_store::disputes::EVIDENCE_NOTE)?,
                                            "at": ms_json(e.try_get("at").map_err(dberr)?)}));
                         }
                         out.push(PersonRow {
@@ -326,7 +328,7 @@ macro_rules! privacy_person_sql {
                                          "closed_at": ms_json(Some(closed)), "case_ref": r.try_get::<Option<String>, _>("case_ref").map_err(dberr)?,
                                          "order_ids": parse_json(&orders), "actions": parse_json(&actions),
                                          "csat": r.try_get::<Option<i64>, _>("csat").map_err(dberr)?,
-                                         "transcript": r.try_get::<String, _>("transcript").map_err(dberr)?}),
+                                         "transcript": open_col(&r, "transcript", riskdesk_store::qa::TRANSCRIPT)?}),
                         });
                     }
                 }

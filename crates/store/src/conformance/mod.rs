@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
         $(
             #[tokio::test]
             async fn $case() {
+                $crate::seal::install($crate::conformance::test_ring());
                 let Some((store, _guard)) = $fresh.await else {
                     eprintln!("skipped: backend not configured");
                     return;
@@ -58,6 +59,13 @@ macro_rules! conformance_tests {
             }
         )*
     };
+}
+
+/// The key ring tests seal under: one fixed key, the same in every test of a process (the ring
+/// is the process's), so that personal fields are sealed throughout the suites.
+pub fn test_ring() -> crate::seal::Ring {
+    const KEY: [u8; 32] = [0x5e; 32];
+    crate::seal::Ring::new(&[], Some(&KEY))
 }
 
 pub fn hasher() -> EntityHasher {
