@@ -5,6 +5,7 @@
 # retention sweep anonymising every expired order (records/s). The jobs are timed in process
 # (crates/server/examples/privacy_bench.rs); identity, proposal and approval are not timed.
 # Usage: bench/privacy.sh [sqlite|postgres] [orders]
+# ENCRYPTION=off loads and runs with personal fields stored plain (encryption.enabled = false).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}
@@ -23,13 +24,15 @@ if [ "$backend" = postgres ]; then
 fi
 cleanup() { rm -rf "$dir"; [ -n "${db:-}" ] && psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"; true; }
 trap cleanup EXIT
-# The loaded SQLite directory is kept in $out/loaded-sqlite, so later runs start from a copy.
-if [ "$backend" = sqlite ] && [ -d "$out/loaded-sqlite" ]; then
-  cp "$out/loaded-sqlite/"* "$dir/"
+export RISKDESK_ENCRYPTION__ENABLED=true; cache=loaded-sqlite
+[ "${ENCRYPTION:-on}" = off ] && export RISKDESK_ENCRYPTION__ENABLED=false && cache=loaded-sqlite-plain
+# The loaded SQLite directory is kept in $out/$cache, so later runs start from a copy.
+if [ "$backend" = sqlite ] && [ -d "$out/$cache" ]; then
+  cp "$out/$cache/"* "$dir/"
 else
   echo -n "orders: "; RUST_LOG=error $bin "${args[@]}" import orders "$out/orders.jsonl" --no-progress
   echo -n "events: "; RUST_LOG=error $bin "${args[@]}" import events "$out/events.jsonl" --no-progress
-  if [ "$backend" = sqlite ]; then mkdir -p "$out/loaded-sqlite"; cp "$dir/"* "$out/loaded-sqlite/"; fi
+  if [ "$backend" = sqlite ]; then mkdir -p "$out/$cache"; cp "$dir/"* "$out/$cache/"; fi
 fi
 people=$(awk -v n="$n" 'NR % int(n / 5) == 17 { match($0, /"customer_id": *"[^"]*"/); s = substr($0, RSTART, RLENGTH); sub(/.*: *"/, "", s); sub(/"$/, "", s); print s }' "$out/orders.jsonl" | head -5)
 RUST_LOG=error target/release/examples/privacy_bench "$dir" $url $people

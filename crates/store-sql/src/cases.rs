@@ -263,7 +263,7 @@ macro_rules! cases_sql {
                     .bind(&a.sha256)
                     .bind(&a.added_by)
                     .bind(a.added_at.timestamp_millis())
-                    .bind(&a.data)
+                    .bind(riskdesk_store::seal::ring().seal_file(riskdesk_store::cases::ATTACHMENT_DATA, &a.data))
                     .execute(&mut **tx)
                     .await
                     .map_err(dberr)?;
@@ -492,6 +492,7 @@ macro_rules! cases_sql {
                 match row {
                     Some(r) => {
                         let data: Vec<u8> = r.try_get("data").map_err(dberr)?;
+                        let data = riskdesk_store::seal::ring().open_file(riskdesk_store::cases::ATTACHMENT_DATA, &data)?.into_owned();
                         Ok(Some(attachment_from(&r, data)?))
                     }
                     None => Ok(None),

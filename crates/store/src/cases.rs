@@ -16,13 +16,16 @@ pub const DESCRIPTION: &str = "cases.description";
 pub const SUMMARY: &str = "cases.summary";
 pub const EVENT_TEXT: &str = "case_events.text";
 pub const TASK_ANSWER: &str = "case_tasks.answer";
+pub const ATTACHMENT_DATA: &str = "case_attachments.data";
 pub const SEALED: &[crate::seal::SealedColumn] = {
-    use crate::seal::SealedColumn as C;
+    use crate::seal::{SealedColumn as C, int_key, key};
+    const ID: &[crate::seal::KeyPart] = &[key("id")];
     &[
-        C::text("cases", "id", "description", DESCRIPTION),
-        C::text("cases", "id", "summary", SUMMARY),
-        C::text("case_events", "CAST(id AS TEXT)", "text", EVENT_TEXT),
-        C::text("case_tasks", "id", "answer", TASK_ANSWER),
+        C::text("cases", ID, "description", DESCRIPTION),
+        C::text("cases", ID, "summary", SUMMARY),
+        C::text("case_events", &[int_key("id")], "text", EVENT_TEXT),
+        C::text("case_tasks", ID, "answer", TASK_ANSWER),
+        C { table: "case_attachments", key: ID, column: "data", field: ATTACHMENT_DATA, form: crate::seal::Form::File },
     ]
 };
 

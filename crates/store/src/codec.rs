@@ -414,7 +414,7 @@ pub type ListEntryRow = (String, String, String, String, String, String, String,
 /// (`crate::seal`); lists match on `match_key`, a keyed hash for personal kinds.
 pub const LIST_VALUE: &str = "list_entries.value";
 pub const LIST_SEALED: &[crate::seal::SealedColumn] =
-    &[crate::seal::SealedColumn::text("list_entries", "id", "value", LIST_VALUE)];
+    &[crate::seal::SealedColumn::text("list_entries", &[crate::seal::key("id")], "value", LIST_VALUE)];
 
 pub const LIST_ENTRY_COLUMNS: &str =
     "id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at";

@@ -13,11 +13,12 @@ pub const EVENT_RAW: &str = "dispute_events.raw";
 pub const EVENT_NORMALISED: &str = "dispute_events.normalised";
 pub const EVIDENCE_NOTE: &str = "dispute_evidence.note";
 pub const SEALED: &[crate::seal::SealedColumn] = {
-    use crate::seal::SealedColumn as C;
+    use crate::seal::{SealedColumn as C, key};
+    const EVENT: &[crate::seal::KeyPart] = &[key("provider"), key("dedupe_key")];
     &[
-        C::text("dispute_events", "provider || '/' || dedupe_key", "raw", EVENT_RAW),
-        C::text("dispute_events", "provider || '/' || dedupe_key", "normalised", EVENT_NORMALISED),
-        C::text("dispute_evidence", "dispute_id || '/' || item", "note", EVIDENCE_NOTE),
+        C::text("dispute_events", EVENT, "raw", EVENT_RAW),
+        C::text("dispute_events", EVENT, "normalised", EVENT_NORMALISED),
+        C::text("dispute_evidence", &[key("dispute_id"), key("item")], "note", EVIDENCE_NOTE),
     ]
 };
 

@@ -78,13 +78,16 @@ pub struct NewOrder {
 /// Every column that holds personal data sealed (`seal`), one line per area: what the re-sealing
 /// job walks after a key rotation or when encryption is switched on.
 pub fn sealed_columns() -> Vec<seal::SealedColumn> {
-    use seal::{Form, SealedColumn};
+    use seal::{Form, SealedColumn, key};
+    const CUSTOMER: &[seal::KeyPart] = &[key("customer_id")];
+    const ORDER: &[seal::KeyPart] = &[key("order_id")];
+    const EVENT: &[seal::KeyPart] = &[key("event_id")];
     let mut all = vec![
-        SealedColumn { table: "orders", key: "order_id", column: "body", field: body::FIELD, form: Form::Bytes },
-        SealedColumn::text("events", "event_id", "body", codec::EVENT_FIELD),
-        SealedColumn::text("customers", "customer_id", "email", codec::CUSTOMER_EMAIL),
-        SealedColumn::text("customers", "customer_id", "phone", codec::CUSTOMER_PHONE),
-        SealedColumn::text("customers", "customer_id", "name", codec::CUSTOMER_NAME),
+        SealedColumn { table: "orders", key: ORDER, column: "body", field: body::FIELD, form: Form::Bytes },
+        SealedColumn::text("events", EVENT, "body", codec::EVENT_FIELD),
+        SealedColumn::text("customers", CUSTOMER, "email", codec::CUSTOMER_EMAIL),
+        SealedColumn::text("customers", CUSTOMER, "phone", codec::CUSTOMER_PHONE),
+        SealedColumn::text("customers", CUSTOMER, "name", codec::CUSTOMER_NAME),
     ];
     all.extend_from_slice(codec::LIST_SEALED);
     all.extend_from_slice(review::SEALED);

@@ -19,20 +19,17 @@ pub const EXPORT_BODY: &str = "privacy_export_parts.body";
 pub const VAULT_FIELDS: &str = "privacy_vault.fields";
 pub const BREACH_EVENT_TEXT: &str = "privacy_breach_events.text";
 pub const SEALED: &[crate::seal::SealedColumn] = {
-    use crate::seal::SealedColumn as C;
+    use crate::seal::{SealedColumn as C, int_key, key};
+    const REQUEST: &[crate::seal::KeyPart] = &[key("request_id")];
+    const ID: &[crate::seal::KeyPart] = &[int_key("id")];
     &[
-        C::text("privacy_requests", "request_id", "details", DETAILS),
-        C::text("privacy_requests", "request_id", "answer", ANSWER),
-        C::text("privacy_requests", "request_id", "identity_evidence", IDENTITY_EVIDENCE),
-        C::text("privacy_request_events", "CAST(id AS TEXT)", "text", EVENT_TEXT),
-        C::text(
-            "privacy_export_parts",
-            "job_id || '/' || CAST(section AS TEXT) || '/' || CAST(seq AS TEXT)",
-            "body",
-            EXPORT_BODY,
-        ),
-        C::text("privacy_vault", "vault_id", "fields", VAULT_FIELDS),
-        C::text("privacy_breach_events", "CAST(id AS TEXT)", "text", BREACH_EVENT_TEXT),
+        C::text("privacy_requests", REQUEST, "details", DETAILS),
+        C::text("privacy_requests", REQUEST, "answer", ANSWER),
+        C::text("privacy_requests", REQUEST, "identity_evidence", IDENTITY_EVIDENCE),
+        C::text("privacy_request_events", ID, "text", EVENT_TEXT),
+        C::text("privacy_export_parts", &[key("job_id"), int_key("section"), int_key("seq")], "body", EXPORT_BODY),
+        C::text("privacy_vault", &[key("vault_id")], "fields", VAULT_FIELDS),
+        C::text("privacy_breach_events", ID, "text", BREACH_EVENT_TEXT),
     ]
 };
 

@@ -14,10 +14,10 @@ use serde::Serialize;
 pub const TRANSCRIPT: &str = "handlings.transcript";
 pub const COMMENT: &str = "qa_reviews.comment";
 pub const SEALED: &[crate::seal::SealedColumn] = {
-    use crate::seal::SealedColumn as C;
+    use crate::seal::{SealedColumn as C, key};
     &[
-        C::text("handlings", "handling_id", "transcript", TRANSCRIPT),
-        C::text("qa_reviews", "review_id", "comment", COMMENT),
+        C::text("handlings", &[key("handling_id")], "transcript", TRANSCRIPT),
+        C::text("qa_reviews", &[key("review_id")], "comment", COMMENT),
     ]
 };
 

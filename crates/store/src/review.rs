@@ -95,7 +95,7 @@ pub struct QueueStats {
 /// The reviewer's note, sealed at rest (`crate::seal`).
 pub const NOTE_FIELD: &str = "review_actions.note";
 pub const SEALED: &[crate::seal::SealedColumn] =
-    &[crate::seal::SealedColumn::text("review_actions", "id", "note", NOTE_FIELD)];
+    &[crate::seal::SealedColumn::text("review_actions", &[crate::seal::key("id")], "note", NOTE_FIELD)];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReviewActionRecord {

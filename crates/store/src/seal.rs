@@ -30,6 +30,9 @@ pub const SEALED_V1: u8 = 0x02;
 const TEXT_SEALED: &str = "enc1:";
 const TEXT_ESCAPED: &str = "enc0:";
 const NONCE: usize = 12;
+/// The start of a sealed file (case attachments): files are arbitrary bytes, so one tag byte
+/// could be a file's own first byte; eight cannot, in practice.
+const FILE_MAGIC: &[u8; 8] = b"\x02rdseal1";
 
 /// A key's identity: the first four bytes of a hash of its material, so that two deployments'
 /// keys, or two generations of one, never share an id.
@@ -175,6 +178,39 @@ impl Ring {
     }
 }
 
+impl Ring {
+    /// A file as stored: sealed under the primary key behind [`FILE_MAGIC`], or as it is.
+    pub fn seal_file(&self, field: &str, data: &[u8]) -> Vec<u8> {
+        match self.encrypt(field, data) {
+            Some((id, nonce, sealed)) => {
+                let mut out = Vec::with_capacity(FILE_MAGIC.len() + 4 + NONCE + sealed.len());
+                out.extend_from_slice(FILE_MAGIC);
+                out.extend_from_slice(&id.0);
+                out.extend_from_slice(&nonce);
+                out.extend_from_slice(&sealed);
+                out
+            }
+            None => data.to_vec(),
+        }
+    }
+
+    /// A stored file, opened.
+    pub fn open_file<'a>(&self, field: &str, stored: &'a [u8]) -> StoreResult<Cow<'a, [u8]>> {
+        let Some(rest) = stored.strip_prefix(FILE_MAGIC.as_slice()) else { return Ok(Cow::Borrowed(stored)) };
+        if rest.len() < 4 + NONCE {
+            return Err(corrupt(field, "too short"));
+        }
+        let id = KeyId([rest[0], rest[1], rest[2], rest[3]]);
+        self.decrypt(field, id, &rest[4..4 + NONCE], &rest[4 + NONCE..]).map(Cow::Owned)
+    }
+}
+
+/// The key a stored file is sealed under; `None` for a plain one.
+pub fn file_key(stored: &[u8]) -> Option<KeyId> {
+    let rest = stored.strip_prefix(FILE_MAGIC.as_slice())?;
+    (rest.len() >= 4).then(|| KeyId([rest[0], rest[1], rest[2], rest[3]]))
+}
+
 fn parse_id(hex: &str) -> Option<KeyId> {
     if hex.len() != 8 || !hex.is_ascii() {
         return None;
@@ -203,15 +239,34 @@ pub enum Form {
     Text,
     /// A stored body (`crate::body` for orders): bytes, sealed with the [`SEALED_V1`] tag.
     Bytes,
+    /// A file: any bytes, sealed behind an eight-byte marker.
+    File,
 }
 
-/// A column that holds personal data sealed: what the re-sealing job walks. Each area lists its
-/// own in its store module; [`crate::sealed_columns`] gathers them.
+/// A column of a table's primary key: its name, and whether it holds integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyPart {
+    pub column: &'static str,
+    pub integer: bool,
+}
+
+/// A text column of a primary key.
+pub const fn key(column: &'static str) -> KeyPart {
+    KeyPart { column, integer: false }
+}
+
+/// An integer column of a primary key.
+pub const fn int_key(column: &'static str) -> KeyPart {
+    KeyPart { column, integer: true }
+}
+
+/// A column that holds personal data sealed: what the re-sealing job walks, page by page in the
+/// order of the table's primary key. Each area lists its own in its store module;
+/// [`crate::sealed_columns`] gathers them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SealedColumn {
     pub table: &'static str,
-    /// A unique key of the row, as an SQL expression both backends read as text.
-    pub key: &'static str,
+    pub key: &'static [KeyPart],
     pub column: &'static str,
     /// The associated data the value is bound to: `table.column`.
     pub field: &'static str,
@@ -219,10 +274,13 @@ pub struct SealedColumn {
 }
 
 impl SealedColumn {
-    pub const fn text(table: &'static str, key: &'static str, column: &'static str, field: &'static str) -> Self {
+    pub const fn text(table: &'static str, key: &'static [KeyPart], column: &'static str, field: &'static str) -> Self {
         Self { table, key, column, field, form: Form::Text }
     }
 }
+
+/// The separator of a multi-column key in a pass's cursor (it cannot occur in the ids).
+pub const KEY_SEPARATOR: char = '\u{1f}';
 
 /// One page of a re-sealing pass over a column.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -234,14 +292,16 @@ pub struct ResealPage {
     /// Rows written again under the primary key (fewer than `stale` when a row changed meanwhile:
     /// it was written under the primary by whoever changed it).
     pub resealed: u64,
-    /// The last key read, to continue after; `None` when the column is done.
+    /// The last key read, to continue after (its parts joined by [`KEY_SEPARATOR`]); `None` when
+    /// the column is done.
     pub next: Option<String>,
 }
 
 /// Storage of the re-sealing job.
 #[async_trait::async_trait]
 pub trait SealStore: Send + Sync {
-    /// Reads up to `limit` rows of `column` after key `after` (in key order) and, when `write`,
+    /// Reads up to `limit` rows of `column` after key `after` (in key order; empty: from the
+    /// start) and, when `write`,
     /// writes those not sealed under the ring's primary key again under it, each only if it
     /// still holds the value read (a concurrent change wins).
     async fn reseal(&self, column: &SealedColumn, after: &str, limit: i64, write: bool) -> StoreResult<ResealPage>;
@@ -364,6 +424,20 @@ mod tests {
         {
             assert!(ring.open_text("f", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn files_round_trip_and_plain_files_pass() {
+        let ring = Ring::new(&[K1], Some(&K1));
+        let pdf = b"%PDF-1.7 passport scan".to_vec();
+        let stored = ring.seal_file("case_attachments.data", &pdf);
+        assert!(!stored.windows(8).any(|w| w == b"passport"));
+        assert_eq!(file_key(&stored), Some(KeyId::of(&K1)));
+        assert_eq!(ring.open_file("case_attachments.data", &stored).unwrap().as_ref(), pdf.as_slice());
+        // A plain file that starts with a body's tag byte is still a plain file.
+        let odd = vec![SEALED_V1, 1, 2, 3];
+        assert_eq!(ring.open_file("case_attachments.data", &odd).unwrap().as_ref(), odd.as_slice());
+        assert_eq!(Ring::new(&[], None).seal_file("f", &odd), odd);
     }
 
     proptest! {

@@ -185,6 +185,16 @@ async fn demo_data_is_sealed_at_rest(url: Option<&str>) {
         assert!(per_column.get(&(t.to_owned(), c.to_owned())).is_some_and(|n| *n > 0), "no sealed value in {must}");
     }
     assert_eq!(stale(&data, url), 0, "every sealed value is under the primary key");
+
+    // A rotation re-seals every value; with the first key retired, a second rotation opens them
+    // all again (under the second key alone) and re-seals them under a third.
+    let first = key_ids(&data);
+    run_ok(&data, url, &["encryption", "rotate"]);
+    assert_eq!(stale(&data, url), 0);
+    run_ok(&data, url, &["encryption", "retire", &first[0]]);
+    run_ok(&data, url, &["encryption", "rotate"]);
+    assert_eq!(stale(&data, url), 0);
+    assert_eq!(key_ids(&data).len(), 2);
 }
 
 #[test]

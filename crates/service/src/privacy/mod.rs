@@ -59,7 +59,7 @@ impl Default for PrivacyConfig {
             recipients: vec!["payment provider".into(), "helpdesk".into(), "shop system".into()],
             controller: "the shop operating this riskdesk".into(),
             sweep_every_hours: 24,
-            sweep_batch: 2_000,
+            sweep_batch: 10_000,
         }
     }
 }
