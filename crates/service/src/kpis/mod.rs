@@ -195,11 +195,19 @@ impl Service {
         self.kpi_settings().zone().unwrap_or(chrono_tz::Europe::Berlin)
     }
 
-    /// Counts changed orders into the aggregates, at most `budget` of them; returns how many.
+    /// Counts changed orders into the aggregates, at most `budget` of them, in transactions of
+    /// 2,000 (a bulk count); returns how many.
     pub async fn refresh_kpis(&self, budget: usize) -> ServiceResult<usize> {
+        self.refresh_kpis_in(budget, 2_000).await
+    }
+
+    /// The same in transactions of `chunk` orders. The background refresher counts beside live
+    /// intake in chunks of 250: a transaction of 2,000 held the one SQLite writer long enough to
+    /// raise intake's p99 from about 9 to 26 ms.
+    async fn refresh_kpis_in(&self, budget: usize, chunk: usize) -> ServiceResult<usize> {
         let mut done = 0;
         while done < budget {
-            let marks = self.store().kpi_dirty((budget - done).min(2000) as i64).await?;
+            let marks = self.store().kpi_dirty((budget - done).min(chunk) as i64).await?;
             if marks.is_empty() {
                 break;
             }
@@ -244,7 +252,7 @@ impl Service {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
             loop {
                 tick.tick().await;
-                if let Err(e) = svc.refresh_kpis(usize::MAX).await {
+                if let Err(e) = svc.refresh_kpis_in(usize::MAX, 250).await {
                     tracing::warn!(error = %e, "counting KPIs failed; it runs again in five seconds");
                 }
             }
