@@ -349,14 +349,14 @@ macro_rules! privacy_changes_sql {
                     .map_err(dberr)?;
                 }
                 PrivacyChange::OrderBodies(bodies) => {
-                    // One statement per 500 rows; the bodies packed (and sealed) again, in
+                    // One statement per 5,000 rows; the bodies packed (and sealed) again, in
                     // parallel, so a sweep neither grows the file nor leaves them readable.
                     let stored: Vec<Vec<u8>> = {
                         use rayon::prelude::*;
                         bodies.par_iter().map(|(_, body)| riskdesk_store::OrderBody::Json(body.clone()).to_stored()).collect()
                     };
                     let rows: Vec<_> = bodies.iter().zip(stored).collect();
-                    for chunk in rows.chunks(500) {
+                    for chunk in rows.chunks(5000) {
                         let mut q = QueryBuilder::<$db>::new("UPDATE orders SET body = v.column2 FROM (");
                         q.push_values(chunk, |mut b, ((id, _), stored)| {
                             b.push_bind(id.clone());
