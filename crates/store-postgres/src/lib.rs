@@ -183,15 +183,23 @@ impl Store for PgStore {
         let mut rows = codec::customer_rows(&fresh);
         rows.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
         let col = |f: fn(&codec::CustomerRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+        // Each contact sealed once.
+        let (mut emails, mut phones, mut names) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &rows {
+            let (e, p, n) = r.sealed_contact();
+            emails.push(e);
+            phones.push(p);
+            names.push(n);
+        }
         sqlx::query(concat!(
             "INSERT INTO customers (customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at) \
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::int8[]) ",
             upsert_customer!()
         ))
         .bind(rows.iter().map(|r| r.customer_id.clone()).collect::<Vec<_>>())
-        .bind(col(|r| r.sealed_contact().0))
-        .bind(col(|r| r.sealed_contact().1))
-        .bind(col(|r| r.sealed_contact().2))
+        .bind(emails)
+        .bind(phones)
+        .bind(names)
         .bind(col(|r| r.created_at.clone()))
         .bind(col(|r| r.invited_by.clone()))
         .bind(col(|r| r.channel.clone()))

@@ -125,7 +125,7 @@ impl OrderBody {
     pub fn to_stored(&self) -> Vec<u8> {
         match self {
             Self::Packed(p) => p.clone(),
-            Self::Json(s) => body::seal(body::pack(s).unwrap_or_else(|| s.as_bytes().to_vec())),
+            Self::Json(s) => body::store_json(s),
         }
     }
 

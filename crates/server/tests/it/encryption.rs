@@ -51,75 +51,22 @@ async fn raw_values(data: &Path, url: Option<&str>) -> Vec<(String, String, Stri
 }
 
 async fn raw_values_of(sqlite: &Path, url: Option<&str>) -> Vec<(String, String, String, bool)> {
-    let raw_bytes = |b: &[u8]| -> (String, bool) {
-        if b.first() == Some(&SEALED_V1) { (String::new(), true) } else { (crate::privacy::reveal_bytes(b), false) }
+    use crate::privacy::{Raw, postgres_raw, reveal_bytes, sqlite_raw};
+    let values = match url {
+        None => sqlite_raw(sqlite),
+        Some(url) => postgres_raw(url).await,
     };
-    let mut out = Vec::new();
-    match url {
-        None => {
-            let c = rusqlite::Connection::open(sqlite).unwrap();
-            let tables: Vec<String> = c
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-                .unwrap()
-                .query_map([], |r| r.get(0))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            for t in tables {
-                let mut st = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
-                let names: Vec<String> = st.column_names().iter().map(|n| n.to_string()).collect();
-                let mut rows = st.query([]).unwrap();
-                while let Some(r) = rows.next().unwrap() {
-                    for (i, col) in names.iter().enumerate() {
-                        match r.get_ref(i).unwrap() {
-                            rusqlite::types::ValueRef::Text(b) => {
-                                let s = String::from_utf8_lossy(b).into_owned();
-                                let sealed = s.starts_with("enc1:");
-                                out.push((t.clone(), col.clone(), s, sealed));
-                            }
-                            rusqlite::types::ValueRef::Blob(b) => {
-                                let (s, sealed) = raw_bytes(b);
-                                out.push((t.clone(), col.clone(), s, sealed));
-                            }
-                            _ => {}
-                        }
-                    }
-                }
+    values
+        .into_iter()
+        .map(|(t, c, v)| match v {
+            Raw::Text(s) => {
+                let sealed = s.starts_with("enc1:");
+                (t, c, s, sealed)
             }
-        }
-        Some(url) => {
-            use sqlx::Row;
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            let columns: Vec<(String, String, String)> = sqlx::query(
-                "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
-                 WHERE table_schema = 'public'",
-            )
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
-            for (t, c, ty) in columns {
-                let q = if ty == "bytea" {
-                    format!("SELECT \"{c}\" FROM \"{t}\" WHERE \"{c}\" IS NOT NULL")
-                } else {
-                    format!("SELECT CAST(\"{c}\" AS TEXT) FROM \"{t}\" WHERE \"{c}\" IS NOT NULL")
-                };
-                for r in sqlx::query(sqlx::AssertSqlSafe(q)).fetch_all(&pool).await.unwrap() {
-                    let (s, sealed) = if ty == "bytea" {
-                        raw_bytes(&r.get::<Vec<u8>, _>(0))
-                    } else {
-                        let s: String = r.get(0);
-                        let sealed = s.starts_with("enc1:");
-                        (s, sealed)
-                    };
-                    out.push((t.clone(), c.clone(), s, sealed));
-                }
-            }
-        }
-    }
-    out
+            Raw::Bytes(b) if b.first() == Some(&SEALED_V1) => (t, c, String::new(), true),
+            Raw::Bytes(b) => (t, c, reveal_bytes(&b), false),
+        })
+        .collect()
 }
 
 /// The demo's people as the service reads them (with the key): e-mails, names, phones, IBANs,

@@ -46,7 +46,14 @@ async fn received(app: &TestApp, days_ago: i64) -> String {
 }
 
 /// Every text of a SQLite database, as (table, text); packed bodies unpacked.
-pub(crate) fn sqlite_texts(db: &std::path::Path) -> Vec<(String, String)> {
+/// A stored value as the database holds it, before any key is applied.
+pub(crate) enum Raw {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// Every text and blob of a SQLite database, as (table, column, value).
+pub(crate) fn sqlite_raw(db: &std::path::Path) -> Vec<(String, String, Raw)> {
     let mut out = Vec::new();
     let c = rusqlite::Connection::open(db).unwrap();
     let tables: Vec<String> = c
@@ -62,26 +69,64 @@ pub(crate) fn sqlite_texts(db: &std::path::Path) -> Vec<(String, String)> {
         let mut rows = st.query([]).unwrap();
         while let Some(r) = rows.next().unwrap() {
             for (i, col) in names.iter().enumerate() {
-                match r.get_ref(i).unwrap() {
-                    rusqlite::types::ValueRef::Text(b) => {
-                        out.push((t.clone(), reveal_text(&t, col, &String::from_utf8_lossy(b))))
-                    }
-                    rusqlite::types::ValueRef::Blob(b) => out.push((t.clone(), reveal_bytes(b))),
-                    _ => {}
-                }
+                let v = match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Text(b) => Raw::Text(String::from_utf8_lossy(b).into_owned()),
+                    rusqlite::types::ValueRef::Blob(b) => Raw::Bytes(b.to_vec()),
+                    _ => continue,
+                };
+                out.push((t.clone(), col.clone(), v));
             }
         }
     }
     out
 }
 
-/// A stored text as a reader with the keys sees it: sealed values opened (the scans look for
-/// personal values that are still there, sealed or not).
-pub(crate) fn reveal_text(table: &str, column: &str, text: &str) -> String {
-    riskdesk_store::seal::ring()
-        .open_text(&format!("{table}.{column}"), text)
-        .map(|t| t.into_owned())
-        .unwrap_or_else(|_| text.to_owned())
+/// Every non-null value of a PostgreSQL database, as (table, column, value): bytea as bytes,
+/// everything else as text.
+pub(crate) async fn postgres_raw(url: &str) -> Vec<(String, String, Raw)> {
+    use sqlx::Row;
+    let mut out = Vec::new();
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let columns: Vec<(String, String, String)> = sqlx::query(
+        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_schema = 'public'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect();
+    for (t, c, ty) in columns {
+        let bytes = ty == "bytea";
+        let q = if bytes {
+            format!("SELECT \"{c}\" FROM \"{t}\" WHERE \"{c}\" IS NOT NULL")
+        } else {
+            format!("SELECT CAST(\"{c}\" AS TEXT) FROM \"{t}\" WHERE \"{c}\" IS NOT NULL")
+        };
+        for r in sqlx::query(sqlx::AssertSqlSafe(q)).fetch_all(&pool).await.unwrap() {
+            let v = if bytes { Raw::Bytes(r.get(0)) } else { Raw::Text(r.get(0)) };
+            out.push((t.clone(), c.clone(), v));
+        }
+    }
+    out
+}
+
+/// Every text of a SQLite database, as (table, text); sealed values opened, bodies unpacked.
+pub(crate) fn sqlite_texts(db: &std::path::Path) -> Vec<(String, String)> {
+    sqlite_raw(db).into_iter().map(|(t, c, v)| (t.clone(), reveal(&t, &c, v))).collect()
+}
+
+/// A stored value as a reader with the keys sees it: sealed values opened, bodies unpacked (the
+/// scans look for personal values that are still there, sealed or not).
+fn reveal(table: &str, column: &str, v: Raw) -> String {
+    match v {
+        Raw::Text(text) => riskdesk_store::seal::ring()
+            .open_text(&format!("{table}.{column}"), &text)
+            .map(|t| t.into_owned())
+            .unwrap_or(text),
+        Raw::Bytes(b) => reveal_bytes(&b),
+    }
 }
 
 /// A stored blob opened and unpacked where it is a body.
@@ -91,49 +136,13 @@ pub(crate) fn reveal_bytes(b: &[u8]) -> String {
 
 /// Every text in the database, as (table, text); sealed values opened, packed bodies unpacked.
 async fn every_value(app: &TestApp) -> Vec<(String, String)> {
-    let mut out = Vec::new();
     match &app._guard {
-        Guard::Dir(dir) => out = sqlite_texts(&dir.path().join("db")),
+        Guard::Dir(dir) => sqlite_texts(&dir.path().join("db")),
         Guard::Pg(db) => {
-            use sqlx::Row;
-            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-            let columns: Vec<(String, String, String)> = sqlx::query(
-                "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
-                 WHERE table_schema = 'public'",
-            )
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
-            for (t, c, ty) in columns {
-                if ty == "bytea" {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT \"{c}\" FROM \"{t}\" WHERE \"{c}\" IS NOT NULL"
-                    )))
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
-                    for r in rows {
-                        out.push((t.clone(), reveal_bytes(&r.get::<Vec<u8>, _>(0))));
-                    }
-                } else {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT CAST(\"{c}\" AS TEXT) FROM \"{t}\" WHERE \"{c}\" IS NOT NULL"
-                    )))
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
-                    for r in rows {
-                        out.push((t.clone(), reveal_text(&t, &c, &r.get::<String, _>(0))));
-                    }
-                }
-            }
+            postgres_raw(&db.url).await.into_iter().map(|(t, c, v)| (t.clone(), reveal(&t, &c, v))).collect()
         }
         Guard::None => panic!("no database to scan"),
     }
-    out
 }
 
 fn holds(text: &str, v: &str) -> bool {

@@ -21,7 +21,7 @@ macro_rules! privacy_changes_sql {
                 }
                 Section::Orders => {
                     sqlx::query("UPDATE orders SET body = $1 WHERE order_id = $2")
-                        .bind(riskdesk_store::OrderBody::Json(d["order"].to_string()).to_stored())
+                        .bind(riskdesk_store::body::store_json(&d["order"].to_string()))
                         .bind(key)
                         .execute(&mut **tx)
                         .await
@@ -353,7 +353,7 @@ macro_rules! privacy_changes_sql {
                     // parallel, so a sweep neither grows the file nor leaves them readable.
                     let stored: Vec<Vec<u8>> = {
                         use rayon::prelude::*;
-                        bodies.par_iter().map(|(_, body)| riskdesk_store::OrderBody::Json(body.clone()).to_stored()).collect()
+                        bodies.par_iter().map(|(_, body)| riskdesk_store::body::store_json(body)).collect()
                     };
                     let rows: Vec<_> = bodies.iter().zip(stored).collect();
                     for chunk in rows.chunks(5000) {
