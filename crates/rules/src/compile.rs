@@ -4,7 +4,7 @@
 //! slots, so evaluation never touches storage.
 
 use crate::eval::{ArithOp, Env, Fault, Node, arith, compare, equals, truthy};
-use crate::needs::{Agg, ListKind, ListSpec, ListType, Need, Subject, VelocitySpec, parse_window};
+use crate::needs::{Agg, ListKind, ListSpec, ListType, Need, ReturnFact, Subject, VelocitySpec, parse_window};
 use crate::schema::{LIST_KINDS, VARS, VELOCITY_ENTITIES, Var};
 use crate::value::{Ty, V, Value};
 use cel::common::ast::{CallExpr, Expr, IdedExpr, LiteralValue, SourceInfo, operators as op};
@@ -60,6 +60,8 @@ impl Slots {
                 },
                 Need::List(_) => Ty::Bool,
                 Need::Attribute(_) => Ty::Dyn,
+                Need::Returns(r) if r.is_money() => Ty::Double,
+                Need::Returns(_) => Ty::Int,
             }
         }
     }
@@ -236,6 +238,10 @@ impl Cx<'_> {
             }
             let slot = self.slots.need(Need::Attribute(name.to_owned()));
             return Ok((slot, Ty::Dyn));
+        }
+        if let Some(r) = ReturnFact::by_name(&path) {
+            let slot = self.slots.need(Need::Returns(r));
+            return Ok((slot, self.slots.ty(slot)));
         }
         match Var::by_name(&path) {
             Some(v) => Ok((v.slot() as u32, v.def().ty)),
@@ -742,7 +748,13 @@ fn example(root: &str) -> &'static str {
 
 /// The catalogue name closest to a misspelt one, if it is close.
 fn suggest(path: &str) -> Option<&'static str> {
-    VARS.iter().map(|v| (edit_distance(path, v.name), v.name)).filter(|(d, _)| *d <= 3).min().map(|(_, n)| n)
+    VARS.iter()
+        .map(|v| v.name)
+        .chain(ReturnFact::ALL.iter().map(|r| r.name()))
+        .map(|n| (edit_distance(path, n), n))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, n)| n)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -155,6 +155,8 @@ pub fn fill_order(order: &Order, h: &History, c: &ClusterFacts, f: &mut [Value])
     set(f, Var::LegitLabels, Value::Int(h.legit_labels));
     let rate = if h.prior_orders > 0 { h.returns as f64 / h.prior_orders as f64 } else { 0.0 };
     set(f, Var::ReturnRate, Value::Double(rate));
+    let claims = if h.prior_orders > 0 { h.refund_claims as f64 / h.prior_orders as f64 } else { 0.0 };
+    set(f, Var::ClaimRate, Value::Double(claims));
     set(
         f,
         Var::HoursSinceAccountChange,

@@ -186,12 +186,60 @@ impl fmt::Display for ListSpec {
     }
 }
 
+/// A customer variable counted from the account's return trail (deliveries, returns, warehouse
+/// notes, refunds, chargebacks per order). These read event bodies, so they are read only for
+/// rule sets that use them; to an analyst they are `customer.*` fields like the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum ReturnFact {
+    LateReturns,
+    WearNotes,
+    RefundAndChargeback,
+    Refunded,
+    KeptValue,
+}
+
+impl ReturnFact {
+    pub const ALL: [ReturnFact; 5] =
+        [Self::LateReturns, Self::WearNotes, Self::RefundAndChargeback, Self::Refunded, Self::KeptValue];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LateReturns => "customer.late_returns",
+            Self::WearNotes => "customer.wear_notes",
+            Self::RefundAndChargeback => "customer.refund_and_chargeback",
+            Self::Refunded => "customer.refunded",
+            Self::KeptValue => "customer.kept_value",
+        }
+    }
+
+    pub fn by_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    pub fn is_money(self) -> bool {
+        matches!(self, Self::Refunded | Self::KeptValue)
+    }
+
+    pub fn doc(self) -> &'static str {
+        match self {
+            Self::LateReturns => {
+                "Returns asked for in the last days of the return window after delivery ([disputes.returns] window_days, late_days)."
+            }
+            Self::WearNotes => "Returns the warehouse noted as worn, used, stained, smelling or with tags removed.",
+            Self::RefundAndChargeback => "Earlier orders with both a refund and a chargeback (double dipping).",
+            Self::Refunded => "Refunds issued to the account, major units.",
+            Self::KeptValue => "What the account kept: `customer.spend` less `customer.refunded`, never below 0.",
+        }
+    }
+}
+
 /// One dynamic slot of the frame.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Need {
     Velocity(VelocitySpec),
     List(ListSpec),
     Attribute(String),
+    Returns(ReturnFact),
 }
 
 impl fmt::Display for Need {
@@ -200,6 +248,7 @@ impl fmt::Display for Need {
             Need::Velocity(v) => v.fmt(f),
             Need::List(l) => l.fmt(f),
             Need::Attribute(a) => write!(f, "attributes.{a}"),
+            Need::Returns(r) => f.write_str(r.name()),
         }
     }
 }

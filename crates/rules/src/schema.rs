@@ -68,6 +68,7 @@ vars! {
     FraudLabels = "customer.fraud_labels": Int, "Orders of the account confirmed as fraud.";
     LegitLabels = "customer.legit_labels": Int, "Orders of the account confirmed as legitimate.";
     ReturnRate = "customer.return_rate": Double, "Returns per earlier order (0 with none): serial returning.";
+    ClaimRate = "customer.claim_rate": Double, "Refund claims per earlier order (0 with none).";
     HoursSinceAccountChange = "customer.hours_since_account_change": Double, "Hours since the last password, e-mail, phone or address change; null if none.";
     NewDevice = "customer.new_device": Bool, "The account ordered before, never from this device.";
     NewShippingAddress = "customer.new_shipping_address": Bool, "The account ordered before, never to this address.";
@@ -80,6 +81,20 @@ vars! {
     ClusterSize = "cluster.size": Int, "Accounts linked to this one through shared entities, itself included.";
     ClusterFraud = "cluster.fraud_accounts": Int, "Linked accounts with an order confirmed as fraud.";
     ClusterChargebacks = "cluster.chargeback_accounts": Int, "Linked accounts with a chargeback.";
+}
+
+/// Every variable a rule can name: the fixed ones, then those read only for rule sets that use
+/// them (the return trail, [`crate::needs::ReturnFact`]).
+pub fn catalogue() -> Vec<VarDef> {
+    use crate::needs::ReturnFact;
+    VARS.iter()
+        .copied()
+        .chain(ReturnFact::ALL.iter().map(|r| VarDef {
+            name: r.name(),
+            ty: if r.is_money() { Ty::Double } else { Ty::Int },
+            doc: r.doc(),
+        }))
+        .collect()
 }
 
 impl Var {

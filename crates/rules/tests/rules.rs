@@ -277,6 +277,7 @@ fn the_starter_pack_validates() {
             riskdesk_rules::needs::Need::Velocity(_) => Value::Int(1),
             riskdesk_rules::needs::Need::List(_) => Value::Bool(false),
             riskdesk_rules::needs::Need::Attribute(_) => Value::Null,
+            riskdesk_rules::needs::Need::Returns(_) => Value::Int(0),
         })
         .collect();
     let out = run(&set, &o, &facts);

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use riskdesk_domain::Verdict;
 use riskdesk_domain::intake::parse_order_json;
-use riskdesk_rules::schema::{FUNCTIONS, VARS};
+use riskdesk_rules::schema::{FUNCTIONS, catalogue};
 use riskdesk_service::access::local;
 use riskdesk_service::lists::NewListEntry;
 use riskdesk_service::replay::Replay;
@@ -127,7 +127,7 @@ pub async fn rules(cfg: &Config, cmd: RulesCmd) -> anyhow::Result<()> {
         return Ok(());
     }
     if let RulesCmd::Schema = cmd {
-        for v in VARS {
+        for v in catalogue() {
             println!("{:<40} {:<13} {}", v.name, v.ty.name(), v.doc);
         }
         println!();
@@ -369,7 +369,7 @@ pub async fn score(cfg: &Config, file: &Path, rules: Option<&Path>, out: Option<
         }
     }
     orders.sort_by_key(|o| o.placed_at);
-    let mut replay = Replay::new(vec![(version, set)], lists);
+    let mut replay = Replay::new(vec![(version, set)], lists).with_return_window(cfg.disputes.returns);
     let mut sink: Box<dyn Write> = match out {
         Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),

@@ -112,13 +112,18 @@ pub struct Frames {
 impl Frames {
     /// Replays `history` once and records every order's fixed variables, the dynamic facts in
     /// `needs` and all shop attributes.
-    pub fn build(history: &LoadedHistory, needs: BTreeSet<Need>, lists: Arc<ListIndex>) -> Self {
+    pub fn build(
+        history: &LoadedHistory,
+        needs: BTreeSet<Need>,
+        lists: Arc<ListIndex>,
+        return_window: riskdesk_domain::disputes::returns::Thresholds,
+    ) -> Self {
         let started = Instant::now();
         let asked: BTreeSet<String> =
             needs.iter().filter_map(|n| if let Need::Attribute(a) = n { Some(a.clone()) } else { None }).collect();
         let replayed: Vec<Need> = needs.into_iter().filter(|n| !matches!(n, Need::Attribute(_))).collect();
         let mut f = Frames {
-            replay: Replay::for_needs(replayed.clone(), lists.clone()),
+            replay: Replay::for_needs(replayed.clone(), lists.clone()).with_return_window(return_window),
             fixed: VARS.iter().map(|_| Column::default()).collect(),
             dynamic: replayed.iter().map(|_| Column::default()).collect(),
             needs: replayed.iter().cloned().enumerate().map(|(i, n)| (n, i)).collect(),

@@ -192,6 +192,7 @@ impl Service {
     }
 
     pub fn set_settings(&self, cfg: settings::Settings) {
+        self.screener.set_return_window(cfg.disputes.returns);
         *self.settings.write().unwrap_or_else(|e| e.into_inner()) = cfg;
     }
 

@@ -5,8 +5,10 @@
 //! the same feature and velocity code, so a backtest judges a rule set as live screening would.
 
 use crate::screening::lists::{ListIndex, Probe};
+use crate::screening::returns;
 use crate::screening::{current, decision_of};
 use chrono::{DateTime, Utc};
+use riskdesk_domain::disputes::returns::{ReturnTrail, Thresholds};
 use riskdesk_domain::{Decision, EntityKey, EntityKind, EventType, Order};
 use riskdesk_rules::Value;
 use riskdesk_rules::clusters::Clusters;
@@ -25,6 +27,8 @@ struct Account {
     history: History,
     /// Earlier orders within the novelty window (or the longest customer velocity window).
     orders: VecDeque<Arc<UseRow>>,
+    /// Kept only when some rule reads the return trail.
+    trail: ReturnTrail,
 }
 
 /// A set's judgement of one order, without reason text.
@@ -50,6 +54,9 @@ pub struct Replay {
     customer_window: i64,
     invitees: HashMap<String, HashSet<String>>,
     clusters: Clusters,
+    /// Whether some rule reads the return trail, and the return window it counts with.
+    tracks_returns: bool,
+    return_window: Thresholds,
 }
 
 impl Replay {
@@ -67,6 +74,7 @@ impl Replay {
     fn with(sets: Vec<(i64, Arc<RuleSet>)>, groups: Vec<Vec<Need>>, lists: Arc<ListIndex>) -> Self {
         let plan = ReadPlan::of(groups.iter().flatten());
         let (kinds, customer_window) = (plan.entities, plan.customer_window_ms);
+        let tracks_returns = returns::wanted(groups.iter().flatten());
         Self {
             sets,
             groups,
@@ -77,7 +85,16 @@ impl Replay {
             customer_window,
             invitees: HashMap::new(),
             clusters: Clusters::default(),
+            tracks_returns,
+            return_window: Thresholds::default(),
         }
+    }
+
+    /// Counts `customer.late_returns` with this return window (live screening's, from
+    /// [`crate::screening::Screener::return_window`]).
+    pub fn with_return_window(mut self, t: Thresholds) -> Self {
+        self.return_window = t;
+        self
     }
 
     /// Matches lists with other entries from now on.
@@ -90,6 +107,9 @@ impl Replay {
         if let Some(c) = &e.customer_id {
             let acc = self.accounts.entry(c.clone()).or_default();
             add_event_to_history(&mut acc.history, e.event_type, 1, e.at_ms);
+            if self.tracks_returns {
+                returns::add(&mut acc.trail, e, &self.return_window);
+            }
             let fraud = e.event_type == EventType::FraudConfirmed;
             let chargeback = e.event_type == EventType::ChargebackReceived;
             if fraud || chargeback {
@@ -188,6 +208,7 @@ impl Replay {
                     },
                     Need::List(spec) => Value::Bool(probe.as_ref().is_some_and(|p| self.lists.matches(*spec, p, at))),
                     Need::Attribute(_) => Value::Null,
+                    Need::Returns(f) => returns::value(*f, &acc.trail, &history, order),
                 })
                 .collect();
             let facts = Facts { history: history.clone(), cluster, dynamic };

@@ -650,7 +650,23 @@ impl Store for PgStore {
             entity_rows.push(out);
         }
         let cluster = cluster_facts(&mut conn, q.customer_id.as_str(), &q.all_entities).await?;
-        Ok(ScreeningRows { history, cluster, customer_orders, entity_rows })
+        let return_trail = if q.return_trail {
+            let rows: Vec<codec::ReplayEventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT seq, occurred_at, type, order_id, customer_id, {} FROM events \
+                 WHERE customer_id = $1 AND occurred_at < $2 AND type IN {} ORDER BY occurred_at, seq",
+                codec::TRAIL_BODY,
+                codec::TRAIL_TYPES_SQL
+            )))
+            .bind(q.customer_id.as_str())
+            .bind(q.events_until_ms)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+            codec::replay_events(rows)?
+        } else {
+            Vec::new()
+        };
+        Ok(ScreeningRows { history, cluster, customer_orders, entity_rows, return_trail })
     }
 
     async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
@@ -820,9 +836,10 @@ impl Store for PgStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db)?;
-        let events: Vec<codec::ReplayEventRow> = sqlx::query_as(
-            "SELECT seq, occurred_at, type, order_id, customer_id FROM events WHERE seq > $1 ORDER BY seq",
-        )
+        let events: Vec<codec::ReplayEventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT seq, occurred_at, type, order_id, customer_id, {} FROM events WHERE seq > $1 ORDER BY seq",
+            codec::TRAIL_BODY
+        )))
         .bind(events_after)
         .fetch_all(&mut *tx)
         .await
@@ -844,9 +861,10 @@ impl Store for PgStore {
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {
-        let rows: Vec<codec::ReplayEventRow> = sqlx::query_as(
-            "SELECT seq, occurred_at, type, order_id, customer_id FROM events ORDER BY occurred_at, event_id",
-        )
+        let rows: Vec<codec::ReplayEventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT seq, occurred_at, type, order_id, customer_id, {} FROM events ORDER BY occurred_at, event_id",
+            codec::TRAIL_BODY
+        )))
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;

@@ -229,8 +229,7 @@ impl Hot {
         orders_after: i64,
         events_after: i64,
         limit: i64,
-    ) -> StoreResult<(Vec<(i64, String, Vec<u8>)>, Vec<(i64, i64, String, Option<String>, Option<String>)>, (i64, i64))>
-    {
+    ) -> StoreResult<(Vec<(i64, String, Vec<u8>)>, Vec<codec::ReplayEventRow>, (i64, i64))> {
         self.read(|c| {
             let orders = c
                 .prepare_cached("SELECT rowid, body, entities FROM orders WHERE rowid > ? ORDER BY rowid LIMIT ?")
@@ -240,11 +239,12 @@ impl Hot {
                 .map(|r| r.map_err(db).and_then(|(rowid, body, entities)| Ok((rowid, body?, entities))))
                 .collect::<StoreResult<_>>()?;
             let events = c
-                .prepare_cached(
-                    "SELECT rowid, occurred_at, type, order_id, customer_id FROM events WHERE rowid > ? ORDER BY rowid",
-                )
+                .prepare_cached(&format!(
+                    "SELECT rowid, occurred_at, type, order_id, customer_id, {} FROM events WHERE rowid > ? ORDER BY rowid",
+                    codec::TRAIL_BODY
+                ))
                 .map_err(db)?
-                .query_map([events_after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .query_map([events_after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
                 .map_err(db)?
                 .collect::<Result<_, _>>()
                 .map_err(db)?;
@@ -650,7 +650,26 @@ fn screening_rows(c: &Connection, q: &ScreeningQuery, uses: &dyn TailUses) -> St
         entity_rows.push(out);
     }
     let cluster = cluster_facts(c, q.customer_id.as_str(), &q.all_entities, uses)?;
-    Ok(ScreeningRows { history, cluster, customer_orders, entity_rows })
+    let return_trail = if q.return_trail {
+        let rows = c
+            .prepare_cached(&format!(
+                "SELECT rowid, occurred_at, type, order_id, customer_id, {} FROM events \
+                 WHERE customer_id = ? AND occurred_at < ? AND type IN {} ORDER BY occurred_at, rowid",
+                codec::TRAIL_BODY,
+                codec::TRAIL_TYPES_SQL
+            ))
+            .map_err(db)?
+            .query_map(params![q.customer_id.as_str(), q.events_until_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        codec::replay_events(rows)?
+    } else {
+        Vec::new()
+    };
+    Ok(ScreeningRows { history, cluster, customer_orders, entity_rows, return_trail })
 }
 
 /// Accounts linked to `me` through these entities (hubs excluded): the latest uses of each

@@ -713,9 +713,10 @@ impl Store for SqliteStore {
     }
 
     async fn replay_events(&self) -> StoreResult<Vec<ReplayEvent>> {
-        let rows: Vec<codec::ReplayEventRow> = sqlx::query_as(
-            "SELECT rowid, occurred_at, type, order_id, customer_id FROM events ORDER BY occurred_at, event_id",
-        )
+        let rows: Vec<codec::ReplayEventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT rowid, occurred_at, type, order_id, customer_id, {} FROM events ORDER BY occurred_at, event_id",
+            codec::TRAIL_BODY
+        )))
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;

@@ -492,14 +492,29 @@ pub fn event_type(s: &str) -> StoreResult<riskdesk_domain::EventType> {
     riskdesk_domain::EventType::parse(s).ok_or_else(|| corrupt("event type", s))
 }
 
-/// An event row as replay reads it: position, occurred-at (ms), type, order id, customer id.
-pub type ReplayEventRow = (i64, i64, String, Option<String>, Option<String>);
+/// An event row as replay reads it: position, occurred-at (ms), type, order id, customer id, and
+/// the body for the types whose body the return trail reads ([`TRAIL_BODY`]), else null.
+pub type ReplayEventRow = (i64, i64, String, Option<String>, Option<String>, Option<String>);
+
+/// The body column of a [`ReplayEventRow`]: SQL both dialects accept.
+pub const TRAIL_BODY: &str = "CASE WHEN type IN ('return_received', 'refund_issued') THEN body END";
+
+/// The event types of an account's return trail, as an SQL list.
+pub const TRAIL_TYPES_SQL: &str =
+    "('order_delivered', 'return_requested', 'return_received', 'refund_issued', 'chargeback_received')";
 
 /// Decodes event rows for replay (both backends select the same columns).
 pub fn replay_events(rows: Vec<ReplayEventRow>) -> StoreResult<Vec<crate::ReplayEvent>> {
     rows.into_iter()
-        .map(|(pos, at_ms, t, order_id, customer_id)| {
-            Ok(crate::ReplayEvent { pos, at_ms, event_type: event_type(&t)?, order_id, customer_id })
+        .map(|(pos, at_ms, t, order_id, customer_id, body)| {
+            let (worn, refund_minor) = match body {
+                Some(b) => {
+                    let e: Event = serde_json::from_str(&event_json(&b)?).map_err(|e| corrupt("event body", e))?;
+                    riskdesk_domain::disputes::returns::trail_marks(&e)
+                }
+                None => (false, 0),
+            };
+            Ok(crate::ReplayEvent { pos, at_ms, event_type: event_type(&t)?, order_id, customer_id, worn, refund_minor })
         })
         .collect()
 }

@@ -370,6 +370,8 @@ pub struct ScreeningQuery {
     pub entities: Vec<(EntityKey, i64, bool)>,
     /// Every entity of the order, for the linked cluster.
     pub all_entities: Vec<EntityKey>,
+    /// Whether some rule reads the account's return trail (`customer.late_returns`, ...).
+    pub return_trail: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -382,6 +384,9 @@ pub struct ScreeningRows {
     pub customer_orders: Vec<UseRow>,
     /// Aligned with [`ScreeningQuery::entities`].
     pub entity_rows: Vec<Vec<UseRow>>,
+    /// The account's delivery, return, refund and chargeback events up to `events_until_ms`,
+    /// in time order; read only when [`ScreeningQuery::return_trail`].
+    pub return_trail: Vec<ReplayEvent>,
 }
 
 /// Decides an order from the rows read for it: sets its decision, shadow decision and outbox
@@ -412,6 +417,9 @@ pub struct ReplayEvent {
     pub event_type: EventType,
     pub order_id: Option<String>,
     pub customer_id: Option<String>,
+    /// Read from the body of return and refund events only (`riskdesk_domain::disputes::returns::trail_marks`).
+    pub worn: bool,
+    pub refund_minor: i64,
 }
 
 /// How much history is stored. Orders and events are only ever added; an event stored before its

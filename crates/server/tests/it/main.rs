@@ -27,6 +27,7 @@ mod privacy_logs;
 mod privacy_public;
 mod privacy_sweep;
 mod qa;
+mod return_rules;
 mod screening;
 mod tokens;
 mod webhooks;

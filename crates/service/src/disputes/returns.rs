@@ -7,7 +7,7 @@
 use crate::cases::OpenCase;
 use crate::{Actor, DisputeViewer, Service, ServiceResult};
 use chrono::{DateTime, Duration, Utc};
-use riskdesk_domain::disputes::returns::{self as r, CustomerReturns, Signal};
+use riskdesk_domain::disputes::returns::{self as r, CustomerReturns, ReturnTrail, Signal, TrailStep};
 use riskdesk_domain::{CustomerId, EventType};
 use riskdesk_store::StoredEvent;
 use riskdesk_store::cases::CaseFilter;
@@ -71,49 +71,43 @@ impl Service {
             return Err(crate::ServiceError::Invalid("days: must be between 1 and 730".into()));
         }
         let t = self.dispute_settings().returns;
-        let events = self.return_events(days).await?;
-        let mut by_order: HashMap<String, Vec<&StoredEvent>> = HashMap::new();
-        let mut customers: BTreeMap<String, CustomerReturns> = BTreeMap::new();
-        for e in &events {
-            if let Some(o) = &e.event.order_id {
-                by_order.entry(o.to_string()).or_default().push(e);
-            }
-        }
+        let mut events = self.return_events(days).await?;
+        events.sort_by_key(|e| e.event.occurred_at);
+        // Late returns, wear notes and double dips come from the fold rules count with
+        // (`customer.late_returns`, ...), so a rule and this list agree about a customer.
+        let mut customers: BTreeMap<String, (CustomerReturns, ReturnTrail)> = BTreeMap::new();
         for e in &events {
             let Some(c) = e.event.customer_id.as_ref().map(|c| c.to_string()) else { continue };
-            let row =
-                customers.entry(c.clone()).or_insert_with(|| CustomerReturns { customer_id: c, ..Default::default() });
-            let order_events = e.event.order_id.as_ref().and_then(|o| by_order.get(o.as_str()));
+            let (row, trail) = customers.entry(c.clone()).or_insert_with(|| {
+                (CustomerReturns { customer_id: c, ..Default::default() }, ReturnTrail::default())
+            });
+            let (worn, refund_minor) = r::trail_marks(&e.event);
+            trail.add(
+                TrailStep {
+                    order_id: e.event.order_id.as_ref().map(|o| o.as_str()),
+                    event_type: e.event.event_type,
+                    at_ms: e.event.occurred_at.timestamp_millis(),
+                    worn,
+                    refund_minor,
+                },
+                &t,
+            );
             match e.event.event_type {
-                EventType::ReturnRequested => {
-                    row.returns += 1;
-                    let delivered = order_events
-                        .and_then(|es| es.iter().find(|x| x.event.event_type == EventType::OrderDelivered))
-                        .map(|d| d.event.occurred_at);
-                    if let Some(d) = delivered
-                        && r::late_return((e.event.occurred_at - d).num_days(), &t)
-                    {
-                        row.late_returns += 1;
-                    }
-                }
-                EventType::ReturnReceived if text(e, "condition").is_some_and(|c| r::wear_note(&c)) => {
-                    row.wear_notes += 1;
-                }
-                EventType::RefundIssued => {
-                    row.refunded_minor += amount(e);
-                    let charged_back = order_events
-                        .is_some_and(|es| es.iter().any(|x| x.event.event_type == EventType::ChargebackReceived));
-                    if charged_back {
-                        row.refund_and_chargeback += 1;
-                    }
-                }
+                EventType::ReturnRequested => row.returns += 1,
                 EventType::RefundClaimed => row.claims += 1,
                 _ => {}
             }
         }
+        let customers = customers.into_iter().map(|(id, (mut row, trail))| {
+            row.late_returns = trail.late_returns;
+            row.wear_notes = trail.wear_notes;
+            row.refund_and_chargeback = trail.refund_and_chargeback;
+            row.refunded_minor = trail.refunded_minor;
+            (id, row)
+        });
         let mut out = Vec::new();
         for (_, mut c) in
-            customers.into_iter().filter(|(_, c)| c.returns + c.claims + c.refund_and_chargeback > 0).take(500)
+            customers.filter(|(_, c)| c.returns + c.claims + c.refund_and_chargeback > 0).take(500)
         {
             if let Ok(id) = CustomerId::parse(&c.customer_id, "customer_id")
                 && let Some(s) = self.store().get_customer(&id, 100).await?

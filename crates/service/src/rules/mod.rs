@@ -715,8 +715,10 @@ impl Service {
                 needs.extend(old.needs());
             }
             let history = service.load_history(&read).await?;
-            let frames =
-                tokio::task::spawn_blocking(move || Frames::build(&history, needs, lists)).await.map_err(failed)?;
+            let window = service.screener().return_window();
+            let frames = tokio::task::spawn_blocking(move || Frames::build(&history, needs, lists, window))
+                .await
+                .map_err(failed)?;
             tracing::info!(
                 orders = frames.len(),
                 megabytes = frames.heap_bytes() / 1_000_000,

@@ -4,10 +4,12 @@
 //! sharing the database within one poll interval.
 
 pub mod lists;
+pub mod returns;
 
 use crate::{ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use lists::{ListIndex, Probe};
+use riskdesk_domain::disputes::returns::Thresholds;
 use riskdesk_domain::{Decision, EntityKey, EntityKind, Order};
 use riskdesk_rules::features::{Facts, build_frame};
 use riskdesk_rules::needs::{Need, ReadPlan, Subject};
@@ -43,6 +45,8 @@ pub struct Screener {
     refresh_lock: tokio::sync::Mutex<()>,
     /// Record only: orders are stored and approved unscreened, nothing is re-screened.
     record_only: std::sync::atomic::AtomicBool,
+    /// The return window the return-trail variables count with (`[disputes.returns]`).
+    returns: RwLock<Thresholds>,
 }
 
 /// A decision, and what the shadow set would have decided.
@@ -59,7 +63,17 @@ impl Screener {
             seen: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),
             record_only: std::sync::atomic::AtomicBool::new(false),
+            returns: RwLock::new(Thresholds::default()),
         }
+    }
+
+    /// The return window `customer.late_returns` counts with: the one the return-abuse list uses.
+    pub fn set_return_window(&self, t: Thresholds) {
+        *self.returns.write().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
+    pub fn return_window(&self) -> Thresholds {
+        *self.returns.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Record only (configuration `screening.record_only`): every order is stored and answered
@@ -196,7 +210,7 @@ impl Screener {
         // The order's list keys are made only when some rule reads a list.
         let reads_lists = sets.iter().any(|s| s.needs().iter().any(|n| matches!(n, Need::List(_))));
         let probe = reads_lists.then(|| Probe::of(order, entities));
-        Some(Plan { active, live, query, probe })
+        Some(Plan { active, live, query, probe, returns: self.return_window() })
     }
 }
 
@@ -207,13 +221,14 @@ pub struct Plan {
     live: Compiled,
     pub query: ScreeningQuery,
     probe: Option<Probe>,
+    returns: Thresholds,
 }
 
 impl Plan {
     /// The live set's decision and the shadow set's, from the rows read for [`Plan::query`].
     pub fn decide(&self, order: &Order, entities: &[EntityKey], rows: &ScreeningRows, now: DateTime<Utc>) -> Decided {
         let decide = |c: &Compiled| {
-            let facts = facts_for(order, entities, &c.set, &self.query, rows, |spec| {
+            let facts = facts_for(order, entities, &c.set, &self.query, rows, &self.returns, |spec| {
                 self.probe.as_ref().is_some_and(|p| self.active.lists.matches(spec, p, now.timestamp_millis()))
             });
             decision_of(order, &c.set, c.version, &facts, now)
@@ -258,6 +273,7 @@ pub fn query_for(order: &Order, entities: &[EntityKey], sets: &[&RuleSet]) -> Sc
         customer_since_ms: at - plan.customer_window_ms,
         entities: wanted,
         all_entities: entities.to_vec(),
+        return_trail: returns::wanted(sets.iter().flat_map(|s| s.needs())),
     }
 }
 
@@ -268,6 +284,7 @@ pub fn facts_for(
     set: &RuleSet,
     q: &ScreeningQuery,
     rows: &ScreeningRows,
+    return_window: &Thresholds,
     mut listed: impl FnMut(riskdesk_rules::needs::ListSpec) -> bool,
 ) -> Facts {
     let cur = current(order, entities);
@@ -275,6 +292,7 @@ pub fn facts_for(
     history.new_device = velocity::is_new(EntityKind::Device, &cur, &rows.customer_orders);
     history.new_shipping_address = velocity::is_new(EntityKind::ShippingAddress, &cur, &rows.customer_orders);
     let empty: Vec<UseRow> = Vec::new();
+    let trail = returns::wanted(set.needs().iter()).then(|| returns::fold(&rows.return_trail, return_window));
     let dynamic = set
         .needs()
         .iter()
@@ -293,6 +311,7 @@ pub fn facts_for(
             }
             Need::List(spec) => Value::Bool(listed(*spec)),
             Need::Attribute(_) => Value::Null,
+            Need::Returns(f) => trail.as_ref().map_or(Value::Null, |t| returns::value(*f, t, &history, order)),
         })
         .collect();
     Facts { history, cluster: rows.cluster, dynamic }

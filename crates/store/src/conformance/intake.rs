@@ -269,6 +269,7 @@ pub async fn screened_orders_count_the_ones_before_them(store: &dyn Store) {
             customer_since_ms: at - 86_400_000,
             entities: vec![(device, at - 3_600_000, false)],
             all_entities: n.entities.clone(),
+            return_trail: false,
         };
         let judge: crate::Judge = Box::new(|rows, n: &mut NewOrder| {
             // The score carries what the judge saw: uses of the device in the hour before.

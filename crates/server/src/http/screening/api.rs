@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use riskdesk_domain::Verdict;
-use riskdesk_rules::schema::{FUNCTIONS, VARS};
+use riskdesk_rules::schema::{FUNCTIONS, catalogue};
 use riskdesk_service::rules::Candidate;
 use riskdesk_service::{RulesAdmin, RulesViewer};
 use serde::Deserialize;
@@ -68,7 +68,7 @@ pub(super) fn version_of(s: &str) -> Result<i64, ApiError> {
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn schema() -> Response {
-    Json(json!({"variables": VARS, "functions": FUNCTIONS})).into_response()
+    Json(json!({"variables": catalogue(), "functions": FUNCTIONS})).into_response()
 }
 
 /// Validate a rule file (TOML in `source`); 422 lists every error with rule, line and column.
