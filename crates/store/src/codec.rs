@@ -514,7 +514,15 @@ pub fn replay_events(rows: Vec<ReplayEventRow>) -> StoreResult<Vec<crate::Replay
                 }
                 None => (false, 0),
             };
-            Ok(crate::ReplayEvent { pos, at_ms, event_type: event_type(&t)?, order_id, customer_id, worn, refund_minor })
+            Ok(crate::ReplayEvent {
+                pos,
+                at_ms,
+                event_type: event_type(&t)?,
+                order_id,
+                customer_id,
+                worn,
+                refund_minor,
+            })
         })
         .collect()
 }

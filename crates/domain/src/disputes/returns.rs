@@ -181,9 +181,7 @@ pub struct TrailStep<'a> {
 /// The marks of an event's body that the return trail reads: (worn, refunded minor units).
 pub fn trail_marks(e: &crate::Event) -> (bool, i64) {
     match e.event_type {
-        EventType::ReturnReceived => {
-            (e.data.get("condition").and_then(|c| c.as_str()).is_some_and(wear_note), 0)
-        }
+        EventType::ReturnReceived => (e.data.get("condition").and_then(|c| c.as_str()).is_some_and(wear_note), 0),
         EventType::RefundIssued => (
             false,
             e.data
@@ -230,7 +228,9 @@ impl ReturnTrail {
         }
         let marks = s.order_id.map(|o| self.orders.entry(o.to_owned()).or_default());
         match (s.event_type, marks) {
-            (EventType::OrderDelivered, Some(m)) => m.delivered_ms = Some(m.delivered_ms.map_or(s.at_ms, |d| d.min(s.at_ms))),
+            (EventType::OrderDelivered, Some(m)) => {
+                m.delivered_ms = Some(m.delivered_ms.map_or(s.at_ms, |d| d.min(s.at_ms)))
+            }
             (EventType::ReturnRequested, Some(m)) => {
                 if let Some(d) = m.delivered_ms
                     && late_return((s.at_ms - d).div_euclid(86_400_000), t)
@@ -302,7 +302,13 @@ mod tests {
     }
 
     fn step(order: &str, event_type: EventType, day: i64) -> TrailStep<'_> {
-        TrailStep { order_id: Some(order), event_type, at_ms: day * 86_400_000 + 3_600_000, worn: false, refund_minor: 0 }
+        TrailStep {
+            order_id: Some(order),
+            event_type,
+            at_ms: day * 86_400_000 + 3_600_000,
+            worn: false,
+            refund_minor: 0,
+        }
     }
 
     #[test]
@@ -328,10 +334,7 @@ mod tests {
         tr.add(step("E", EventType::ChargebackReceived, 90), &t);
         // A refund alone is not a double dip.
         tr.add(TrailStep { refund_minor: 100, ..step("F", EventType::RefundIssued, 60) }, &t);
-        assert_eq!(
-            (tr.late_returns, tr.wear_notes, tr.refund_and_chargeback, tr.refunded_minor),
-            (1, 1, 2, 6_590)
-        );
+        assert_eq!((tr.late_returns, tr.wear_notes, tr.refund_and_chargeback, tr.refunded_minor), (1, 1, 2, 6_590));
     }
 
     #[test]
@@ -342,7 +345,10 @@ mod tests {
             }))
             .unwrap()
         };
-        assert_eq!(trail_marks(&ev("return_received", serde_json::json!({"condition": "worn, tags removed"}))), (true, 0));
+        assert_eq!(
+            trail_marks(&ev("return_received", serde_json::json!({"condition": "worn, tags removed"}))),
+            (true, 0)
+        );
         assert_eq!(trail_marks(&ev("return_received", serde_json::json!({"condition": "not worn"}))), (false, 0));
         assert_eq!(
             trail_marks(&ev("refund_issued", serde_json::json!({"amount": {"amount": "49.90", "currency": "EUR"}}))),

@@ -86,7 +86,12 @@ both_backends!(return_trail_rules_live_and_backtested, |app: TestApp| async move
     }
     let k = app.rules_key.clone();
     let (s, saved) = app
-        .call("POST", "/api/v1/rulesets", Some(&k), Some(serde_json::to_vec(&json!({"source": SET, "note": "returns"})).unwrap()))
+        .call(
+            "POST",
+            "/api/v1/rulesets",
+            Some(&k),
+            Some(serde_json::to_vec(&json!({"source": SET, "note": "returns"})).unwrap()),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{saved}");
     let v = saved["version"].as_i64().unwrap();
@@ -119,8 +124,16 @@ async fn return_trail_variables_are_in_the_catalogue() {
     let app = sqlite_app().await;
     let (s, schema) = app.get("/api/v1/rules/schema").await;
     assert_eq!(s, StatusCode::OK, "{schema}");
-    let names: Vec<&str> = schema["variables"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
-    for n in ["customer.late_returns", "customer.wear_notes", "customer.refund_and_chargeback", "customer.refunded", "customer.kept_value", "customer.claim_rate"] {
+    let names: Vec<&str> =
+        schema["variables"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    for n in [
+        "customer.late_returns",
+        "customer.wear_notes",
+        "customer.refund_and_chargeback",
+        "customer.refunded",
+        "customer.kept_value",
+        "customer.claim_rate",
+    ] {
         assert!(names.contains(&n), "{n} missing: {names:?}");
     }
     // A misspelt trail variable gets the right suggestion.

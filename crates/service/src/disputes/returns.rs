@@ -78,9 +78,9 @@ impl Service {
         let mut customers: BTreeMap<String, (CustomerReturns, ReturnTrail)> = BTreeMap::new();
         for e in &events {
             let Some(c) = e.event.customer_id.as_ref().map(|c| c.to_string()) else { continue };
-            let (row, trail) = customers.entry(c.clone()).or_insert_with(|| {
-                (CustomerReturns { customer_id: c, ..Default::default() }, ReturnTrail::default())
-            });
+            let (row, trail) = customers
+                .entry(c.clone())
+                .or_insert_with(|| (CustomerReturns { customer_id: c, ..Default::default() }, ReturnTrail::default()));
             let (worn, refund_minor) = r::trail_marks(&e.event);
             trail.add(
                 TrailStep {
@@ -106,9 +106,7 @@ impl Service {
             (id, row)
         });
         let mut out = Vec::new();
-        for (_, mut c) in
-            customers.filter(|(_, c)| c.returns + c.claims + c.refund_and_chargeback > 0).take(500)
-        {
+        for (_, mut c) in customers.filter(|(_, c)| c.returns + c.claims + c.refund_and_chargeback > 0).take(500) {
             if let Ok(id) = CustomerId::parse(&c.customer_id, "customer_id")
                 && let Some(s) = self.store().get_customer(&id, 100).await?
             {
