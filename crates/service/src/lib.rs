@@ -316,6 +316,12 @@ impl Service {
 
     #[tracing::instrument(skip_all, fields(event_id = %event.event_id, event_type = %event.event_type))]
     pub async fn submit_event(&self, _cap: &Intake, event: Event) -> ServiceResult<InsertOutcome> {
+        self.record_event(event).await
+    }
+
+    /// Stores an event and re-screens what it changes; also for events riskdesk derives itself
+    /// (a provider's chargeback on its order).
+    pub(crate) async fn record_event(&self, event: Event) -> ServiceResult<InsertOutcome> {
         let outcome = self.events.submit(NewEvent { event: event.clone(), received_at: self.clock.now() }).await?;
         if outcome == InsertOutcome::Inserted {
             self.rescreen_after(&event).await?;

@@ -27,8 +27,8 @@ pub fn lifecycle(code: &str) -> Option<(Observed, bool)> {
         "PREARBITRATION_OPEN" => (o(Some(PreArbitration), Some(NeedsResponse)), false),
         "PREARBITRATION_WON" => (o(Some(PreArbitration), Some(Won)), false),
         "PREARBITRATION_LOST" => (o(Some(PreArbitration), Some(Lost)), false),
-        // The defence window closed: undefended, it expires (a defended one is under review
-        // already, and a final status does not change).
+        // The defence window closed: undefended, it expires; a defended one stays under review
+        // (`advance` keeps it), and a final status does not change.
         "DISPUTE_DEFENSE_PERIOD_ENDED" => (o(None, Some(Expired)), false),
         // The issuer did not answer in time: the merchant keeps the money.
         "ISSUER_RESPONSE_TIMEFRAME_EXPIRED" => (o(None, Some(Won)), false),

@@ -162,6 +162,9 @@ pub fn advance(current: Option<Lifecycle>, seen: Observed) -> Option<Lifecycle> 
         return Some(Lifecycle { stage, status: seen.status.unwrap_or(Status::NeedsResponse) });
     }
     match seen.status {
+        // A closed defence window expires an undefended dispute only: one answered is under
+        // review, and its outcome is the issuer's (Adyen sends DISPUTE_DEFENSE_PERIOD_ENDED to both).
+        Some(Status::Expired) if cur.status != Status::NeedsResponse => Some(cur),
         Some(s) if !cur.status.is_final() => Some(Lifecycle { stage, status: s }),
         _ => Some(cur),
     }
@@ -333,6 +336,18 @@ mod tests {
         // A late chargeback event after pre-arbitration changes nothing.
         let late = advance(Some(pre), Observed { stage: Some(Stage::Chargeback), status: Some(Status::Lost) });
         assert_eq!(late, Some(pre));
+    }
+
+    #[test]
+    fn a_closed_defence_window_expires_only_an_undefended_dispute() {
+        let ended = Observed { stage: None, status: Some(Status::Expired) };
+        let open = Lifecycle { stage: Stage::Chargeback, status: Status::NeedsResponse };
+        assert_eq!(advance(Some(open), ended).unwrap().status, Status::Expired);
+        let defended = Lifecycle { stage: Stage::Chargeback, status: Status::UnderReview };
+        assert_eq!(advance(Some(defended), ended), Some(defended));
+        // The issuer's answer still decides the defended one.
+        let won = advance(Some(defended), Observed { stage: None, status: Some(Status::Won) }).unwrap();
+        assert_eq!(won.status, Status::Won);
     }
 
     #[test]

@@ -825,3 +825,90 @@ both_backends!(dispute_pages_for_people, |app: TestApp| async move {
     let pdf = pat.get(&app, &format!("/disputes/{id}/pack.pdf")).await;
     assert!(pdf.body.starts_with("%PDF-"));
 });
+
+fn chargebacks_of(order: &Value) -> Vec<String> {
+    order["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "chargeback_received")
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+both_backends!(disputes_link_by_every_reference_and_count_once_as_the_orders_chargeback, |app: TestApp| async move {
+    configure(&app);
+    add_user(&app, "pat", Role::PaymentsSpecialist).await;
+    let pat = token(&app, "pat").await;
+    let now = app.service.now().timestamp();
+    let due = now + 7 * 86_400;
+    // By Stripe's charge: the order was sent with the charge id, the PaymentIntent is unknown.
+    order_with_psp(&app, "L-1", "C-L1", -60 * 24, "ch_pi_L1", "80.00").await;
+    // By `metadata.order_id`: no reference matches.
+    order_with_psp(&app, "L-2", "C-L2", -60 * 24, "pi_other", "90.00").await;
+    // By Adyen's merchantReference alone.
+    order_with_psp(&app, "L-3", "C-L3", -60 * 24, "unrelated", "70.00").await;
+    // The shop sent this order's chargeback itself before the provider's webhook.
+    order_with_psp(&app, "L-4", "C-L4", -60 * 24, "pi_L4", "60.00").await;
+    event(&app, "SHOP-CB-4", "chargeback_received", "L-4", -60, json!({"reason_code": "10.4"})).await;
+
+    let (s, r) = send_stripe(
+        &app,
+        stripe_body("evt_l1", "charge.dispute.created", "dp_l1", "needs_response", "fraudulent", 8_000, "pi_L1", now, due),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let mut meta: Value = serde_json::from_slice(&stripe_body(
+        "evt_l2",
+        "charge.dispute.created",
+        "dp_l2",
+        "needs_response",
+        "product_not_received",
+        9_000,
+        "pi_unknown",
+        now,
+        due,
+    ))
+    .unwrap();
+    meta["data"]["object"]["metadata"] = json!({"order_id": "L-2"});
+    assert_eq!(send_stripe(&app, meta.to_string().into_bytes()).await.0, StatusCode::OK);
+    let adyen = adyen_body(vec![adyen_item(
+        "NOTIFICATION_OF_CHARGEBACK",
+        "PSPL3",
+        "L-3",
+        "4855",
+        7_000,
+        "2026-06-01T10:00:00+02:00",
+        "2026-06-20T10:00:00+02:00",
+    )]);
+    assert_eq!(raw(&app, "/api/v1/webhooks/adyen", &[], adyen).await.1, "[accepted]");
+    let (s, _) = send_stripe(
+        &app,
+        stripe_body("evt_l4", "charge.dispute.created", "dp_l4", "needs_response", "fraudulent", 6_000, "pi_L4", now, due),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    for order in ["L-1", "L-2", "L-3", "L-4"] {
+        let list = disputes(&app, &pat, &format!("?order_id={order}")).await;
+        assert_eq!(list["total"], 1, "{order} linked: {list}");
+    }
+    // Each provider chargeback is its order's chargeback_received, once; the shop's own is not doubled.
+    for (order, expected) in [("L-1", "dispute-"), ("L-2", "dispute-"), ("L-3", "dispute-"), ("L-4", "SHOP-CB-4")] {
+        let (s, o) = app.get(&format!("/api/v1/orders/{order}")).await;
+        assert_eq!(s, StatusCode::OK, "{o}");
+        let cbs = chargebacks_of(&o);
+        assert_eq!(cbs.len(), 1, "{order}: {cbs:?}");
+        assert!(cbs[0].starts_with(expected), "{order}: {cbs:?}");
+    }
+    // Later events of the dispute add none.
+    send_stripe(
+        &app,
+        stripe_body("evt_l1b", "charge.dispute.updated", "dp_l1", "under_review", "fraudulent", 8_000, "pi_L1", now, due),
+    )
+    .await;
+    let (_, o) = app.get("/api/v1/orders/L-1").await;
+    assert_eq!(chargebacks_of(&o).len(), 1);
+    let (_, c) = app.get("/api/v1/customers/C-L1").await;
+    assert!(c["events"].as_array().unwrap().iter().any(|e| e["type"] == "chargeback_received"), "{c}");
+});

@@ -8,7 +8,7 @@ use crate::cases::OpenCase;
 use crate::{Actor, DisputeImporter, Service, ServiceError, ServiceResult};
 use chrono::{DateTime, Utc};
 use riskdesk_domain::disputes::{self as d, DisputeEvent, Observed, Provider, Stage, Status, WebhookError};
-use riskdesk_domain::{CustomerId, OrderId};
+use riskdesk_domain::{Currency, CustomerId, Event, EventId, EventType, Money, OrderId};
 use riskdesk_store::StoreError;
 use riskdesk_store::cases::{CaseChange, CaseEvent};
 use riskdesk_store::changes::{DisputeChange, Effect};
@@ -141,6 +141,14 @@ impl Service {
             );
             match self.commit_audited(&effects, &[audit]).await {
                 Ok(()) => {
+                    let was_chargeback = existing.as_ref().is_some_and(|x| x.stage != Stage::Inquiry.as_str());
+                    if !was_chargeback
+                        && next.stage != Stage::Inquiry.as_str()
+                        && !next.fraud_report
+                        && let Err(err) = self.chargeback_event_of(&next).await
+                    {
+                        tracing::warn!(dispute_id = %next.dispute_id, error = %err, "recording the chargeback on its order failed");
+                    }
                     // A dispute first seen decided (a past month's report) needs no work.
                     let decided_on_arrival = created && d::Status::parse(&next.status).is_some_and(Status::is_final);
                     if !next.fraud_report
@@ -160,6 +168,41 @@ impl Service {
             }
         }
         Err(ServiceError::Conflict("the dispute kept changing; the provider will deliver again".into()))
+    }
+
+    /// A chargeback from the provider is its order's `chargeback_received`, as if the shop had sent
+    /// it: the account's history, its cluster, re-screening and the return trail
+    /// (`customer.refund_and_chargeback`) count it. Once per order: a chargeback the shop sent
+    /// itself is not counted again, and the event id (`dispute-<id>`) makes a repeat a duplicate.
+    async fn chargeback_event_of(&self, dispute: &DisputeRecord) -> ServiceResult<()> {
+        let Some(order_id) = dispute.order_id.as_deref().and_then(|o| OrderId::parse(o, "order_id").ok()) else {
+            return Ok(());
+        };
+        let Some(order) = self.store().get_order(&order_id).await? else { return Ok(()) };
+        if order.events.iter().any(|e| e.event.event_type == EventType::ChargebackReceived) {
+            return Ok(());
+        }
+        let mut data = serde_json::Map::new();
+        if let Some(code) = &dispute.reason_code {
+            data.insert("reason_code".into(), code.clone().into());
+        }
+        if let Ok(currency) = Currency::parse(&dispute.currency, "currency")
+            && let Ok(amount) = serde_json::to_value(Money::new(dispute.amount_minor, currency))
+        {
+            data.insert("amount".into(), amount);
+        }
+        data.insert("psp_reference".into(), dispute.provider_ref.clone().into());
+        data.insert("dispute_id".into(), dispute.dispute_id.clone().into());
+        let event = Event {
+            event_id: EventId::parse(&format!("dispute-{}", dispute.dispute_id), "event_id")
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?,
+            event_type: EventType::ChargebackReceived,
+            occurred_at: dispute.opened_at.fixed_offset(),
+            order_id: Some(order_id),
+            customer_id: Some(order.order.customer.customer_id.clone()),
+            data,
+        };
+        self.record_event(event).await.map(drop)
     }
 
     /// The dispute as the event leaves it.
