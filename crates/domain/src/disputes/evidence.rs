@@ -55,10 +55,18 @@ pub fn checklist(family: ReasonFamily, network: Network, reason_code: Option<&st
         Duplicate => vec![DUPLICATE, REFUND_STATUS, RECEIPT],
         Other => vec![RECEIPT, COMMUNICATION],
     };
-    if family == Fraud && (network == Network::Visa || reason_code == Some("10.4")) {
+    if ce3_applies(family, network, reason_code) {
         items.push(CE3);
     }
     items
+}
+
+/// Compelling Evidence 3.0 is Visa's answer to card-absent fraud, reason 10.4 only (not the
+/// card-present 10.1-10.3 nor the monitoring programme's 10.5).
+pub fn ce3_applies(family: ReasonFamily, network: Network, reason_code: Option<&str>) -> bool {
+    family == ReasonFamily::Fraud
+        && reason_code.map(str::trim) == Some("10.4")
+        && matches!(network, Network::Visa | Network::Other)
 }
 
 /// What riskdesk knows about the disputed order, for the automatic items.

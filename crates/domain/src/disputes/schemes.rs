@@ -23,10 +23,11 @@ const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     }
 }
 
-/// VAMP merchant thresholds, oldest first: 2.2 % from its start until 31 March 2026, 1.5 % from
-/// 1 April 2026; only above 1,500 counted transactions a month.
+/// VAMP merchant thresholds, oldest first: the programme counts from April 2025 and enforces
+/// 2.2 % from June 2025 until 31 March 2026, 1.5 % from 1 April 2026; only above 1,500 counted
+/// transactions a month.
 pub const VAMP: &[VampThreshold] = &[
-    VampThreshold { from: date(2025, 4, 1), ratio_bp: 220, min_count: 1500 },
+    VampThreshold { from: date(2025, 6, 1), ratio_bp: 220, min_count: 1500 },
     VampThreshold { from: date(2026, 4, 1), ratio_bp: 150, min_count: 1500 },
 ];
 
@@ -174,6 +175,9 @@ mod tests {
         assert_eq!(vamp(date(2026, 6, 1), 1500, 50_000).level, Level::Below);
         assert_eq!(vamp(date(2026, 6, 1), 1501, 50_000).level, Level::Excessive);
         assert_eq!(vamp(date(2024, 6, 1), 5000, 10_000).threshold, "not in force");
+        // Counted from April 2025, enforced from June 2025.
+        assert_eq!(vamp(date(2025, 5, 1), 5000, 10_000).threshold, "not in force");
+        assert_eq!(vamp(date(2025, 6, 1), 5000, 10_000).level, Level::Excessive);
     }
 
     #[test]

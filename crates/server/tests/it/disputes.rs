@@ -371,6 +371,13 @@ both_backends!(evidence_comes_from_the_order_and_ce3_from_earlier_orders, |app: 
     for (id, days) in [("E-200", 200), ("E-150", 150), ("E-100", 100)] {
         order_with_psp(&app, id, "C-9", -days * day, &format!("pi_{id}"), "80.00").await;
     }
+    // The same card under another account, 300 days before, from the same IP to the same
+    // address (its device differs): two elements, one the IP, so it qualifies too.
+    let mut other = order_json("E-300", "C-8", -300 * day);
+    other["payment"]["card"]["fingerprint"] = json!("fp-C-9");
+    assert_eq!(app.post("/api/v1/orders", &other).await.0, StatusCode::OK);
+    // Another account's order on another card never counts.
+    assert_eq!(app.post("/api/v1/orders", &order_json("E-250", "C-7", -250 * day)).await.0, StatusCode::OK);
     order_with_psp(&app, "E-1", "C-9", -5 * day, "pi_E1", "180.00").await;
     event(
         &app,
@@ -403,7 +410,10 @@ both_backends!(evidence_comes_from_the_order_and_ce3_from_earlier_orders, |app: 
     let cands = d["ce3_candidates"].as_array().unwrap();
     let qualifying: Vec<&str> =
         cands.iter().filter(|c| c["qualifies"] == true).map(|c| c["order_id"].as_str().unwrap()).collect();
-    assert_eq!(qualifying, ["E-150", "E-200"], "{d}");
+    assert_eq!(qualifying, ["E-150", "E-200", "E-300"], "{d}");
+    let elsewhere = cands.iter().find(|c| c["order_id"] == "E-300").unwrap();
+    assert_eq!(elsewhere["matching"], json!(["ip", "shipping_address"]), "{elsewhere}");
+    assert!(cands.iter().all(|c| c["order_id"] != "E-250"), "{d}");
     let recent = cands.iter().find(|c| c["order_id"] == "E-100").unwrap();
     assert!(recent["why"].as_str().unwrap().contains("fewer than 120"), "{recent}");
     assert_eq!(d["ce3_eligible"], true);
@@ -724,6 +734,31 @@ both_backends!(reports_import_whole_and_scheme_ratios_count_as_the_programmes_do
     assert_eq!(june_m["assessment"]["level"], "below", "fewer than 100 chargebacks");
     // The running month has a forecast.
     assert!(june_v["forecast"]["count"]["point"].as_f64().unwrap() >= 11.0, "{june_v}");
+    assert!(r["alerts"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(app.service.open_scheme_cases().await.unwrap(), 0, "nothing crossed");
+
+    // 100 more Mastercard chargebacks: 110 of 500 sales is over the programme's threshold and
+    // count. An alert, and once per programme and month a case for the payments team.
+    let mut more = String::from(head);
+    for i in 10..110 {
+        more.push_str(&format!("M{i},m{i},,chargeback,lost,4837,mastercard,10.00,EUR,,2026-06-02T10:00:00Z\n"));
+    }
+    let (s, r) = app.call("POST", "/api/v1/disputes/import", Some(&key), Some(more.into_bytes())).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (_, r) = call(&app, &pat, "GET", "/api/v1/disputes/schemes?months=2", None).await;
+    let alerts = r["alerts"].as_array().unwrap();
+    assert!(alerts.iter().any(|a| a.as_str().unwrap().starts_with("Mastercard ECP 2026-06")), "{r}");
+    assert_eq!(app.service.open_scheme_cases().await.unwrap(), 1);
+    assert_eq!(app.service.open_scheme_cases().await.unwrap(), 0, "one case per programme and month");
+    let (_, cases) = call(&app, &pat, "GET", "/api/v1/cases?kind=dispute", None).await;
+    assert!(
+        cases["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["title"] == "Mastercard ECP 2026-06: chargeback ratio alert"),
+        "{cases}"
+    );
 });
 
 both_backends!(refund_claims_and_return_abuse_open_cases, |app: TestApp| async move {
@@ -824,6 +859,13 @@ both_backends!(dispute_pages_for_people, |app: TestApp| async move {
     assert_eq!(tia.get(&app, "/disputes").await.status, StatusCode::FORBIDDEN);
     let pdf = pat.get(&app, &format!("/disputes/{id}/pack.pdf")).await;
     assert!(pdf.body.starts_with("%PDF-"));
+    // The JSON half of the pack opens from the page for a signed-in person too.
+    assert!(pat.get(&app, &format!("/disputes/{id}")).await.body.contains(&format!("/disputes/{id}/pack.json")));
+    let fields = pat.get(&app, &format!("/disputes/{id}/pack.json")).await;
+    assert_eq!(fields.status, StatusCode::OK);
+    let fields: Value = serde_json::from_str(&fields.body).unwrap();
+    assert!(fields.is_object(), "{fields}");
+    assert_eq!(tia.get(&app, &format!("/disputes/{id}/pack.json")).await.status, StatusCode::FORBIDDEN);
 });
 
 fn chargebacks_of(order: &Value) -> Vec<String> {
@@ -854,7 +896,17 @@ both_backends!(disputes_link_by_every_reference_and_count_once_as_the_orders_cha
 
     let (s, r) = send_stripe(
         &app,
-        stripe_body("evt_l1", "charge.dispute.created", "dp_l1", "needs_response", "fraudulent", 8_000, "pi_L1", now, due),
+        stripe_body(
+            "evt_l1",
+            "charge.dispute.created",
+            "dp_l1",
+            "needs_response",
+            "fraudulent",
+            8_000,
+            "pi_L1",
+            now,
+            due,
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{r}");
@@ -884,7 +936,17 @@ both_backends!(disputes_link_by_every_reference_and_count_once_as_the_orders_cha
     assert_eq!(raw(&app, "/api/v1/webhooks/adyen", &[], adyen).await.1, "[accepted]");
     let (s, _) = send_stripe(
         &app,
-        stripe_body("evt_l4", "charge.dispute.created", "dp_l4", "needs_response", "fraudulent", 6_000, "pi_L4", now, due),
+        stripe_body(
+            "evt_l4",
+            "charge.dispute.created",
+            "dp_l4",
+            "needs_response",
+            "fraudulent",
+            6_000,
+            "pi_L4",
+            now,
+            due,
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -904,7 +966,17 @@ both_backends!(disputes_link_by_every_reference_and_count_once_as_the_orders_cha
     // Later events of the dispute add none.
     send_stripe(
         &app,
-        stripe_body("evt_l1b", "charge.dispute.updated", "dp_l1", "under_review", "fraudulent", 8_000, "pi_L1", now, due),
+        stripe_body(
+            "evt_l1b",
+            "charge.dispute.updated",
+            "dp_l1",
+            "under_review",
+            "fraudulent",
+            8_000,
+            "pi_L1",
+            now,
+            due,
+        ),
     )
     .await;
     let (_, o) = app.get("/api/v1/orders/L-1").await;

@@ -8,7 +8,7 @@ use riskdesk_domain::disputes::ce3::{self, Candidate, Transaction};
 use riskdesk_domain::disputes::evidence::{self, Facts, Item};
 use riskdesk_domain::disputes::{Network, ReasonFamily};
 use riskdesk_domain::masking::mask_ip;
-use riskdesk_domain::{CustomerId, EventType, OrderId};
+use riskdesk_domain::{CustomerId, EntityKind, EventType, OrderId};
 use riskdesk_store::StoredOrder;
 use riskdesk_store::changes::{DisputeChange, Effect};
 use riskdesk_store::disputes::{DisputeFilter, DisputeRecord};
@@ -80,6 +80,10 @@ fn transaction(o: &StoredOrder, disputed: bool) -> Transaction {
 /// How many of a customer's earlier orders are read for the account history and CE 3.0.
 const HISTORY: u32 = 100;
 
+/// Other accounts whose orders of the same card CE 3.0 looks at (a card on more is a hub,
+/// and the nearest ones are read).
+const OTHER_ACCOUNTS: usize = 10;
+
 impl Service {
     /// What riskdesk's data says for the checklist, and the CE 3.0 candidates.
     pub(crate) async fn dispute_facts(&self, r: &DisputeRecord) -> ServiceResult<(Facts, Vec<Candidate>)> {
@@ -148,17 +152,53 @@ impl Service {
         f.address_match = ship.as_ref().map(|_| address_seen);
         let family = ReasonFamily::parse(&r.reason_family).unwrap_or(ReasonFamily::Other);
         let network = Network::parse(&r.network).unwrap_or(Network::Other);
-        let candidates = if family == ReasonFamily::Fraud
-            && (network == Network::Visa || r.reason_code.as_deref() == Some("10.4"))
-        {
-            let txs: Vec<Transaction> =
+        let candidates = if evidence::ce3_applies(family, network, r.reason_code.as_deref()) {
+            let mut txs: Vec<Transaction> =
                 history.iter().map(|h| transaction(h, disputed.contains(h.order.order_id.as_str()))).collect();
+            txs.extend(self.same_card_elsewhere(order).await?);
             ce3::candidates(&transaction(&o, true), r.opened_at, &txs)
         } else {
             Vec::new()
         };
         f.ce3_candidates = candidates.iter().filter(|c| c.qualifies).count();
         Ok((f, candidates))
+    }
+
+    /// Earlier orders of the disputed card under other accounts: CE 3.0 asks for the card's
+    /// transactions, whichever account placed them (the account then does not match).
+    async fn same_card_elsewhere(&self, order: &riskdesk_domain::Order) -> ServiceResult<Vec<Transaction>> {
+        let Some(fp) = order.payment.card.as_ref().and_then(|c| c.fingerprint.as_deref()) else {
+            return Ok(Vec::new());
+        };
+        let key = self.hasher().hash(EntityKind::CardFingerprint, fp);
+        let card = card_key(order);
+        let mut out = Vec::new();
+        let mut others = self.store().accounts_sharing(&key).await?;
+        others.retain(|u| u.customer_id != order.customer.customer_id);
+        others.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        for u in others.into_iter().take(OTHER_ACCOUNTS) {
+            let disputed: HashSet<String> = self
+                .store()
+                .disputes(&DisputeFilter {
+                    customer_id: Some(u.customer_id.to_string()),
+                    with_fraud_reports: true,
+                    limit: 1000,
+                    ..Default::default()
+                })
+                .await?
+                .into_iter()
+                .filter_map(|x| x.order_id)
+                .collect();
+            let Some(c) = self.store().get_customer(&u.customer_id, HISTORY).await? else { continue };
+            for s in c.orders.iter().filter(|s| s.placed_at < order.placed_at) {
+                if let Some(h) = self.store().get_order(&s.order_id).await?
+                    && card_key(&h.order) == card
+                {
+                    out.push(transaction(&h, disputed.contains(h.order.order_id.as_str())));
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) async fn dispute_evidence_view(

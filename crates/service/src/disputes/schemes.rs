@@ -6,7 +6,8 @@
 use super::intake::month_of;
 use super::watch::month_start;
 use crate::audit::entry;
-use crate::{DisputeImporter, DisputeViewer, Service, ServiceError, ServiceResult};
+use crate::cases::OpenCase;
+use crate::{Actor, DisputeImporter, DisputeViewer, Service, ServiceError, ServiceResult};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use riskdesk_domain::disputes::schemes::{self, Assessment, Forecast, Level};
 use riskdesk_store::changes::{DisputeChange, Effect};
@@ -40,6 +41,9 @@ pub struct SchemeReport {
     pub mastercard_ecp: Vec<MonthRatio>,
     /// Plain sentences: a month at or over a threshold, or a forecast crossing one.
     pub alerts: Vec<String>,
+    /// The same alerts with their programme and month, for the watch's cases.
+    #[serde(skip)]
+    pub raised: Vec<(&'static str, String, String)>,
 }
 
 fn months_back(now: DateTime<Utc>, n: u32) -> Vec<DateTime<Utc>> {
@@ -79,7 +83,8 @@ impl Service {
         let this_month = month_of(now);
         let days = f64::from(schemes::days_in_month(now.date_naive()));
         let elapsed = (now - month_start(now)).num_seconds() as f64 / 86_400.0;
-        let mut report = SchemeReport { visa_vamp: Vec::new(), mastercard_ecp: Vec::new(), alerts: Vec::new() };
+        let mut report =
+            SchemeReport { visa_vamp: Vec::new(), mastercard_ecp: Vec::new(), alerts: Vec::new(), raised: Vec::new() };
         for w in span.windows(2) {
             let (prev, m) = (month_of(w[0]), month_of(w[1]));
             let running = m == this_month;
@@ -99,7 +104,7 @@ impl Service {
                     count: c,
                 }
             });
-            self.alert(&mut report.alerts, "Visa VAMP", &m, &a, forecast.as_ref());
+            self.alert(&mut report, "Visa VAMP", &m, &a, forecast.as_ref());
             report.visa_vamp.push(MonthRatio {
                 month: m.clone(),
                 volume_source: vol.map_or("none", |x| if x.source == "report" { "report" } else { "orders" }),
@@ -121,7 +126,7 @@ impl Service {
                     count: c,
                 }
             });
-            self.alert(&mut report.alerts, "Mastercard ECP", &m, &a, forecast.as_ref());
+            self.alert(&mut report, "Mastercard ECP", &m, &a, forecast.as_ref());
             report.mastercard_ecp.push(MonthRatio {
                 month: m,
                 volume_source: pvol.map_or("none", |x| if x.source == "report" { "report" } else { "orders" }),
@@ -132,25 +137,61 @@ impl Service {
         Ok(report)
     }
 
-    fn alert(&self, out: &mut Vec<String>, programme: &str, month: &str, a: &Assessment, f: Option<&ForecastOut>) {
-        if a.level > Level::Below {
-            out.push(format!("{programme} {month}: {} at {:.2} % ({} counted)", a.level.label(), a.ratio_pct, a.count));
+    fn alert(
+        &self,
+        report: &mut SchemeReport,
+        programme: &'static str,
+        month: &str,
+        a: &Assessment,
+        f: Option<&ForecastOut>,
+    ) {
+        let text = if a.level > Level::Below {
+            format!("{programme} {month}: {} at {:.2} % ({} counted)", a.level.label(), a.ratio_pct, a.count)
         } else if let Some(f) = f {
             if f.level > Level::Below {
-                out.push(format!(
+                format!(
                     "{programme} {month}: the month-end forecast ({:.2} %, {:.0} counted) reaches {}",
                     f.ratio_pct.point,
                     f.count.point,
                     f.level.label()
-                ));
+                )
             } else if f.level_high > Level::Below {
-                out.push(format!(
+                format!(
                     "{programme} {month}: the forecast's upper end ({:.2} %) would reach {}",
                     f.ratio_pct.high,
                     f.level_high.label()
-                ));
+                )
+            } else {
+                return;
+            }
+        } else {
+            return;
+        };
+        report.alerts.push(text.clone());
+        report.raised.push((programme, month.to_owned(), text));
+    }
+
+    /// Opens a case for each programme month that crossed or is forecast to cross a threshold:
+    /// once per programme and month, for the payments team. Answers how many opened.
+    pub async fn open_scheme_cases(&self) -> ServiceResult<usize> {
+        let actor = Actor::other("system:schemes");
+        let report = self.scheme_ratios(&DisputeViewer::local(actor.clone()), 2).await?;
+        let mut opened = 0;
+        for (programme, month, text) in report.raised {
+            let input = OpenCase {
+                kind: "dispute".into(),
+                title: format!("{programme} {month}: chargeback ratio alert"),
+                description: format!(
+                    "{text}.\n\nReview the month's disputes and fraud reports by reason, and the rules that let their orders through."
+                ),
+                ..Default::default()
+            };
+            let key = format!("scheme:{}:{month}", programme.to_lowercase().replace(' ', "_"));
+            if let crate::cases::Opened::Created(_) = self.open_case_as(&actor, input, Some(key), Vec::new()).await? {
+                opened += 1;
             }
         }
+        Ok(opened)
     }
 
     /// Sets a month's settled volume from the provider's settlement report.

@@ -65,7 +65,12 @@ impl Service {
         self.refresh_volumes(now).await?;
         // New refund claims open their case within the minute; return abuse, counted over
         // months of events, every half hour.
-        done.cases_opened += self.open_return_cases(3, now.minute().is_multiple_of(30)).await?;
+        let half_hour = now.minute().is_multiple_of(30);
+        done.cases_opened += self.open_return_cases(3, half_hour).await?;
+        // A scheme ratio over (or forecast over) its threshold is the payments team's case.
+        if half_hour {
+            done.cases_opened += self.open_scheme_cases().await?;
+        }
         Ok(done)
     }
 

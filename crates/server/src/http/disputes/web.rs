@@ -31,6 +31,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/disputes/{id}/submit", post(submit))
         .route("/disputes/{id}/accept", post(accept))
         .route("/disputes/{id}/pack.pdf", get(pack_pdf))
+        .route("/disputes/{id}/pack.json", get(pack_json))
         .route("/refund-claims", get(claims))
         .route("/return-abuse", get(returns))
 }
@@ -223,6 +224,18 @@ async fn accept(State(st): St, Path(id): Path<String>, a: Action<DisputeWorker, 
 
 async fn pack_pdf(State(st): St, Page { cap, .. }: Page<DisputeWorker>, Path(id): Path<String>) -> PageResult<Response> {
     Ok(pdf_response(&id, st.service.dispute_pack(&cap, &id).await?.pdf))
+}
+
+/// The provider's evidence fields as a JSON file, for a signed-in person (the API's
+/// `/api/v1/disputes/{id}/pack` takes keys and tokens).
+async fn pack_json(State(st): St, Page { cap, .. }: Page<DisputeWorker>, Path(id): Path<String>) -> PageResult<Response> {
+    let json = st.service.dispute_pack(&cap, &id).await?.json;
+    let name = format!("attachment; filename=\"evidence-{}.json\"", id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', ""));
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json".to_owned()), (axum::http::header::CONTENT_DISPOSITION, name)],
+        serde_json::to_string_pretty(&json).unwrap_or_default(),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
