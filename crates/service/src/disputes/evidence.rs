@@ -175,7 +175,7 @@ impl Service {
         let mut out = Vec::new();
         let mut others = self.store().accounts_sharing(&key).await?;
         others.retain(|u| u.customer_id != order.customer.customer_id);
-        others.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        others.sort_by_key(|u| std::cmp::Reverse(u.last_seen));
         for u in others.into_iter().take(OTHER_ACCOUNTS) {
             let disputed: HashSet<String> = self
                 .store()
