@@ -148,9 +148,11 @@ pub fn parse_item(i: usize, item: &Value) -> Result<Option<DisputeEvent>, Webhoo
     };
     let currency = item.pointer("/amount/currency").and_then(Value::as_str).map(str::to_owned);
     let original = item.get("originalReference").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    // Only these two book money on Adyen; the later stages' outcomes are bookings of their own
+    // that arrive as CHARGEBACK or CHARGEBACK_REVERSED.
     let funds = match code {
-        "CHARGEBACK" | "SECOND_CHARGEBACK" => amount.map(|a| -a),
-        "CHARGEBACK_REVERSED" | "PREARBITRATION_WON" => amount,
+        "CHARGEBACK" => amount.map(|a| -a),
+        "CHARGEBACK_REVERSED" => amount,
         _ => None,
     };
     let network = item

@@ -984,3 +984,50 @@ both_backends!(disputes_link_by_every_reference_and_count_once_as_the_orders_cha
     let (_, c) = app.get("/api/v1/customers/C-L1").await;
     assert!(c["events"].as_array().unwrap().iter().any(|e| e["type"] == "chargeback_received"), "{c}");
 });
+
+both_backends!(provider_reports_meet_their_webhooks_on_one_dispute, |app: TestApp| async move {
+    configure(&app);
+    add_user(&app, "pat", Role::PaymentsSpecialist).await;
+    let pat = token(&app, "pat").await;
+    let key = app.service.create_api_key("psp-report", &[Scope::Disputes]).await.unwrap().secret;
+    order_with_psp(&app, "AR-1", "C-AR", -60 * 24 * 10, "8815000000000001", "249.90").await;
+    order_with_psp(&app, "SR-1", "C-SR", -60 * 24 * 10, "pi_SR1", "50.00").await;
+    // Adyen's dispute transaction details report, as downloaded.
+    let adyen = "Company Account,Merchant Account,Psp Reference,Merchant Reference,Payment Method,Record Date,Record Date TimeZone,Dispute Currency,Dispute Amount,Record Type,Dispute PSP Reference,Dispute Reason,RFI Scheme Code,RFI Reason Code,CB Scheme Code,CB Reason Code,NoF Scheme Code,NoF Reason Code,Dispute End Date,Dispute End Date TimeZone\n\
+        Shop,ShopDE,8815000000000001,AR-1,visa,2026-06-01 10:00:00,CEST,EUR,249.90,Chargeback,9915000000000001,Fraud,,,visa,10.4,,,2026-06-20 23:59:59,CEST\n";
+    let (s, r) = app.call("POST", "/api/v1/disputes/import", Some(&key), Some(adyen.as_bytes().to_vec())).await;
+    assert_eq!((s, r["created"].as_i64()), (StatusCode::OK, Some(1)), "{r}");
+    // Stripe's disputes export.
+    let stripe = "id,Dispute Created (UTC),Dispute Amount,Dispute Currency,Charge ID,Card Brand,Reason,Status,Due By (UTC),Payment Intent\n\
+        dp_SR1,2026-06-01 09:00,50.00,eur,ch_SR1,Visa,product_not_received,needs_response,2026-06-21 23:59,pi_SR1\n";
+    let (s, r) = app.call("POST", "/api/v1/disputes/import", Some(&key), Some(stripe.as_bytes().to_vec())).await;
+    assert_eq!((s, r["created"].as_i64()), (StatusCode::OK, Some(1)), "{r}");
+    let a = &disputes(&app, &pat, "?order_id=AR-1").await["disputes"][0];
+    assert_eq!(
+        (a["provider"].as_str(), a["stage"].as_str(), a["status"].as_str(), a["reason_family"].as_str()),
+        (Some("adyen"), Some("chargeback"), Some("needs_response"), Some("fraud")),
+        "{a}"
+    );
+    assert_eq!(a["due_by"], "2026-06-20T21:59:59Z");
+    let s1 = &disputes(&app, &pat, "?order_id=SR-1").await["disputes"][0];
+    assert_eq!((s1["provider"].as_str(), s1["reason_family"].as_str()), (Some("stripe"), Some("not_received")), "{s1}");
+    // Adyen's webhook for the same dispute moves the same dispute.
+    let mut rev = adyen_item(
+        "CHARGEBACK_REVERSED",
+        "9915000000000001",
+        "AR-1",
+        "10.4",
+        24_990,
+        "2026-06-10T10:00:00+02:00",
+        "2026-06-20T23:59:59+02:00",
+    );
+    rev["originalReference"] = json!("8815000000000001");
+    rev["additionalData"]["hmacSignature"] = json!(adyen::sign(&rev, KEY));
+    assert_eq!(raw(&app, "/api/v1/webhooks/adyen", &[], adyen_body(vec![rev])).await.1, "[accepted]");
+    let list = disputes(&app, &pat, "?order_id=AR-1").await;
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(
+        (list["disputes"][0]["status"].as_str(), list["disputes"][0]["funds_minor"].as_i64()),
+        (Some("won"), Some(0))
+    );
+});

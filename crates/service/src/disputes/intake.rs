@@ -369,7 +369,7 @@ impl Service {
     /// Imports a provider's dispute report (CSV with a header). Every line is checked first;
     /// one bad line stores nothing and is named with its number.
     pub async fn import_disputes_csv(&self, cap: &DisputeImporter, csv_text: &str) -> ServiceResult<ImportReport> {
-        let events = parse_report(csv_text, self.now())?;
+        let events = super::report::parse(csv_text, self.now())?;
         let mut report = ImportReport::default();
         for (e, raw) in events {
             match self.ingest_dispute_event(e, raw).await? {
@@ -395,95 +395,4 @@ pub struct ImportReport {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
-}
-
-/// The report's columns: `dispute_ref`, `payment_ref`, `order_id`, `stage`, `status`,
-/// `reason_code`, `network`, `amount` (decimal), `currency`, `due_by`, `opened_at` (RFC 3339).
-pub const REPORT_COLUMNS: &[&str] = &[
-    "dispute_ref",
-    "payment_ref",
-    "order_id",
-    "stage",
-    "status",
-    "reason_code",
-    "network",
-    "amount",
-    "currency",
-    "due_by",
-    "opened_at",
-];
-
-fn parse_report(text: &str, now: DateTime<Utc>) -> ServiceResult<Vec<(DisputeEvent, String)>> {
-    let bad = |line: usize, field: &str, msg: String| ServiceError::Invalid(format!("line {line}: {field}: {msg}"));
-    let mut r = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers = r.headers().map_err(|e| ServiceError::Invalid(format!("line 1: {e}")))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    for required in ["dispute_ref", "status", "amount", "currency", "opened_at"] {
-        if col(required).is_none() {
-            return Err(ServiceError::Invalid(format!(
-                "line 1: the column {required} is missing (columns: {})",
-                REPORT_COLUMNS.join(", ")
-            )));
-        }
-    }
-    let mut out = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        if out.len() >= 100_000 {
-            return Err(bad(line, "file", "at most 100,000 lines per import".into()));
-        }
-        let rec = rec.map_err(|e| bad(line, "line", e.to_string()))?;
-        let get =
-            |name: &str| col(name).and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        let dispute_ref = get("dispute_ref")
-            .filter(|s| s.len() <= 255)
-            .ok_or_else(|| bad(line, "dispute_ref", "is required".into()))?;
-        let status = get("status").ok_or_else(|| bad(line, "status", "is required".into()))?;
-        let status =
-            Status::parse(&status).ok_or_else(|| bad(line, "status", format!("must be one of {}", Status::codes())))?;
-        let stage = match get("stage") {
-            None => Stage::Chargeback,
-            Some(s) => {
-                Stage::parse(&s).ok_or_else(|| bad(line, "stage", format!("must be one of {}", Stage::codes())))?
-            }
-        };
-        let currency = get("currency").ok_or_else(|| bad(line, "currency", "is required".into()))?;
-        let amount = get("amount").ok_or_else(|| bad(line, "amount", "is required".into()))?;
-        let money =
-            riskdesk_domain::Money::parse(&amount, &currency, "amount").map_err(|e| bad(line, &e.field, e.detail))?;
-        let time = |name: &str| -> ServiceResult<Option<DateTime<Utc>>> {
-            get(name)
-                .map(|s| {
-                    DateTime::parse_from_rfc3339(&s)
-                        .map(|t| t.to_utc())
-                        .map_err(|_| bad(line, name, "must be an RFC 3339 date-time".into()))
-                })
-                .transpose()
-        };
-        let opened_at = time("opened_at")?.ok_or_else(|| bad(line, "opened_at", "is required".into()))?;
-        if opened_at > now + chrono::Duration::days(1) {
-            return Err(bad(line, "opened_at", "is in the future".into()));
-        }
-        let due_by = time("due_by")?;
-        let raw = rec.iter().collect::<Vec<_>>().join(",");
-        let e = DisputeEvent {
-            provider: Provider::Import,
-            dedupe_key: format!("{dispute_ref}:{}:{}", stage.as_str(), status.as_str()),
-            provider_ref: dispute_ref,
-            event_type: "report".into(),
-            observed: Observed { stage: Some(stage), status: Some(status) },
-            fraud_report: false,
-            reason_code: get("reason_code"),
-            network: get("network").map_or(d::Network::Other, |n| d::Network::from_brand(&n)),
-            amount_minor: Some(money.minor),
-            currency: Some(money.currency.code().to_owned()),
-            due_by,
-            occurred_at: opened_at,
-            funds: None,
-            order_hint: get("order_id"),
-            payment_refs: get("payment_ref").into_iter().collect(),
-        };
-        out.push((e, raw));
-    }
-    Ok(out)
 }

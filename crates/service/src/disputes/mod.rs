@@ -6,6 +6,7 @@
 pub mod evidence;
 mod intake;
 pub(crate) mod pdf;
+mod report;
 pub mod respond;
 pub mod returns;
 pub mod schemes;
