@@ -1031,3 +1031,71 @@ both_backends!(provider_reports_meet_their_webhooks_on_one_dispute, |app: TestAp
         (Some("won"), Some(0))
     );
 });
+
+/// The shell: the real binary imports a provider's report, lists and shows the dispute, writes
+/// its pack, sets a month's volume, reads the scheme ratios and runs the watch.
+#[test]
+fn disputes_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk"))
+            .env_remove("RISKDESK_DATABASE_URL")
+            .env("RUST_LOG", "error")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let report = dir.path().join("disputes.csv");
+    let due = (chrono::Utc::now() + chrono::Duration::days(5)).format("%Y-%m-%d %H:%M").to_string();
+    let opened = (chrono::Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d %H:%M").to_string();
+    std::fs::write(
+        &report,
+        format!(
+            "id,Dispute Created (UTC),Dispute Amount,Dispute Currency,Charge ID,Card Brand,Reason,Status,Due By (UTC),Payment Intent\n\
+             dp_SH1,{opened},80.00,eur,ch_SH1,Visa,fraudulent,needs_response,{due},pi_SH1\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, e) = run(&["disputes", "import", report.to_str().unwrap()]);
+    assert!(ok && out.contains("1 created"), "{out} {e}");
+    let (ok, out, e) = run(&["disputes", "import", report.to_str().unwrap()]);
+    assert!(ok && out.contains("1 unchanged"), "{out} {e}");
+    let (ok, list, e) = run(&["disputes", "list"]);
+    assert!(ok && list.starts_with("1 dispute(s)") && list.contains("needs_response"), "{list} {e}");
+    let id = list.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let (ok, shown, _) = run(&["disputes", "show", &id]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert!(ok && shown["provider"] == "stripe" && shown["checklist"].is_array(), "{shown}");
+    let pdf = dir.path().join("pack.pdf");
+    let (ok, out, e) = run(&["disputes", "pack", &id, pdf.to_str().unwrap()]);
+    assert!(ok && out.starts_with("wrote"), "{out} {e}");
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+    assert!(std::fs::read_to_string(dir.path().join("pack.json")).unwrap().contains("\"evidence\""));
+    let (ok, out, e) = run(&["disputes", "volume", "2026-06", "visa", "120000"]);
+    assert!(ok && out.contains("120000 settled"), "{out} {e}");
+    let (ok, out, e) = run(&["disputes", "volume", "2026-13", "visa", "1"]);
+    assert!(!ok && e.contains("month"), "{out} {e}");
+    let (ok, schemes, e) = run(&["disputes", "schemes", "--months", "2"]);
+    assert!(
+        ok && serde_json::from_str::<serde_json::Value>(&schemes).unwrap()["visa_vamp"].is_array(),
+        "{schemes} {e}"
+    );
+    let (ok, swept, e) = run(&["disputes", "sweep"]);
+    assert!(ok && swept.contains("escalated"), "{swept} {e}");
+    // A bad report is named and stores nothing.
+    std::fs::write(
+        &report,
+        "id,Status,Dispute Created (UTC),Dispute Amount,Dispute Currency\ndp_X,exploded,2026-06-01 10:00,1.00,eur\n",
+    )
+    .unwrap();
+    let (ok, _, e) = run(&["disputes", "import", report.to_str().unwrap()]);
+    assert!(!ok && e.contains("line 2") && e.contains("Status"), "{e}");
+    assert!(run(&["disputes", "list", "--status", ""]).1.starts_with("1 dispute(s)"));
+}
