@@ -50,6 +50,8 @@ sql "INSERT INTO scheme_volumes (month, network, settled, source, updated_at)
 echo "seeded in $(( $(date +%s) - t0 )) s"
 token=$(RUST_LOG=error $bin "${args[@]}" user token create pat --name bench 2>/dev/null | awk "/secret/{print \$NF}")
 export RISKDESK_DISPUTES__STRIPE__WEBHOOK_SECRET=whsec_bench
+adyen_key=44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056
+export RISKDESK_DISPUTES__ADYEN__HMAC_KEY=$adyen_key
 RUST_LOG=warn $bin "${args[@]}" serve --listen 127.0.0.1:$port 2>/dev/null &
 pid=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
@@ -69,4 +71,4 @@ measure "page  /disputes/{id}" -b "$jar" "http://127.0.0.1:$port/disputes/dsp_be
 measure "api   GET /disputes?status=open" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/disputes?status=open"
 measure "api   GET /disputes/schemes?months=25" -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/disputes/schemes?months=25"
 rm -f "$jar"
-python3 bench/webhooks.py $port whsec_bench 2000 4
+python3 bench/webhooks.py $port whsec_bench 2000 4 $adyen_key
