@@ -207,7 +207,8 @@ impl Gen {
         let delivered = shipped + Duration::hours(self.rng.i64(24..96));
         self.event("order_delivered", delivered, Some(order), customer, json!({}));
         if self.rng.u8(0..100) < return_rate {
-            let req = delivered + Duration::days(self.rng.i64(1..14));
+            // Wardrobers wear it and send it back in the last days of the 30-day window.
+            let req = delivered + Duration::days(if worn { self.rng.i64(28..30) } else { self.rng.i64(1..14) });
             self.event("return_requested", req, Some(order), customer, json!({}));
             let condition = if worn {
                 *self.pick(&["worn, tags removed", "perfume odour, worn", "used, deodorant marks"])
