@@ -77,6 +77,20 @@ fn refusal<C: Capability>(caller: &Caller) -> ApiError {
     }
 }
 
+/// The query string of an API call: a parameter that cannot be read answers 400 in the error
+/// shape (axum's own rejection is plain text).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| Self(q.0))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+    }
+}
+
 /// A signed-in person. Pages without one redirect to the sign-in page.
 pub struct Signed(pub Analyst);
 

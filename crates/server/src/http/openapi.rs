@@ -80,8 +80,67 @@ impl Modify for BearerAuth {
 )]
 pub struct ApiDoc;
 
-/// What the merged document gets last.
-pub fn finish(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+/// What the merged document gets last: every operation lists the errors the shared layers can
+/// answer with the error shape, so that no status a client can meet is undocumented:
+/// - secured operations: 401 (no or a bad secret) and 403 (the right is missing, named);
+/// - operations with a path parameter: 404;
+/// - operations with a body: 400 (not JSON), 413 (too large), 415 (not JSON's media type), 422
+///   (a field refused, named); writes also 409 (the subject changed or is decided);
+/// - every operation: 429 and 503 (overloaded or shutting down).
+///
+/// An operation's own description of a status is kept.
+pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
+    let error = |what: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(what)
+                .content("application/json", utoipa::openapi::Content::new(Some(Ref::from_schema_name("ErrorOut"))))
+                .build(),
+        )
+    };
+    let global_security = doc.security.as_ref().is_some_and(|s| !s.is_empty());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let has_param = path.contains('{');
+        let ops = [
+            (false, item.get.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.delete.as_mut()),
+            (true, item.patch.as_mut()),
+        ];
+        for (write, op) in ops {
+            let Some(op) = op else { continue };
+            let secured = op.security.as_ref().map_or(global_security, |s| !s.is_empty());
+            let body = op.request_body.is_some();
+            let params = op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || has_param;
+            let mut add = |code: &str, what: &str| {
+                op.responses.responses.entry(code.to_owned()).or_insert_with(|| error(what));
+            };
+            if secured {
+                add("401", "No valid API key or token");
+                add("403", "The key's scopes or the person's role lack the right named in the answer");
+            }
+            if has_param {
+                add("404", "Not found");
+            }
+            if params {
+                add("400", "A parameter could not be read");
+                add("422", "A parameter is refused; `field` names it");
+            }
+            if body {
+                add("400", "The body is not valid JSON");
+                add("413", "The body is too large");
+                add("415", "The body is not of a media type this operation takes");
+                add("422", "A field is refused; `field` and `errors` name it");
+            }
+            if write {
+                add("409", "The subject changed meanwhile or is already decided");
+            }
+            add("429", "Too many requests");
+            add("503", "Overloaded or shutting down; try again");
+        }
+    }
     doc
 }
 

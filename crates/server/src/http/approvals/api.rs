@@ -2,11 +2,11 @@
 //! Machine keys name no person, so they can neither propose nor approve.
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Api, Body};
+use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::page::note;
 use crate::http::state::{AppState, St};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -72,7 +72,7 @@ struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/proposals", tag = "approvals", params(ListQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn list(State(st): St, Api(_, caller): Api<OrderViewer>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+async fn list(State(st): St, Api(_, caller): Api<OrderViewer>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Response> {
     let all = st.service.proposals(!q.all.unwrap_or(false)).await?;
     let mut items = Vec::new();
     for p in all {

@@ -1,11 +1,12 @@
 //! The audit log over the API: search, CSV export with the chain's fields, verification.
 
 use super::{AuditQuery, audit_filter, csv_response};
+use crate::http::extract::ApiQuery;
 use crate::http::error::ApiResult;
 use crate::http::extract::Api;
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -29,7 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
               (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn search(State(st): St, Api(cap, _): Api<AuditReader>, Query(q): Query<AuditQuery>) -> ApiResult<Response> {
+async fn search(State(st): St, Api(cap, _): Api<AuditReader>, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Response> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let records = st.service.audit_records(&cap, &audit_filter(&q, limit)?).await?;
     let next_before = (records.len() as i64 == limit).then(|| records.last().map(|r| r.seq)).flatten();
@@ -50,7 +51,7 @@ async fn search(State(st): St, Api(cap, _): Api<AuditReader>, Query(q): Query<Au
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut),
               (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn export(State(st): St, Api(cap, _): Api<AuditReader>, Query(q): Query<AuditQuery>) -> ApiResult<Response> {
+async fn export(State(st): St, Api(cap, _): Api<AuditReader>, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Response> {
     let records = st.service.audit_records(&cap, &audit_filter(&q, 100_000)?).await?;
     Ok(csv_response(&records))
 }

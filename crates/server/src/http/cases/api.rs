@@ -2,10 +2,10 @@
 //! `source_ref`), people and scripts work cases with their tokens, anyone reports suspicion.
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Api, Body};
+use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -49,15 +49,19 @@ pub fn routes() -> Router<Arc<AppState>> {
 pub struct OpenIn {
     /// `fraud_investigation`, `account_takeover`, `tier2_escalation`, `privacy_request`,
     /// `privacy_complaint`, `refund_claim`, `dispute`, `public_mention`, `suspicion_report`.
+    #[schema(pattern = "^(fraud_investigation|account_takeover|tier2_escalation|privacy_request|privacy_complaint|refund_claim|dispute|public_mention|suspicion_report)$")]
     kind: String,
+    #[schema(pattern = "^\\S(.|\\n)*$", max_length = 200)]
     title: String,
     #[serde(default)]
     description: String,
     /// `low` | `normal` | `high` | `urgent` (default: the kind's).
     #[serde(default)]
+    #[schema(pattern = "^(low|normal|high|urgent)$")]
     priority: Option<String>,
     /// The support tier: 1 first line, 2 Tier-2 support, 3 risk experts (default 3).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3)]
     tier: Option<i64>,
     #[serde(default)]
     customer_id: Option<String>,
@@ -174,13 +178,17 @@ async fn open(State(st): St, Api(cap, _): Api<CaseOpener>, Body(b): Body<OpenIn>
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `open` (default), `closed`, `all`, or one status.
+    #[param(pattern = "^(open|all|new|triage|investigating|waiting_customer|waiting_third_party|pending_approval|resolved|closed|confirmed_fraud|no_fraud|account_secured|customer_compensated|request_fulfilled|declined|referred_externally|duplicate)$")]
     pub status: Option<String>,
+    #[param(pattern = "^(fraud_investigation|account_takeover|tier2_escalation|privacy_request|privacy_complaint|refund_claim|dispute|public_mention|suspicion_report)$")]
     pub kind: Option<String>,
+    #[param(pattern = "^(fraud|risk|payments|privacy|logistics|warehouse|finance|payment_provider)$")]
     pub team: Option<String>,
     /// A username, or `me`.
     pub owner: Option<String>,
     /// `true`: only cases nobody owns.
     pub unassigned: Option<bool>,
+    #[param(pattern = "^(low|normal|high|urgent)$")]
     pub priority: Option<String>,
     /// Words of the title.
     pub q: Option<String>,
@@ -220,7 +228,7 @@ pub fn filter_of(q: &ListQuery, me: Option<&str>) -> Result<riskdesk_service::ca
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn list(State(st): St, Api(cap, caller): Api<CaseViewer>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+async fn list(State(st): St, Api(cap, caller): Api<CaseViewer>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Response> {
     let me = caller.person().map(|a| a.user().username.clone());
     let f = filter_of(&q, me.as_deref())?;
     let (cases, total) = st.service.cases(&cap, &f).await?;
@@ -281,6 +289,7 @@ async fn notes(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<Strin
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteIn {
+    #[schema(pattern = "^\\S(.|\\n)*$")]
     text: String,
 }
 
@@ -306,6 +315,7 @@ async fn tasks(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<Strin
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskIn {
+    #[schema(pattern = "^\\S(.|\\n)*$", max_length = 200)]
     title: String,
     #[serde(default)]
     mandatory: bool,
@@ -331,6 +341,7 @@ async fn add_task(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<St
 #[serde(deny_unknown_fields)]
 pub struct TaskUpdateIn {
     /// `done` | `cancelled` | `open`.
+    #[schema(pattern = "^(done|cancelled|open)$")]
     status: String,
     /// The other team's answer (required to answer a hand-off).
     #[serde(default)]
@@ -369,8 +380,10 @@ async fn links(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<Strin
 #[serde(deny_unknown_fields)]
 pub struct LinkIn {
     /// `order` | `customer` | `entity`.
+    #[schema(pattern = "^(order|customer|entity)$")]
     kind: String,
     /// The order or customer id, or an entity as `kind:hash`.
+    #[schema(pattern = "^\\S(.|\\n)*$")]
     value: String,
 }
 

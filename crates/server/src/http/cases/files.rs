@@ -2,12 +2,12 @@
 //! form; downloads are served as attachments that the browser neither renders nor sniffs.
 
 use crate::http::error::{ApiError, ApiResult, PageError, PageResult};
-use crate::http::extract::{Api, Page, Signed};
+use crate::http::extract::{ApiQuery, Api, Page, Signed};
 use crate::http::openapi::ErrorOut;
 use crate::http::session::{csrf_ok, urlencode};
 use crate::http::state::{AppState, St};
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -52,7 +52,7 @@ pub struct NameQuery {
     responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
               (status = 409, body = ErrorOut), (status = 413, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn attach(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Query(q): Query<NameQuery>, body: Body) -> ApiResult<Response> {
+async fn attach(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, ApiQuery(q): ApiQuery<NameQuery>, body: Body) -> ApiResult<Response> {
     let bytes = axum::body::to_bytes(body, MAX_BYTES).await.map_err(|_| too_large())?;
     let a = st.service.attach_to_case(&cap, &id, &q.name, bytes.to_vec()).await?;
     Ok((StatusCode::CREATED, Json(a)).into_response())

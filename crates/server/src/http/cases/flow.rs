@@ -3,10 +3,10 @@
 
 use super::api::{CaseOut, opened};
 use crate::http::error::ApiResult;
-use crate::http::extract::{Api, Body};
+use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,8 +35,11 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[serde(deny_unknown_fields)]
 pub struct ReportIn {
     /// `order` | `customer` | `entity`.
+    #[schema(pattern = "^(order|customer|entity)$")]
     subject_kind: String,
+    #[schema(pattern = "^\\S(.|\\n)*$")]
     subject_id: String,
+    #[schema(pattern = "^\\S(.|\\n)*$")]
     reason: String,
 }
 
@@ -67,6 +70,7 @@ async fn my_reports(State(st): St, Api(cap, _): Api<CaseOpener>) -> ApiResult<Re
 #[into_params(parameter_in = Query)]
 pub struct HandoffQuery {
     /// The team the tasks were handed to.
+    #[param(pattern = "^(fraud|risk|payments|privacy|logistics|warehouse|finance|payment_provider)$")]
     team: String,
     /// `true` to include answered and cancelled ones.
     all: Option<bool>,
@@ -76,7 +80,7 @@ pub struct HandoffQuery {
 #[utoipa::path(get, path = "/api/v1/handoffs", tag = "cases", params(HandoffQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn handoffs(State(st): St, Api(cap, _): Api<CaseViewer>, Query(q): Query<HandoffQuery>) -> ApiResult<Response> {
+async fn handoffs(State(st): St, Api(cap, _): Api<CaseViewer>, ApiQuery(q): ApiQuery<HandoffQuery>) -> ApiResult<Response> {
     let tasks = st.service.handoffs(&cap, &q.team, !q.all.unwrap_or(false)).await?;
     Ok(Json(json!({"handoffs": tasks})).into_response())
 }
@@ -85,6 +89,7 @@ async fn handoffs(State(st): St, Api(cap, _): Api<CaseViewer>, Query(q): Query<H
 #[into_params(parameter_in = Query)]
 pub struct ExceptionQuery {
     /// Days a paid order may wait for its shipment (default 3).
+    #[param(minimum = 1, maximum = 60)]
     paid_days: Option<i64>,
 }
 
@@ -93,7 +98,7 @@ pub struct ExceptionQuery {
 #[utoipa::path(get, path = "/api/v1/exceptions", tag = "cases", params(ExceptionQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn exceptions(State(st): St, Api(cap, _): Api<CaseViewer>, Query(q): Query<ExceptionQuery>) -> ApiResult<Response> {
+async fn exceptions(State(st): St, Api(cap, _): Api<CaseViewer>, ApiQuery(q): ApiQuery<ExceptionQuery>) -> ApiResult<Response> {
     let list = st.service.order_exceptions(&cap, q.paid_days.unwrap_or(3)).await?;
     Ok(Json(json!({"exceptions": list})).into_response())
 }
@@ -102,12 +107,15 @@ async fn exceptions(State(st): St, Api(cap, _): Api<CaseViewer>, Query(q): Query
 #[serde(deny_unknown_fields)]
 pub struct ExceptionCaseIn {
     /// `held_past_cutoff` | `paid_not_shipped` | `shipped_after_address_change`.
+    #[schema(pattern = "^(held_past_cutoff|paid_not_shipped|shipped_after_address_change)$")]
     kind: String,
+    #[schema(pattern = "^\\S(.|\\n)*$")]
     order_id: String,
     #[serde(default)]
     customer_id: String,
     /// Also hand the first task to this team (`warehouse`, `logistics`, …), due in 24 hours.
     #[serde(default)]
+    #[schema(pattern = "^(fraud|risk|payments|privacy|logistics|warehouse|finance|payment_provider)$")]
     team: Option<String>,
 }
 

@@ -3,11 +3,11 @@
 //! settled volumes, scheme ratios, refund claims and return-abuse signals.
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Api, Body};
+use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -48,13 +48,18 @@ pub struct ListQuery {
     customer_id: Option<String>,
     /// `open`, or statuses separated by commas: `needs_response`, `under_review`, `won`,
     /// `lost`, `accepted`, `expired`.
+    #[param(pattern = "^(open|((needs_response|under_review|won|lost|accepted|expired)(,(needs_response|under_review|won|lost|accepted|expired))*))?$")]
     status: Option<String>,
     /// `stripe` | `adyen` | `import`.
+    #[param(pattern = "^(stripe|adyen|import)$")]
     provider: Option<String>,
     /// `fraud` | `not_received` | `not_as_described` | `credit_not_processed` | `duplicate` | `other`.
+    #[param(pattern = "^(fraud|not_received|not_as_described|credit_not_processed|duplicate|other)$")]
     family: Option<String>,
     /// 1-500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -63,7 +68,7 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/disputes", tag = "disputes", params(ListQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn list(State(st): St, Api(cap, _): Api<DisputeViewer>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+async fn list(State(st): St, Api(cap, _): Api<DisputeViewer>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Response> {
     let q = DisputeQuery {
         order_id: q.order_id,
         customer_id: q.customer_id,
@@ -187,6 +192,7 @@ async fn import(State(st): St, Api(cap, _): Api<DisputeImporter>, body: Bytes) -
 #[into_params(parameter_in = Query)]
 pub struct MonthsQuery {
     /// Months back, 1-36 (default 13).
+    #[param(minimum = 1, maximum = 36)]
     months: Option<u32>,
 }
 
@@ -195,7 +201,7 @@ pub struct MonthsQuery {
 #[utoipa::path(get, path = "/api/v1/disputes/schemes", tag = "disputes", params(MonthsQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn schemes(State(st): St, Api(cap, _): Api<DisputeViewer>, Query(q): Query<MonthsQuery>) -> ApiResult<Response> {
+async fn schemes(State(st): St, Api(cap, _): Api<DisputeViewer>, ApiQuery(q): ApiQuery<MonthsQuery>) -> ApiResult<Response> {
     Ok(Json(st.service.scheme_ratios(&cap, q.months.unwrap_or(13)).await?).into_response())
 }
 
@@ -221,6 +227,7 @@ async fn volume(State(st): St, Api(cap, _): Api<DisputeImporter>, Path((month, n
 #[into_params(parameter_in = Query)]
 pub struct DaysQuery {
     /// Days back, 1-730.
+    #[param(minimum = 1, maximum = 730)]
     days: Option<i64>,
 }
 
@@ -228,7 +235,7 @@ pub struct DaysQuery {
 #[utoipa::path(get, path = "/api/v1/refund-claims", tag = "disputes", params(DaysQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn claims(State(st): St, Api(cap, _): Api<DisputeViewer>, Query(q): Query<DaysQuery>) -> ApiResult<Response> {
+async fn claims(State(st): St, Api(cap, _): Api<DisputeViewer>, ApiQuery(q): ApiQuery<DaysQuery>) -> ApiResult<Response> {
     Ok(Json(json!({"claims": st.service.refund_claims(&cap, q.days.unwrap_or(90)).await?})).into_response())
 }
 
@@ -237,6 +244,6 @@ async fn claims(State(st): St, Api(cap, _): Api<DisputeViewer>, Query(q): Query<
 #[utoipa::path(get, path = "/api/v1/return-abuse", tag = "disputes", params(DaysQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn returns(State(st): St, Api(cap, _): Api<DisputeViewer>, Query(q): Query<DaysQuery>) -> ApiResult<Response> {
+async fn returns(State(st): St, Api(cap, _): Api<DisputeViewer>, ApiQuery(q): ApiQuery<DaysQuery>) -> ApiResult<Response> {
     Ok(Json(json!({"customers": st.service.return_abuse(&cap, q.days.unwrap_or(180)).await?})).into_response())
 }

@@ -1,10 +1,10 @@
 //! Knowledge over the API: read (any person's token), write (editors), acknowledge.
 
 use crate::http::error::ApiResult;
-use crate::http::extract::{Api, Body};
+use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -39,7 +39,7 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/knowledge", tag = "knowledge", params(ListQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn list(State(st): St, Api(who, _): Api<Someone>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+async fn list(State(st): St, Api(who, _): Api<Someone>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Response> {
     let pages = st.service.pages(&who, q.kind.as_deref().filter(|k| !k.is_empty()), q.q.as_deref()).await?;
     let items: Vec<_> = pages
         .into_iter()
@@ -59,7 +59,7 @@ pub struct VersionQuery {
 #[utoipa::path(get, path = "/api/v1/knowledge/{slug}", tag = "knowledge", params(("slug" = String, Path), VersionQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 404, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn one(State(st): St, Api(who, _): Api<Someone>, Path(slug): Path<String>, Query(q): Query<VersionQuery>) -> ApiResult<Response> {
+async fn one(State(st): St, Api(who, _): Api<Someone>, Path(slug): Path<String>, ApiQuery(q): ApiQuery<VersionQuery>) -> ApiResult<Response> {
     Ok(Json(st.service.page(&who, &slug, q.v).await?).into_response())
 }
 

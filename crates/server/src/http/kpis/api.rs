@@ -4,10 +4,10 @@
 
 use super::csv;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Api, Body};
+use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -55,27 +55,37 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[into_params(parameter_in = Query)]
 pub struct KpiQuery {
     /// First local day, `YYYY-MM-DD` (default: 27 days before `to`).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     pub from: Option<String>,
     /// Last local day, included (default: today in the configured zone).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     pub to: Option<String>,
     /// `channel`, `country`, `payment_method`, `brand`, `rule` or `segment` (brand / method /
     /// country); none: all orders.
+    #[param(pattern = "^(channel|country|payment_method|brand|rule|segment)$")]
     pub by: Option<String>,
     /// `day`, `week` or `month` (series; default week).
+    #[param(pattern = "^(day|week|month)$")]
     pub period: Option<String>,
     /// A KPI code (series, orders behind it).
     pub kpi: Option<String>,
     /// One segment of `by`.
     pub segment: Option<String>,
     /// `numerator` or `denominator` (orders behind a KPI; default numerator).
+    #[param(pattern = "^(numerator|denominator)$")]
     pub part: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// Alerts: `open`, `investigating` or `dismissed`.
+    #[param(pattern = "^(open|investigating|dismissed)$")]
     pub status: Option<String>,
     /// Reports: `pdf`, `csv` or `json` (default).
+    #[param(pattern = "^(pdf|csv|json)$")]
     pub format: Option<String>,
     /// Reports: a day in the period to report (default: the last complete one).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     pub start: Option<String>,
 }
 
@@ -128,7 +138,7 @@ impl KpiQuery {
 #[utoipa::path(get, path = "/api/v1/kpis", tag = "kpis", params(KpiQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn table(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn table(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     let c = q.check(&st.service)?;
     let mut t = st.service.kpi_table(&cap, c.from, c.to, c.by).await?;
     if c.by == Dim::All {
@@ -141,7 +151,7 @@ async fn table(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQu
 #[utoipa::path(get, path = "/api/v1/kpis.csv", tag = "kpis", params(KpiQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn table_csv(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn table_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     let c = q.check(&st.service)?;
     Ok(csv::table(&st.service.kpi_table(&cap, c.from, c.to, c.by).await?))
 }
@@ -151,7 +161,7 @@ async fn table_csv(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<K
 #[utoipa::path(get, path = "/api/v1/kpis/series", tag = "kpis", params(KpiQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn series(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn series(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     let c = q.check(&st.service)?;
     let kpi = q.kpi.as_deref().ok_or_else(|| ApiError::invalid("kpi", "is required"))?;
     Ok(Json(st.service.kpi_series(&cap, kpi, c.from, c.to, c.period, c.segment).await?).into_response())
@@ -162,7 +172,7 @@ async fn series(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQ
 #[utoipa::path(get, path = "/api/v1/kpis/orders", tag = "kpis", params(KpiQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn orders(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn orders(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     Ok(Json(behind(&st.service, &cap, &q).await?).into_response())
 }
 
@@ -180,7 +190,7 @@ pub(super) async fn behind(
 #[utoipa::path(get, path = "/api/v1/kpis/orders.csv", tag = "kpis", params(KpiQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn orders_csv(State(st): St, Api(cap, _): Api<KpiViewer>, Query(mut q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn orders_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(mut q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     q.limit = Some(q.limit.unwrap_or(1000));
     Ok(csv::orders(&behind(&st.service, &cap, &q).await?))
 }
@@ -190,7 +200,7 @@ async fn orders_csv(State(st): St, Api(cap, _): Api<KpiViewer>, Query(mut q): Qu
 #[utoipa::path(get, path = "/api/v1/kpis/rules", tag = "kpis", params(KpiQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn rules(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn rules(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     let c = q.check(&st.service)?;
     let rows = st.service.rule_effectiveness(&cap, c.from, c.to).await?;
     Ok(Json(json!({"from": c.from, "to": c.to, "rules": rows})).into_response())
@@ -199,7 +209,7 @@ async fn rules(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQu
 #[utoipa::path(get, path = "/api/v1/kpis/rules.csv", tag = "kpis", params(KpiQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn rules_csv(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn rules_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     let c = q.check(&st.service)?;
     Ok(csv::rules(&st.service.rule_effectiveness(&cap, c.from, c.to).await?))
 }
@@ -209,7 +219,7 @@ async fn rules_csv(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<K
 #[utoipa::path(get, path = "/api/v1/kpis/areas", tag = "kpis", params(KpiQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn areas(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn areas(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     let c = q.check(&st.service)?;
     let list = st.service.area_kpis(&cap, c.from, c.to, c.period).await?;
     Ok(Json(json!({"from": c.from, "to": c.to, "period": c.period, "kpis": list})).into_response())
@@ -218,7 +228,7 @@ async fn areas(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQu
 #[utoipa::path(get, path = "/api/v1/kpis/areas.csv", tag = "kpis", params(KpiQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn areas_csv(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn areas_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     let c = q.check(&st.service)?;
     Ok(csv::areas(&st.service.area_kpis(&cap, c.from, c.to, c.period).await?))
 }
@@ -240,7 +250,7 @@ async fn catalogue(State(st): St, Api(cap, _): Api<KpiViewer>) -> ApiResult<Resp
 #[utoipa::path(get, path = "/api/v1/kpis/alerts", tag = "kpis", params(KpiQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn alerts(State(st): St, Api(cap, _): Api<KpiViewer>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn alerts(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     Ok(Json(json!({"alerts": st.service.kpi_alerts(&cap, q.status.as_deref()).await?})).into_response())
 }
 
@@ -297,7 +307,7 @@ async fn runs(State(st): St, Api(cap, _): Api<KpiViewer>) -> ApiResult<Response>
 #[utoipa::path(get, path = "/api/v1/kpis/reports/{schedule}", tag = "kpis", params(("schedule" = String, Path), KpiQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn report(State(st): St, Api(cap, _): Api<KpiViewer>, Path(schedule): Path<String>, Query(q): Query<KpiQuery>) -> ApiResult<Response> {
+async fn report(State(st): St, Api(cap, _): Api<KpiViewer>, Path(schedule): Path<String>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     report_response(&st.service, &cap, &schedule, &q).await
 }
 

@@ -4,10 +4,10 @@
 //! register, records of processing, sweeps and the dashboard.
 
 use crate::http::error::ApiResult;
-use crate::http::extract::{Api, Body};
+use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -58,12 +58,17 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[allow(dead_code)]
 pub struct CreateIn {
     /// `access`, `rectification`, `erasure`, `restriction`, `portability` or `objection`.
+    #[schema(pattern = "^(access|rectification|erasure|restriction|portability|objection)$")]
     right: String,
+    #[schema(pattern = "^\\S(.|\\n)*$")]
     customer_id: String,
     /// RFC 3339, not in the future.
+    #[schema(format = DateTime)]
     received_at: String,
     /// `api`, `email`, `phone`, `letter`, `web_form` or `helpdesk`.
+    #[schema(pattern = "^(api|email|phone|letter|web_form|helpdesk)$")]
     channel: String,
+    #[schema(value_type = String)]
     details: Option<String>,
 }
 
@@ -91,7 +96,7 @@ pub struct ListQuery {
 /// Requests by days left, nearest first (open ones unless `all`).
 #[utoipa::path(get, path = "/api/v1/privacy/requests", tag = "privacy", params(ListQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)), security(("api_key" = [])))]
-async fn list(State(st): St, Api(cap, _): Api<PrivacyViewer>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+async fn list(State(st): St, Api(cap, _): Api<PrivacyViewer>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Response> {
     let rows = st.service.privacy_requests(&cap, q.all.unwrap_or(false), q.customer_id).await?;
     Ok(Json(json!({"requests": rows})).into_response())
 }
@@ -296,7 +301,7 @@ pub struct BreachQuery {
 /// The breach register, newest first, with each 72-hour clock.
 #[utoipa::path(get, path = "/api/v1/privacy/breaches", tag = "privacy", params(BreachQuery),
     responses((status = 200, body = Object), (status = 403, body = ErrorOut)), security(("api_key" = [])))]
-async fn breaches(State(st): St, Api(cap, _): Api<PrivacyViewer>, Query(q): Query<BreachQuery>) -> ApiResult<Response> {
+async fn breaches(State(st): St, Api(cap, _): Api<PrivacyViewer>, ApiQuery(q): ApiQuery<BreachQuery>) -> ApiResult<Response> {
     Ok(Json(json!({"breaches": st.service.breaches(&cap, q.open.unwrap_or(false)).await?})).into_response())
 }
 

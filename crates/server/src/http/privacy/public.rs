@@ -40,8 +40,10 @@ pub fn web() -> Router<Arc<AppState>> {
 #[serde(deny_unknown_fields)]
 pub struct AskIn {
     /// `access`, `rectification`, `erasure`, `restriction`, `portability` or `objection`.
+    #[schema(pattern = "^(access|rectification|erasure|restriction|portability|objection)$")]
     right: String,
     /// The e-mail address the person shops with; the code goes there.
+    #[schema(pattern = "^[a-z0-9._-]{1,30}@[a-z0-9-]{1,20}\\.(de|com|eu)$", format = Email)]
     email: String,
     #[serde(default)]
     details: String,

@@ -2,11 +2,11 @@
 //! the inbox, scoring, disputes, the provider's feedback, scorecards, calibration, dashboard.
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Api, Body};
+use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -75,7 +75,7 @@ pub struct ImportQuery {
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 413, body = ErrorOut),
               (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn import(State(st): St, Api(cap, _): Api<HandlingIntake>, Query(q): Query<ImportQuery>, body: Bytes) -> ApiResult<Response> {
+async fn import(State(st): St, Api(cap, _): Api<HandlingIntake>, ApiQuery(q): ApiQuery<ImportQuery>, body: Bytes) -> ApiResult<Response> {
     let jsonl = match q.format.as_deref() {
         None | Some("csv") => false,
         Some("jsonl") => true,
@@ -107,7 +107,7 @@ pub struct InboxQuery {
 #[utoipa::path(get, path = "/api/v1/qa/inbox", tag = "qa", params(InboxQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn inbox(State(st): St, Api(cap, _): Api<QaReviewer>, Query(q): Query<InboxQuery>) -> ApiResult<Response> {
+async fn inbox(State(st): St, Api(cap, _): Api<QaReviewer>, ApiQuery(q): ApiQuery<InboxQuery>) -> ApiResult<Response> {
     let (items, total) = st.service.qa_inbox(&cap, q.provider, q.agent, q.limit.unwrap_or(100)).await?;
     let items: Vec<_> = items
         .into_iter()
@@ -296,7 +296,7 @@ pub struct DashboardQuery {
 #[utoipa::path(get, path = "/api/v1/qa/dashboard", tag = "qa", params(DashboardQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn dashboard(State(st): St, Api(cap, _): Api<QaViewer>, Query(q): Query<DashboardQuery>) -> ApiResult<Response> {
+async fn dashboard(State(st): St, Api(cap, _): Api<QaViewer>, ApiQuery(q): ApiQuery<DashboardQuery>) -> ApiResult<Response> {
     let d = st.service.qa_dashboard(&cap, q.weeks.unwrap_or(12), q.by.as_deref().unwrap_or("provider"), q.provider.as_deref()).await?;
     Ok(Json(d).into_response())
 }
@@ -305,7 +305,7 @@ async fn dashboard(State(st): St, Api(cap, _): Api<QaViewer>, Query(q): Query<Da
 #[utoipa::path(get, path = "/api/v1/qa/dashboard.csv", tag = "qa", params(DashboardQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn dashboard_csv(State(st): St, Api(cap, _): Api<QaViewer>, Query(q): Query<DashboardQuery>) -> ApiResult<Response> {
+async fn dashboard_csv(State(st): St, Api(cap, _): Api<QaViewer>, ApiQuery(q): ApiQuery<DashboardQuery>) -> ApiResult<Response> {
     let d = st.service.qa_dashboard(&cap, q.weeks.unwrap_or(12), q.by.as_deref().unwrap_or("provider"), q.provider.as_deref()).await?;
     Ok(csv_response(&d))
 }

@@ -3,11 +3,11 @@
 
 use super::web::{QueueQuery, queue_filter};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Api, Body};
+use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::page::start_of_today;
 use crate::http::state::{AppState, St};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -51,7 +51,7 @@ fn person(caller: &Caller) -> ApiResult<&riskdesk_service::Analyst> {
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
               (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn queue(State(st): St, Api(cap, caller): Api<OrderViewer>, Query(q): Query<QueueQuery>) -> ApiResult<Response> {
+async fn queue(State(st): St, Api(cap, caller): Api<OrderViewer>, ApiQuery(q): ApiQuery<QueueQuery>) -> ApiResult<Response> {
     let per_page = q.per_page.unwrap_or(50).clamp(1, 500);
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let f = queue_filter(&q, person(&caller)?, per_page, (page - 1) * per_page)?;

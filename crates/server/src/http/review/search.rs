@@ -2,7 +2,7 @@
 //! wallet (on the keyed hashes), from the box in every page's header; audited.
 
 use crate::http::error::{ApiResult, PageResult};
-use crate::http::extract::{Api, Page};
+use crate::http::extract::{ApiQuery, Api, Page};
 use crate::http::openapi::ErrorOut;
 use crate::http::page::Nav;
 use crate::http::state::{AppState, St};
@@ -40,7 +40,7 @@ pub struct SearchQuery {
 #[utoipa::path(get, path = "/api/v1/search", tag = "review", params(SearchQuery),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn search(State(st): St, Api(cap, _): Api<OrderViewer>, Query(q): Query<SearchQuery>) -> ApiResult<Response> {
+async fn search(State(st): St, Api(cap, _): Api<OrderViewer>, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<Response> {
     Ok(Json(st.service.search(&cap, &q.q).await?).into_response())
 }
 

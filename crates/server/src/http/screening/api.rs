@@ -3,10 +3,10 @@
 //! needs the right to view them (scope `read` or `rules`).
 
 use crate::http::error::ApiError;
-use crate::http::extract::{Api, JsonBody, json_of};
+use crate::http::extract::{ApiQuery, Api, JsonBody, json_of};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -63,10 +63,8 @@ pub(super) fn version_of(s: &str) -> Result<i64, ApiError> {
     s.parse().ok().filter(|v| *v > 0).ok_or_else(ApiError::not_found)
 }
 
-/// The variables and functions rules can use.
-#[utoipa::path(get, path = "/api/v1/rules/schema", tag = "rules",
-    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
-    security(("api_key" = [])))]
+/// The variables and functions rules can use (public: the catalogue holds no data).
+#[utoipa::path(get, path = "/api/v1/rules/schema", tag = "rules", responses((status = 200, body = Object)), security(()))]
 async fn schema() -> Response {
     Json(json!({"variables": catalogue(), "functions": FUNCTIONS})).into_response()
 }
@@ -176,6 +174,7 @@ async fn publish(
 #[serde(deny_unknown_fields)]
 pub struct RollbackIn {
     /// Why the previous version must come back (shown to the approver, kept in the audit log).
+    #[schema(pattern = "^\\S(.|\\n)*$")]
     reason: String,
 }
 
@@ -231,7 +230,7 @@ async fn shadow_results(
     State(st): St,
     Api(cap, _): Api<RulesViewer>,
     Path(v): Path<String>,
-    Query(q): Query<Limit>,
+    ApiQuery(q): ApiQuery<Limit>,
 ) -> Result<Response, ApiError> {
     let v = version_of(&v)?;
     let rows = st.service.shadow_results(&cap, v, q.limit.unwrap_or(1000).clamp(1, 100_000)).await?;
