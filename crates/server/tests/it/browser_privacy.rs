@@ -21,6 +21,23 @@ async fn reload_until(c: &Client, url: &str, css: &str) -> Step {
     Err(format!("{css} never appeared on {url}"))
 }
 
+/// Reloads `url` until the text of `css` satisfies `ok` (a background job finishing): the page
+/// does not refresh itself. Answers the last text seen.
+async fn reload_until_text(c: &Client, url: &str, css: &str, ok: impl Fn(&str) -> bool) -> Result<String, String> {
+    let mut last = String::new();
+    for _ in 0..60 {
+        c.goto(url).await.map_err(err)?;
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.text().await.unwrap_or_default();
+            if ok(&last) {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Ok(last)
+}
+
 async fn approve(c: &Client, base: &str, kind: &str) -> Step {
     c.goto(&format!("{base}/proposals")).await.map_err(err)?;
     let row =
@@ -131,8 +148,10 @@ pub(crate) async fn privacy_journey(
         "the erasure ran and lists each record's outcome",
         async {
             fresh(c, base, "pia", pw).await?;
-            reload_until(c, &erasure_url, "#outcomes").await?;
-            let status = text_until(c, "#request-status", |t| t == "Partly withheld" || t == "Completed").await?;
+            // The erasure job runs in the background; the page shows it when reloaded.
+            let status =
+                reload_until_text(c, &erasure_url, "#request-status", |t| t == "Partly withheld" || t == "Completed")
+                    .await?;
             let outcomes = c.find(Locator::Css("#outcomes")).await.map_err(err)?.text().await.map_err(err)?;
             if let Some(dir) = shots {
                 screenshot(c, dir, "privacy-erasure-done").await;
@@ -140,8 +159,7 @@ pub(crate) async fn privacy_journey(
             if !(outcomes.contains("restricted") && outcomes.contains("erased")) {
                 return Err(format!("{status}: {outcomes}"));
             }
-            c.goto(&access_url).await.map_err(err)?;
-            let s = text_until(c, "#request-status", |t| t == "Completed").await?;
+            let s = reload_until_text(c, &access_url, "#request-status", |t| t == "Completed").await?;
             if s == "Completed" { Ok(()) } else { Err(format!("access request {s}")) }
         }
         .await,
