@@ -182,6 +182,9 @@ impl PageError {
     pub fn status(&self) -> StatusCode {
         self.0.status
     }
+    pub fn detail(&self) -> &str {
+        &self.0.detail
+    }
 }
 
 impl From<ServiceError> for PageError {

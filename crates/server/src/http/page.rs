@@ -104,3 +104,35 @@ pub fn day(s: &Option<String>, field: &str) -> Result<Option<DateTime<Utc>>, sup
             .ok_or_else(|| super::error::ApiError::invalid(field, "a date as YYYY-MM-DD")),
     }
 }
+
+/// What a form just did, carried through POST/redirect/GET in the query string: a reload of the
+/// page shows it again without posting again. `name` and `id` say whom or what it concerned.
+#[derive(serde::Deserialize, Default)]
+pub struct Flash {
+    pub done: Option<String>,
+    pub name: Option<String>,
+    pub id: Option<String>,
+}
+
+impl Flash {
+    /// A 303 to `path` carrying `done` (and `name` / `id` when given).
+    pub fn redirect(path: &str, done: &str, name: Option<&str>, id: Option<&str>) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let mut to = format!("{path}?done={done}");
+        if let Some(n) = name {
+            to.push_str(&format!("&name={}", super::session::urlencode(n)));
+        }
+        if let Some(i) = id {
+            to.push_str(&format!("&id={}", super::session::urlencode(i)));
+        }
+        axum::response::Redirect::to(&to).into_response()
+    }
+
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or("")
+    }
+
+    pub fn id(&self) -> &str {
+        self.id.as_deref().unwrap_or("")
+    }
+}

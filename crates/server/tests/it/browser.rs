@@ -236,7 +236,16 @@ async fn journey(
                 .map_err(err)?;
             c.find(Locator::Id("submit-review")).await.map_err(err)?.click().await.map_err(err)?;
             let m = text(c, "#message").await?;
-            if !m.contains("Cancellation proposed") { Err(m) } else { Ok(()) }
+            if !m.contains("Cancellation proposed") {
+                return Err(m);
+            }
+            // POST/redirect/GET: the browser is on the order's address, so a reload posts nothing.
+            let url = c.current_url().await.map_err(err)?;
+            if url.query() != Some("done=proposed") {
+                Err(format!("after the decision the browser is at {url}"))
+            } else {
+                Ok(())
+            }
         }
         .await,
     )?;
@@ -278,6 +287,39 @@ async fn journey(
 
     step("sign out", sign_out(c).await)?;
     step("sign in as the team lead", sign_in(c, base, "lea", &pw("lea")).await)?;
+    step(
+        "a third person cannot decide around the proposal and the claim; the form keeps the work",
+        async {
+            c.goto(&format!("{base}/orders/{order_id}")).await.map_err(err)?;
+            c.find(Locator::Id("act-release")).await.map_err(err)?.click().await.map_err(err)?;
+            c.find(Locator::Id("reason"))
+                .await
+                .map_err(err)?
+                .select_by_value("verified_customer")
+                .await
+                .map_err(err)?;
+            c.find(Locator::Id("note")).await.map_err(err)?.send_keys("Customer called back.").await.map_err(err)?;
+            c.find(Locator::Id("submit-review")).await.map_err(err)?.click().await.map_err(err)?;
+            let why = text_until(c, "#form-error", |t| !t.is_empty()).await?;
+            if !(why.contains("prp_") || why.contains("claimed")) {
+                return Err(format!("refusal: {why:?}"));
+            }
+            let checked = c.find(Locator::Id("act-release")).await.map_err(err)?.prop("checked").await.map_err(err)?;
+            let reason = c.find(Locator::Id("reason")).await.map_err(err)?.prop("value").await.map_err(err)?;
+            let note = c.find(Locator::Id("note")).await.map_err(err)?.prop("value").await.map_err(err)?;
+            if checked.as_deref() != Some("true")
+                || reason.as_deref() != Some("verified_customer")
+                || note.as_deref() != Some("Customer called back.")
+            {
+                return Err(format!("the form lost the work: {checked:?} {reason:?} {note:?}"));
+            }
+            // An unknown address is a page, not a bare status.
+            c.goto(&format!("{base}/no-such-page")).await.map_err(err)?;
+            let e = text(c, "#error").await?;
+            if !e.contains("404") { Err(format!("unknown page: {e}")) } else { Ok(()) }
+        }
+        .await,
+    )?;
     step(
         "the second person approves",
         async {

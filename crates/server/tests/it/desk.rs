@@ -183,7 +183,8 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
     assert_eq!(root.post(&app, "/users/root/disable", "").await.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(max.post(&app, "/users/root/disable", "").await.status, StatusCode::FORBIDDEN);
     let p = root.post(&app, "/users/max/disable", "").await;
-    assert!(p.body.contains("max is disabled"), "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/users?done=disabled&name=max"));
+    assert!(root.get(&app, "/users?done=disabled&name=max").await.body.contains("max is disabled"));
     assert_eq!(max.get(&app, "/").await.status, StatusCode::SEE_OTHER);
     // Repeated failures throttle the account, with the same answer for a right password.
     for _ in 0..5 {
@@ -434,7 +435,9 @@ both_backends!(four_eyes_cancel_through_the_ui, |app: TestApp| async move {
 
     // Blocking a customer: proposed by the analyst (UI and API), never direct.
     let p = ana.post(&app, "/lists/add", "list=block&kind=customer&value=C-9&reason=mule").await;
-    assert!(p.body.contains("needs four eyes"), "{}", p.body);
+    let to = p.location.clone().unwrap_or_default();
+    assert!(to.starts_with("/lists?done=proposed&id=prp_"), "{to}");
+    assert!(ana.get(&app, &to).await.body.contains("needs four eyes"));
     let (s, e) = app
         .call(
             "POST",
@@ -676,13 +679,25 @@ both_backends!(rules_pages_validate_backtest_publish_with_four_eyes_and_roll_bac
     assert!(p.body.contains("role=\"alert\"") && p.body.contains("x") && p.body.contains("line 1"), "{}", p.body);
     let p = ana.post(&app, "/rules/validate", &format!("source={}", enc(REVIEW_SET))).await;
     assert!(p.body.contains("Valid: 3 rules"), "{}", p.body);
+    // Saving a set that does not compile is refused on the editor, the draft and note as typed.
+    let p = ana.post(&app, "/rules/save", &format!("source={}&note=typo+fix", enc(bad))).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+    assert!(
+        p.body.contains("id=\"form-error\"") && p.body.contains("expression = &#39;order.amont &#62; 1.0"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("value=\"typo fix\""), "{}", p.body);
     // Save, backtest, propose.
     let p = ana.post(&app, "/rules/save", &format!("source={}&note=review+all", enc(REVIEW_SET))).await;
     assert_eq!((p.status, p.location.as_deref()), (StatusCode::SEE_OTHER, Some("/rules/2")));
     let p = ana.post(&app, "/rules/2/backtest", "").await;
     assert!(p.body.contains("Backtest: 3 orders") && p.body.contains("review_all"), "{}", p.body);
+    // POST/redirect/GET: the proposal is named on the page the browser is sent to.
     let p = ana.post(&app, "/rules/2/propose", "").await;
-    assert!(p.body.contains("Publishing proposed"), "{}", p.body);
+    let to = p.location.clone().unwrap_or_default();
+    assert!(p.status == StatusCode::SEE_OTHER && to.starts_with("/rules/2?done=proposed&id=prp_"), "{to}");
+    assert!(ana.get(&app, &to).await.body.contains("Publishing proposed (prp_"));
     let (_, d) = app.post("/api/v1/orders", &order_of("N-1", "C-9", "150.00", 9)).await;
     assert_eq!(d["ruleset_version"], 1, "not live before the approval");
     let prop = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == "2").unwrap();
@@ -749,7 +764,19 @@ both_backends!(an_order_is_decided_once_even_when_two_decide_at_once, |app: Test
         let r = ben.post(&app, "/orders/LATE-1/review", form).await;
         assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
         assert!(r.body.contains(&p.id), "the refusal names the proposal: {}", r.body);
+        // The refusal is shown on the order's form, with what was chosen and typed kept.
+        assert!(r.body.contains("id=\"form-error\"") && r.body.contains("id=\"review-form\""), "{}", r.body);
     }
+    let r = ben
+        .post(&app, "/orders/LATE-1/review", "action=release&reason=verified_customer&note=called+the+customer")
+        .await;
+    assert!(r.body.contains("id=\"act-release\" required checked"), "{}", r.body);
+    assert!(r.body.contains("value=\"verified_customer\" data-action=\"release\" selected"), "{}", r.body);
+    assert!(r.body.contains(">called the customer</textarea>"), "{}", r.body);
+    // A missing reason is refused on the form too (422), the note kept.
+    let r = ben.post(&app, "/orders/LATE-1/review", "action=hold&reason=&note=keep+me").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Choose a reason") && r.body.contains(">keep me</textarea>"), "{}", r.body);
     let (s, e) = app.get("/api/v1/orders/LATE-1").await;
     assert_eq!((s, e["decisions"].as_array().unwrap().len()), (StatusCode::OK, 1), "nothing was decided: {e}");
     assert_eq!(app.service.proposal(&p.id).await.unwrap().status.as_str(), "pending");

@@ -1,6 +1,7 @@
 //! Sign-in, the users page and the tokens page, and their actions.
 
 use crate::http::error::{ApiError, PageError, PageResult};
+use crate::http::page::Flash;
 use crate::http::extract::{Action, NoForm, Page};
 use crate::http::page::{Nav, fmt_time};
 use crate::http::session::{COOKIE, ClientAddr, cross_site, removal_cookie, secure_cookie, session_cookie};
@@ -122,8 +123,15 @@ async fn users_page(st: &AppState, a: &Analyst, message: Option<String>) -> Page
     Ok(UsersPage { nav: Nav::of(a, "identity"), users, roles, message }.into_response())
 }
 
-async fn users(State(st): St, Page { who, .. }: Page<UserAdmin>) -> PageResult<Response> {
-    users_page(&st, &who, None).await
+async fn users(State(st): St, Page { who, .. }: Page<UserAdmin>, Query(f): Query<Flash>) -> PageResult<Response> {
+    let message = match f.done.as_deref() {
+        Some("added") => Some(format!("User {} added.", f.name())),
+        Some("role") => Some(format!("The role of {} is changed.", f.name())),
+        Some("password") => Some(format!("Password of {} changed.", f.name())),
+        Some("disabled") => Some(format!("{} is disabled; their sessions have ended.", f.name())),
+        _ => None,
+    };
+    users_page(&st, &who, message).await
 }
 
 #[derive(Deserialize)]
@@ -138,7 +146,7 @@ async fn users_add(State(st): St, a: Action<UserAdmin, UserForm>) -> PageResult<
     let f = a.form;
     let role = Role::parse(&f.role).ok_or_else(|| PageError::bad("role: choose a role"))?;
     let u = st.service.add_user(&a.cap, &f.username, &f.display_name, role, &f.password).await?;
-    users_page(&st, &a.who, Some(format!("User {} added.", u.username))).await
+    Ok(Flash::redirect("/users", "added", Some(&u.username), None))
 }
 
 #[derive(Deserialize)]
@@ -149,7 +157,7 @@ pub struct RoleForm {
 async fn users_role(State(st): St, Path(name): Path<String>, a: Action<UserAdmin, RoleForm>) -> PageResult<Response> {
     let role = Role::parse(&a.form.role).ok_or_else(|| PageError::bad("role: choose a role"))?;
     st.service.set_role(&a.cap, &name, role).await?;
-    users_page(&st, &a.who, Some(format!("{name} is now {}.", role.label()))).await
+    Ok(Flash::redirect("/users", "role", Some(&name), None))
 }
 
 #[derive(Deserialize)]
@@ -163,7 +171,7 @@ async fn users_password(
     a: Action<UserAdmin, PasswordForm>,
 ) -> PageResult<Response> {
     st.service.set_password(&a.cap, &name, &a.form.password).await?;
-    users_page(&st, &a.who, Some(format!("Password of {name} changed."))).await
+    Ok(Flash::redirect("/users", "password", Some(&name), None))
 }
 
 async fn users_disable(State(st): St, Path(name): Path<String>, a: Action<UserAdmin, NoForm>) -> PageResult<Response> {
@@ -171,7 +179,7 @@ async fn users_disable(State(st): St, Path(name): Path<String>, a: Action<UserAd
         return Err(PageError::bad("you cannot disable your own account"));
     }
     st.service.disable_user(&a.cap, &name).await?;
-    users_page(&st, &a.who, Some(format!("{name} is disabled; their sessions have ended."))).await
+    Ok(Flash::redirect("/users", "disabled", Some(&name), None))
 }
 
 /// A token as the tokens page lists it.
@@ -220,8 +228,9 @@ async fn tokens_page(
     Ok(TokensPage { nav: Nav::of(a, "tokens"), rows, secret, message }.into_response())
 }
 
-async fn tokens(State(st): St, Page { who, .. }: Page<Someone>) -> PageResult<Response> {
-    tokens_page(&st, &who, None, None).await
+async fn tokens(State(st): St, Page { who, .. }: Page<Someone>, Query(f): Query<Flash>) -> PageResult<Response> {
+    let message = (f.done.as_deref() == Some("revoked")).then(|| "Token revoked.".to_owned());
+    tokens_page(&st, &who, None, message).await
 }
 
 #[derive(Deserialize)]
@@ -240,5 +249,5 @@ async fn tokens_create(State(st): St, a: Action<Someone, TokenForm>) -> PageResu
 
 async fn tokens_revoke(State(st): St, Path(id): Path<String>, a: Action<Someone, NoForm>) -> PageResult<Response> {
     st.service.revoke_token(&a.who, &id).await?;
-    tokens_page(&st, &a.who, None, Some("Token revoked.".into())).await
+    Ok(Flash::redirect("/tokens", "revoked", None, None))
 }

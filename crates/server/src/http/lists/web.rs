@@ -1,6 +1,8 @@
 //! The lists page and its actions.
 
 use crate::http::error::{PageError, PageResult};
+use crate::http::page::Flash;
+use axum::extract::Query;
 use crate::http::extract::{Action, NoForm, Page};
 use crate::http::page::Nav;
 use crate::http::state::{AppState, St};
@@ -50,8 +52,14 @@ async fn lists_page(st: &AppState, a: &Analyst, message: Option<String>) -> Page
         .into_response())
 }
 
-async fn lists(State(st): St, Page { who, .. }: Page<RulesViewer>) -> PageResult<Response> {
-    lists_page(&st, &who, None).await
+async fn lists(State(st): St, Page { who, .. }: Page<RulesViewer>, Query(f): Query<Flash>) -> PageResult<Response> {
+    let message = match f.done.as_deref() {
+        Some("added") => Some("Entry added.".to_owned()),
+        Some("removed") => Some("Entry removed.".to_owned()),
+        Some("proposed") => Some(format!("Blocking a customer needs four eyes: proposed ({}).", f.id())),
+        _ => None,
+    };
+    lists_page(&st, &who, message).await
 }
 
 #[derive(Deserialize)]
@@ -84,12 +92,11 @@ async fn lists_add(State(st): St, a: Action<RulesAdmin, ListForm>) -> PageResult
             .service
             .propose_block_customer(&a.cap, BlockCustomerPayload { customer_id: f.value, reason: f.reason, expires_at })
             .await?;
-        return lists_page(&st, &a.who, Some(format!("Blocking a customer needs four eyes: proposed ({id}).")))
-            .await;
+        return Ok(Flash::redirect("/lists", "proposed", None, Some(&id)));
     }
     let e = NewListEntry { list: f.list, kind: f.kind, value: f.value, reason: f.reason, expires_at };
     st.service.add_list_entries(&a.cap, &[e]).await?;
-    lists_page(&st, &a.who, Some("Entry added.".into())).await
+    Ok(Flash::redirect("/lists", "added", None, None))
 }
 
 #[derive(Deserialize)]
@@ -101,11 +108,10 @@ pub struct BlockForm {
 async fn lists_block_customer(State(st): St, a: Action<RulesAdmin, BlockForm>) -> PageResult<Response> {
     let payload = BlockCustomerPayload { customer_id: a.form.customer_id, reason: a.form.reason, expires_at: None };
     let id = st.service.propose_block_customer(&a.cap, payload).await?;
-    lists_page(&st, &a.who, Some(format!("Blocking a customer needs four eyes: proposed ({id}).")))
-        .await
+    Ok(Flash::redirect("/lists", "proposed", None, Some(&id)))
 }
 
 async fn lists_remove(State(st): St, Path(id): Path<String>, a: Action<RulesAdmin, NoForm>) -> PageResult<Response> {
     st.service.remove_list_entry(&a.cap, &id).await?;
-    lists_page(&st, &a.who, Some("Entry removed.".into())).await
+    Ok(Flash::redirect("/lists", "removed", None, None))
 }

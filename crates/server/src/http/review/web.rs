@@ -238,6 +238,17 @@ struct OrderPage {
     hits: Vec<Hit>,
     attributes: Vec<(String, String)>,
     me: String,
+    /// A decision the server refused, shown again with why (nothing typed is lost).
+    draft: Draft,
+}
+
+/// What the review form held when it was refused.
+#[derive(Default)]
+pub struct Draft {
+    pub action: String,
+    pub reason: String,
+    pub note: String,
+    pub error: Option<String>,
 }
 
 pub struct Hit {
@@ -268,6 +279,7 @@ async fn order_page(
     id: &OrderId,
     clear: Option<Party>,
     message: Option<String>,
+    draft: Draft,
 ) -> PageResult<Response> {
     let cap = a.orders().ok_or_else(PageError::forbidden)?;
     let v = st.service.order_view(&cap, id).await?.ok_or_else(PageError::not_found)?;
@@ -315,6 +327,7 @@ async fn order_page(
         hits,
         attributes,
         me: a.user().username.clone(),
+        draft,
         v,
     };
     Ok(page.into_response())
@@ -340,7 +353,7 @@ async fn order(
         Some("proposed") => Some("Cancellation proposed; it runs when a second person approves it."),
         _ => None,
     };
-    order_page(&st, &who, &id, None, message.map(str::to_owned)).await
+    order_page(&st, &who, &id, None, message.map(str::to_owned), Draft::default()).await
 }
 
 async fn claim(State(st): St, Path(id): Path<String>, a: Action<OrderDecider, NoForm>) -> PageResult<Response> {
@@ -383,19 +396,40 @@ pub struct ReviewForm {
 async fn review(State(st): St, Path(id): Path<String>, a: Action<OrderDecider, ReviewForm>) -> PageResult<Response> {
     let id = order_id(&id)?;
     let f = a.form;
-    let action = ReviewAction::parse(&f.action).ok_or_else(|| PageError::bad("action: release, hold or cancel"))?;
-    let reason = ReviewReason::parse(&f.reason).ok_or_else(|| PageError::bad("reason: choose a reason code"))?;
-    let outcome = st.service.review_order(&a.cap, &id, ReviewInput { action, reason, note: f.note }).await?;
-    // POST/redirect/GET: a reload shows the page, it does not post the decision again.
-    let done = match outcome {
-        ReviewOutcome::Done => match action {
-            ReviewAction::Release => "released",
-            ReviewAction::Hold => "held",
-            ReviewAction::Cancel => "cancelled",
-        },
-        ReviewOutcome::Proposed(_) => "proposed",
+    let decided = match (ReviewAction::parse(&f.action), ReviewReason::parse(&f.reason)) {
+        (None, _) => Err(PageError::bad("Choose release, hold or cancel.")),
+        (_, None) => Err(PageError::bad("Choose a reason.")),
+        (Some(action), Some(reason)) => st
+            .service
+            .review_order(&a.cap, &id, ReviewInput { action, reason, note: f.note.clone() })
+            .await
+            .map(|o| (action, o))
+            .map_err(PageError::from),
     };
-    Ok(Redirect::to(&format!("/orders/{}?done={done}", urlencode(id.as_str()))).into_response())
+    match decided {
+        // POST/redirect/GET: a reload shows the page, it does not post the decision again.
+        Ok((action, outcome)) => {
+            let done = match outcome {
+                ReviewOutcome::Done => match action {
+                    ReviewAction::Release => "released",
+                    ReviewAction::Hold => "held",
+                    ReviewAction::Cancel => "cancelled",
+                },
+                ReviewOutcome::Proposed(_) => "proposed",
+            };
+            Ok(Redirect::to(&format!("/orders/{}?done={done}", urlencode(id.as_str()))).into_response())
+        }
+        // Refused (a claim, a pending proposal, a missing right, a bad field): the page again with
+        // the form as it was and why, under the refusal's status.
+        Err(e) if e.status() != axum::http::StatusCode::NOT_FOUND && e.status().is_client_error() => {
+            let status = e.status();
+            let draft = Draft { action: f.action, reason: f.reason, note: f.note, error: Some(e.detail().to_owned()) };
+            let mut page = order_page(&st, &a.who, &id, None, None, draft).await?;
+            *page.status_mut() = status;
+            Ok(page)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -407,7 +441,14 @@ pub struct UnmaskForm {
 async fn unmask(State(st): St, Path(id): Path<String>, a: Action<Unmasker, UnmaskForm>) -> PageResult<Response> {
     let id = order_id(&id)?;
     let party = st.service.unmask_order(&a.cap, &id, &a.form.purpose).await?;
-    order_page(&st, &a.who, &id, Some(party), Some("Personal data shown for this page view; the access is logged.".into()))
+    order_page(
+        &st,
+        &a.who,
+        &id,
+        Some(party),
+        Some("Personal data shown for this page view; the access is logged.".into()),
+        Draft::default(),
+    )
         .await
 }
 

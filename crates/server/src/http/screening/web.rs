@@ -1,6 +1,8 @@
 //! The rules pages and their actions.
 
 use crate::http::error::{PageError, PageResult};
+use crate::http::page::Flash;
+use axum::extract::Query;
 use crate::http::extract::{Action, NoForm, Page};
 use crate::http::page::{Nav, pct};
 use crate::http::state::{AppState, St};
@@ -43,26 +45,45 @@ struct RulesPage {
     changes: Vec<RuleSetChange>,
     can_edit: bool,
     draft: String,
+    note: String,
+    /// Why saving the draft was refused: the draft and note are shown again as they were.
+    error: Option<String>,
 }
 
-async fn rules(State(st): St, Page { cap, who: a }: Page<RulesViewer>) -> PageResult<impl IntoResponse> {
-    let (mut versions, control, mut changes) = st.service.rulesets(&cap).await?;
+async fn rules(State(st): St, Page { cap, who: a }: Page<RulesViewer>) -> PageResult<Response> {
+    rules_page(&st, &cap, &a, None, String::new(), None).await
+}
+
+async fn rules_page(
+    st: &AppState,
+    cap: &RulesViewer,
+    a: &Analyst,
+    draft: Option<String>,
+    note: String,
+    error: Option<String>,
+) -> PageResult<Response> {
+    let (mut versions, control, mut changes) = st.service.rulesets(cap).await?;
     versions.reverse();
     changes.reverse();
     changes.truncate(20);
-    let draft = control
-        .live_version
-        .and_then(|v| versions.iter().find(|r| r.version == v))
-        .map(|r| r.source.clone())
-        .unwrap_or_default();
+    let draft = draft.unwrap_or_else(|| {
+        control
+            .live_version
+            .and_then(|v| versions.iter().find(|r| r.version == v))
+            .map(|r| r.source.clone())
+            .unwrap_or_default()
+    });
     Ok(RulesPage {
-        nav: Nav::of(&a, "screening"),
+        nav: Nav::of(a, "screening"),
         versions,
         control,
         changes,
         can_edit: a.may(Permission::EditRules),
         draft,
-    })
+        note,
+        error,
+    }
+    .into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -138,8 +159,15 @@ fn version_of(raw: &str) -> PageResult<i64> {
     raw.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(PageError::not_found)
 }
 
-async fn ruleset(State(st): St, Page { who, .. }: Page<RulesViewer>, Path(v): Path<String>) -> PageResult<Response> {
-    ruleset_page(&st, &who, version_of(&v)?, None, None).await
+async fn ruleset(
+    State(st): St,
+    Page { who, .. }: Page<RulesViewer>,
+    Path(v): Path<String>,
+    Query(f): Query<Flash>,
+) -> PageResult<Response> {
+    let message = (f.done.as_deref() == Some("proposed"))
+        .then(|| format!("Publishing proposed ({}); it goes live when a second person approves it.", f.id()));
+    ruleset_page(&st, &who, version_of(&v)?, None, message).await
 }
 
 #[derive(Deserialize)]
@@ -177,8 +205,23 @@ async fn rules_validate(State(st): St, a: Action<RulesAdmin, SourceForm>) -> Pag
 }
 
 async fn rules_save(State(st): St, a: Action<RulesAdmin, SourceForm>) -> PageResult<Response> {
-    let (v, _) = st.service.save_ruleset(&a.cap, &a.form.source, a.form.note.trim()).await?;
-    Ok(back_to(format!("/rules/{v}")))
+    match st.service.save_ruleset(&a.cap, &a.form.source, a.form.note.trim()).await {
+        Ok((v, _)) => Ok(back_to(format!("/rules/{v}"))),
+        // Refused: the editor again with the draft and note as typed, and why.
+        Err(e) => {
+            let e = PageError::from(e);
+            if !e.status().is_client_error() {
+                return Err(e);
+            }
+            let read = a.who.rules_viewer().ok_or_else(PageError::forbidden)?;
+            let status = e.status();
+            let mut page =
+                rules_page(&st, &read, &a.who, Some(a.form.source.clone()), a.form.note.clone(), Some(e.detail().to_owned()))
+                    .await?;
+            *page.status_mut() = status;
+            Ok(page)
+        }
+    }
 }
 
 async fn rules_backtest(State(st): St, Path(v): Path<String>, a: Action<RulesAdmin, NoForm>) -> PageResult<Response> {
@@ -202,14 +245,7 @@ async fn rules_shadow_stop(State(st): St, a: Action<RulesAdmin, NoForm>) -> Page
 async fn rules_propose(State(st): St, Path(v): Path<String>, a: Action<RulesAdmin, NoForm>) -> PageResult<Response> {
     let v = version_of(&v)?;
     let id = st.service.propose_publish(&a.cap, v).await?;
-    ruleset_page(
-        &st,
-        &a.who,
-        v,
-        None,
-        Some(format!("Publishing proposed ({id}); it goes live when a second person approves it.")),
-    )
-    .await
+    Ok(Flash::redirect(&format!("/rules/{v}"), "proposed", None, Some(&id)))
 }
 
 #[derive(serde::Deserialize)]
