@@ -702,6 +702,11 @@ both_backends!(rules_pages_validate_backtest_publish_with_four_eyes_and_roll_bac
     assert_eq!(d["ruleset_version"], 1, "not live before the approval");
     let prop = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == "2").unwrap();
     let ben = sign_in(&app, "ben").await;
+    // The approver sees what changes: the rules against the live set and the backtest beside it.
+    let approvals = ben.get(&app, "/proposals").await.body;
+    for seen in ["Backtest", "4 orders replayed", "This version flags", "The live version flags", "newly flagged"] {
+        assert!(approvals.contains(seen), "{seen}: {approvals}");
+    }
     let p = ben
         .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
         .await;
@@ -717,6 +722,8 @@ both_backends!(rules_pages_validate_backtest_publish_with_four_eyes_and_roll_bac
     assert_eq!((p.status, p.location.as_deref()), (StatusCode::SEE_OTHER, Some("/proposals")));
     assert!(ana.get(&app, "/rules").await.body.contains("id=\"live-version\">v2"), "not before the approval");
     let prop = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.kind == "rollback_ruleset").unwrap();
+    let approvals = ben.get(&app, "/proposals").await.body;
+    assert!(approvals.contains("too many reviews") && approvals.contains("This version flags"), "{approvals}");
     let own = ana
         .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
         .await;

@@ -9,6 +9,52 @@ use riskdesk_store::ControlChange;
 use riskdesk_store::changes::{Effect, ScreeningChange};
 use serde::{Deserialize, Serialize};
 
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".into(), |v| format!("{:.1} %", v * 100.0))
+}
+
+/// The backtest as lines an approver reads: over what, what each set flags, what changes.
+pub(crate) fn backtest_summary(b: &super::Backtest) -> Vec<(String, String)> {
+    let c = &b.candidate;
+    let mut out = vec![
+        (
+            "Backtest".into(),
+            format!("{} orders replayed, {} of them fraud (confirmed or charged back)", b.orders, b.fraud_orders),
+        ),
+        (
+            "This version flags".into(),
+            format!(
+                "{} orders ({} review, {} decline): precision {}, recall {}",
+                c.flagged,
+                c.verdicts.review,
+                c.verdicts.decline,
+                pct(c.precision),
+                pct(c.recall)
+            ),
+        ),
+    ];
+    if let Some(l) = &b.live {
+        out.push((
+            "The live version flags".into(),
+            format!("{} orders: precision {}, recall {}", l.flagged, pct(l.precision), pct(l.recall)),
+        ));
+    }
+    if let Some(d) = &b.difference {
+        out.push((
+            "Change".into(),
+            format!(
+                "{} newly flagged ({} fraud), {} no longer flagged ({} fraud), {} verdicts changed",
+                d.newly_flagged,
+                d.newly_flagged_fraud,
+                d.no_longer_flagged,
+                d.no_longer_flagged_fraud,
+                d.verdict_changed
+            ),
+        ));
+    }
+    out
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PublishPayload {
     pub version: i64,
@@ -47,6 +93,13 @@ impl ProposalKind for PublishRuleSet {
             {
                 out.extend(rules_diff(&old.source, &new.source));
             }
+        }
+        // What the approver weighs besides the text: the set replayed over the stored history
+        // beside the live one (the backtest index makes this quick after its first build).
+        let viewer = crate::RulesViewer::local(Actor::other("system:approvals"));
+        match svc.backtest(&viewer, super::Candidate::Version(x.version)).await {
+            Ok(b) => out.extend(backtest_summary(&b)),
+            Err(e) => out.push(("Backtest".into(), format!("could not run: {e}"))),
         }
         out
     }

@@ -40,13 +40,25 @@ impl ProposalKind for RollbackRuleSet {
         format!("/rules/{target}")
     }
 
-    async fn describe(&self, _svc: &Service, p: &Proposal) -> Vec<(String, String)> {
+    async fn describe(&self, svc: &Service, p: &Proposal) -> Vec<(String, String)> {
         let Ok(x) = payload::<RollbackPayload>(p) else { return Vec::new() };
-        vec![
+        let mut out = vec![
             ("From live version".into(), x.from_version.to_string()),
             ("Back to version".into(), x.to_version.to_string()),
             ("Reason".into(), x.reason),
-        ]
+        ];
+        // What coming back changes: the rules against the live set, and the backtest.
+        if let (Ok(Some(live)), Ok(Some(back))) =
+            (svc.store().ruleset(x.from_version).await, svc.store().ruleset(x.to_version).await)
+        {
+            out.extend(super::publish::rules_diff(&live.source, &back.source));
+        }
+        let viewer = crate::RulesViewer::local(Actor::other("system:approvals"));
+        match svc.backtest(&viewer, super::Candidate::Version(x.to_version)).await {
+            Ok(b) => out.extend(super::publish::backtest_summary(&b)),
+            Err(e) => out.push(("Backtest".into(), format!("could not run: {e}"))),
+        }
+        out
     }
 
     async fn execute(&self, svc: &Service, p: &Proposal, maker: &Actor) -> ServiceResult<Execution> {
