@@ -906,3 +906,41 @@ both_backends!(held_and_decided_views_say_why, |app: TestApp| async move {
         .await;
     assert_eq!(api["items"][0]["last_action"]["note"], "sent ID request", "{api}");
 });
+
+// An entity shared by more accounts than linking follows is one counted node, never expanded;
+// the heading counts what the picture draws, and each account drawn links to its page.
+both_backends!(hubs_are_counted_not_drawn, |app: TestApp| async move {
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    // Every test order comes from one IP: twelve accounts make it a hub.
+    let own_address = |o: &mut Value, n: &str| o["shipping_address"]["line1"] = json!(format!("Weg {n}"));
+    for i in 0..12 {
+        let mut o = order_of(&format!("IP-{i}"), &format!("C-IP{i}"), "20.00", i);
+        own_address(&mut o, &i.to_string());
+        submit(&app, &o).await;
+    }
+    for (id, c) in [("DV-1", "C-DV1"), ("DV-2", "C-DV2")] {
+        let mut o = order_of(id, c, "30.00", 20);
+        own_address(&mut o, id);
+        o["device"]["device_id"] = json!("dev-ring");
+        submit(&app, &o).await;
+    }
+    let at = (t0() + chrono::Duration::minutes(25)).to_rfc3339();
+    let (s, _) = app
+        .post(
+            "/api/v1/events",
+            &json!({"event_id": "FR-1", "type": "fraud_confirmed", "occurred_at": at, "order_id": "DV-1", "customer_id": "C-DV1"}),
+        )
+        .await;
+    assert!(s.is_success());
+    let mut o = order_of("HUB-1", "C-HUB", "900.00", 30);
+    own_address(&mut o, "HUB");
+    o["device"]["device_id"] = json!("dev-ring");
+    submit(&app, &o).await;
+    let page = sign_in(&app, "ana").await.get(&app, "/orders/HUB-1").await.body;
+    let heading = page.split("id=\"graph-heading\">").nth(1).unwrap_or_default().split("</h2>").next().unwrap_or_default();
+    assert!(heading.contains("Linked accounts: 2 drawn") && heading.contains("1 with confirmed fraud"), "{heading}");
+    assert_eq!(page.matches("class=\"node-link\"").count(), 2, "{page}");
+    assert!(page.contains("href=\"/customers/C-DV1\"") && page.contains("href=\"/customers/C-DV2\""));
+    assert!(page.contains("hub: 14 accounts") && page.contains("ip with 14 other accounts"), "{page}");
+    assert!(!page.contains("/customers/C-IP0"), "a hub's accounts are not drawn");
+});

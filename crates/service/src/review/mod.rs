@@ -44,8 +44,6 @@ pub struct Neighbour {
     pub customer_id: String,
     pub shared: Vec<&'static str>,
     pub fraud: bool,
-    /// Linked only through an entity shared too widely to count as a link.
-    pub via_hub: bool,
 }
 
 /// An entity of the account shared by too many accounts to mean a link.
@@ -96,9 +94,6 @@ pub struct OrderView {
 
 /// Accounts drawn around the order's customer at most; the rest is counted.
 pub const GRAPH_LIMIT: usize = 40;
-
-/// Accounts of a hub entity considered for the picture's free places.
-pub const HUB_SAMPLE: usize = 200;
 
 impl Service {
     pub(crate) fn sla_minutes(&self) -> SlaMinutes {
@@ -200,18 +195,12 @@ impl Service {
     }
 
     /// Accounts sharing an entity with the customer: those labelled fraud first, then by the
-    /// number of entity kinds shared. Entities used by more accounts than linking follows (hubs
-    /// such as a marketplace's IBAN or a mobile carrier's IP) are reported, and their accounts
-    /// only fill the picture's free places (at most `HUB_SAMPLE` of them are looked at).
+    /// number of entity kinds shared, at most `GRAPH_LIMIT`. Entities used by more accounts than
+    /// linking follows (hubs such as a marketplace's IBAN or a mobile carrier's IP) are counted,
+    /// not expanded: their accounts are not links, and the picture shows the hub as one node.
     async fn neighbours(&self, customer: &CustomerId) -> ServiceResult<(Vec<Neighbour>, usize, Vec<Hub>)> {
         type Kinds = std::collections::BTreeMap<String, Vec<&'static str>>;
-        fn add(map: &mut Kinds, id: &str, kind: &'static str) {
-            let kinds = map.entry(id.to_owned()).or_default();
-            if !kinds.contains(&kind) {
-                kinds.push(kind);
-            }
-        }
-        let (mut direct, mut via_hub): (Kinds, Kinds) = Default::default();
+        let mut direct = Kinds::new();
         let mut hubs = Vec::new();
         for key in self.store().entities_of(customer).await? {
             let uses = self.store().accounts_sharing(&key).await?;
@@ -219,38 +208,31 @@ impl Service {
                 uses.iter().map(|u| u.customer_id.as_str()).filter(|c| *c != customer.as_str()).collect();
             if others.len() > riskdesk_rules::clusters::hub_limit(key.kind) {
                 hubs.push(Hub { kind: key.kind.as_str(), accounts: others.len() });
-                for other in others.into_iter().take(HUB_SAMPLE) {
-                    add(&mut via_hub, other, key.kind.as_str());
-                }
-            } else {
-                for other in others {
-                    add(&mut direct, other, key.kind.as_str());
+                continue;
+            }
+            for other in others {
+                let kinds = direct.entry(other.to_owned()).or_default();
+                if !kinds.contains(&key.kind.as_str()) {
+                    kinds.push(key.kind.as_str());
                 }
             }
         }
-        let direct_total = direct.len();
-        let ids: Vec<String> = direct.keys().chain(via_hub.keys()).cloned().collect();
+        let total = direct.len();
+        let ids: Vec<String> = direct.keys().cloned().collect();
         let fraud: std::collections::HashSet<String> = self.store().fraud_accounts(&ids).await?.into_iter().collect();
-        let rank = |map: Kinds, hub: bool| {
-            let mut v: Vec<Neighbour> = map
-                .into_iter()
-                .map(|(id, shared)| Neighbour { fraud: fraud.contains(&id), customer_id: id, shared, via_hub: hub })
-                .collect();
-            v.sort_by(|a, b| {
-                b.fraud
-                    .cmp(&a.fraud)
-                    .then_with(|| b.shared.len().cmp(&a.shared.len()))
-                    .then_with(|| a.customer_id.cmp(&b.customer_id))
-            });
-            v
-        };
-        let mut all = rank(via_hub.into_iter().filter(|(k, _)| !direct.contains_key(k)).collect(), true);
-        let mut first = rank(direct, false);
-        first.append(&mut all);
-        first.truncate(GRAPH_LIMIT);
-        // Accounts linked through hubs are counted on the hub line, not here.
-        let more = direct_total.saturating_sub(first.iter().filter(|n| !n.via_hub).count());
-        Ok((first, more, hubs))
+        let mut all: Vec<Neighbour> = direct
+            .into_iter()
+            .map(|(id, shared)| Neighbour { fraud: fraud.contains(&id), customer_id: id, shared })
+            .collect();
+        all.sort_by(|a, b| {
+            b.fraud
+                .cmp(&a.fraud)
+                .then_with(|| b.shared.len().cmp(&a.shared.len()))
+                .then_with(|| a.customer_id.cmp(&b.customer_id))
+        });
+        all.truncate(GRAPH_LIMIT);
+        let more = total - all.len();
+        Ok((all, more, hubs))
     }
 
     /// Active list entries that match the order's values.

@@ -285,7 +285,7 @@ async fn order_page(
     let v = st.service.order_view(&cap, id).await?.ok_or_else(PageError::not_found)?;
     let now = st.service.now();
     let o = &v.stored.order;
-    let graph = graph::layout(o.customer.customer_id.as_str(), v.customer_fraud, &v.neighbours);
+    let graph = graph::layout(o.customer.customer_id.as_str(), v.customer_fraud, &v.neighbours, &v.hubs);
     let deciders = match a.assigner() {
         Some(cap) => st.service.deciders(&cap).await?,
         None => Vec::new(),
