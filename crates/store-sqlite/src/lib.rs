@@ -387,16 +387,23 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
+        // Merged by (account, kind) through a map: a hub has thousands of accounts in each part.
+        let mut at: std::collections::HashMap<(String, i64), usize> =
+            rows.iter().enumerate().map(|(i, r)| ((r.0.clone(), r.1), i)).collect();
         for (k, uses) in &tail {
             for u in uses {
                 let kind = i64::from(k.kind.code());
-                match rows.iter_mut().find(|r| r.0 == u.customer_id && r.1 == kind) {
-                    Some(r) => {
+                match at.get(&(u.customer_id.clone(), kind)) {
+                    Some(&i) => {
+                        let r = &mut rows[i];
                         r.2 = r.2.min(u.seen_at);
                         r.3 = r.3.max(u.seen_at);
                         r.4 += 1;
                     }
-                    None => rows.push((u.customer_id.clone(), kind, u.seen_at, u.seen_at, 1)),
+                    None => {
+                        at.insert((u.customer_id.clone(), kind), rows.len());
+                        rows.push((u.customer_id.clone(), kind, u.seen_at, u.seen_at, 1));
+                    }
                 }
             }
         }

@@ -937,7 +937,8 @@ both_backends!(hubs_are_counted_not_drawn, |app: TestApp| async move {
     o["device"]["device_id"] = json!("dev-ring");
     submit(&app, &o).await;
     let page = sign_in(&app, "ana").await.get(&app, "/orders/HUB-1").await.body;
-    let heading = page.split("id=\"graph-heading\">").nth(1).unwrap_or_default().split("</h2>").next().unwrap_or_default();
+    let heading =
+        page.split("id=\"graph-heading\">").nth(1).unwrap_or_default().split("</h2>").next().unwrap_or_default();
     assert!(heading.contains("Linked accounts: 2 drawn") && heading.contains("1 with confirmed fraud"), "{heading}");
     assert_eq!(page.matches("class=\"node-link\"").count(), 2, "{page}");
     assert!(page.contains("href=\"/customers/C-DV1\"") && page.contains("href=\"/customers/C-DV2\""));
