@@ -53,6 +53,7 @@ pub struct WorkspaceSettings {
     pub sla_default_minutes: i64,
     #[serde(default)]
     pub sla_minutes: std::collections::BTreeMap<String, i64>,
+    pub time_zone: String,
 }
 
 impl WorkspaceSettings {
@@ -70,6 +71,7 @@ impl WorkspaceSettings {
             login_max_per_user: self.login_max_per_user,
             login_max_per_ip: self.login_max_per_ip,
             login_window: Duration::minutes(self.login_window_minutes),
+            time_zone: self.time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin),
             cases: Default::default(),
             disputes: Default::default(),
             qa: Default::default(),
@@ -218,6 +220,9 @@ impl Config {
         }
         if w.sla_minutes.values().any(|m| *m <= 0) {
             bail!("workspace.sla_minutes: every channel's minutes must be positive");
+        }
+        if w.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            bail!("workspace.time_zone: unknown time zone {:?} (an IANA name such as Europe/Berlin)", w.time_zone);
         }
         if !matches!(w.secure_cookies.as_str(), "auto" | "always" | "never") {
             bail!("workspace.secure_cookies must be \"auto\", \"always\" or \"never\"");

@@ -95,9 +95,15 @@ pub enum Via {
 pub struct Analyst {
     pub(crate) user: UserRecord,
     pub(crate) via: Via,
+    /// The zone the person reads times in: their own choice, else the installation's.
+    pub(crate) zone: chrono_tz::Tz,
 }
 
 impl Analyst {
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.zone
+    }
+
     pub fn user(&self) -> &UserRecord {
         &self.user
     }

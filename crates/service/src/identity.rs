@@ -100,6 +100,7 @@ impl Service {
             password_hash: hash_password(password)?,
             created_at: now,
             disabled_at: None,
+            time_zone: None,
         };
         let audit = entry(
             &cap.actor().id,
@@ -254,7 +255,8 @@ impl Service {
         if now - s.last_seen_at > chrono::Duration::seconds(60) {
             self.store().touch_session(&hash, now).await?;
         }
-        Ok(Some(Analyst { user, via: crate::Via::Session { csrf: s.csrf } }))
+        let zone = self.zone_of(&user);
+        Ok(Some(Analyst { user, via: crate::Via::Session { csrf: s.csrf }, zone }))
     }
 
     pub async fn logout(&self, token: &str) -> ServiceResult<()> {
@@ -422,7 +424,47 @@ impl Service {
             return Ok((None, None));
         }
         let until = t.expires_at;
-        Ok((Some(crate::Caller::Person(Analyst { user, via: crate::Via::Token { id: t.id } })), until))
+        let zone = self.zone_of(&user);
+        Ok((Some(crate::Caller::Person(Analyst { user, via: crate::Via::Token { id: t.id }, zone })), until))
+    }
+
+    /// A person's time zone: their choice, else the installation's (`workspace.time_zone`).
+    fn zone_of(&self, user: &UserRecord) -> chrono_tz::Tz {
+        user.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or_else(|| self.settings().time_zone)
+    }
+
+    /// A person chooses the time zone their pages show times in; `None` or an empty name goes
+    /// back to the installation's default.
+    pub async fn set_own_time_zone(&self, who: &Analyst, zone: Option<&str>) -> ServiceResult<Option<String>> {
+        let zone = match zone.map(str::trim).filter(|z| !z.is_empty()) {
+            None => None,
+            Some(z) => Some(
+                z.parse::<chrono_tz::Tz>()
+                    .map_err(|_| {
+                        ServiceError::Invalid(format!(
+                            "time_zone: unknown time zone {z:?} (an IANA name such as Europe/Berlin)"
+                        ))
+                    })?
+                    .name()
+                    .to_owned(),
+            ),
+        };
+        let now = self.now();
+        let audit = entry(
+            &format!("user:{}", who.user.username),
+            "user.time_zone",
+            format!("user:{}", who.user.username),
+            serde_json::json!({"time_zone": zone}),
+            now,
+        );
+        self.commit_audited(
+            &[Effect::Identity(IdentityChange::SetTimeZone { user_id: who.user.id.clone(), time_zone: zone.clone() })],
+            &[audit],
+        )
+        .await?;
+        // Tokens resolved before carry the old zone.
+        self.api_keys.clear();
+        Ok(zone)
     }
 }
 

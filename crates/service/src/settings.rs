@@ -16,6 +16,8 @@ pub struct Settings {
     pub login_max_per_user: i64,
     pub login_max_per_ip: i64,
     pub login_window: chrono::Duration,
+    /// The zone pages show times in for people who chose none.
+    pub time_zone: chrono_tz::Tz,
     pub cases: crate::cases::CaseSettings,
     pub disputes: crate::disputes::DisputesConfig,
     pub qa: crate::qa::QaConfig,
@@ -34,6 +36,7 @@ impl Default for Settings {
             login_max_per_user: 5,
             login_max_per_ip: 30,
             login_window: chrono::Duration::minutes(15),
+            time_zone: chrono_tz::Europe::Berlin,
             cases: crate::cases::CaseSettings::default(),
             disputes: Default::default(),
             qa: Default::default(),

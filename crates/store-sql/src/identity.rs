@@ -6,7 +6,7 @@
 #[macro_export]
 macro_rules! identity_sql {
     ($store:ty, $db:ty, $w:ident, $r:ident) => {
-        const USER_COLS: &str = "id, username, display_name, role, password_hash, created_at, disabled_at";
+        const USER_COLS: &str = "id, username, display_name, role, password_hash, created_at, disabled_at, time_zone";
             fn user_from(row: &<$db as sqlx::Database>::Row) -> StoreResult<UserRecord> {
                 let role: String = row.try_get("role").map_err(dberr)?;
                 Ok(UserRecord {
@@ -17,6 +17,7 @@ macro_rules! identity_sql {
                     password_hash: row.try_get("password_hash").map_err(dberr)?,
                     created_at: from_millis(row.try_get("created_at").map_err(dberr)?)?,
                     disabled_at: opt_time(row.try_get("disabled_at").map_err(dberr)?)?,
+                    time_zone: row.try_get("time_zone").map_err(dberr)?,
                 })
             }
 
@@ -35,8 +36,8 @@ macro_rules! identity_sql {
             match change {
                     IdentityChange::CreateUser(u) => {
                         sqlx::query(
-                            "INSERT INTO users (id, username, display_name, role, password_hash, created_at, disabled_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            "INSERT INTO users (id, username, display_name, role, password_hash, created_at, disabled_at, time_zone) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                         )
                         .bind(&u.id)
                         .bind(&u.username)
@@ -45,9 +46,18 @@ macro_rules! identity_sql {
                         .bind(&u.password_hash)
                         .bind(u.created_at.timestamp_millis())
                         .bind(opt_ms(u.disabled_at))
+                        .bind(&u.time_zone)
                         .execute(&mut **tx)
                         .await
                         .map_err(dberr)?;
+                    }
+                    IdentityChange::SetTimeZone { user_id, time_zone } => {
+                        sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")
+                            .bind(time_zone)
+                            .bind(user_id)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(dberr)?;
                     }
                     IdentityChange::SetRole { user_id, role } => {
                         sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
@@ -155,7 +165,7 @@ macro_rules! identity_sql {
 
                 async fn session(&self, token_hash: &[u8]) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
                     let sql = "SELECT s.token_hash, s.user_id, s.csrf, s.created_at AS s_created, s.last_seen_at, \
-                         u.id, u.username, u.display_name, u.role, u.password_hash, u.created_at, u.disabled_at \
+                         u.id, u.username, u.display_name, u.role, u.password_hash, u.created_at, u.disabled_at, u.time_zone \
                          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.ended_at IS NULL";
                     let Some(row) = sqlx::query(sql).bind(token_hash).fetch_optional(&self.$r).await.map_err(dberr)? else {
                         return Ok(None);
@@ -212,7 +222,7 @@ macro_rules! identity_sql {
                 async fn token(&self, secret_hash: &[u8]) -> StoreResult<Option<(TokenRecord, UserRecord)>> {
                     let sql = format!(
                         "SELECT {TOKEN_COLS}, u.id AS u_id, u.username, u.display_name, u.role, u.password_hash, \
-                         u.created_at AS u_created_at, u.disabled_at FROM user_tokens t JOIN users u ON u.id = t.user_id \
+                         u.created_at AS u_created_at, u.disabled_at, u.time_zone FROM user_tokens t JOIN users u ON u.id = t.user_id \
                          WHERE t.secret_hash = $1"
                     );
                     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -233,6 +243,7 @@ macro_rules! identity_sql {
                         password_hash: row.try_get("password_hash").map_err(dberr)?,
                         created_at: from_millis(row.try_get("u_created_at").map_err(dberr)?)?,
                         disabled_at: opt_time(row.try_get("disabled_at").map_err(dberr)?)?,
+                        time_zone: row.try_get("time_zone").map_err(dberr)?,
                     };
                     Ok(Some((token_from(&row)?, user)))
                 }

@@ -16,6 +16,8 @@ pub struct UserRecord {
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The zone pages show this person's times in (IANA name); none: the installation's default.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +49,11 @@ pub struct TokenRecord {
 #[derive(Debug, Clone)]
 pub enum IdentityChange {
     CreateUser(UserRecord),
+    /// The person's own choice of time zone (none: the default).
+    SetTimeZone {
+        user_id: String,
+        time_zone: Option<String>,
+    },
     SetRole {
         user_id: String,
         role: Role,

@@ -23,6 +23,25 @@ pub struct Nav {
     pub links: Vec<NavLink>,
     /// The header's search box (people who see orders).
     pub search: bool,
+    /// The viewer's time zone: theirs, else the installation's (`workspace.time_zone`).
+    pub tz: chrono_tz::Tz,
+}
+
+/// A time of any offset, for [`Nav::when`].
+pub trait AsUtc {
+    fn utc(&self) -> DateTime<Utc>;
+}
+
+impl<Z: chrono::TimeZone> AsUtc for DateTime<Z> {
+    fn utc(&self) -> DateTime<Utc> {
+        self.with_timezone(&Utc)
+    }
+}
+
+impl<T: AsUtc + ?Sized> AsUtc for &T {
+    fn utc(&self) -> DateTime<Utc> {
+        (**self).utc()
+    }
 }
 
 impl Nav {
@@ -34,7 +53,25 @@ impl Nav {
             active,
             links: super::nav_links(a),
             search: a.grant::<riskdesk_service::OrderViewer>().is_some(),
+            tz: a.time_zone(),
         }
+    }
+
+    /// A time as the viewer reads it: in their zone, with UTC on hover (`<time>`, markup of
+    /// our own only, for `|safe`).
+    pub fn when(&self, t: impl AsUtc) -> String {
+        let t = t.utc();
+        format!(
+            "<time datetime=\"{}\" title=\"{} UTC\">{}</time>",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            t.format("%Y-%m-%d %H:%M"),
+            t.with_timezone(&self.tz).format("%Y-%m-%d %H:%M")
+        )
+    }
+
+    /// The zone's name, for a page's legend.
+    pub fn zone(&self) -> &'static str {
+        self.tz.name()
     }
 }
 
@@ -71,8 +108,9 @@ pub fn until(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-pub fn fmt_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
+/// A time in the viewer's zone, as text (where markup cannot go; see [`Nav::when`]).
+pub fn fmt_time(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
 pub fn start_of_today(now: DateTime<Utc>) -> DateTime<Utc> {

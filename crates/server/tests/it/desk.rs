@@ -944,4 +944,34 @@ both_backends!(hubs_are_counted_not_drawn, |app: TestApp| async move {
     assert!(page.contains("href=\"/customers/C-DV1\"") && page.contains("href=\"/customers/C-DV2\""));
     assert!(page.contains("hub: 14 accounts") && page.contains("ip with 14 other accounts"), "{page}");
     assert!(!page.contains("/customers/C-IP0"), "a hub's accounts are not drawn");
+
+    // The customer page: events and labels, list entries matching the account, linked accounts.
+    let k = app.rules_key.clone();
+    let entry = json!({"list": "block", "kind": "device", "value": "dev-ring", "reason": "ring of accounts"});
+    let (s, e) = app.call("POST", "/api/v1/lists", Some(&k), Some(serde_json::to_vec(&entry).unwrap())).await;
+    assert!(s.is_success(), "{e}");
+    let page = sign_in(&app, "ana").await.get(&app, "/customers/C-DV1").await.body;
+    let section = |id: &str| {
+        page.split(&format!("id=\"{id}\""))
+            .nth(1)
+            .unwrap_or_default()
+            .split("</section>")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let events = section("customer-events");
+    assert!(events.contains("1 confirmed fraud") && events.contains("fraud confirmed"), "{events}");
+    let linked = section("customer-linked");
+    assert!(linked.contains("href=\"/customers/C-DV2\"") && linked.contains("href=\"/customers/C-HUB\""), "{linked}");
+    assert!(linked.contains("ip with 14 other accounts"), "{linked}");
+    let lists = section("customer-lists");
+    assert!(lists.contains("block") && lists.contains("ring of accounts"), "{lists}");
+    // The API answers the same view.
+    let t = app.service.create_token_for(&local::user_admin(), "ana", "test", None).await.unwrap().secret;
+    let (s, v) = app.call("GET", "/api/v1/customers/C-DV1/overview", Some(&t), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["labels"][0], 1, "{v}");
+    assert!(v["linked"].as_array().unwrap().iter().any(|n| n["customer_id"] == "C-DV2"), "{v}");
+    assert_eq!(v["list_entries"].as_array().unwrap().len(), 1, "{v}");
 });

@@ -370,3 +370,47 @@ both_backends!(refused_attempts_are_audited_and_the_chain_verifies_from_the_page
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("id=\"chain-ok\"") && page.body.contains("id=\"anchor\""), "{}", page.body);
 });
+
+// Times read in the viewer's zone: the installation's by default, each person's own once chosen
+// (page or API), with UTC on hover; an unknown zone is refused naming the field.
+both_backends!(times_in_the_viewers_time_zone, |app: TestApp| async move {
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    // Placed 2026-06-01 12:00 UTC: 14:00 in Berlin (summer time), 08:00 in New York.
+    submit(&app, &order_of("TZ-1", "C-TZ", "120.00", 0)).await;
+    let ana = sign_in(&app, "ana").await;
+    let page = ana.get(&app, "/orders/TZ-1").await.body;
+    assert!(page.contains("2026-06-01 14:00"), "the default zone: {page}");
+    let p = ana.post(&app, "/me/time-zone", "time_zone=America%2FNew_York").await;
+    assert_eq!(p.location.as_deref(), Some("/tokens?done=zone"));
+    assert!(ana.get(&app, "/tokens?done=zone").await.body.contains("America/New_York"));
+    let page = ana.get(&app, "/orders/TZ-1").await.body;
+    assert!(page.contains("2026-06-01 08:00") && !page.contains("2026-06-01 14:00"), "{page}");
+    assert!(page.contains("title=\"2026-06-01 12:00 UTC\""), "UTC on hover: {page}");
+    let p = ana.post(&app, "/me/time-zone", "time_zone=Mars%2FOlympus").await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+    // The same through the API, as the person's token.
+    let t = token(&app, "ana").await;
+    let put = |z: Value| {
+        let t = t.clone();
+        let app = &app;
+        async move {
+            app.call(
+                "PUT",
+                "/api/v1/me/time-zone",
+                Some(&t),
+                Some(serde_json::to_vec(&json!({"time_zone": z})).unwrap()),
+            )
+            .await
+        }
+    };
+    let (s, v) = put(json!("Asia/Tokyo")).await;
+    assert_eq!((s, v["time_zone"].as_str()), (StatusCode::OK, Some("Asia/Tokyo")), "{v}");
+    let (_, me) = app.call("GET", "/api/v1/me", Some(&t), None).await;
+    assert_eq!(me["time_zone"], "Asia/Tokyo", "{me}");
+    let (s, e) = put(json!("Nope/Nope")).await;
+    assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("time_zone")), "{e}");
+    let (s, _) = put(Value::Null).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, me) = app.call("GET", "/api/v1/me", Some(&t), None).await;
+    assert_eq!(me["time_zone"], "Europe/Berlin", "back to the default: {me}");
+});

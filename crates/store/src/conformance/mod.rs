@@ -141,6 +141,7 @@ pub(crate) fn user(name: &str, role: Role) -> UserRecord {
         password_hash: "$argon2id$stub".into(),
         created_at: t0(),
         disabled_at: None,
+        time_zone: None,
     }
 }
 

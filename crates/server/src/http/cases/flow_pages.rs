@@ -97,7 +97,7 @@ async fn handoffs(State(st): St, Page { cap, who }: Page<CaseViewer>, Query(q): 
         .into_iter()
         .map(|t| HandoffRow {
             overdue: t.status == "open" && t.due_at.is_some_and(|d| d < now),
-            due: t.due_at.map(fmt_time).unwrap_or_default(),
+            due: t.due_at.map(|d| fmt_time(d, who.time_zone())).unwrap_or_default(),
             id: t.id,
             case_id: t.case_id,
             title: t.title,
@@ -127,7 +127,7 @@ struct ExceptionQuery {
 
 async fn exceptions(State(st): St, Page { cap, who }: Page<CaseViewer>, Query(q): Query<ExceptionQuery>) -> PageResult<impl IntoResponse> {
     let paid_days = q.paid_days.unwrap_or(3);
-    let rows = st.service.order_exceptions(&cap, paid_days).await?.into_iter().map(|e| (fmt_time(e.since), e)).collect();
+    let rows = st.service.order_exceptions(&cap, paid_days).await?.into_iter().map(|e| (fmt_time(e.since, who.time_zone()), e)).collect();
     Ok(ExceptionsPage {
         nav: Nav::of(&who, "cases"),
         rows,

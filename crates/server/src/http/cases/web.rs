@@ -70,9 +70,9 @@ pub struct Row {
     pub opened: String,
 }
 
-fn row(svc: &Service, c: CaseRecord) -> Row {
+fn row(svc: &Service, c: CaseRecord, tz: chrono_tz::Tz) -> Row {
     let sla = svc.case_sla(&c);
-    Row { kind: kind_label(&c.kind), left: left(&sla), opened: fmt_time(c.created_at), sla, c }
+    Row { kind: kind_label(&c.kind), left: left(&sla), opened: fmt_time(c.created_at, tz), sla, c }
 }
 
 #[derive(Template, WebTemplate)]
@@ -111,7 +111,7 @@ async fn queue(State(st): St, Page { cap, who }: Page<CaseViewer>, Query(q): Que
     let (cases, total) = st.service.cases(&cap, &f).await?;
     Ok(QueuePage {
         nav: Nav::of(&who, "cases"),
-        rows: cases.into_iter().map(|c| row(&st.service, c)).collect(),
+        rows: cases.into_iter().map(|c| row(&st.service, c, who.time_zone())).collect(),
         total,
         team: lq.team.unwrap_or_default(),
         view,
@@ -239,14 +239,14 @@ async fn case_page(State(st): St, Page { cap, who }: Page<CaseViewer>, Path(id):
         .events
         .iter()
         .rev()
-        .map(|e| Shown { at: fmt_time(e.at), actor: e.actor.trim_start_matches("user:").to_owned(), kind: e.kind.clone(), text: e.text.clone() })
+        .map(|e| Shown { at: fmt_time(e.at, who.time_zone()), actor: e.actor.trim_start_matches("user:").to_owned(), kind: e.kind.clone(), text: e.text.clone() })
         .collect();
     let customer = v.links.iter().find(|l| l.link.kind == "customer").map(|l| l.link.value.clone()).unwrap_or_default();
     Ok(CasePage {
         nav: Nav::of(&who, "cases"),
         left: left(&v.sla),
-        first_due: fmt_time(v.sla.first_response_due_at),
-        resolution_due: fmt_time(v.sla.resolution_due_at),
+        first_due: fmt_time(v.sla.first_response_due_at, who.time_zone()),
+        resolution_due: fmt_time(v.sla.resolution_due_at, who.time_zone()),
         events,
         can_work: who.grant::<CaseWorker>().is_some(),
         can_assign: who.grant::<QueueAssigner>().is_some(),

@@ -45,7 +45,7 @@ fn minor(m: i64, currency: &str) -> String {
 }
 
 /// How a deadline reads in the queue: `in 2 d 4 h`, `3 h overdue`.
-fn left(d: &DisputeOut, now: chrono::DateTime<chrono::Utc>) -> String {
+fn left(d: &DisputeOut, now: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
     let Some(due) = d.due_by else { return "no deadline".into() };
     let mins = (due - now).num_minutes();
     let span = |m: i64| {
@@ -53,7 +53,7 @@ fn left(d: &DisputeOut, now: chrono::DateTime<chrono::Utc>) -> String {
         if m >= 1440 { format!("{} d {} h", m / 1440, (m % 1440) / 60) } else { format!("{} h {} min", m / 60, m % 60) }
     };
     if d.urgency == Urgency::Waiting {
-        return format!("due {}", fmt_time(due));
+        return format!("due {}", fmt_time(due, tz));
     }
     if mins < 0 { format!("{} overdue", span(mins)) } else { format!("in {}", span(mins)) }
 }
@@ -112,7 +112,7 @@ async fn queue(State(st): St, Page { cap, who }: Page<DisputeViewer>, Query(q): 
         nav: Nav::of(&who, "disputes"),
         rows: list
             .into_iter()
-            .map(|d| Row { amount: money(&d.amount), left: left(&d, now), class: urgency_class(d.urgency), d })
+            .map(|d| Row { amount: money(&d.amount), left: left(&d, now, who.time_zone()), class: urgency_class(d.urgency), d })
             .collect(),
         total,
         view,
@@ -154,7 +154,7 @@ async fn show(State(st): St, Page { cap, who }: Page<DisputeViewer>, Path(id): P
     Ok(ShowPage {
         nav: Nav::of(&who, "disputes"),
         amount: money(&v.dispute.amount),
-        left: left(&v.dispute, now),
+        left: left(&v.dispute, now, who.time_zone()),
         class: urgency_class(v.dispute.urgency),
         refunded: minor(v.evidence.refunded_minor, &currency),
         funds: match v.dispute.funds_minor {

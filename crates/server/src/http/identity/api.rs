@@ -27,6 +27,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/me", get(me))
         .route("/me/tokens", get(my_tokens).post(create_token))
+        .route("/me/time-zone", axum::routing::put(set_time_zone))
         .route("/me/tokens/{id}", delete(revoke_token))
         .route("/users", get(users).post(add_user))
         .route("/users/{username}/role", post(set_role))
@@ -54,7 +55,32 @@ async fn me(Api(_, caller): Api<Someone>) -> ApiResult<Response> {
         Via::Token { id } => Some(id.clone()),
         Via::Session { .. } => None,
     };
-    Ok(Json(json!({"user": user_json(a.user()), "permissions": permissions, "token": token})).into_response())
+    Ok(Json(json!({
+        "user": user_json(a.user()),
+        "permissions": permissions,
+        "token": token,
+        "time_zone": a.time_zone().name(),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeZoneIn {
+    /// An IANA name (`Europe/Paris`); null or empty: the installation's default.
+    #[schema(value_type = Option<String>, example = "Europe/Paris")]
+    time_zone: Option<String>,
+}
+
+/// Choose the time zone your pages show times in (UTC stays on hover).
+#[utoipa::path(put, path = "/api/v1/me/time-zone", tag = "identity", request_body = TimeZoneIn,
+    responses((status = 200, body = Object, description = "`{\"time_zone\": chosen or null}`"), (status = 401, body = ErrorOut),
+              (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
+    security(("api_key" = [])))]
+async fn set_time_zone(State(st): St, Api(_, caller): Api<Someone>, Body(b): Body<TimeZoneIn>) -> ApiResult<Response> {
+    let a = person(&caller)?;
+    let zone = st.service.set_own_time_zone(a, b.time_zone.as_deref()).await?;
+    Ok(Json(json!({"time_zone": zone})).into_response())
 }
 
 /// Your personal access tokens (never their secrets).

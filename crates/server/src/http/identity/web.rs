@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/users/{username}/password", post(users_password))
         .route("/users/{username}/disable", post(users_disable))
         .route("/tokens", get(tokens).post(tokens_create))
+        .route("/me/time-zone", post(zone_set))
         .route("/tokens/{id}/revoke", post(tokens_revoke))
 }
 
@@ -194,6 +195,8 @@ pub struct TokenRow {
 #[template(path = "identity/tokens.html")]
 struct TokensPage {
     nav: Nav,
+    /// Every IANA zone, for the time-zone field's suggestions.
+    zones: Vec<&'static str>,
     rows: Vec<TokenRow>,
     /// A token just created: shown once.
     secret: Option<String>,
@@ -213,8 +216,8 @@ async fn tokens_page(
         .await?
         .into_iter()
         .map(|t| TokenRow {
-            created: fmt_time(t.created_at),
-            expires: t.expires_at.map(fmt_time).unwrap_or_else(|| "never".into()),
+            created: fmt_time(t.created_at, a.time_zone()),
+            expires: t.expires_at.map(|x| fmt_time(x, a.time_zone())).unwrap_or_else(|| "never".into()),
             state: if t.revoked_at.is_some() {
                 "revoked"
             } else if t.expires_at.is_some_and(|e| e <= now) {
@@ -225,11 +228,16 @@ async fn tokens_page(
             t,
         })
         .collect();
-    Ok(TokensPage { nav: Nav::of(a, "tokens"), rows, secret, message }.into_response())
+    let zones = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
+    Ok(TokensPage { nav: Nav::of(a, "tokens"), zones, rows, secret, message }.into_response())
 }
 
 async fn tokens(State(st): St, Page { who, .. }: Page<Someone>, Query(f): Query<Flash>) -> PageResult<Response> {
-    let message = (f.done.as_deref() == Some("revoked")).then(|| "Token revoked.".to_owned());
+    let message = match f.done.as_deref() {
+        Some("revoked") => Some("Token revoked.".to_owned()),
+        Some("zone") => Some(format!("Times are shown in {} now (UTC on hover).", who.time_zone().name())),
+        _ => None,
+    };
     tokens_page(&st, &who, None, message).await
 }
 
@@ -245,6 +253,17 @@ async fn tokens_create(State(st): St, a: Action<Someone, TokenForm>) -> PageResu
     let t = st.service.create_own_token(&a.who, &a.form.name, life).await?;
     let msg = format!("Token “{}” created. Copy it now: it is not shown again.", t.record.name);
     tokens_page(&st, &a.who, Some(t.secret), Some(msg)).await
+}
+
+#[derive(Deserialize)]
+pub struct ZoneForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+async fn zone_set(State(st): St, a: Action<Someone, ZoneForm>) -> PageResult<Response> {
+    st.service.set_own_time_zone(&a.who, Some(&a.form.time_zone)).await?;
+    Ok(Flash::redirect("/tokens", "zone", None, None))
 }
 
 async fn tokens_revoke(State(st): St, Path(id): Path<String>, a: Action<Someone, NoForm>) -> PageResult<Response> {

@@ -51,7 +51,7 @@ async fn list(State(st): St, Page { cap, who }: Page<Someone>, Query(q): Query<L
     let pages = st.service.pages(&cap, Some(kind.as_str()).filter(|k| !k.is_empty()), q.q.as_deref()).await?;
     Ok(ListPage {
         nav: Nav::of(&who, "knowledge"),
-        pages: pages.into_iter().map(|p| (kind_label(&p.kind), fmt_time(p.created_at), p)).map(|(l, t, p)| (p, l, t)).collect(),
+        pages: pages.into_iter().map(|p| (kind_label(&p.kind), fmt_time(p.created_at, who.time_zone()), p)).map(|(l, t, p)| (p, l, t)).collect(),
         q: q.q.unwrap_or_default(),
         kind,
         can_edit: who.grant::<KnowledgeEditor>().is_some(),

@@ -30,8 +30,9 @@ pub fn web() -> Router<Arc<AppState>> {
     Router::new().route("/customers/{id}", get(page))
 }
 
-/// A customer as the review desk sees it: masked personal data, orders and decisions, the fraud
-/// label, and the cases it appears in (for those who may read cases).
+/// A customer as the review desk sees it: masked personal data, orders and decisions, events and
+/// labels, matching list entries, linked accounts and hubs, the fraud label, and the cases it
+/// appears in (for those who may read cases).
 #[utoipa::path(get, path = "/api/v1/customers/{id}/overview", tag = "review", params(("id" = String, Path)),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)),
     security(("api_key" = [])))]

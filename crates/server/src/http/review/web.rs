@@ -312,7 +312,7 @@ async fn order_page(
         nav: Nav::of(a, "review"),
         id: id.to_string(),
         amount: format!("{} {}", o.total.amount_string(), o.total.currency.code()),
-        placed: fmt_time(o.placed_at.with_timezone(&Utc)),
+        placed: fmt_time(o.placed_at.with_timezone(&Utc), a.time_zone()),
         due: v.item.as_ref().map(|i| until(i.due_at, now)).unwrap_or_default(),
         graph,
         clear: clear.is_some(),
