@@ -16,7 +16,8 @@ if ! command -v schemathesis >/dev/null || [ "$(schemathesis --version | awk '{p
 fi
 cargo build -q -p riskdesk-server --bin riskdesk
 bin="${CARGO_TARGET_DIR:-target}/debug/riskdesk"
-dir=$(mktemp -d); port=18557
+dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cleanup() { kill "${pid:-}" 2>/dev/null || true; wait "${pid:-}" 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 run() { RUST_LOG=error RISKDESK_DATABASE_URL= "$bin" --data-dir "$dir" "$@"; }
@@ -27,9 +28,11 @@ secrets=("$key")
 for user in lea pia admin; do
   secrets+=("$(run user token create "$user" --name schemathesis 2>/dev/null | grep -oE 'rdp_[A-Za-z0-9_-]+' | head -n1)")
 done
-run serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+# Started directly (not through `run`), so that `$!` is the server itself and the trap stops it.
+RUST_LOG=error RISKDESK_DATABASE_URL= "$bin" --data-dir "$dir" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "schemathesis: the server did not start"; exit 1; }
 status=0
 for s in "${secrets[@]}"; do
   [ -n "$s" ] || { echo "schemathesis: a key or token could not be made"; exit 1; }
