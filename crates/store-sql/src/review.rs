@@ -43,14 +43,24 @@ macro_rules! review_sql {
 
         async fn apply_review(tx: &mut Tx<'_>, change: &ReviewChange) -> StoreResult<()> {
             match change {
-                    ReviewChange::Claim { order_id, user, at } => {
-                        sqlx::query("UPDATE review_items SET claimed_by = $1, claimed_at = $2 WHERE order_id = $3")
-                            .bind(user)
-                            .bind(user.as_ref().map(|_| at.timestamp_millis()))
-                            .bind(order_id)
-                            .execute(&mut **tx)
-                            .await
-                            .map_err(dberr)?;
+                    ReviewChange::Claim { order_id, user, at, unless_held_by_other } => {
+                        // The claim is checked where it is written: two people claiming at once
+                        // cannot both hold the order.
+                        let moved = sqlx::query(
+                            "UPDATE review_items SET claimed_by = $1, claimed_at = $2 WHERE order_id = $3 \
+                             AND ($4 IS NULL OR claimed_by IS NULL OR claimed_by = $4)",
+                        )
+                        .bind(user)
+                        .bind(user.as_ref().map(|_| at.timestamp_millis()))
+                        .bind(order_id)
+                        .bind(unless_held_by_other)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(dberr)?
+                        .rows_affected();
+                        if moved != 1 && unless_held_by_other.is_some() {
+                            return Err(StoreError::Conflict("someone else claimed this order meanwhile".into()));
+                        }
                     }
                     ReviewChange::Review { action: a, decision, label, outbox, state } => {
                         sqlx::query(
@@ -86,6 +96,22 @@ macro_rules! review_sql {
                         // waits for approval, the order is decided through it (approve, reject or
                         // amend) and nothing else. Checked in the decision's own transaction.
                         if a.proposal_id.is_none() {
+                            // A claimed order is decided by its claimant (a team lead takes it over
+                            // first): checked here, where the decision is written.
+                            let held: Option<Option<String>> =
+                                sqlx::query_scalar("SELECT claimed_by FROM review_items WHERE order_id = $1")
+                                    .bind(&a.order_id)
+                                    .fetch_optional(&mut **tx)
+                                    .await
+                                    .map_err(dberr)?;
+                            let me = a.actor.strip_prefix("user:").unwrap_or(&a.actor);
+                            if let Some(Some(other)) = held
+                                && other != me
+                            {
+                                return Err(StoreError::Conflict(format!(
+                                    "claimed by {other}: they decide this order, or a team lead takes it over"
+                                )));
+                            }
                             let waiting: Option<String> = sqlx::query_scalar(
                                 "SELECT id FROM proposals WHERE kind = 'cancel_order' AND target = $1 \
                                  AND status = 'pending' AND expires_at > $2",

@@ -113,8 +113,10 @@ pub struct ReviewActionRecord {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ReviewChange {
-    /// Claim (`Some(user)`) or release (`None`) a queue item.
-    Claim { order_id: String, user: Option<String>, at: DateTime<Utc> },
+    /// Claim (`Some(user)`) or release (`None`) a queue item. With `unless_held_by_other`, the
+    /// change is refused (a conflict) when someone other than that user holds the item at the
+    /// moment of writing; a team lead's take-over and assignment pass `None`.
+    Claim { order_id: String, user: Option<String>, at: DateTime<Utc>, unless_held_by_other: Option<String> },
     /// A manual review: the action, a decision the shop is told about, a label, the queue state.
     Review {
         action: ReviewActionRecord,

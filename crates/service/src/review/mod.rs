@@ -277,6 +277,7 @@ impl Service {
             )));
         }
         let now = self.now();
+        let me_name = me.clone();
         let user = take.then_some(me);
         let audit = entry(
             &cap.actor().id,
@@ -286,7 +287,12 @@ impl Service {
             now,
         );
         self.commit_audited(
-            &[Effect::Review(ReviewChange::Claim { order_id: id.to_string(), user, at: now })],
+            &[Effect::Review(ReviewChange::Claim {
+                order_id: id.to_string(),
+                user,
+                at: now,
+                unless_held_by_other: Some(me_name.clone()),
+            })],
             &[audit],
         )
         .await
@@ -306,7 +312,12 @@ impl Service {
             now,
         );
         self.commit_audited(
-            &[Effect::Review(ReviewChange::Claim { order_id: id.to_string(), user: Some(me), at: now })],
+            &[Effect::Review(ReviewChange::Claim {
+                order_id: id.to_string(),
+                user: Some(me),
+                at: now,
+                unless_held_by_other: None,
+            })],
             &[audit],
         )
         .await
@@ -327,7 +338,12 @@ impl Service {
             now,
         );
         self.commit_audited(
-            &[Effect::Review(ReviewChange::Claim { order_id: id.to_string(), user: Some(user.username), at: now })],
+            &[Effect::Review(ReviewChange::Claim {
+                order_id: id.to_string(),
+                user: Some(user.username),
+                at: now,
+                unless_held_by_other: None,
+            })],
             &[audit],
         )
         .await

@@ -44,7 +44,12 @@ pub async fn review_queue_fills_filters_and_closes_once(store: &dyn Store) {
 
     store
         .commit(
-            &[Effect::Review(ReviewChange::Claim { order_id: "Q-1".into(), user: Some("ana".into()), at: t0() })],
+            &[Effect::Review(ReviewChange::Claim {
+                order_id: "Q-1".into(),
+                user: Some("ana".into()),
+                at: t0(),
+                unless_held_by_other: Some("ana".into()),
+            })],
             &[],
             AUDIT_KEY,
         )
@@ -52,6 +57,48 @@ pub async fn review_queue_fills_filters_and_closes_once(store: &dyn Store) {
         .unwrap();
     let mine = QueueFilter { claimed_by: Some("ana".into()), ..all.clone() };
     assert_eq!(store.review_queue(&mine, &sla()).await.unwrap().0[0].order_id, "Q-1");
+    // Claims lock where they are written: another person's claim, or their direct decision, is
+    // refused while ana holds it.
+    let ben_claims = store
+        .commit(
+            &[Effect::Review(ReviewChange::Claim {
+                order_id: "Q-1".into(),
+                user: Some("ben".into()),
+                at: t0(),
+                unless_held_by_other: Some("ben".into()),
+            })],
+            &[],
+            AUDIT_KEY,
+        )
+        .await;
+    assert!(matches!(ben_claims, Err(crate::StoreError::Conflict(_))), "{ben_claims:?}");
+    let ben_decides = store
+        .commit(
+            &[Effect::Review(ReviewChange::Review {
+                action: ReviewActionRecord {
+                    id: "rva_ben".into(),
+                    order_id: "Q-1".into(),
+                    action: "release".into(),
+                    reason: "verified_customer".into(),
+                    note: String::new(),
+                    actor: "user:ben".into(),
+                    at: t0() + Duration::minutes(4),
+                    proposal_id: None,
+                },
+                decision: None,
+                label: None,
+                outbox: Vec::new(),
+                state: QueueState::Closed,
+            })],
+            &[],
+            AUDIT_KEY,
+        )
+        .await;
+    assert!(
+        matches!(ben_decides, Err(crate::StoreError::Conflict(ref m)) if m.contains("claimed by ana")),
+        "{ben_decides:?}"
+    );
+    assert_eq!(store.review_actions("Q-1").await.unwrap().len(), 0, "nothing of ben's decision stored");
     let review = |state: QueueState, id: &str| {
         Effect::Review(ReviewChange::Review {
             action: ReviewActionRecord {
