@@ -241,12 +241,17 @@ impl Service {
     /// becomes one of its makers, and an approval of the earlier payload in flight is void.
     pub(crate) async fn amend_payload(&self, actor: &Actor, mut p: Proposal, payload: String) -> ServiceResult<()> {
         let before = p.revision;
+        // What the amendment replaced stays on the record: the earlier payload's hash and its
+        // reason code (a note may hold personal data, so it is not copied into the log).
+        let previous = serde_json::from_str::<serde_json::Value>(&p.payload).ok();
+        let previous_reason = previous.as_ref().and_then(|v| v.pointer("/review/reason")).cloned();
+        let previous_hash = p.payload_hash.clone();
         p.amend(&actor.id, payload, self.now()).map_err(refused)?;
         let audit = entry(
             &actor.id,
             "proposal.amend",
             format!("proposal:{}", p.id),
-            serde_json::json!({"payload_hash": p.payload_hash}),
+            serde_json::json!({"payload_hash": p.payload_hash, "previous_hash": previous_hash, "previous_reason": previous_reason}),
             self.now(),
         );
         self.save_proposal(&p, before, &[], &[audit]).await

@@ -832,6 +832,38 @@ both_backends!(an_amendment_starts_from_the_proposal, |app: TestApp| async move 
         page.body.split("/amend\"").nth(1).unwrap_or_default().split("</form>").next().unwrap_or_default().to_owned();
     assert!(amend.contains("value=\"issuer called\""), "{amend}");
     assert!(amend.contains("value=\"stolen_card\" selected"), "{amend}");
+    // Amended, then approved by a second person: the review history keeps the screening, the
+    // proposal, the amendment with what it replaced, and the outcome, in order.
+    let prop = app.service.proposals(true).await.unwrap().into_iter().find(|x| x.target == "AM-1").unwrap();
+    let lea = sign_in(&app, "lea").await;
+    let r = lea
+        .post(&app, &format!("/proposals/{}/amend", prop.id), "reason=account_takeover&note=owner+confirmed+ato")
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.body);
+    add_user(&app, "ben", Role::RiskExpert).await;
+    let prop = app.service.proposal(&prop.id).await.unwrap();
+    let ben = sign_in(&app, "ben").await;
+    let r = ben
+        .post(&app, &format!("/proposals/{}/approve", prop.id), &format!("payload_hash={}", prop.payload_hash))
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.body);
+    let page = ana.get(&app, "/orders/AM-1").await.body;
+    let history: Vec<&str> = page
+        .split("id=\"review-history\">")
+        .nth(1)
+        .unwrap_or_default()
+        .split("</ul>")
+        .next()
+        .unwrap_or_default()
+        .split("<li")
+        .skip(1)
+        .collect();
+    let line = |i: usize| history.get(i).copied().unwrap_or_default();
+    assert!(line(0).contains("screened: review"), "{history:?}");
+    assert!(line(1).contains("proposed by ana: stolen card"), "{history:?}");
+    assert!(line(2).contains("amended by lea (was: stolen card)"), "{history:?}");
+    assert!(history.iter().any(|l| l.contains("through proposal") && l.contains("account takeover")), "{history:?}");
+    assert!(history.iter().any(|l| l.contains("executed by ben")), "{history:?}");
 });
 
 // Search by ids and by entities through their keyed hashes, audited without the text.

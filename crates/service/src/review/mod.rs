@@ -70,6 +70,9 @@ pub struct OrderView {
     pub party: MaskedParty,
     pub item: Option<ReviewItem>,
     pub actions: Vec<ReviewActionRecord>,
+    /// The screening decision and every later human step, oldest first: reviews, proposals
+    /// (with their amendments and outcome), whatever became of them.
+    pub history: Vec<TimelineEntry>,
     pub timeline: Vec<TimelineEntry>,
     pub cluster_id: Option<String>,
     pub cluster_size: i64,
@@ -163,6 +166,22 @@ impl Service {
         }
         let proposals = store.proposals_for(id.as_str()).await?;
         let timeline = timeline(&stored, customer.as_ref(), &actions, &proposals);
+        let mut amendments = Vec::new();
+        for p in &proposals {
+            let f = riskdesk_store::audit::AuditFilter {
+                action: Some("proposal.amend".into()),
+                subject: Some(format!("proposal:{}", p.id)),
+                limit: 50,
+                ..Default::default()
+            };
+            for r in store.audit_records(&f).await? {
+                let was = serde_json::from_str::<serde_json::Value>(&r.entry.detail)
+                    .ok()
+                    .and_then(|d| d.get("previous_reason").and_then(|x| x.as_str()).map(str::to_owned));
+                amendments.push((r.entry.at, r.entry.actor.clone(), p.id.clone(), was));
+            }
+        }
+        let history = review_history(&stored, &actions, &proposals, &amendments);
         let party = pii::masked_party(&stored.order);
         let mut stored = stored;
         pii::scrub(&mut stored);
@@ -181,6 +200,7 @@ impl Service {
             stored,
             item,
             actions,
+            history,
             timeline,
             cluster_id,
             cluster_size,
@@ -492,6 +512,114 @@ pub(crate) fn clean_input(mut input: ReviewInput) -> ServiceResult<ReviewInput> 
         .map_err(|e| ServiceError::Invalid(format!("note: {}", e.detail)))?
         .unwrap_or_default();
     Ok(input)
+}
+
+/// The order's review history: the screening decision, every review, every proposal with its
+/// amendments and outcome, oldest first.
+fn review_history(
+    stored: &StoredOrder,
+    actions: &[ReviewActionRecord],
+    proposals: &[riskdesk_domain::Proposal],
+    amendments: &[(DateTime<Utc>, String, String, Option<String>)],
+) -> Vec<TimelineEntry> {
+    let who = |a: &str| a.trim_start_matches("user:").to_owned();
+    let order_id = Some(stored.order.order_id.to_string());
+    // Ranked for lines at the same instant: screening, proposal, amendment, outcome, review.
+    let mut out: Vec<(u8, TimelineEntry)> = Vec::new();
+    if let Some(d) = stored.decisions.first() {
+        let hits: Vec<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
+        out.push((
+            0,
+            TimelineEntry {
+                at: d.decided_at,
+                kind: "screening",
+                text: format!(
+                    "screened: {} (score {}){}",
+                    d.decision,
+                    d.score,
+                    if hits.is_empty() { String::new() } else { format!(", rules {}", hits.join(", ")) }
+                ),
+                order_id: order_id.clone(),
+            },
+        ));
+    }
+    for a in actions {
+        out.push((
+            4,
+            TimelineEntry {
+                at: a.at,
+                kind: "review",
+                text: format!(
+                    "{} by {}: {}{}{}",
+                    a.action,
+                    who(&a.actor),
+                    a.reason.replace('_', " "),
+                    a.proposal_id.as_ref().map(|p| format!(" (through proposal {p})")).unwrap_or_default(),
+                    if a.note.is_empty() { String::new() } else { format!(" — “{}”", a.note) }
+                ),
+                order_id: order_id.clone(),
+            },
+        ));
+    }
+    for p in proposals {
+        let mine: Vec<_> = amendments.iter().filter(|a| a.2 == p.id).collect();
+        // The proposal as first made: an amendment replaced its payload, and recorded what it was.
+        let first_reason = mine.iter().min_by_key(|a| a.0).and_then(|a| a.3.clone()).or_else(|| {
+            serde_json::from_str::<serde_json::Value>(&p.payload)
+                .ok()
+                .and_then(|v| v.pointer("/review/reason").and_then(|r| r.as_str()).map(str::to_owned))
+        });
+        let reason = first_reason.map(|r| r.replace('_', " "));
+        out.push((
+            1,
+            TimelineEntry {
+                at: p.created_at,
+                kind: "proposal",
+                text: format!(
+                    "{} {} proposed by {}{}",
+                    p.kind.replace('_', " "),
+                    p.id,
+                    p.makers.first().map_or_else(String::new, |m| who(m)),
+                    reason.map(|r| format!(": {r}")).unwrap_or_default()
+                ),
+                order_id: order_id.clone(),
+            },
+        ));
+        for (at, actor, _, was) in mine {
+            out.push((
+                2,
+                TimelineEntry {
+                    at: *at,
+                    kind: "proposal",
+                    text: format!(
+                        "{} amended by {}{}",
+                        p.id,
+                        who(actor),
+                        was.as_ref().map(|w| format!(" (was: {})", w.replace('_', " "))).unwrap_or_default()
+                    ),
+                    order_id: order_id.clone(),
+                },
+            ));
+        }
+        if p.status.as_str() != "pending" {
+            out.push((
+                3,
+                TimelineEntry {
+                    at: p.decided_at.unwrap_or(p.expires_at),
+                    kind: "proposal",
+                    text: format!(
+                        "{} {}{}",
+                        p.id,
+                        p.status.as_str(),
+                        p.decided_by.as_ref().map(|d| format!(" by {}", who(d))).unwrap_or_default()
+                    ),
+                    order_id: order_id.clone(),
+                },
+            ));
+        }
+    }
+    out.sort_by_key(|(rank, e)| (e.at, *rank));
+    out.into_iter().map(|(_, e)| e).collect()
 }
 
 fn timeline(
