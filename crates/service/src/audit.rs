@@ -90,6 +90,25 @@ impl Service {
         }
     }
 
+    /// The subjects the log records about a customer: the account, its orders, the cases that
+    /// link it; the audit view filters by them ("every read that touched the customer").
+    pub async fn audit_subjects_of_customer(&self, _cap: &AuditReader, customer: &str) -> ServiceResult<Vec<String>> {
+        let id = riskdesk_domain::CustomerId::parse(customer.trim(), "customer")
+            .map_err(|e| crate::ServiceError::Invalid(format!("customer: {}", e.detail)))?;
+        let mut out = vec![format!("customer:{id}")];
+        if let Some(c) = self.store().get_customer(&id, 1000).await? {
+            out.extend(c.orders.iter().map(|o| format!("order:{}", o.order_id)));
+        }
+        out.extend(
+            self.store()
+                .cases_linked("customer", id.as_str(), 500)
+                .await?
+                .into_iter()
+                .map(|c| format!("case:{}", c.id)),
+        );
+        Ok(out)
+    }
+
     pub async fn audit_records(&self, _cap: &AuditReader, f: &AuditFilter) -> ServiceResult<Vec<AuditRecord>> {
         Ok(self.store().audit_records(f).await?)
     }

@@ -87,6 +87,14 @@ macro_rules! audit_sql {
                         .push(" AS INTEGER)) = ")
                         .push_bind(s.clone());
                 }
+                if !f.subjects.is_empty() {
+                    q.push(" AND subject IN (");
+                    let mut sep = q.separated(", ");
+                    for s in &f.subjects {
+                        sep.push_bind(s.clone());
+                    }
+                    q.push(")");
+                }
                 if let Some(t) = f.from {
                     q.push(" AND at >= ").push_bind(t.timestamp_millis());
                 }

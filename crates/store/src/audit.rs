@@ -11,6 +11,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// Prefix match: `order:` or `customer:c1`.
     pub subject: Option<String>,
+    /// Exact subjects, any of them (empty: no such filter): a customer's account, orders, cases.
+    pub subjects: Vec<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     /// Only records before this sequence number (paging newest first).

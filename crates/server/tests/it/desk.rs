@@ -1006,4 +1006,25 @@ both_backends!(hubs_are_counted_not_drawn, |app: TestApp| async move {
     assert_eq!(v["labels"][0], 1, "{v}");
     assert!(v["linked"].as_array().unwrap().iter().any(|n| n["customer_id"] == "C-DV2"), "{v}");
     assert_eq!(v["list_entries"].as_array().unwrap().len(), 1, "{v}");
+
+    // The audit view by customer: every record about the account, its orders and cases,
+    // whatever the subject recorded; the export carries the chain's fields.
+    let ana = sign_in(&app, "ana").await;
+    let p = ana.post(&app, "/orders/DV-1/unmask", "purpose=call+the+customer").await;
+    assert!(p.status.is_success(), "{}", p.body);
+    ana.post(&app, "/orders/HUB-1/unmask", "purpose=another+customer").await;
+    add_user(&app, "aud", Role::Auditor).await;
+    let aud = sign_in(&app, "aud").await;
+    let page = aud.get(&app, "/audit?customer=C-DV1").await.body;
+    assert!(page.contains("order:DV-1") && !page.contains("order:HUB-1"), "{page}");
+    let t = app.service.create_token_for(&local::user_admin(), "aud", "test", None).await.unwrap().secret;
+    let (s, a) = app.call("GET", "/api/v1/audit?customer=C-DV1", Some(&t), None).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let subjects: Vec<&str> = a["records"].as_array().unwrap().iter().map(|r| r["subject"].as_str().unwrap()).collect();
+    assert!(
+        !subjects.is_empty() && subjects.iter().all(|s| *s == "order:DV-1" || *s == "customer:C-DV1"),
+        "{subjects:?}"
+    );
+    let csv = aud.get(&app, "/audit.csv?customer=C-DV1").await.body;
+    assert!(csv.starts_with("seq,at,actor,action,subject,purpose,request_id,flagged,detail,prev_hash,hash"), "{csv}");
 });

@@ -32,7 +32,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     security(("api_key" = [])))]
 async fn search(State(st): St, Api(cap, _): Api<AuditReader>, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Response> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let records = st.service.audit_records(&cap, &audit_filter(&q, limit)?).await?;
+    let records = st.service.audit_records(&cap, &audit_filter(&st, &cap, &q, limit).await?).await?;
     let next_before = (records.len() as i64 == limit).then(|| records.last().map(|r| r.seq)).flatten();
     let items: Vec<_> = records
         .iter()
@@ -52,7 +52,7 @@ async fn search(State(st): St, Api(cap, _): Api<AuditReader>, ApiQuery(q): ApiQu
               (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn export(State(st): St, Api(cap, _): Api<AuditReader>, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Response> {
-    let records = st.service.audit_records(&cap, &audit_filter(&q, 100_000)?).await?;
+    let records = st.service.audit_records(&cap, &audit_filter(&st, &cap, &q, 100_000).await?).await?;
     Ok(csv_response(&records))
 }
 

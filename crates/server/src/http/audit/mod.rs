@@ -43,6 +43,8 @@ pub struct AuditQuery {
     action: Option<String>,
     /// A prefix: `order:`, `customer:C-1`.
     subject: Option<String>,
+    /// A customer id: every record about the account, its orders and its cases.
+    customer: Option<String>,
     /// First day, `YYYY-MM-DD`.
     from: Option<String>,
     /// Last day (included), `YYYY-MM-DD`.
@@ -53,11 +55,21 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
-fn audit_filter(q: &AuditQuery, limit: i64) -> Result<AuditFilter, ApiError> {
+async fn audit_filter(
+    st: &AppState,
+    cap: &riskdesk_service::AuditReader,
+    q: &AuditQuery,
+    limit: i64,
+) -> Result<AuditFilter, ApiError> {
+    let subjects = match non_empty(&q.customer) {
+        Some(c) => st.service.audit_subjects_of_customer(cap, &c).await?,
+        None => Vec::new(),
+    };
     Ok(AuditFilter {
         actor: non_empty(&q.actor),
         action: non_empty(&q.action),
         subject: non_empty(&q.subject),
+        subjects,
         from: day(&q.from, "from")?,
         // The `to` day is included.
         to: day(&q.to, "to")?.map(|t| t + chrono::Duration::days(1)),
@@ -69,7 +81,14 @@ fn audit_filter(q: &AuditQuery, limit: i64) -> Result<AuditFilter, ApiError> {
 fn audit_query_string(q: &AuditQuery) -> String {
     let mut parts = Vec::new();
     for (k, v) in
-        [("actor", &q.actor), ("action", &q.action), ("subject", &q.subject), ("from", &q.from), ("to", &q.to)]
+        [
+            ("actor", &q.actor),
+            ("action", &q.action),
+            ("subject", &q.subject),
+            ("customer", &q.customer),
+            ("from", &q.from),
+            ("to", &q.to),
+        ]
     {
         if let Some(v) = non_empty(v) {
             parts.push(format!("{k}={}", urlencode(&v)));

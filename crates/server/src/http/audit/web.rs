@@ -27,6 +27,7 @@ struct AuditPage {
     q_actor: String,
     q_action: String,
     q_subject: String,
+    q_customer: String,
     q_from: String,
     q_to: String,
     older: Option<String>,
@@ -34,7 +35,7 @@ struct AuditPage {
 }
 
 async fn audit(State(st): St, Page { cap, who }: Page<AuditReader>, Query(q): Query<AuditQuery>) -> PageResult<impl IntoResponse> {
-    let records = st.service.audit_records(&cap, &audit_filter(&q, 100)?).await?;
+    let records = st.service.audit_records(&cap, &audit_filter(&st, &cap, &q, 100).await?).await?;
     let qs = audit_query_string(&q);
     let older = (records.len() == 100).then(|| {
         let last = records.last().map_or(0, |r| r.seq);
@@ -46,6 +47,7 @@ async fn audit(State(st): St, Page { cap, who }: Page<AuditReader>, Query(q): Qu
         q_actor: non_empty(&q.actor).unwrap_or_default(),
         q_action: non_empty(&q.action).unwrap_or_default(),
         q_subject: non_empty(&q.subject).unwrap_or_default(),
+        q_customer: non_empty(&q.customer).unwrap_or_default(),
         q_from: non_empty(&q.from).unwrap_or_default(),
         q_to: non_empty(&q.to).unwrap_or_default(),
         older,
@@ -55,7 +57,7 @@ async fn audit(State(st): St, Page { cap, who }: Page<AuditReader>, Query(q): Qu
 
 /// The filtered log as CSV (at most 100,000 rows).
 async fn audit_csv(State(st): St, Page { cap, .. }: Page<AuditReader>, Query(q): Query<AuditQuery>) -> PageResult<Response> {
-    let records = st.service.audit_records(&cap, &audit_filter(&q, 100_000)?).await?;
+    let records = st.service.audit_records(&cap, &audit_filter(&st, &cap, &q, 100_000).await?).await?;
     Ok(csv_response(&records))
 }
 
