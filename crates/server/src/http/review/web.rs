@@ -3,7 +3,7 @@
 use super::graph::{self, Graph};
 use crate::http::error::{PageError, PageResult};
 use crate::http::extract::{Action, NoForm, Page};
-use crate::http::page::{Nav, ago, fmt_time, money, non_empty, until};
+use crate::http::page::{Nav, ago, money, non_empty, until};
 use crate::http::session::urlencode;
 use crate::http::state::{AppState, St};
 use askama::Template;
@@ -12,7 +12,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::Utc;
 use riskdesk_domain::{OrderId, Permission, ReviewAction, ReviewReason};
 use riskdesk_service::masking::Party;
 use riskdesk_service::review::{
@@ -223,7 +222,6 @@ struct OrderPage {
     v: OrderView,
     id: String,
     amount: String,
-    placed: String,
     due: String,
     graph: Graph,
     party: Party,
@@ -312,7 +310,6 @@ async fn order_page(
         nav: Nav::of(a, "review"),
         id: id.to_string(),
         amount: format!("{} {}", o.total.amount_string(), o.total.currency.code()),
-        placed: fmt_time(o.placed_at.with_timezone(&Utc), a.time_zone()),
         due: v.item.as_ref().map(|i| until(i.due_at, now)).unwrap_or_default(),
         graph,
         clear: clear.is_some(),
