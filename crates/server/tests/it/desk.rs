@@ -1028,3 +1028,17 @@ both_backends!(hubs_are_counted_not_drawn, |app: TestApp| async move {
     let csv = aud.get(&app, "/audit.csv?customer=C-DV1").await.body;
     assert!(csv.starts_with("seq,at,actor,action,subject,purpose,request_id,flagged,detail,prev_hash,hash"), "{csv}");
 });
+
+// A Tier-2 agent's home offers what they do (report, escalate, their cases), not what they
+// cannot (claiming, approvals, decision keys).
+both_backends!(a_tier2_home_offers_only_what_they_may_do, |app: TestApp| async move {
+    add_user(&app, "tia", Role::Tier2Agent).await;
+    add_user(&app, "ana", Role::FraudAnalyst).await;
+    let home = sign_in(&app, "tia").await.get(&app, "/").await.body;
+    assert!(home.contains("href=\"/cases/new\"") && home.contains("href=\"/reports\""), "{home}");
+    for absent in ["claimed by you", "approvals waiting", "<kbd>r</kbd>"] {
+        assert!(!home.contains(absent), "{absent}: {home}");
+    }
+    let home = sign_in(&app, "ana").await.get(&app, "/").await.body;
+    assert!(home.contains("claimed by you") && !home.contains("href=\"/cases/new\""), "{home}");
+});
