@@ -148,6 +148,8 @@ pub fn day(s: &Option<String>, field: &str) -> Result<Option<DateTime<Utc>>, sup
 #[derive(serde::Deserialize, Default)]
 pub struct Flash {
     pub done: Option<String>,
+    /// Why the form was refused, for pages that show it beside the form.
+    pub error: Option<String>,
     pub name: Option<String>,
     pub id: Option<String>,
 }

@@ -264,21 +264,7 @@ both_backends!(attachments_are_type_checked_size_limited_and_served_inert, |app:
 #[test]
 fn cases_and_knowledge_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk"))
-            .env_remove("RISKDESK_DATABASE_URL")
-            .env("RUST_LOG", "error")
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| riskdesk_in(dir.path(), args);
     let open = [
         "cases",
         "open",

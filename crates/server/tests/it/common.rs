@@ -164,3 +164,20 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Runs the real binary on the SQLite database in `dir`: (succeeded, stdout, stderr).
+pub fn riskdesk_in(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk"))
+        .env_remove("RISKDESK_DATABASE_URL")
+        .env("RUST_LOG", "error")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

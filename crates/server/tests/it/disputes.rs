@@ -1037,21 +1037,7 @@ both_backends!(provider_reports_meet_their_webhooks_on_one_dispute, |app: TestAp
 #[test]
 fn disputes_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk"))
-            .env_remove("RISKDESK_DATABASE_URL")
-            .env("RUST_LOG", "error")
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| riskdesk_in(dir.path(), args);
     let report = dir.path().join("disputes.csv");
     let due = (chrono::Utc::now() + chrono::Duration::days(5)).format("%Y-%m-%d %H:%M").to_string();
     let opened = (chrono::Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d %H:%M").to_string();

@@ -116,19 +116,8 @@ impl Service {
         let ship = order.shipping_address.as_ref().and_then(|a| a.key());
         let bill = order.billing_address.as_ref().and_then(|a| a.key());
         // Earlier orders of the account: the history item, the address used before, CE 3.0.
-        let disputed: HashSet<String> = match &r.customer_id {
-            Some(c) => self
-                .store()
-                .disputes(&DisputeFilter {
-                    customer_id: Some(c.clone()),
-                    with_fraud_reports: true,
-                    limit: 1000,
-                    ..Default::default()
-                })
-                .await?
-                .into_iter()
-                .filter_map(|x| x.order_id)
-                .collect(),
+        let disputed = match &r.customer_id {
+            Some(c) => self.disputed_orders_of(c).await?,
             None => HashSet::new(),
         };
         let mut history = Vec::new();
@@ -164,6 +153,23 @@ impl Service {
         Ok((f, candidates))
     }
 
+    /// The orders of an account that a dispute or an issuer's fraud report names: never CE 3.0
+    /// candidates.
+    async fn disputed_orders_of(&self, customer: &str) -> ServiceResult<HashSet<String>> {
+        Ok(self
+            .store()
+            .disputes(&DisputeFilter {
+                customer_id: Some(customer.to_owned()),
+                with_fraud_reports: true,
+                limit: 1000,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .filter_map(|x| x.order_id)
+            .collect())
+    }
+
     /// Earlier orders of the disputed card under other accounts: CE 3.0 asks for the card's
     /// transactions, whichever account placed them (the account then does not match).
     async fn same_card_elsewhere(&self, order: &riskdesk_domain::Order) -> ServiceResult<Vec<Transaction>> {
@@ -177,18 +183,7 @@ impl Service {
         others.retain(|u| u.customer_id != order.customer.customer_id);
         others.sort_by_key(|u| std::cmp::Reverse(u.last_seen));
         for u in others.into_iter().take(OTHER_ACCOUNTS) {
-            let disputed: HashSet<String> = self
-                .store()
-                .disputes(&DisputeFilter {
-                    customer_id: Some(u.customer_id.to_string()),
-                    with_fraud_reports: true,
-                    limit: 1000,
-                    ..Default::default()
-                })
-                .await?
-                .into_iter()
-                .filter_map(|x| x.order_id)
-                .collect();
+            let disputed = self.disputed_orders_of(u.customer_id.as_str()).await?;
             let Some(c) = self.store().get_customer(&u.customer_id, HISTORY).await? else { continue };
             for s in c.orders.iter().filter(|s| s.placed_at < order.placed_at) {
                 if let Some(h) = self.store().get_order(&s.order_id).await?

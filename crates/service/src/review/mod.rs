@@ -5,9 +5,13 @@
 
 mod cancel;
 pub mod customer;
+mod history;
+mod linked;
 pub mod search;
 
 pub use cancel::CancelOrder;
+pub use history::TimelineEntry;
+pub use linked::{GRAPH_LIMIT, Hub, Neighbour};
 
 use crate::audit::entry;
 use crate::masking::{self as pii, MaskedParty};
@@ -15,12 +19,12 @@ use crate::{Actor, OrderDecider, OrderViewer, QueueAssigner};
 use crate::{Service, ServiceError, ServiceResult, webhooks};
 use chrono::{DateTime, Utc};
 use riskdesk_domain::review::Outcome;
-use riskdesk_domain::{CustomerId, Decision, EntityKey, Event, EventId, EventType, OrderId, Reason, Verdict};
+use riskdesk_domain::{Decision, EntityKey, Event, EventId, EventType, OrderId, Reason, Verdict};
 use riskdesk_domain::{ReviewAction, ReviewReason};
 use riskdesk_store::changes::{Effect, ReviewChange};
 use riskdesk_store::review::SlaMinutes;
 pub use riskdesk_store::review::{QueueFilter, QueueSort, QueueState, QueueStats, ReviewActionRecord, ReviewItem};
-use riskdesk_store::{ListEntry, NewEvent, StoredCustomer, StoredOrder};
+use riskdesk_store::{ListEntry, NewEvent, StoredOrder};
 use serde::{Deserialize, Serialize};
 
 /// What an analyst submits for an order.
@@ -36,30 +40,6 @@ pub enum ReviewOutcome {
     Done,
     /// The cancellation needs a second person: this proposal waits for them.
     Proposed(String),
-}
-
-/// An account linked to the order's customer, with the kinds of entity they share.
-#[derive(Debug, Clone, Serialize)]
-pub struct Neighbour {
-    pub customer_id: String,
-    pub shared: Vec<&'static str>,
-    pub fraud: bool,
-}
-
-/// An entity of the account shared by too many accounts to mean a link.
-#[derive(Debug, Clone, Serialize)]
-pub struct Hub {
-    pub kind: &'static str,
-    pub accounts: usize,
-}
-
-/// A line of the customer's timeline.
-#[derive(Debug, Clone, Serialize)]
-pub struct TimelineEntry {
-    pub at: DateTime<Utc>,
-    pub kind: &'static str,
-    pub text: String,
-    pub order_id: Option<String>,
 }
 
 /// Everything the order page shows, with personal data masked: the order itself carries none
@@ -94,9 +74,6 @@ pub struct OrderView {
     pub cancel_needs_approval: bool,
     pub pending_proposal: Option<String>,
 }
-
-/// Accounts drawn around the order's customer at most; the rest is counted.
-pub const GRAPH_LIMIT: usize = 40;
 
 impl Service {
     pub(crate) fn sla_minutes(&self) -> SlaMinutes {
@@ -165,23 +142,9 @@ impl Service {
             e.value = pii::mask_list_value(e.kind, &e.value);
         }
         let proposals = store.proposals_for(id.as_str()).await?;
-        let timeline = timeline(&stored, customer.as_ref(), &actions, &proposals);
-        let mut amendments = Vec::new();
-        for p in &proposals {
-            let f = riskdesk_store::audit::AuditFilter {
-                action: Some("proposal.amend".into()),
-                subject: Some(format!("proposal:{}", p.id)),
-                limit: 50,
-                ..Default::default()
-            };
-            for r in store.audit_records(&f).await? {
-                let was = serde_json::from_str::<serde_json::Value>(&r.entry.detail)
-                    .ok()
-                    .and_then(|d| d.get("previous_reason").and_then(|x| x.as_str()).map(str::to_owned));
-                amendments.push((r.entry.at, r.entry.actor.clone(), p.id.clone(), was));
-            }
-        }
-        let history = review_history(&stored, &actions, &proposals, &amendments);
+        let timeline = history::timeline(&stored, customer.as_ref(), &actions, &proposals);
+        let amendments = history::amendments(&**store, &proposals).await?;
+        let history = history::review_history(&stored, &actions, &proposals, &amendments);
         let party = pii::masked_party(&stored.order);
         let mut stored = stored;
         pii::scrub(&mut stored);
@@ -212,77 +175,6 @@ impl Service {
             list_hits,
             pending_proposal,
         }))
-    }
-
-    /// Accounts sharing an entity with the customer: those labelled fraud first, then by the
-    /// number of entity kinds shared, at most `GRAPH_LIMIT`. Entities used by more accounts than
-    /// linking follows (hubs such as a marketplace's IBAN or a mobile carrier's IP) are counted,
-    /// not expanded: their accounts are not links, and the picture shows the hub as one node.
-    async fn neighbours(&self, customer: &CustomerId) -> ServiceResult<(Vec<Neighbour>, usize, Vec<Hub>)> {
-        type Kinds = std::collections::BTreeMap<String, Vec<&'static str>>;
-        let mut direct = Kinds::new();
-        let mut hubs = Vec::new();
-        for key in self.store().entities_of(customer).await? {
-            let uses = self.store().accounts_sharing(&key).await?;
-            let others: std::collections::BTreeSet<&str> =
-                uses.iter().map(|u| u.customer_id.as_str()).filter(|c| *c != customer.as_str()).collect();
-            if others.len() > riskdesk_rules::clusters::hub_limit(key.kind) {
-                hubs.push(Hub { kind: key.kind.as_str(), accounts: others.len() });
-                continue;
-            }
-            for other in others {
-                let kinds = direct.entry(other.to_owned()).or_default();
-                if !kinds.contains(&key.kind.as_str()) {
-                    kinds.push(key.kind.as_str());
-                }
-            }
-        }
-        let total = direct.len();
-        let ids: Vec<String> = direct.keys().cloned().collect();
-        let fraud: std::collections::HashSet<String> = self.store().fraud_accounts(&ids).await?.into_iter().collect();
-        let mut all: Vec<Neighbour> = direct
-            .into_iter()
-            .map(|(id, shared)| Neighbour { fraud: fraud.contains(&id), customer_id: id, shared })
-            .collect();
-        all.sort_by(|a, b| {
-            b.fraud
-                .cmp(&a.fraud)
-                .then_with(|| b.shared.len().cmp(&a.shared.len()))
-                .then_with(|| a.customer_id.cmp(&b.customer_id))
-        });
-        all.truncate(GRAPH_LIMIT);
-        let more = total - all.len();
-        Ok((all, more, hubs))
-    }
-
-    /// Active list entries that match the order's values.
-    async fn list_hits(&self, stored: &StoredOrder, entities: &[EntityKey]) -> ServiceResult<Vec<ListEntry>> {
-        let now = self.now();
-        let order = &stored.order;
-        let mut keys: std::collections::HashSet<String> = entities.iter().map(|e| hex::encode(e.hash)).collect();
-        keys.insert(order.customer.customer_id.to_string());
-        if let Some(e) = &order.customer.email {
-            keys.insert(e.domain().to_ascii_lowercase());
-        }
-        if let Some(bin) = order.payment.card.as_ref().and_then(|c| c.bin.clone()) {
-            keys.insert(bin);
-        }
-        let ip = order.device.as_ref().and_then(|d| d.ip);
-        if let Some(ip) = ip {
-            keys.insert(ip.to_string());
-        }
-        Ok(self
-            .store()
-            .list_entries()
-            .await?
-            .into_iter()
-            .filter(|e| e.expires_at.is_none_or(|x| x > now))
-            .filter(|e| {
-                keys.contains(&e.match_key)
-                    || (e.kind == riskdesk_rules::needs::ListKind::Ip
-                        && ip.is_some_and(|ip| e.match_key.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&ip))))
-            })
-            .collect())
     }
 
     pub async fn claim(&self, cap: &OrderDecider, id: &OrderId, take: bool) -> ServiceResult<()> {
@@ -512,184 +404,4 @@ pub(crate) fn clean_input(mut input: ReviewInput) -> ServiceResult<ReviewInput> 
         .map_err(|e| ServiceError::Invalid(format!("note: {}", e.detail)))?
         .unwrap_or_default();
     Ok(input)
-}
-
-/// The order's review history: the screening decision, every review, every proposal with its
-/// amendments and outcome, oldest first.
-fn review_history(
-    stored: &StoredOrder,
-    actions: &[ReviewActionRecord],
-    proposals: &[riskdesk_domain::Proposal],
-    amendments: &[(DateTime<Utc>, String, String, Option<String>)],
-) -> Vec<TimelineEntry> {
-    let who = |a: &str| a.trim_start_matches("user:").to_owned();
-    let order_id = Some(stored.order.order_id.to_string());
-    // Ranked for lines at the same instant: screening, proposal, amendment, outcome, review.
-    let mut out: Vec<(u8, TimelineEntry)> = Vec::new();
-    if let Some(d) = stored.decisions.first() {
-        let hits: Vec<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
-        out.push((
-            0,
-            TimelineEntry {
-                at: d.decided_at,
-                kind: "screening",
-                text: format!(
-                    "screened: {} (score {}){}",
-                    d.decision,
-                    d.score,
-                    if hits.is_empty() { String::new() } else { format!(", rules {}", hits.join(", ")) }
-                ),
-                order_id: order_id.clone(),
-            },
-        ));
-    }
-    for a in actions {
-        out.push((
-            4,
-            TimelineEntry {
-                at: a.at,
-                kind: "review",
-                text: format!(
-                    "{} by {}: {}{}{}",
-                    a.action,
-                    who(&a.actor),
-                    a.reason.replace('_', " "),
-                    a.proposal_id.as_ref().map(|p| format!(" (through proposal {p})")).unwrap_or_default(),
-                    if a.note.is_empty() { String::new() } else { format!(" — “{}”", a.note) }
-                ),
-                order_id: order_id.clone(),
-            },
-        ));
-    }
-    for p in proposals {
-        let mine: Vec<_> = amendments.iter().filter(|a| a.2 == p.id).collect();
-        // The proposal as first made: an amendment replaced its payload, and recorded what it was.
-        let first_reason = mine.iter().min_by_key(|a| a.0).and_then(|a| a.3.clone()).or_else(|| {
-            serde_json::from_str::<serde_json::Value>(&p.payload)
-                .ok()
-                .and_then(|v| v.pointer("/review/reason").and_then(|r| r.as_str()).map(str::to_owned))
-        });
-        let reason = first_reason.map(|r| r.replace('_', " "));
-        out.push((
-            1,
-            TimelineEntry {
-                at: p.created_at,
-                kind: "proposal",
-                text: format!(
-                    "{} {} proposed by {}{}",
-                    p.kind.replace('_', " "),
-                    p.id,
-                    p.makers.first().map_or_else(String::new, |m| who(m)),
-                    reason.map(|r| format!(": {r}")).unwrap_or_default()
-                ),
-                order_id: order_id.clone(),
-            },
-        ));
-        for (at, actor, _, was) in mine {
-            out.push((
-                2,
-                TimelineEntry {
-                    at: *at,
-                    kind: "proposal",
-                    text: format!(
-                        "{} amended by {}{}",
-                        p.id,
-                        who(actor),
-                        was.as_ref().map(|w| format!(" (was: {})", w.replace('_', " "))).unwrap_or_default()
-                    ),
-                    order_id: order_id.clone(),
-                },
-            ));
-        }
-        if p.status.as_str() != "pending" {
-            out.push((
-                3,
-                TimelineEntry {
-                    at: p.decided_at.unwrap_or(p.expires_at),
-                    kind: "proposal",
-                    text: format!(
-                        "{} {}{}",
-                        p.id,
-                        p.status.as_str(),
-                        p.decided_by.as_ref().map(|d| format!(" by {}", who(d))).unwrap_or_default()
-                    ),
-                    order_id: order_id.clone(),
-                },
-            ));
-        }
-    }
-    out.sort_by_key(|(rank, e)| (e.at, *rank));
-    out.into_iter().map(|(_, e)| e).collect()
-}
-
-fn timeline(
-    stored: &StoredOrder,
-    customer: Option<&StoredCustomer>,
-    actions: &[ReviewActionRecord],
-    proposals: &[riskdesk_domain::Proposal],
-) -> Vec<TimelineEntry> {
-    let mut out = Vec::new();
-    // Proposals stay in the history whatever became of them (approved, rejected, withdrawn,
-    // overridden by an amendment, expired).
-    for p in proposals {
-        let by = p.makers.first().map_or("", |m| m.trim_start_matches("user:"));
-        let outcome = match (&p.decided_by, p.status.as_str()) {
-            (Some(d), s) => format!("{s} by {}", d.trim_start_matches("user:")),
-            (None, s) => s.to_owned(),
-        };
-        out.push(TimelineEntry {
-            at: p.created_at,
-            kind: "proposal",
-            text: format!("{} proposed by {by}: {outcome}", p.kind.replace('_', " ")),
-            order_id: Some(stored.order.order_id.to_string()),
-        });
-    }
-    if let Some(c) = customer {
-        for o in &c.orders {
-            out.push(TimelineEntry {
-                at: o.placed_at.with_timezone(&Utc),
-                kind: "order",
-                text: format!(
-                    "order {} {} {}{}",
-                    o.order_id,
-                    riskdesk_domain::Money::new(
-                        o.total_minor,
-                        riskdesk_domain::Currency::parse(&o.currency, "c").unwrap_or(stored.order.total.currency)
-                    )
-                    .amount_string(),
-                    o.currency,
-                    o.decision.as_deref().map(|d| format!(" — {d}")).unwrap_or_default()
-                ),
-                order_id: Some(o.order_id.to_string()),
-            });
-        }
-        for e in &c.events {
-            let kind = if e.event.event_type.is_label() { "label" } else { "event" };
-            out.push(TimelineEntry {
-                at: e.event.occurred_at.with_timezone(&Utc),
-                kind,
-                text: e.event.event_type.as_str().replace('_', " "),
-                order_id: e.event.order_id.as_ref().map(|o| o.to_string()),
-            });
-        }
-    }
-    for d in &stored.decisions {
-        out.push(TimelineEntry {
-            at: d.decided_at,
-            kind: "decision",
-            text: format!("{} (score {})", d.decision, d.score),
-            order_id: Some(d.order_id.to_string()),
-        });
-    }
-    for a in actions {
-        out.push(TimelineEntry {
-            at: a.at,
-            kind: "review",
-            text: format!("{} by {}: {}", a.action, a.actor.trim_start_matches("user:"), a.reason.replace('_', " ")),
-            order_id: Some(a.order_id.clone()),
-        });
-    }
-    out.sort_by_key(|e| std::cmp::Reverse(e.at));
-    out.truncate(200);
-    out
 }

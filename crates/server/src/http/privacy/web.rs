@@ -3,6 +3,7 @@
 //! processing. Each action is also in the API with the same capability.
 
 use crate::http::error::{PageError, PageResult};
+use crate::http::page::Flash;
 use crate::http::extract::{Action, Page};
 use crate::http::page::Nav;
 use crate::http::session::urlencode;
@@ -51,12 +52,6 @@ fn back(path: &str, r: Result<String, ServiceError>) -> PageResult<Response> {
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize, Default)]
-struct Flash {
-    error: Option<String>,
-    done: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]

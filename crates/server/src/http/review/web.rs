@@ -330,17 +330,12 @@ async fn order_page(
     Ok(page.into_response())
 }
 
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    /// What the decision just posted did (POST/redirect/GET): `released`, `held`, `cancelled`, `proposed`.
-    done: Option<String>,
-}
-
 async fn order(
     State(st): St,
     Page { who, .. }: Page<OrderViewer>,
     Path(id): Path<String>,
-    Query(q): Query<DoneQuery>,
+    // What the decision just posted did (POST/redirect/GET): `released`, `held`, `cancelled`, `proposed`.
+    Query(q): Query<crate::http::page::Flash>,
 ) -> PageResult<Response> {
     let id = order_id(&id)?;
     let message = match q.done.as_deref() {
