@@ -19,20 +19,28 @@ fi
 dir=$(mktemp -d -p "${BENCH_DIR:-/tmp}")
 args=(--data-dir "$dir"); url=""
 if [ "$backend" = postgres ]; then
-  db="riskdesk_bench_privacy_$$"; psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
-  url="postgres://postgres@127.0.0.1:5432/$db"; args+=(--database-url "$url")
+  db="riskdesk_bench_privacy_$$"; url="postgres://postgres@127.0.0.1:5432/$db"; args+=(--database-url "$url")
 fi
 cleanup() { rm -rf "$dir"; [ -n "${db:-}" ] && psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"; true; }
 trap cleanup EXIT
-export RISKDESK_ENCRYPTION__ENABLED=true; cache=loaded-sqlite
-[ "${ENCRYPTION:-on}" = off ] && export RISKDESK_ENCRYPTION__ENABLED=false && cache=loaded-sqlite-plain
-# The loaded SQLite directory is kept in $out/$cache, so later runs start from a copy.
-if [ "$backend" = sqlite ] && [ -d "$out/$cache" ]; then
+export RISKDESK_ENCRYPTION__ENABLED=true; cache=loaded-$backend
+[ "${ENCRYPTION:-on}" = off ] && export RISKDESK_ENCRYPTION__ENABLED=false && cache=loaded-$backend-plain
+# The loaded store is kept, so later runs start from a copy: the SQLite directory in $out/$cache;
+# on PostgreSQL a template database (copied by CREATE DATABASE … TEMPLATE) and the data
+# directory's key files in $out/$cache.
+tpl="riskdesk_bench_privacy_${n}_${cache//-/_}"
+have_tpl() { psql -h 127.0.0.1 -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$tpl'" | grep -q 1; }
+if [ -d "$out/$cache" ] && { [ "$backend" = sqlite ] || have_tpl; }; then
   cp "$out/$cache/"* "$dir/"
+  [ "$backend" = postgres ] && psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db TEMPLATE $tpl"
 else
+  [ "$backend" = postgres ] && psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db"
   echo -n "orders: "; RUST_LOG=error $bin "${args[@]}" import orders "$out/orders.jsonl" --no-progress
   echo -n "events: "; RUST_LOG=error $bin "${args[@]}" import events "$out/events.jsonl" --no-progress
-  if [ "$backend" = sqlite ]; then mkdir -p "$out/$cache"; cp "$dir/"* "$out/$cache/"; fi
+  rm -rf "$out/$cache"; mkdir -p "$out/$cache"; cp "$dir/"* "$out/$cache/"
+  if [ "$backend" = postgres ]; then
+    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $tpl" -c "CREATE DATABASE $tpl TEMPLATE $db"
+  fi
 fi
 people=$(awk -v n="$n" 'NR % int(n / 5) == 17 { match($0, /"customer_id": *"[^"]*"/); s = substr($0, RSTART, RLENGTH); sub(/.*: *"/, "", s); sub(/"$/, "", s); print s }' "$out/orders.jsonl" | head -5)
 RUST_LOG=error target/release/examples/privacy_bench "$dir" $url $people

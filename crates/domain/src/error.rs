@@ -17,7 +17,7 @@ impl FieldError {
 
     pub fn missing(field: impl fmt::Display) -> Self {
         let field = field.to_string();
-        let detail = format!("{field} is required");
+        let detail = format!("{field} is missing");
         Self { code: "missing_field", field, detail }
     }
 }

@@ -21,7 +21,7 @@ pub fn parse_external_id(value: &str, field: impl std::fmt::Display + Copy) -> R
 /// The checks of [`parse_external_id`].
 pub fn check_external_id(value: &str, field: impl std::fmt::Display + Copy) -> Result<(), FieldError> {
     if value.is_empty() {
-        return Err(FieldError::new("empty", field, format!("{field} must not be empty")));
+        return Err(FieldError::new("empty", field, format!("{field} is empty")));
     }
     if value.len() > MAX_ID_LEN {
         return Err(FieldError::new("too_long", field, format!("{field} is longer than {MAX_ID_LEN} characters")));

@@ -73,11 +73,11 @@ impl From<Text<'_>> for String {
 pub struct MoneyIn<'a> {
     /// Decimal string, never a float: `"249.90"`.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required, nullable = false, pattern = "^[0-9]+(\\.[0-9]+)?$"))]
     pub amount: Option<Text<'a>>,
     /// ISO 4217 code.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(required, schema_with = crate::openapi::currency))]
     pub currency: Option<Text<'a>>,
 }
 
@@ -85,22 +85,27 @@ pub struct MoneyIn<'a> {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CustomerIn<'a> {
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required, nullable = false, pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$"))]
     pub customer_id: Option<Text<'a>>,
+    /// An e-mail address (a local part and a domain with a dot, as RFC 5322 has them); empty: none.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^(|\\s*[^\\s@<>\"][^\\s@<>]*@[^\\s@<>\\[][^\\s@<>]*\\s*)$", max_length = 300))]
     pub email: Option<Text<'a>>,
+    /// An international number such as `+4915112345678`; empty: none.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^(|\\s*(\\+|00)[ ./()-]*[1-9]([ ./()-]*[0-9]){6,14}[ ./()-]*\\s*)$"))]
     pub phone: Option<Text<'a>>,
+    /// At most 200 characters, no control characters or markup tags.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 200))]
     pub name: Option<Text<'a>>,
+    /// RFC 3339 with offset.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub created_at: Option<Text<'a>>,
+    /// The customer id of who invited them; empty: none.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$"))]
     pub invited_by: Option<Text<'a>>,
 }
 
@@ -108,14 +113,17 @@ pub struct CustomerIn<'a> {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ItemIn<'a> {
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 128))]
     pub sku: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 128))]
     pub brand: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 128))]
     pub category: Option<Text<'a>>,
+    /// 1 to 10,000 (default 1).
+    #[serde(default, deserialize_with = "crate::whole::opt_int")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub quantity: Option<i64>,
     #[serde(borrow)]
     pub unit_price: Option<MoneyIn<'a>>,
@@ -124,17 +132,19 @@ pub struct ItemIn<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CardIn<'a> {
+    /// 6 or 8 digits; empty: none.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^(|[0-9]{6}|[0-9]{8})$"))]
     pub bin: Option<Text<'a>>,
+    /// 4 digits; empty: none.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^(|[0-9]{4})$"))]
     pub last4: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$"))]
     pub fingerprint: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::country_or_blank))]
     pub issuer_country: Option<Text<'a>>,
 }
 
@@ -143,20 +153,21 @@ pub struct CardIn<'a> {
 pub struct PaymentIn<'a> {
     /// `card`, `paypal`, `invoice`, `bnpl`, `sepa_debit`, `gift_card` or `other`.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required, nullable = false, pattern = "^(card|paypal|invoice|bnpl|sepa_debit|gift_card|other)$"))]
     pub method: Option<Text<'a>>,
     #[serde(borrow)]
     pub card: Option<CardIn<'a>>,
+    /// An IBAN (spaces allowed), its check digits right; empty: none.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^(|[A-Za-z0-9 ]+)$"))]
     pub iban: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$"))]
     pub wallet_id: Option<Text<'a>>,
     /// The payment provider's id of the payment (a Stripe PaymentIntent or charge, an Adyen
     /// pspReference): disputes from that provider link to the order through it.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$"))]
     pub psp_reference: Option<Text<'a>>,
 }
 
@@ -164,23 +175,23 @@ pub struct PaymentIn<'a> {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AddressIn<'a> {
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 200))]
     pub name: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 200))]
     pub line1: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 200))]
     pub line2: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 20))]
     pub postal_code: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 100))]
     pub city: Option<Text<'a>>,
     /// ISO 3166-1 alpha-2.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::country_or_null))]
     pub country: Option<Text<'a>>,
 }
 
@@ -188,15 +199,26 @@ pub struct AddressIn<'a> {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct DeviceIn<'a> {
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$"))]
     pub device_id: Option<Text<'a>>,
+    /// An IPv4 or IPv6 address; empty: none.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^(|\\s*[0-9A-Fa-f:.]+\\s*)$"))]
     pub ip: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 1024))]
     pub user_agent: Option<Text<'a>>,
 }
+
+/// A promotion code: at most 64 characters, no control characters or markup tags.
+#[cfg(feature = "openapi")]
+#[derive(ToSchema)]
+#[schema(
+    pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$",
+    max_length = 64
+)]
+#[allow(dead_code)]
+pub struct PromoCode(String);
 
 /// `POST /api/v1/orders` body. Required: `order_id`, `placed_at`, `customer.customer_id`,
 /// `total`, `payment.method`.
@@ -204,22 +226,27 @@ pub struct DeviceIn<'a> {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct OrderIn<'a> {
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required, nullable = false, pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$"))]
     pub order_id: Option<Text<'a>>,
     /// RFC 3339 with offset.
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required, nullable = false, format = DateTime))]
     pub placed_at: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 64))]
     pub channel: Option<Text<'a>>,
     #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub customer: Option<CustomerIn<'a>>,
     #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub total: Option<MoneyIn<'a>>,
+    /// At most 500; each item's `unit_price` in the currency of `total`.
     #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub items: Option<Vec<ItemIn<'a>>>,
     #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false))]
     pub payment: Option<PaymentIn<'a>>,
     #[serde(borrow)]
     pub billing_address: Option<AddressIn<'a>>,
@@ -228,9 +255,11 @@ pub struct OrderIn<'a> {
     #[serde(borrow)]
     pub device: Option<DeviceIn<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<PromoCode>>, max_items = 50))]
     pub promo_codes: Option<Vec<Text<'a>>>,
-    /// Flat map of shop-specific signals: number, string or boolean values.
+    /// Flat map of shop-specific signals: at most 200, named by 1 to 64 letters, digits and `_`;
+    /// number, string (at most 1,000 characters, no control characters or markup tags),
+    /// boolean or null values.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub attributes: Option<Map<String, Value>>,
 }
@@ -241,20 +270,32 @@ pub struct OrderIn<'a> {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct EventIn<'a> {
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required, nullable = false, pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$"))]
     pub event_id: Option<Text<'a>>,
     #[serde(borrow, rename = "type")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = Option<String>,
+            required,
+            nullable = false,
+            pattern = "^(payment_authorized|payment_declined|order_shipped|order_delivered|order_cancelled|return_requested|return_received|refund_issued|refund_claimed|chargeback_received|login|password_changed|email_changed|phone_changed|address_changed|fraud_confirmed|legit_confirmed)$"
+        )
+    )]
     pub event_type: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required, nullable = false, format = DateTime))]
     pub occurred_at: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$"))]
     pub order_id: Option<Text<'a>>,
     #[serde(borrow)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$"))]
     pub customer_id: Option<Text<'a>>,
+    /// At most 100 fields, nested at most 8 deep, without control characters in names or
+    /// text (text at most 10,000 characters); `amount` as `{"amount", "currency"}`; a refund
+    /// claim's `claim` is `not_received`, `empty_box`, `wrong_item` or `damaged`;
+    /// `reason_code`, `psp_reference` and `condition` are text.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub data: Option<Map<String, Value>>,
 }
@@ -545,7 +586,7 @@ pub fn parse_event(e: EventIn<'_>) -> Result<Event, FieldError> {
     let customer_id =
         opt_id(e.customer_id, "customer_id")?.map(|s| CustomerId::parse(&s, "customer_id")).transpose()?;
     if order_id.is_none() && customer_id.is_none() {
-        return Err(FieldError::new("missing_field", "order_id", "order_id or customer_id is required"));
+        return Err(FieldError::new("missing_field", "order_id", "give order_id or customer_id"));
     }
     let mut data = e.data.unwrap_or_default();
     if data.len() > MAX_EVENT_DATA_KEYS {

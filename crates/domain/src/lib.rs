@@ -43,6 +43,8 @@ pub mod kpis;
 /// How personal data is masked for display.
 pub mod masking;
 pub mod money;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod order;
 pub mod phone;
 /// Privacy operations: rights, the statutory clock, retention classes, erasure, breaches.
@@ -55,6 +57,7 @@ pub mod review;
 pub mod search;
 pub mod text;
 pub mod timestamp;
+pub mod whole;
 
 pub use address::{Address, AddressKey};
 pub use clock::{Clock, FixedClock};

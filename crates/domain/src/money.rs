@@ -31,6 +31,26 @@ impl Currency {
         self.0.code()
     }
 
+    /// Every code [`Currency::parse`] accepts, in order.
+    pub fn codes() -> &'static [&'static str] {
+        static CODES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        CODES.get_or_init(|| {
+            let letters = b'A'..=b'Z';
+            let mut out = Vec::new();
+            for a in letters.clone() {
+                for b in letters.clone() {
+                    for c in letters.clone() {
+                        let code = String::from_utf8(vec![a, b, c]).unwrap_or_default();
+                        if let Ok(cur) = Self::parse(&code, "currency") {
+                            out.push(cur.code());
+                        }
+                    }
+                }
+            }
+            out
+        })
+    }
+
     /// Digits after the decimal point (EUR 2, JPY 0, BHD 3).
     pub fn exponent(&self) -> u32 {
         u32::from(self.0.exponent().unwrap_or(2))

@@ -141,9 +141,9 @@ pub struct SlaPolicy {
 }
 
 impl Default for SlaPolicy {
-    /// Marketplaces expect shipping confirmation sooner than the own shop.
+    /// The own shop ships the same day; marketplaces count a one-day handling time.
     fn default() -> Self {
-        let per_channel = [("webshop", 240), ("app", 240), ("amazon", 120), ("zalando", 120)]
+        let per_channel = [("webshop", 240), ("app", 240), ("amazon", 1440), ("zalando", 1440)]
             .into_iter()
             .map(|(c, m)| (c.to_owned(), m))
             .collect();
@@ -187,7 +187,7 @@ mod tests {
     fn sla_per_channel() {
         let p = SlaPolicy::default();
         let t = DateTime::from_timestamp(0, 0).unwrap();
-        assert_eq!(p.due_at(t, Some("amazon")), t + Duration::hours(2));
+        assert_eq!(p.due_at(t, Some("amazon")), t + Duration::hours(24));
         assert_eq!(p.due_at(t, None), t + Duration::hours(4));
     }
 }

@@ -3,6 +3,7 @@
 //! as it is (storage binds every value, so it is inert). Refused are control characters and
 //! invisible direction overrides, which only ever serve to deceive a reader, and markup tags
 //! (`<script>`, `<img …>`), which no name or address contains; the UI escapes output anyway.
+//! The length limit counts every character sent, white space around the text included.
 
 use crate::FieldError;
 
@@ -41,7 +42,8 @@ fn checked(value: &str, field: impl std::fmt::Display + Copy, max_chars: usize) 
         return Err(FieldError::new("markup_not_allowed", field, format!("{field} must not contain markup tags")));
     }
     let trimmed = value.trim();
-    if trimmed.chars().count() > max_chars {
+    // Every character sent counts, as a schema's `maxLength` counts them.
+    if value.chars().count() > max_chars {
         return Err(FieldError::new("too_long", field, format!("{field} is longer than {max_chars} characters")));
     }
     Ok((!trimmed.is_empty()).then_some(trimmed))

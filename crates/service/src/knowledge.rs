@@ -78,12 +78,16 @@ impl Service {
                 "a playbook needs a task list (lines like `- [ ] Verify the identity (mandatory)`)",
             ));
         }
+        // No page is at the last version an i64 holds: that base is stale like any other.
+        let version = input.base_version.max(0).checked_add(1).ok_or_else(|| {
+            ServiceError::Conflict(format!("version {} is not the page's current version", input.base_version))
+        })?;
         let page = KnowledgePage {
             slug: slug.clone(),
             kind: kind.as_str().into(),
             title,
             case_kind,
-            version: input.base_version.max(0) + 1,
+            version,
             body,
             author: actor.id.clone(),
             created_at: self.now(),

@@ -234,7 +234,7 @@ impl CaseStatus {
 pub enum TransitionError {
     #[error("a case in {from} cannot move to {to}; allowed next: {}", allowed(*.from))]
     Illegal { from: CaseStatus, to: CaseStatus },
-    #[error("{0}: is required to resolve or close a case")]
+    #[error("{0}: resolving or closing a case needs one")]
     Missing(&'static str),
     #[error("{0} mandatory task(s) are still open; finish them before resolving")]
     TasksOpen(usize),

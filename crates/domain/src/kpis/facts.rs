@@ -254,7 +254,9 @@ mod tests {
     #[test]
     fn a_cancelled_fraud_order_late_and_stopped() {
         let mut h = history();
-        h.channel = Some("amazon".into()); // two hours
+        h.channel = Some("amazon".into());
+        let mut sla = SlaPolicy::default();
+        sla.per_channel.insert("amazon".into(), 120); // two hours
         h.decisions.push(DecisionFact {
             seq: 1,
             ruleset_version: 3,
@@ -265,7 +267,7 @@ mod tests {
         h.actions.push(("hold".into(), t(11, 0)));
         h.actions.push(("cancel".into(), t(13, 0)));
         h.signals.extend([Signal::LegitConfirmed, Signal::FraudConfirmed, Signal::FraudChargeback]);
-        let c = facts(&h, chrono_tz::Europe::Berlin, &SlaPolicy::default()).counters;
+        let c = facts(&h, chrono_tz::Europe::Berlin, &sla).counters;
         assert_eq!((c.fraud_orders, c.fraud_value_minor, c.stopped_fraud_minor), (1, 24_990, 24_990));
         assert_eq!((c.declined, c.released, c.good_held, c.sla_met, c.decided), (1, 0, 0, 0, 1));
         assert_eq!(c.fraud_chargebacks, 1);

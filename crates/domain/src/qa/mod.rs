@@ -24,7 +24,7 @@ pub const ACTIONS: &[&str] = &[
     "other",
 ];
 
-/// Longest transcript taken, in bytes.
+/// Longest transcript taken, in characters.
 pub const MAX_TRANSCRIPT: usize = 200_000;
 
 use crate::kpis::{Better, KpiDef, Unit};
@@ -89,41 +89,133 @@ pub struct Handling {
     pub transcript: String,
 }
 
-/// The wire form: `amount` as `{"amount": "25.00", "currency": "EUR"}`.
+/// A Tier-2 handling as sent. Names (`handling_id`, `agent`, `provider`, the optional `team`,
+/// `channel`, `case_ref`, `customer_id`, each of `order_ids`) are trimmed: 1 to 100 characters
+/// without control characters (an optional one empty or white space: none).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HandlingIn {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            required,
+            nullable = false,
+            pattern = "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\s\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+        )
+    )]
     pub handling_id: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            required,
+            nullable = false,
+            pattern = "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\s\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+        )
+    )]
     pub agent: Option<String>,
+    /// One the installation knows (`qa.providers`), when it names any.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            required,
+            nullable = false,
+            pattern = "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\s\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+        )
+    )]
     pub provider: Option<String>,
+    /// Default `tier2`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*([^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\s\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$"
+        )
+    )]
     pub team: Option<String>,
+    /// Default `email`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*([^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\s\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$"
+        )
+    )]
     pub channel: Option<String>,
+    /// RFC 3339 with an offset, at most an hour ahead of now.
+    #[cfg_attr(feature = "openapi", schema(required, nullable = false, format = DateTime))]
     pub closed_at: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*([^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\s\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$"
+        )
+    )]
     pub case_ref: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*([^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\s\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$"
+        )
+    )]
     pub customer_id: Option<String>,
+    /// At most 50.
     #[serde(default)]
-    pub order_ids: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(max_items = 50, inline))]
+    pub order_ids: Vec<HandlingName>,
+    /// At most 50.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub actions: Vec<ActionIn>,
     #[serde(default)]
     pub identity_checked: bool,
+    /// The customer's satisfaction, 1 to 5.
+    #[serde(default, deserialize_with = "crate::whole::opt_int")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
     pub csat: Option<i64>,
+    /// At most 200,000 characters; no control characters but line breaks and tabs.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 200_000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")
+    )]
     pub transcript: String,
 }
 
+/// One of a handling's `order_ids`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        pattern = "^[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\s\\x00-\\x1f\\x7f-\\x9f])?[\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+    )
+)]
+pub struct HandlingName(pub String);
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ActionIn {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^(refund_issued|goodwill|data_disclosed|address_changed|email_changed|escalated|escalation_reversed|order_cancelled|password_reset|other)$"
+        )
+    )]
     pub kind: String,
     pub amount: Option<MoneyWire>,
 }
 
-/// Money on the wire: `{"amount": "25.00", "currency": "EUR"}`.
+/// Money on the wire: `{"amount": "25.00", "currency": "EUR"}`: a decimal string of at most
+/// 1,000,000,000 with no more decimals (trailing zeros aside) than the currency has.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MoneyWire {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]+(\\.[0-9]+)?$"))]
     pub amount: String,
+    /// An ISO 4217 code.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::currency))]
     pub currency: String,
 }
 
@@ -163,7 +255,7 @@ impl HandlingIn {
         }
         let mut order_ids = Vec::with_capacity(self.order_ids.len());
         for (i, o) in self.order_ids.into_iter().enumerate() {
-            order_ids.push(name(Some(o), &format!("order_ids[{i}]"), true)?.unwrap_or_default());
+            order_ids.push(name(Some(o.0), &format!("order_ids[{i}]"), true)?.unwrap_or_default());
         }
         if self.actions.len() > 50 {
             return Err(FieldError::new("too_many", "actions", "at most 50 actions"));
@@ -192,11 +284,11 @@ impl HandlingIn {
         {
             return Err(FieldError::new("out_of_range", "csat", "csat must be 1 to 5"));
         }
-        if self.transcript.len() > MAX_TRANSCRIPT {
+        if self.transcript.chars().count() > MAX_TRANSCRIPT {
             return Err(FieldError::new(
                 "too_long",
                 "transcript",
-                format!("transcript must be at most {MAX_TRANSCRIPT} bytes"),
+                format!("transcript must be at most {MAX_TRANSCRIPT} characters"),
             ));
         }
         if self.transcript.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {

@@ -5,15 +5,20 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A criterion; its `code` (lowercase letters, digits and `_`) appears once in the scorecard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Criterion {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_]+$"))]
     pub code: String,
     pub label: String,
-    /// Relative weight, > 0.
+    /// Relative weight, above 0 and at most 100.
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 100))]
     pub weight: f64,
-    /// The highest rating: 1 is pass/fail, 3 to 5 a points scale.
-    #[serde(default = "one")]
+    /// The highest rating, 1 to 10 (default 1): 1 is pass/fail, 3 to 5 a points scale.
+    #[serde(default = "one", deserialize_with = "crate::whole::int")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
     pub max: i64,
     /// Failing it (rating 0) scores the handling 0.
     #[serde(default)]
@@ -28,29 +33,66 @@ fn one() -> i64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Section {
     pub name: String,
     pub criteria: Vec<Criterion>,
 }
 
+/// A scorecard: a name besides white space, and sections holding one criterion or more in all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Scorecard {
+    #[cfg_attr(feature = "openapi", schema(pattern = "[\\S\\x1c-\\x1f]"))]
     pub name: String,
     pub sections: Vec<Section>,
 }
 
-/// A rating: points from 0 to the criterion's max, or not applicable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A rating: points from 0 to the criterion's max, or not applicable (`"na"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Rating {
+    /// 0 to the criterion's max.
     Points(i64),
     /// `"na"`.
     NotApplicable(Na),
 }
 
+/// Points as an integer (also as a whole-number float), or `"na"`.
+impl<'de> Deserialize<'de> for Rating {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Rating;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("points (an integer) or \"na\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Rating, E> {
+                Ok(Rating::Points(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Rating, E> {
+                i64::try_from(v).map(Rating::Points).map_err(|_| E::custom("points out of range"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Rating, E> {
+                crate::whole::whole_f64(v).map(Rating::Points).ok_or_else(|| E::custom("points must be an integer"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Rating, E> {
+                if v == "na" {
+                    Ok(Rating::NotApplicable(Na::Na))
+                } else {
+                    Err(E::custom("points (an integer) or \"na\""))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Na {
     Na,
@@ -75,7 +117,7 @@ impl Scorecard {
     /// Checks the scorecard itself: codes unique and plain, weights positive, scales 1-10.
     pub fn check(&self) -> Result<(), String> {
         if self.name.trim().is_empty() {
-            return Err("name: is required".into());
+            return Err("name: is blank".into());
         }
         let mut seen = std::collections::HashSet::new();
         if self.criteria().next().is_none() {

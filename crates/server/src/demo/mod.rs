@@ -27,6 +27,7 @@ mod names;
 mod people;
 mod privacy;
 mod qa;
+mod review;
 
 pub use history::generate;
 use people::demo_users;
@@ -115,6 +116,8 @@ pub async fn run(cfg: &Config, args: DemoArgs) -> anyhow::Result<()> {
         service.rebuild_clusters(&cap).await?;
         let screened = service.screen_undecided(&cap, until - chrono::Duration::days(args.screen_days)).await?;
         eprintln!("screened the {screened} orders of the last {} days with the live rule set", args.screen_days);
+        let fresh = review::seed(&service, Utc::now()).await?;
+        eprintln!("placed {fresh} suspicious orders of the last hours through live screening");
         std::fs::create_dir_all(&cfg.data_dir)?;
         write_truth(&cfg.data_dir.join(TRUTH_FILE), &data.truth)?;
         eprintln!(

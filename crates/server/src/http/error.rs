@@ -81,6 +81,23 @@ impl ApiError {
         )
     }
 
+    /// The same error naming the body field `to` where it named `from` (the service's name for
+    /// a value the body carries under another name).
+    pub fn renaming(mut self, from: &str, to: &str) -> Self {
+        if self.field.as_deref() == Some(from) {
+            self.field = Some(to.to_owned());
+            if let Some(rest) = self.detail.strip_prefix(from) {
+                self.detail = format!("{to}{rest}");
+            }
+            if let Some(serde_json::Value::Array(errors)) = self.errors.as_mut() {
+                for e in errors.iter_mut().filter(|e| e["field"] == from) {
+                    e["field"] = serde_json::Value::String(to.to_owned());
+                }
+            }
+        }
+        self
+    }
+
     /// The problems as a list, for a form to show beside its fields.
     pub fn problems(&self) -> Vec<Problem> {
         self.errors.as_ref().and_then(|v| serde_json::from_value::<Vec<Problem>>(v.clone()).ok()).unwrap_or_else(|| {

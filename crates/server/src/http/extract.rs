@@ -233,10 +233,19 @@ impl FromRequest<Arc<AppState>> for JsonBody {
     }
 }
 
-/// Parses JSON, naming the field that is wrong.
+/// Parses a JSON object, naming the field that is wrong. (serde would also fill a struct from an
+/// array of its fields' values; the bodies are objects.)
 pub fn json_of<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "the body must be a JSON object"));
+    }
+    json_value_of(body)
+}
+
+/// Parses JSON of any shape (an object or an array), naming the field that is wrong.
+pub fn json_value_of<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "the body must be JSON"));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -245,7 +254,7 @@ pub fn json_of<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         if field == "." {
             // A missing field is reported at the top level: name it.
             match inner.strip_prefix("missing field `").and_then(|r| r.split_once('`')) {
-                Some((f, _)) => ApiError::invalid(f, "is required"),
+                Some((f, _)) => ApiError::invalid(f, "is missing"),
                 None => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", inner),
             }
         } else {

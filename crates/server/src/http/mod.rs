@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod page;
 pub mod session;
 pub mod state;
+pub mod wire;
 
 use crate::config::Config;
 use axum::Router;

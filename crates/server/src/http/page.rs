@@ -133,14 +133,22 @@ pub fn pct(x: Option<f64>) -> String {
 
 /// A day as `YYYY-MM-DD`, at midnight UTC.
 pub fn day(s: &Option<String>, field: &str) -> Result<Option<DateTime<Utc>>, super::error::ApiError> {
-    match non_empty(s) {
+    match s.as_deref().filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-            .ok()
+        Some(d) => ymd(d)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|t| Some(t.and_utc()))
             .ok_or_else(|| super::error::ApiError::invalid(field, "a date as YYYY-MM-DD")),
     }
+}
+
+/// A day written exactly `YYYY-MM-DD` (four-digit year, two-digit month and day), as the API
+/// documents its date parameters and a date input sends them.
+pub fn ymd(s: &str) -> Option<chrono::NaiveDate> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    shaped.then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).flatten()
 }
 
 /// What a form just did, carried through POST/redirect/GET in the query string: a reload of the

@@ -120,7 +120,7 @@ async fn expect_of(app: &TestApp, id: &str) -> (Expect, BTreeMap<&'static str, S
     if let (true, Some(at)) = (held, decided_at) {
         e.decided = 1.0;
         e.decision_min = (at - first.decided_at).num_milliseconds().max(0) as f64 / 60_000.0;
-        let cutoff = if s.order.channel.as_deref() == Some("zalando") { 120 } else { 240 };
+        let cutoff = if s.order.channel.as_deref() == Some("zalando") { 1440 } else { 240 };
         e.sla_met = f64::from(u8::from(at <= s.order.placed_at.with_timezone(&Utc) + Duration::minutes(cutoff)));
     }
     let mut rules = first.reasons.iter().map(|r| r.rule.clone()).filter(|r| r != "manual_review").collect::<Vec<_>>();

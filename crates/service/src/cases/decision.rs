@@ -161,7 +161,7 @@ impl Service {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
-                .ok_or_else(|| invalid(f, "is required for this decision"))
+                .ok_or_else(|| invalid(f, "this decision needs it"))
         };
         match d.decision.as_str() {
             "block_account" => {
@@ -171,7 +171,7 @@ impl Service {
                 );
             }
             "goodwill_refund" => {
-                let a = d.amount_minor.ok_or_else(|| invalid("amount_minor", "is required for this decision"))?;
+                let a = d.amount_minor.ok_or_else(|| invalid("amount_minor", "this decision needs it"))?;
                 if a <= 0 {
                     return Err(invalid("amount_minor", "must be positive"));
                 }

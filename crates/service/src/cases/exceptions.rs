@@ -89,6 +89,10 @@ impl Service {
         let label = EXCEPTION_KINDS.iter().find(|(k, _)| *k == kind).map(|(_, l)| *l).ok_or_else(|| {
             invalid("kind", "must be held_past_cutoff, paid_not_shipped or shipped_after_address_change")
         })?;
+        let team = team.map(str::trim).filter(|t| !t.is_empty());
+        if team.is_some_and(|t| riskdesk_domain::cases::team_label(t).is_none()) {
+            return Err(invalid("team", "is not a team"));
+        }
         let input = OpenCase {
             kind: "fraud_investigation".into(),
             title: format!("{label}: order {}", order_id.trim()),
@@ -100,7 +104,7 @@ impl Service {
         let opened = self
             .open_case_as(cap.actor(), input, Some(format!("exception:{kind}:{}", order_id.trim())), Vec::new())
             .await?;
-        if let (Some(team), Opened::Created(c)) = (team.filter(|t| !t.is_empty()), &opened) {
+        if let (Some(team), Opened::Created(c)) = (team, &opened) {
             let what = match kind {
                 "paid_not_shipped" => "Why has this paid order not shipped? Hold it if it has not left.",
                 "shipped_after_address_change" => {

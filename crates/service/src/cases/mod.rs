@@ -73,13 +73,14 @@ pub(crate) fn invalid(field: &str, msg: impl std::fmt::Display) -> ServiceError 
     ServiceError::Invalid(format!("{field}: {msg}"))
 }
 
-/// Text checked for length and stripped of control characters (newlines and tabs stay).
+/// Text checked for length (as sent, every character counted) and trimmed and stripped of
+/// control characters (newlines and tabs stay).
 pub(crate) fn clean_text(field: &str, s: &str, max: usize, required: bool) -> ServiceResult<String> {
     let t: String = s.trim().chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
     if required && t.is_empty() {
-        return Err(invalid(field, "is required"));
+        return Err(invalid(field, "is blank"));
     }
-    if t.chars().count() > max {
+    if s.chars().count() > max {
         return Err(invalid(field, format!("is longer than {max} characters")));
     }
     Ok(t)
@@ -170,7 +171,7 @@ impl Service {
             .transpose()?
             .filter(|s| !s.is_empty());
         if source_ref.is_some() && source.is_none() {
-            return Err(invalid("source", "is required with source_ref"));
+            return Err(invalid("source", "a source_ref needs its source"));
         }
         if let (Some(s), Some(r)) = (&source, &source_ref)
             && let Some(existing) =

@@ -36,7 +36,7 @@ impl Service {
             return Err(invalid("due_at", "must be in the future"));
         }
         if team.is_some() && t.due_at.is_none() {
-            return Err(invalid("due_at", "is required for a hand-off"));
+            return Err(invalid("due_at", "a hand-off needs a due time"));
         }
         let before = self.case_record(case_id).await?;
         if !before.status.is_open() {
@@ -97,7 +97,7 @@ impl Service {
         let mut task = self.store().case_task(task_id).await?.ok_or(ServiceError::NotFound("task"))?;
         let before = self.case_record(&task.case_id).await?;
         if task.team.is_some() && status == "done" && answer.is_none() {
-            return Err(invalid("answer", "is required to answer a hand-off"));
+            return Err(invalid("answer", "answering a hand-off needs one"));
         }
         if task.mandatory && status == "cancelled" {
             return Err(ServiceError::Conflict("a mandatory task cannot be cancelled; do it".into()));

@@ -211,7 +211,7 @@ impl Service {
             .filter(|n| *n != riskdesk_domain::disputes::Network::Other)
             .ok_or_else(|| ServiceError::Invalid("network: must be visa, mastercard or amex".into()))?;
         if !(0..=1_000_000_000).contains(&settled) {
-            return Err(ServiceError::Invalid("settled: must be between 0 and 1,000,000,000".into()));
+            return Err(ServiceError::Invalid("settled: must be from 0 to 1000000000".into()));
         }
         let now = self.now();
         let v = SchemeVolume {

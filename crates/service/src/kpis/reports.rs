@@ -249,7 +249,7 @@ impl Service {
         let report = self.build_kpi_report(&viewer, schedule, None).await?;
         let recipients = self.recipients(schedule);
         if recipients.is_empty() {
-            return Err(invalid("schedule", format!("kpis.reports.{schedule} names no recipient")));
+            return Err(ServiceError::Conflict(format!("kpis.reports.{schedule} names no recipient")));
         }
         let run = ReportRun {
             schedule: format!("{schedule}:manual:{}", ulid::Ulid::new()),

@@ -53,7 +53,7 @@ impl Service {
         let (value, match_key) = normalise(kind, &e.value, self.hasher()).map_err(|m| ("value".to_owned(), m))?;
         let reason = riskdesk_domain::text::clean(&e.reason, "reason", 500)
             .map_err(|x| ("reason".to_owned(), x.detail))?
-            .ok_or(("reason".to_owned(), "a reason is required".to_owned()))?;
+            .ok_or(("reason".to_owned(), "the reason is blank".to_owned()))?;
         if e.expires_at.is_some_and(|x| x <= now) {
             return Err(("expires_at".into(), "expires_at must be in the future".into()));
         }

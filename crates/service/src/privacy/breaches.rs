@@ -24,7 +24,7 @@ pub struct BreachIn {
     pub aware_at: Option<String>,
     #[serde(default)]
     pub occurred_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "riskdesk_domain::whole::int")]
     pub people_affected: i64,
     /// Categories of data concerned, e.g. `contact, order history`.
     #[serde(default)]

@@ -164,38 +164,20 @@ impl Service {
         if job.section == 1
             && let Some(before) = self.order_cutoff()
         {
-            loop {
-                let (at, id) =
-                    job.cursor.split_once('|').map_or((i64::MIN, ""), |(a, b)| (a.parse().unwrap_or(i64::MIN), b));
-                let rows = self.store().sweep_orders(before, (at, id), batch).await?;
-                let Some(last) = rows.last().map(|o| format!("{}|{}", o.placed_at, o.order_id)) else { break };
-                let customers: Vec<String> = rows
-                    .iter()
-                    .map(|o| o.customer_id.clone())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                let held = self.store().held_customers(&customers).await?;
-                // Parsing and scrubbing is the work: on every core, off the async workers.
-                let bodies = tokio::task::spawn_blocking(move || {
-                    use rayon::prelude::*;
-                    let none = Known::default();
-                    rows.par_iter()
-                        .filter(|o| !held.contains(&o.customer_id))
-                        .filter_map(|o| {
-                            let mut doc = serde_json::from_str::<Value>(&o.body).ok()?;
-                            let changed = !scrub(&mut doc, &none).is_empty();
-                            changed.then(|| serde_json::to_string(&doc).ok().map(|b| (o.order_id.clone(), b))).flatten()
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .await
-                .map_err(|e| ServiceError::Conflict(format!("a sweep batch failed: {e}")))?;
+            // Pipelined: the next batch is read and scrubbed while this one is written, so the
+            // database's write and the read and scrubbing overlap. Writes stay in order (each
+            // compares the job's last update), and each commits its cursor, so a job killed
+            // anywhere resumes after the last batch written.
+            let mut next = self.sweep_batch(before, &job.cursor, batch).await?;
+            while let Some((last, bodies)) = next {
                 job.done_rows += bodies.len() as i64;
                 let prev = job.updated_at;
                 job.cursor = last;
                 job.updated_at = self.later_than(prev);
-                self.save_job(&job, Some(prev), vec![Effect::Privacy(PrivacyChange::OrderBodies(bodies))]).await?;
+                let write = self.save_job(&job, Some(prev), vec![Effect::Privacy(PrivacyChange::OrderBodies(bodies))]);
+                let (written, read) = tokio::join!(write, self.sweep_batch(before, &job.cursor, batch));
+                written?;
+                next = read?;
             }
         }
         let prev = job.updated_at;
@@ -214,5 +196,38 @@ impl Service {
         let effects =
             vec![Effect::Privacy(PrivacyChange::Job { job: Box::new(job.clone()), expected_updated: Some(prev) })];
         self.store().commit(&effects, &[audit], self.audit_key()).await.map_err(ServiceError::from)
+    }
+
+    /// One batch of the order section after `cursor` (`placed_at|order_id`): the cursor of its
+    /// last order and the bodies the scrub changed, leaving out customers under a legal hold;
+    /// `None` when no order is left.
+    async fn sweep_batch(
+        &self,
+        before: i64,
+        cursor: &str,
+        batch: i64,
+    ) -> ServiceResult<Option<(String, Vec<(String, String)>)>> {
+        let (at, id) = cursor.split_once('|').map_or((i64::MIN, ""), |(a, b)| (a.parse().unwrap_or(i64::MIN), b));
+        let rows = self.store().sweep_orders(before, (at, id), batch).await?;
+        let Some(last) = rows.last().map(|o| format!("{}|{}", o.placed_at, o.order_id)) else { return Ok(None) };
+        let customers: Vec<String> =
+            rows.iter().map(|o| o.customer_id.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let held = self.store().held_customers(&customers).await?;
+        // Parsing and scrubbing is the work: on every core, off the async workers.
+        let bodies = tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            let none = Known::default();
+            rows.par_iter()
+                .filter(|o| !held.contains(&o.customer_id))
+                .filter_map(|o| {
+                    let mut doc = serde_json::from_str::<Value>(&o.body).ok()?;
+                    let changed = !scrub(&mut doc, &none).is_empty();
+                    changed.then(|| serde_json::to_string(&doc).ok().map(|b| (o.order_id.clone(), b))).flatten()
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| ServiceError::Conflict(format!("a sweep batch failed: {e}")))?;
+        Ok(Some((last, bodies)))
     }
 }

@@ -13,7 +13,7 @@ use crate::{HandlingIntake, QaManager, QaViewer, Service, ServiceError, ServiceR
 use chrono::{DateTime, Utc};
 use riskdesk_domain::qa::sampling::{self, Policy};
 use riskdesk_domain::qa::scorecard::Scorecard;
-use riskdesk_domain::qa::{Handling, HandlingIn, week_of};
+use riskdesk_domain::qa::{Handling, HandlingIn, HandlingName, week_of};
 use riskdesk_store::changes::{Effect, QaChange};
 pub use riskdesk_store::qa::{HandlingRecord, Member, ReviewRecord, ScorecardRecord, SessionRecord};
 use serde::{Deserialize, Serialize};
@@ -312,7 +312,9 @@ fn parse_csv(text: &str) -> ServiceResult<Vec<(usize, HandlingIn)>> {
                 case_ref: get("case_ref"),
                 customer_id: get("customer_id"),
                 order_ids: get("order_ids")
-                    .map(|o| o.split(';').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                    .map(|o| {
+                        o.split(';').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).map(HandlingName).collect()
+                    })
                     .unwrap_or_default(),
                 actions,
                 identity_checked,

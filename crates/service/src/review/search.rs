@@ -26,10 +26,11 @@ pub struct SearchResult {
 
 impl Service {
     pub async fn search(&self, cap: &OrderViewer, q: &str) -> ServiceResult<SearchResult> {
-        let q = q.trim();
-        if q.is_empty() || q.len() > MAX_QUERY {
+        // At most MAX_QUERY characters as sent, some of them besides white space.
+        if q.chars().count() > MAX_QUERY || q.trim().is_empty() {
             return Err(ServiceError::Invalid(format!("q: one to {MAX_QUERY} characters")));
         }
+        let q = q.trim();
         let l = lookups(q);
         let mut out = SearchResult { orders: Vec::new(), accounts: Vec::new() };
         if let Some(id) = &l.order_id

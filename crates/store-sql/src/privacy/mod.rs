@@ -353,7 +353,8 @@ macro_rules! privacy_sql {
             }
 
             // The cursor's lower bound is written out as a range (`placed_at >= $2`): with only
-            // the OR, PostgreSQL scanned from the oldest order at every batch.
+            // the OR, PostgreSQL scanned from the oldest order at every batch. On the readers, so
+            // that a sweep reads its next batch while the writer stores the last.
             async fn sweep_orders(&self, before_ms: i64, after: (i64, &str), limit: i64) -> StoreResult<Vec<SweepOrder>> {
                 let rows = sqlx::query(concat!(
                     "SELECT o.order_id, o.customer_id, o.placed_at, ",
@@ -365,7 +366,7 @@ macro_rules! privacy_sql {
                 .bind(after.0)
                 .bind(after.1)
                 .bind(limit)
-                .fetch_all(&self.$w)
+                .fetch_all(&self.$r)
                 .await
                 .map_err(dberr)?;
                 let raw = rows

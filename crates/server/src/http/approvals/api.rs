@@ -21,7 +21,7 @@ use std::sync::Arc;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(list, one, approve, reject, withdraw, amend, bypass),
-    components(schemas(ApproveIn, NoteIn, AmendIn, BypassIn))
+    components(schemas(ApproveIn, RejectIn, AmendIn, BypassIn))
 )]
 pub struct Doc;
 
@@ -96,6 +96,7 @@ async fn one(State(st): St, Api(_, caller): Api<OrderViewer>, Path(id): Path<Str
 pub struct ApproveIn {
     /// The `payload_hash` of the payload you saw: if it changed since, the approval is refused.
     payload_hash: String,
+    /// Kept with the approval (trimmed, its first 1,000 characters).
     #[serde(default)]
     note: String,
 }
@@ -118,14 +119,15 @@ async fn approve(
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
 #[serde(deny_unknown_fields)]
-pub struct NoteIn {
+pub struct RejectIn {
+    /// Why (trimmed, its first 1,000 characters).
     #[serde(default)]
     note: String,
 }
 
 /// Reject a proposal.
 #[utoipa::path(post, path = "/api/v1/proposals/{id}/reject", tag = "approvals", params(("id" = String, Path)),
-    request_body = NoteIn,
+    request_body = RejectIn,
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
               (status = 404, body = ErrorOut), (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
@@ -133,7 +135,7 @@ async fn reject(
     State(st): St,
     Api(cap, _): Api<Approver>,
     Path(id): Path<String>,
-    Body(b): Body<NoteIn>,
+    Body(b): Body<RejectIn>,
 ) -> ApiResult<Response> {
     st.service.reject_proposal(&cap, &id, note(&b.note)).await?;
     Ok(Json(json!({"id": id, "status": "rejected"})).into_response())
@@ -153,9 +155,12 @@ async fn withdraw(State(st): St, Api(cap, _): Api<Someone>, Path(id): Path<Strin
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmendIn {
-    /// A cancel reason code.
+    /// A reason code of a cancellation.
+    #[schema(pattern = "^(confirmed_fraud|stolen_card|account_takeover|reseller_abuse|customer_request)$")]
     reason_code: String,
+    /// No control characters or markup tags, at most 2,000 characters.
     #[serde(default)]
+    #[schema(pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 2000)]
     note: String,
 }
 
@@ -182,7 +187,9 @@ async fn amend(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BypassIn {
-    /// Why it cannot wait for a second person (logged and flagged).
+    /// Why it cannot wait for a second person (logged and flagged): some text besides white
+    /// space.
+    #[schema(pattern = "[\\S\\x1c-\\x1f]")]
     reason: String,
 }
 
@@ -201,6 +208,9 @@ async fn bypass(
 ) -> ApiResult<Response> {
     if !caller.person().is_some_and(|a| a.may(Permission::EmergencyBypass)) {
         return Err(ApiError::lacks("bypass four eyes"));
+    }
+    if b.reason.trim().is_empty() {
+        return Err(ApiError::invalid("reason", "is blank"));
     }
     st.service.bypass_proposal(&cap, &id, &b.reason).await?;
     Ok(Json(json!({"id": id, "status": "bypassed"})).into_response())

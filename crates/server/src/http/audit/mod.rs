@@ -37,21 +37,25 @@ pub fn nav(a: &Analyst) -> Vec<NavLink> {
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// `user:ana`, `apikey:…`, `cli`.
+    /// `user:ana`, `apikey:…`, `cli`; empty means any.
     actor: Option<String>,
-    /// `order.cancel`, `personal_data.unmask`, …
+    /// `order.cancel`, `personal_data.unmask`, …; empty means any.
     action: Option<String>,
-    /// A prefix: `order:`, `customer:C-1`.
+    /// A prefix: `order:`, `customer:C-1`; empty means any.
     subject: Option<String>,
-    /// A customer id: every record about the account, its orders and its cases.
+    /// A customer id: every record about the account, its orders and its cases; empty means
+    /// any.
+    #[param(pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$")]
     customer: Option<String>,
-    /// First day, `YYYY-MM-DD`.
+    /// First day, `YYYY-MM-DD`; empty: no limit.
+    #[param(pattern = "^(|[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)$")]
     from: Option<String>,
-    /// Last day (included), `YYYY-MM-DD`.
+    /// Last day (included), `YYYY-MM-DD`; empty: no limit.
+    #[param(pattern = "^(|[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)$")]
     to: Option<String>,
     /// Only records before this sequence number (paging newest first).
     before: Option<i64>,
-    /// At most this many records (API; default 100, at most 1,000).
+    /// At most this many records (API search; default 100, taken into 1-1,000).
     limit: Option<i64>,
 }
 

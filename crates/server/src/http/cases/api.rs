@@ -5,6 +5,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
+use crate::http::wire;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -22,7 +23,7 @@ use std::sync::Arc;
 #[openapi(
     paths(open, list, one, transition, notes, add_note, tasks, add_task, update_task, links, add_link, remove_link,
           take, give_back, assign, priority, decide),
-    components(schemas(OpenIn, CaseOut, SlaOut, TransitionIn, NoteIn, TaskIn, TaskUpdateIn, LinkIn, AssignIn, PriorityIn,
+    components(schemas(OpenIn, CaseOut, SlaOut, TransitionIn, CaseNoteIn, TaskIn, TaskUpdateIn, LinkIn, CaseAssignIn, PriorityIn,
                        DecisionIn))
 )]
 pub struct Doc;
@@ -51,29 +52,44 @@ pub struct OpenIn {
     /// `privacy_complaint`, `refund_claim`, `dispute`, `public_mention`, `suspicion_report`.
     #[schema(pattern = "^(fraud_investigation|account_takeover|tier2_escalation|privacy_request|privacy_complaint|refund_claim|dispute|public_mention|suspicion_report)$")]
     kind: String,
-    #[schema(pattern = "^\\S(.|\\n)*$", max_length = 200)]
+    /// Some text besides white space (trimmed), at most 200 characters.
+    #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 200)]
     title: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     description: String,
-    /// `low` | `normal` | `high` | `urgent` (default: the kind's).
+    /// `low` | `normal` | `high` | `urgent` (absent: the kind's).
     #[serde(default)]
     #[schema(pattern = "^(low|normal|high|urgent)$")]
     priority: Option<String>,
     /// The support tier: 1 first line, 2 Tier-2 support, 3 risk experts (default 3).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wire::opt_int")]
     #[schema(minimum = 1, maximum = 3)]
     tier: Option<i64>,
+    /// The customer to link; empty: none.
     #[serde(default)]
+    #[schema(pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$")]
     customer_id: Option<String>,
+    /// Orders to link (at most 100).
     #[serde(default)]
-    order_ids: Vec<String>,
+    #[schema(max_items = 100, inline)]
+    order_ids: Vec<OrderIdIn>,
     /// The escalating system (`helpdesk`); with `source_ref`, a second call returns the same case.
+    /// Empty: none.
     #[serde(default)]
+    #[schema(max_length = 64)]
     source: Option<String>,
-    /// The ticket id in that system.
+    /// The ticket id in that system; needs `source`. Empty: none.
     #[serde(default)]
+    #[schema(max_length = 200)]
     source_ref: Option<String>,
 }
+
+/// A shop's order id.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$")]
+pub struct OrderIdIn(String);
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SlaOut {
@@ -160,6 +176,7 @@ pub(super) fn opened(svc: &Service, o: Opened) -> Response {
               (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn open(State(st): St, Api(cap, _): Api<CaseOpener>, Body(b): Body<OpenIn>) -> ApiResult<Response> {
+    wire::no_blank("priority", &b.priority)?;
     let input = OpenCase {
         kind: b.kind,
         title: b.title,
@@ -167,7 +184,7 @@ async fn open(State(st): St, Api(cap, _): Api<CaseOpener>, Body(b): Body<OpenIn>
         priority: b.priority,
         tier: b.tier,
         customer_id: b.customer_id,
-        order_ids: b.order_ids,
+        order_ids: b.order_ids.into_iter().map(|o| o.0).collect(),
         source: b.source,
         source_ref: b.source_ref,
     };
@@ -177,28 +194,33 @@ async fn open(State(st): St, Api(cap, _): Api<CaseOpener>, Body(b): Body<OpenIn>
 #[derive(Deserialize, utoipa::IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `open` (default), `closed`, `all`, or one status.
-    #[param(pattern = "^(open|all|new|triage|investigating|waiting_customer|waiting_third_party|pending_approval|resolved|closed|confirmed_fraud|no_fraud|account_secured|customer_compensated|request_fulfilled|declined|referred_externally|duplicate)$")]
+    /// `open` (default), `closed` (resolved and closed), `all`, or one status.
+    #[param(pattern = "^(open|closed|all|new|triage|investigating|waiting_customer|waiting_third_party|pending_approval|resolved)$")]
     pub status: Option<String>,
-    #[param(pattern = "^(fraud_investigation|account_takeover|tier2_escalation|privacy_request|privacy_complaint|refund_claim|dispute|public_mention|suspicion_report)$")]
+    /// A kind of case; empty means any.
+    #[param(pattern = "^(|fraud_investigation|account_takeover|tier2_escalation|privacy_request|privacy_complaint|refund_claim|dispute|public_mention|suspicion_report)$")]
     pub kind: Option<String>,
-    #[param(pattern = "^(fraud|risk|payments|privacy|logistics|warehouse|finance|payment_provider)$")]
+    /// A team; empty means any.
+    #[param(pattern = "^(|fraud|risk|payments|privacy|logistics|warehouse|finance|payment_provider)$")]
     pub team: Option<String>,
     /// A username, or `me`.
     pub owner: Option<String>,
     /// `true`: only cases nobody owns.
     pub unassigned: Option<bool>,
-    #[param(pattern = "^(low|normal|high|urgent)$")]
+    /// A priority; empty means any.
+    #[param(pattern = "^(|low|normal|high|urgent)$")]
     pub priority: Option<String>,
     /// Words of the title.
     pub q: Option<String>,
+    /// 1-500 (default 100; beyond, the nearest bound).
     pub limit: Option<i64>,
+    /// Below 0: 0.
     pub offset: Option<i64>,
 }
 
 /// The filter a list query asks for; `me` is the caller.
 pub fn filter_of(q: &ListQuery, me: Option<&str>) -> Result<riskdesk_service::cases::CaseFilter, ApiError> {
-    use riskdesk_domain::cases::{CaseStatus, Priority};
+    use riskdesk_domain::cases::{CaseKind, CaseStatus, Priority, team_label};
     let statuses = match q.status.as_deref().unwrap_or("open") {
         "open" => None,
         "all" => Some(vec![]),
@@ -209,11 +231,19 @@ pub fn filter_of(q: &ListQuery, me: Option<&str>) -> Result<riskdesk_service::ca
         Some(p) => Some(Priority::parse(p).ok_or_else(|| ApiError::invalid("priority", "low, normal, high or urgent"))?),
         None => None,
     };
+    let kind = q.kind.clone().filter(|k| !k.is_empty());
+    if kind.as_deref().is_some_and(|k| CaseKind::parse(k).is_none()) {
+        return Err(ApiError::invalid("kind", "is not a kind of case"));
+    }
+    let team = q.team.clone().filter(|t| !t.is_empty());
+    if team.as_deref().is_some_and(|t| team_label(t).is_none()) {
+        return Err(ApiError::invalid("team", "is not a team"));
+    }
     let owner = q.owner.as_deref().filter(|o| !o.is_empty()).map(|o| if o == "me" { me.unwrap_or("-").to_owned() } else { o.to_owned() });
     Ok(riskdesk_service::cases::CaseFilter {
         statuses,
-        kind: q.kind.clone().filter(|k| !k.is_empty()),
-        team: q.team.clone().filter(|t| !t.is_empty()),
+        kind,
+        team,
         owner,
         unassigned: q.unassigned.unwrap_or(false),
         priority,
@@ -252,16 +282,20 @@ async fn one(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<String>
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionIn {
-    /// The next state.
+    /// The next state (`pending_approval` is entered by proposing a decision: 409).
+    #[schema(pattern = "^(new|triage|investigating|waiting_customer|waiting_third_party|pending_approval|resolved|closed)$")]
     to: String,
-    /// Required to resolve or close: `confirmed_fraud`, `no_fraud`, `account_secured`,
-    /// `customer_compensated`, `request_fulfilled`, `declined`, `referred_externally`, `duplicate`, `no_action`.
+    /// Required to resolve or close (unless the case has one).
     #[serde(default)]
+    #[schema(pattern = "^(confirmed_fraud|no_fraud|account_secured|customer_compensated|request_fulfilled|declined|referred_externally|duplicate|no_action)$")]
     resolution: Option<String>,
-    /// Required to resolve or close.
+    /// Required to resolve or close (unless the case has one); empty: none.
     #[serde(default)]
+    #[schema(max_length = 20000)]
     summary: Option<String>,
+    /// Empty: none.
     #[serde(default)]
+    #[schema(max_length = 20000)]
     note: Option<String>,
 }
 
@@ -272,6 +306,7 @@ pub struct TransitionIn {
               (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn transition(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<TransitionIn>) -> ApiResult<Response> {
+    wire::no_blank("resolution", &b.resolution)?;
     let c = st.service.move_case(&cap, &id, Move { to: b.to, resolution: b.resolution, summary: b.summary, note: b.note }).await?;
     Ok(Json(case_out(&st.service, c)).into_response())
 }
@@ -288,17 +323,18 @@ async fn notes(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<Strin
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoteIn {
-    #[schema(pattern = "^\\S(.|\\n)*$")]
+pub struct CaseNoteIn {
+    /// Some text besides white space (trimmed), at most 20,000 characters.
+    #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 20000)]
     text: String,
 }
 
 /// Add a note (evidence) to a case: its author becomes a maker of any decision proposed on it.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/notes", tag = "cases", params(("id" = String, Path)), request_body = NoteIn,
+#[utoipa::path(post, path = "/api/v1/cases/{id}/notes", tag = "cases", params(("id" = String, Path)), request_body = CaseNoteIn,
     responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
               (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn add_note(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<NoteIn>) -> ApiResult<Response> {
+async fn add_note(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<CaseNoteIn>) -> ApiResult<Response> {
     st.service.add_case_note(&cap, &id, &b.text).await?;
     Ok((StatusCode::CREATED, Json(json!({"case_id": id}))).into_response())
 }
@@ -315,14 +351,16 @@ async fn tasks(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<Strin
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskIn {
-    #[schema(pattern = "^\\S(.|\\n)*$", max_length = 200)]
+    /// Some text besides white space (trimmed), at most 300 characters.
+    #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 300)]
     title: String,
     #[serde(default)]
     mandatory: bool,
     /// Hand the task to this team (`logistics`, `warehouse`, `finance`, `payment_provider`, …).
     #[serde(default)]
+    #[schema(pattern = "^(fraud|risk|payments|privacy|logistics|warehouse|finance|payment_provider)$")]
     team: Option<String>,
-    /// Required for a hand-off (RFC 3339).
+    /// In the future; required for a hand-off (RFC 3339).
     #[serde(default)]
     due_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -333,6 +371,7 @@ pub struct TaskIn {
               (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn add_task(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<TaskIn>) -> ApiResult<Response> {
+    wire::no_blank("team", &b.team)?;
     let t = st.service.add_case_task(&cap, &id, NewTask { title: b.title, mandatory: b.mandatory, team: b.team, due_at: b.due_at }).await?;
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
@@ -345,6 +384,7 @@ pub struct TaskUpdateIn {
     status: String,
     /// The other team's answer (required to answer a hand-off).
     #[serde(default)]
+    #[schema(max_length = 20000)]
     answer: Option<String>,
 }
 
@@ -376,15 +416,35 @@ async fn links(State(st): St, Api(cap, _): Api<CaseViewer>, Path(id): Path<Strin
     Ok(Json(json!({"links": v.links})).into_response())
 }
 
+/// What to link, by `kind`: an order or customer id (`A-Z a-z 0-9 - _ . : # / @ + =`, at most
+/// 128), or an entity as `kind:hexhash` (a kind of lowercase letters and `_`, a hash of 8 to 64
+/// hex digits).
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkIn {
-    /// `order` | `customer` | `entity`.
-    #[schema(pattern = "^(order|customer|entity)$")]
-    kind: String,
-    /// The order or customer id, or an entity as `kind:hash`.
-    #[schema(pattern = "^\\S(.|\\n)*$")]
-    value: String,
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LinkIn {
+    Order {
+        #[schema(pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$")]
+        value: String,
+    },
+    Customer {
+        #[schema(pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$")]
+        value: String,
+    },
+    Entity {
+        #[schema(pattern = "^[a-z_]+:[0-9A-Fa-f]{8,64}$")]
+        value: String,
+    },
+}
+
+impl LinkIn {
+    /// The kind and the value.
+    pub(super) fn parts(self) -> (&'static str, String) {
+        match self {
+            Self::Order { value } => ("order", value),
+            Self::Customer { value } => ("customer", value),
+            Self::Entity { value } => ("entity", value),
+        }
+    }
 }
 
 /// Link an order, customer or entity.
@@ -393,7 +453,8 @@ pub struct LinkIn {
               (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn add_link(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<LinkIn>) -> ApiResult<Response> {
-    st.service.link_case(&cap, &id, &b.kind, &b.value).await?;
+    let (kind, value) = b.parts();
+    st.service.link_case(&cap, &id, kind, &value).await?;
     Ok((StatusCode::CREATED, Json(json!({"case_id": id}))).into_response())
 }
 
@@ -425,29 +486,32 @@ async fn give_back(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<S
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AssignIn {
-    /// Someone who works cases; empty or absent unassigns.
+pub struct CaseAssignIn {
+    /// An enabled user who works cases; empty, null or absent unassigns.
     #[serde(default)]
     username: Option<String>,
 }
 
 /// Assign a case (team leads).
-#[utoipa::path(post, path = "/api/v1/cases/{id}/assign", tag = "cases", params(("id" = String, Path)), request_body = AssignIn,
+#[utoipa::path(post, path = "/api/v1/cases/{id}/assign", tag = "cases", params(("id" = String, Path)), request_body = CaseAssignIn,
     responses((status = 200, body = CaseOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
               (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
-async fn assign(State(st): St, Api(cap, _): Api<QueueAssigner>, Path(id): Path<String>, Body(b): Body<AssignIn>) -> ApiResult<Response> {
+async fn assign(State(st): St, Api(cap, _): Api<QueueAssigner>, Path(id): Path<String>, Body(b): Body<CaseAssignIn>) -> ApiResult<Response> {
     Ok(Json(case_out(&st.service, st.service.assign_case(&cap, &id, b.username.as_deref()).await?)).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct PriorityIn {
     /// `low` | `normal` | `high` | `urgent`; the SLA budget follows.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wire::present")]
+    #[schema(pattern = "^(low|normal|high|urgent)$", nullable = false)]
     priority: Option<String>,
     /// 1, 2 or 3: the support tier.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wire::present_int")]
+    #[schema(minimum = 1, maximum = 3, nullable = false)]
     tier: Option<i64>,
 }
 
@@ -468,24 +532,73 @@ async fn priority(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<St
     Ok(Json(case_out(&st.service, c)).into_response())
 }
 
+/// A decision on a case, by `decision`, with why (`reason`: some text besides white space, at
+/// most 2,000 characters) and what that decision needs.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionIn {
-    /// `block_account` | `goodwill_refund` | `disclose_data` | `overturn_decline`.
-    decision: String,
-    reason: String,
-    #[serde(default)]
-    customer_id: Option<String>,
-    #[serde(default)]
-    order_id: Option<String>,
-    #[serde(default)]
-    amount_minor: Option<i64>,
-    #[serde(default)]
-    currency: Option<String>,
-    #[serde(default)]
-    recipient: Option<String>,
-    #[serde(default)]
-    legal_basis: Option<String>,
+#[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DecisionIn {
+    /// Block the customer's account (a block-list entry).
+    BlockAccount {
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
+        reason: String,
+        #[schema(pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$")]
+        customer_id: String,
+    },
+    /// A goodwill refund of `amount_minor` minor units of `currency` (absent or null: EUR).
+    GoodwillRefund {
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
+        reason: String,
+        #[serde(deserialize_with = "wire::int")]
+        #[schema(minimum = 1)]
+        amount_minor: i64,
+        #[serde(default)]
+        #[schema(schema_with = crate::http::openapi::currency_or_null)]
+        currency: Option<String>,
+    },
+    /// Disclose personal data to a recipient on a legal basis.
+    DiscloseData {
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
+        reason: String,
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 300)]
+        recipient: String,
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 300)]
+        legal_basis: String,
+    },
+    /// Overturn the decline of an order.
+    OverturnDecline {
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
+        reason: String,
+        #[schema(pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$")]
+        order_id: String,
+    },
+}
+
+impl DecisionIn {
+    fn payload(self, case_id: String) -> CaseDecisionPayload {
+        let d = CaseDecisionPayload { case_id, ..Default::default() };
+        match self {
+            Self::BlockAccount { reason, customer_id } => {
+                CaseDecisionPayload { decision: "block_account".into(), reason, customer_id: Some(customer_id), ..d }
+            }
+            Self::GoodwillRefund { reason, amount_minor, currency } => CaseDecisionPayload {
+                decision: "goodwill_refund".into(),
+                reason,
+                amount_minor: Some(amount_minor),
+                currency,
+                ..d
+            },
+            Self::DiscloseData { reason, recipient, legal_basis } => CaseDecisionPayload {
+                decision: "disclose_data".into(),
+                reason,
+                recipient: Some(recipient),
+                legal_basis: Some(legal_basis),
+                ..d
+            },
+            Self::OverturnDecline { reason, order_id } => {
+                CaseDecisionPayload { decision: "overturn_decline".into(), reason, order_id: Some(order_id), ..d }
+            }
+        }
+    }
 }
 
 /// Propose a decision on a case. Four eyes apply (202 with `proposal_id`; approve it at
@@ -495,17 +608,7 @@ pub struct DecisionIn {
               (status = 404, body = ErrorOut), (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn decide(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<String>, Body(b): Body<DecisionIn>) -> ApiResult<Response> {
-    let d = CaseDecisionPayload {
-        case_id: id.clone(),
-        decision: b.decision,
-        reason: b.reason,
-        customer_id: b.customer_id,
-        order_id: b.order_id,
-        amount_minor: b.amount_minor,
-        currency: b.currency,
-        recipient: b.recipient,
-        legal_basis: b.legal_basis,
-    };
+    let d = b.payload(id.clone());
     Ok(match st.service.propose_case_decision(&cap, d).await? {
         Proposed::Pending { proposal_id } => {
             (StatusCode::ACCEPTED, Json(json!({"case_id": id, "status": "pending_approval", "proposal_id": proposal_id}))).into_response()

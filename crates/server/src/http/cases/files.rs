@@ -3,7 +3,7 @@
 
 use crate::http::error::{ApiError, ApiResult, PageError, PageResult};
 use crate::http::extract::{ApiQuery, Api, Page, Signed};
-use crate::http::openapi::ErrorOut;
+use crate::http::openapi::{ErrorOut, FileBody};
 use crate::http::session::{csrf_ok, urlencode};
 use crate::http::state::{AppState, St};
 use axum::body::Body;
@@ -41,14 +41,18 @@ fn too_large() -> ApiError {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NameQuery {
-    /// The file's name; its extension must match its content (.pdf, .png, .jpg, .txt, .log, .csv, .eml).
+    /// The file's name (a path is reduced to its last part): 1 to 200 characters, not starting
+    /// with a dot, ending in `.pdf`, `.png`, `.jpg`, `.jpeg`, `.txt`, `.log`, `.csv` or `.eml`
+    /// (any letter case), the type the content is.
+    #[param(min_length = 1)]
     name: String,
 }
 
-/// Attach a file (the request body, at most 5 MiB): PDF, PNG, JPEG or text, its type read from
-/// its content.
+/// Attach a file (the request body, 1 byte to 5 MiB): PDF, PNG, JPEG or UTF-8 text without NUL,
+/// its type read from its content, which must be the type its name says (422 naming `file`
+/// otherwise).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases", params(("id" = String, Path), NameQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = FileBody, content_type = "application/octet-stream"),
     responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
               (status = 409, body = ErrorOut), (status = 413, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
@@ -60,7 +64,7 @@ async fn attach(State(st): St, Api(cap, _): Api<CaseWorker>, Path(id): Path<Stri
 
 /// Download an attachment (the read is audited).
 #[utoipa::path(get, path = "/api/v1/cases/{id}/attachments/{att}", tag = "cases", params(("id" = String, Path), ("att" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
+    responses((status = 200, content_type = "application/octet-stream", body = FileBody), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
               (status = 404, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn download(State(st): St, Api(cap, _): Api<CaseViewer>, Path((id, att)): Path<(String, String)>) -> ApiResult<Response> {

@@ -31,16 +31,41 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/exceptions/cases", post(exception_case))
 }
 
+/// What is suspicious, by `subject_kind`: an order or customer id (`A-Z a-z 0-9 - _ . : # / @ +
+/// =`, at most 128), or an entity as `kind:hexhash`; and why (`reason`: some text besides white
+/// space, at most 2,000 characters).
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReportIn {
-    /// `order` | `customer` | `entity`.
-    #[schema(pattern = "^(order|customer|entity)$")]
-    subject_kind: String,
-    #[schema(pattern = "^\\S(.|\\n)*$")]
-    subject_id: String,
-    #[schema(pattern = "^\\S(.|\\n)*$")]
-    reason: String,
+#[serde(tag = "subject_kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReportIn {
+    Order {
+        #[schema(pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$")]
+        subject_id: String,
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
+        reason: String,
+    },
+    Customer {
+        #[schema(pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$")]
+        subject_id: String,
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
+        reason: String,
+    },
+    Entity {
+        #[schema(pattern = "^[a-z_]+:[0-9A-Fa-f]{8,64}$")]
+        subject_id: String,
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
+        reason: String,
+    },
+}
+
+impl From<ReportIn> for Report {
+    fn from(r: ReportIn) -> Self {
+        let (kind, subject_id, reason) = match r {
+            ReportIn::Order { subject_id, reason } => ("order", subject_id, reason),
+            ReportIn::Customer { subject_id, reason } => ("customer", subject_id, reason),
+            ReportIn::Entity { subject_id, reason } => ("entity", subject_id, reason),
+        };
+        Report { subject_kind: kind.into(), subject_id, reason }
+    }
 }
 
 /// Report suspicious activity. Reports about the same subject join one open case.
@@ -49,7 +74,7 @@ pub struct ReportIn {
               (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn report(State(st): St, Api(cap, _): Api<CaseOpener>, Body(b): Body<ReportIn>) -> ApiResult<Response> {
-    let o = st.service.report_suspicion(&cap, Report { subject_kind: b.subject_kind, subject_id: b.subject_id, reason: b.reason }).await?;
+    let o = st.service.report_suspicion(&cap, b.into()).await?;
     let (code, joined) = match &o {
         Opened::Created(_) => (StatusCode::CREATED, false),
         Opened::Existing(_) => (StatusCode::OK, true),
@@ -109,11 +134,14 @@ pub struct ExceptionCaseIn {
     /// `held_past_cutoff` | `paid_not_shipped` | `shipped_after_address_change`.
     #[schema(pattern = "^(held_past_cutoff|paid_not_shipped|shipped_after_address_change)$")]
     kind: String,
-    #[schema(pattern = "^\\S(.|\\n)*$")]
+    #[schema(pattern = "^[A-Za-z0-9_.:#/@+=-]{1,128}$")]
     order_id: String,
+    /// The customer to link; empty: none.
     #[serde(default)]
+    #[schema(pattern = "^([A-Za-z0-9_.:#/@+=-]{1,128})?$")]
     customer_id: String,
-    /// Also hand the first task to this team (`warehouse`, `logistics`, …), due in 24 hours.
+    /// Also hand the first task to this team (`warehouse`, `logistics`, …), due in 24 hours;
+    /// null: none.
     #[serde(default)]
     #[schema(pattern = "^(fraud|risk|payments|privacy|logistics|warehouse|finance|payment_provider)$")]
     team: Option<String>,
@@ -125,6 +153,7 @@ pub struct ExceptionCaseIn {
               (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn exception_case(State(st): St, Api(cap, _): Api<CaseWorker>, Body(b): Body<ExceptionCaseIn>) -> ApiResult<Response> {
+    crate::http::wire::no_blank("team", &b.team)?;
     let o = st.service.open_exception_case(&cap, &b.kind, &b.order_id, &b.customer_id, b.team.as_deref()).await?;
     Ok(opened(&st.service, o))
 }

@@ -44,22 +44,25 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// One order's disputes; empty means any.
     order_id: Option<String>,
+    /// One customer's disputes; empty means any.
     customer_id: Option<String>,
-    /// `open`, or statuses separated by commas: `needs_response`, `under_review`, `won`,
-    /// `lost`, `accepted`, `expired`.
+    /// `open` (needing a response or under review), or statuses separated by commas:
+    /// `needs_response`, `under_review`, `won`, `lost`, `accepted`, `expired`; empty means any.
     #[param(pattern = "^(open|((needs_response|under_review|won|lost|accepted|expired)(,(needs_response|under_review|won|lost|accepted|expired))*))?$")]
     status: Option<String>,
-    /// `stripe` | `adyen` | `import`.
-    #[param(pattern = "^(stripe|adyen|import)$")]
+    /// `stripe` | `adyen` | `import`; empty means any.
+    #[param(pattern = "^(|stripe|adyen|import)$")]
     provider: Option<String>,
-    /// `fraud` | `not_received` | `not_as_described` | `credit_not_processed` | `duplicate` | `other`.
-    #[param(pattern = "^(fraud|not_received|not_as_described|credit_not_processed|duplicate|other)$")]
+    /// `fraud` | `not_received` | `not_as_described` | `credit_not_processed` | `duplicate` |
+    /// `other`; empty means any.
+    #[param(pattern = "^(|fraud|not_received|not_as_described|credit_not_processed|duplicate|other)$")]
     family: Option<String>,
     /// 1-500, default 50.
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
-    #[param(minimum = 0)]
+    /// Disputes to skip (below 0: none).
     offset: Option<i64>,
 }
 
@@ -96,9 +99,11 @@ async fn one(State(st): St, Api(cap, caller): Api<DisputeViewer>, Path(id): Path
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceIn {
-    /// A checklist item's code.
+    /// The code of an item of this dispute's checklist (another answers 422).
     item: String,
-    /// What satisfies it; `null` takes a hand-satisfied item back.
+    /// What satisfies it (some text besides white space, at most 2,000 characters); `null`
+    /// takes a hand-satisfied item back.
+    #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
     note: Option<String>,
 }
 
@@ -123,7 +128,7 @@ async fn pack(State(st): St, Api(cap, _): Api<DisputeWorker>, Path(id): Path<Str
 
 /// The evidence pack as a PDF.
 #[utoipa::path(get, path = "/api/v1/disputes/{dispute_id}/pack.pdf", tag = "disputes", params(("dispute_id" = String, Path)),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
+    responses((status = 200, content_type = "application/pdf", body = crate::http::openapi::FileBody), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
               (status = 404, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn pack_pdf(State(st): St, Api(cap, _): Api<DisputeWorker>, Path(id): Path<String>) -> ApiResult<Response> {
@@ -145,8 +150,9 @@ pub(super) fn pdf_response(id: &str, pdf: Vec<u8>) -> Response {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitIn {
-    /// What the defence says, for the record.
+    /// What the defence says, for the record (at most 2,000 characters).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     note: String,
 }
 
@@ -163,6 +169,8 @@ async fn submit(State(st): St, Api(cap, _): Api<DisputeWorker>, Path(id): Path<S
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptIn {
+    /// Why the loss is accepted: some text besides white space, at most 2,000 characters.
+    #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
     reason: String,
 }
 
@@ -209,13 +217,28 @@ async fn schemes(State(st): St, Api(cap, _): Api<DisputeViewer>, ApiQuery(q): Ap
 #[serde(deny_unknown_fields)]
 pub struct VolumeIn {
     /// Settled transactions of the month, from the provider's settlement report.
+    #[serde(deserialize_with = "crate::http::wire::int")]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     settled: i64,
+}
+
+/// A month and a card network.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct VolumeParams {
+    /// `YYYY-MM`, from 2000 on.
+    #[param(pattern = "^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")]
+    month: String,
+    /// `visa`, `mastercard` or `amex`.
+    #[param(pattern = "^(visa|mastercard|amex)$")]
+    network: String,
 }
 
 /// Set a month's settled volume of a network from the provider's report (it replaces the
 /// count from riskdesk's orders).
 #[utoipa::path(put, path = "/api/v1/disputes/volumes/{month}/{network}", tag = "disputes",
-    params(("month" = String, Path, description = "YYYY-MM"), ("network" = String, Path, description = "visa | mastercard | amex")), request_body = VolumeIn,
+    params(VolumeParams), request_body = VolumeIn,
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn volume(State(st): St, Api(cap, _): Api<DisputeImporter>, Path((month, network)): Path<(String, String)>, Body(b): Body<VolumeIn>) -> ApiResult<Response> {

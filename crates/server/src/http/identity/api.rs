@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(me, my_tokens, create_token, revoke_token, users, add_user, set_role, set_password, disable_user),
-    components(schemas(TokenIn, UserIn, RoleIn, PasswordIn))
+    paths(me, set_time_zone, my_tokens, create_token, revoke_token, users, add_user, set_role, set_password, disable_user),
+    components(schemas(TimeZoneIn, TokenIn, UserIn, RoleIn, PasswordIn))
 )]
 pub struct Doc;
 
@@ -68,7 +68,7 @@ async fn me(Api(_, caller): Api<Someone>) -> ApiResult<Response> {
 #[serde(deny_unknown_fields)]
 pub struct TimeZoneIn {
     /// An IANA name (`Europe/Paris`); null or empty: the installation's default.
-    #[schema(value_type = Option<String>, example = "Europe/Paris")]
+    #[schema(schema_with = crate::http::openapi::time_zone_or_blank, example = "Europe/Paris")]
     time_zone: Option<String>,
 }
 
@@ -96,8 +96,10 @@ async fn my_tokens(State(st): St, Api(_, caller): Api<Someone>) -> ApiResult<Res
 #[serde(deny_unknown_fields)]
 pub struct TokenIn {
     name: String,
-    /// `30d`, `12h`; absent for a token without expiry.
+    /// `30d` or `12h` (a bare number counts days), from 1 hour to 366 days; empty or absent: a
+    /// token without expiry.
     #[serde(default)]
+    #[schema(pattern = "^(|0*([1-9]|[1-9][0-9]|[12][0-9]{2}|3[0-5][0-9]|36[0-6])d?|0*([1-9][0-9]{0,2}|[1-7][0-9]{3}|8[0-6][0-9]{2}|87[0-7][0-9]|878[0-4])h)$")]
     expires_in: String,
 }
 
@@ -137,12 +139,17 @@ async fn users(State(st): St, Api(cap, _): Api<UserAdmin>) -> ApiResult<Response
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
+    /// 2 to 64 of `a-z 0-9 . _ -` (stored in lowercase); one taken answers 409.
+    #[schema(pattern = "^[A-Za-z0-9._-]{2,64}$")]
     username: String,
+    /// At most 100 characters (trimmed), no control characters or markup tags; empty: the
+    /// username.
+    #[schema(pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 100)]
     display_name: String,
-    /// `tier2_agent`, `fraud_analyst`, `risk_expert`, `privacy_officer`, `qa_reviewer`,
-    /// `team_lead`, `admin`, `auditor`.
+    #[schema(pattern = "^(tier2_agent|fraud_analyst|risk_expert|privacy_officer|qa_reviewer|payments_specialist|provider_lead|team_lead|admin|auditor)$")]
     role: String,
     /// At least 12 characters.
+    #[schema(min_length = 12)]
     password: String,
 }
 
@@ -164,6 +171,7 @@ async fn add_user(State(st): St, Api(cap, _): Api<UserAdmin>, Body(b): Body<User
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleIn {
+    #[schema(pattern = "^(tier2_agent|fraud_analyst|risk_expert|privacy_officer|qa_reviewer|payments_specialist|provider_lead|team_lead|admin|auditor)$")]
     role: String,
 }
 
@@ -187,6 +195,8 @@ async fn set_role(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordIn {
+    /// At least 12 characters.
+    #[schema(min_length = 12)]
     password: String,
 }
 
@@ -206,7 +216,7 @@ async fn set_password(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Disable a user: their sessions end and their tokens stop working.
+/// Disable a user (not yourself: 403): their sessions end and their tokens stop working.
 #[utoipa::path(post, path = "/api/v1/users/{username}/disable", tag = "identity",
     params(("username" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
@@ -218,7 +228,7 @@ async fn disable_user(
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
     if caller.person().is_some_and(|a| a.user().username == name) {
-        return Err(ApiError::invalid("username", "you cannot disable your own account"));
+        return Err(ApiError::lacks("disable their own account"));
     }
     st.service.disable_user(&cap, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -29,7 +29,8 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `sop` | `playbook` | `faq`.
+    /// `sop` | `playbook` | `faq`; empty means any.
+    #[param(pattern = "^(|sop|playbook|faq)$")]
     kind: Option<String>,
     /// Words of the title or text.
     q: Option<String>,
@@ -63,39 +64,101 @@ async fn one(State(st): St, Api(who, _): Api<Someone>, Path(slug): Path<String>,
     Ok(Json(st.service.page(&who, &slug, q.v).await?).into_response())
 }
 
+/// A page's new version, by `kind`: its title (some text besides white space, at most 200
+/// characters), its Markdown body (likewise, at most 100,000), what changed (`note`, at most
+/// 500) and the version edited (`base_version`: 0 for a new page; a newer one saved meanwhile
+/// answers 409).
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PageIn {
-    /// `sop` | `playbook` | `faq`.
-    kind: String,
-    title: String,
-    /// Markdown; a playbook's `- [ ] task (mandatory)` lines are its checklist.
-    body: String,
-    /// The kind of case a playbook is for.
-    #[serde(default)]
-    case_kind: Option<String>,
-    /// What changed.
-    #[serde(default)]
-    note: String,
-    /// The version you edited (0 for a new page); a newer one saved meanwhile answers 409.
-    base_version: i64,
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PageIn {
+    /// A standard operating procedure.
+    Sop {
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 200)]
+        title: String,
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 100000)]
+        body: String,
+        /// The kind of case it is for; empty or null: none.
+        #[serde(default)]
+        #[schema(pattern = "^(|fraud_investigation|account_takeover|tier2_escalation|privacy_request|privacy_complaint|refund_claim|dispute|public_mention|suspicion_report)$")]
+        case_kind: Option<String>,
+        #[serde(default)]
+        #[schema(max_length = 500)]
+        note: String,
+        #[serde(deserialize_with = "crate::http::wire::int")]
+        base_version: i64,
+    },
+    /// A playbook: its body's `- [ ] task` lines (`(mandatory)` marks one) are the checklist of
+    /// the cases of its kind.
+    Playbook {
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 200)]
+        title: String,
+        #[schema(pattern = "(^|\\n)[^\\S\\n]*[-*] \\[ \\][^\\n]*[^\\s]", max_length = 100000)]
+        body: String,
+        /// The kind of case it is for.
+        #[schema(pattern = "^(fraud_investigation|account_takeover|tier2_escalation|privacy_request|privacy_complaint|refund_claim|dispute|public_mention|suspicion_report)$")]
+        case_kind: String,
+        #[serde(default)]
+        #[schema(max_length = 500)]
+        note: String,
+        #[serde(deserialize_with = "crate::http::wire::int")]
+        base_version: i64,
+    },
+    /// Answers to frequent questions.
+    Faq {
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 200)]
+        title: String,
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 100000)]
+        body: String,
+        /// The kind of case it is for; empty or null: none.
+        #[serde(default)]
+        #[schema(pattern = "^(|fraud_investigation|account_takeover|tier2_escalation|privacy_request|privacy_complaint|refund_claim|dispute|public_mention|suspicion_report)$")]
+        case_kind: Option<String>,
+        #[serde(default)]
+        #[schema(max_length = 500)]
+        note: String,
+        #[serde(deserialize_with = "crate::http::wire::int")]
+        base_version: i64,
+    },
+}
+
+impl From<PageIn> for PageInput {
+    fn from(p: PageIn) -> Self {
+        let (kind, title, body, case_kind, note, base_version) = match p {
+            PageIn::Sop { title, body, case_kind, note, base_version } => ("sop", title, body, case_kind, note, base_version),
+            PageIn::Playbook { title, body, case_kind, note, base_version } => {
+                ("playbook", title, body, Some(case_kind), note, base_version)
+            }
+            PageIn::Faq { title, body, case_kind, note, base_version } => ("faq", title, body, case_kind, note, base_version),
+        };
+        PageInput { kind: kind.into(), title, body, case_kind, note, base_version }
+    }
+}
+
+/// A page's address.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct SlugParam {
+    /// 3 to 80 lowercase letters, digits and dashes, starting with a letter.
+    #[param(pattern = "^[a-z][a-z0-9-]{2,79}$")]
+    slug: String,
 }
 
 /// Save a new version of a page (or create it).
-#[utoipa::path(put, path = "/api/v1/knowledge/{slug}", tag = "knowledge", params(("slug" = String, Path)), request_body = PageIn,
+#[utoipa::path(put, path = "/api/v1/knowledge/{slug}", tag = "knowledge", params(SlugParam), request_body = PageIn,
     responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 409, body = ErrorOut),
               (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn save(State(st): St, Api(cap, _): Api<KnowledgeEditor>, Path(slug): Path<String>, Body(b): Body<PageIn>) -> ApiResult<Response> {
-    let input = PageInput { kind: b.kind, title: b.title, body: b.body, case_kind: b.case_kind, note: b.note, base_version: b.base_version };
-    let p = st.service.save_page(&cap, &slug, input).await?;
+    let p = st.service.save_page(&cap, &slug, b.into()).await?;
     Ok((StatusCode::CREATED, Json(json!({"slug": p.slug, "version": p.version}))).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckIn {
-    /// The version in force that you read.
+    /// The version in force that you read (another answers 409).
+    #[serde(deserialize_with = "crate::http::wire::int")]
     version: i64,
 }
 

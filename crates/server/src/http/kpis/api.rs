@@ -6,6 +6,7 @@ use super::csv;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiQuery, Api, Body};
 use crate::http::openapi::ErrorOut;
+use crate::http::page::ymd;
 use crate::http::state::{AppState, St};
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -50,43 +51,126 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/kpis/reports/{schedule}/send", post(send))
 }
 
-/// The query every KPI read takes; what a read does not use it ignores.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+/// The query every KPI read takes; what a read does not use it ignores. Each read documents the
+/// parameters it uses (the `*Params` below).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct KpiQuery {
-    /// First local day, `YYYY-MM-DD` (default: 27 days before `to`).
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     pub from: Option<String>,
-    /// Last local day, included (default: today in the configured zone).
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     pub to: Option<String>,
-    /// `channel`, `country`, `payment_method`, `brand`, `rule` or `segment` (brand / method /
-    /// country); none: all orders.
-    #[param(pattern = "^(channel|country|payment_method|brand|rule|segment)$")]
     pub by: Option<String>,
-    /// `day`, `week` or `month` (series; default week).
-    #[param(pattern = "^(day|week|month)$")]
     pub period: Option<String>,
-    /// A KPI code (series, orders behind it).
     pub kpi: Option<String>,
-    /// One segment of `by`.
     pub segment: Option<String>,
-    /// `numerator` or `denominator` (orders behind a KPI; default numerator).
-    #[param(pattern = "^(numerator|denominator)$")]
     pub part: Option<String>,
-    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
-    #[param(minimum = 0)]
     pub offset: Option<i64>,
-    /// Alerts: `open`, `investigating` or `dismissed`.
-    #[param(pattern = "^(open|investigating|dismissed)$")]
     pub status: Option<String>,
-    /// Reports: `pdf`, `csv` or `json` (default).
-    #[param(pattern = "^(pdf|csv|json)$")]
     pub format: Option<String>,
-    /// Reports: a day in the period to report (default: the last complete one).
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     pub start: Option<String>,
+}
+
+/// A range of local days (`/kpis/rules`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct RangeParams {
+    /// First local day, `YYYY-MM-DD` (empty or absent: 27 days before `to`). The range runs
+    /// forward and covers at most three years.
+    #[param(pattern = "^(|[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)$")]
+    from: Option<String>,
+    /// Last local day, included, `YYYY-MM-DD` (empty or absent: today in the configured zone).
+    #[param(pattern = "^(|[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)$")]
+    to: Option<String>,
+}
+
+/// The dimension of a table.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ByParam {
+    /// `channel`, `country`, `payment_method`, `brand`, `rule` or `segment` (brand / method /
+    /// country); `all`, empty or absent: all orders.
+    #[param(pattern = "^(|all|channel|country|payment_method|brand|rule|segment)$")]
+    by: Option<String>,
+}
+
+/// The length of the periods of a series.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PeriodParam {
+    /// `day`, `week` or `month` (empty or absent: week).
+    #[param(pattern = "^(|day|week|month)$")]
+    period: Option<String>,
+}
+
+/// One segment of `by`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SegmentParam {
+    /// One segment of `by` (it needs `by`); empty or absent: all.
+    segment: Option<String>,
+}
+
+/// The order KPI of a series.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SeriesKpiParam {
+    /// An order KPI's code.
+    #[param(pattern = "^(fraud_rate_orders|fraud_rate_value|decline_rate|review_rate|hold_release_rate|review_sla_rate|time_to_decision|fraud_chargeback_rate)$")]
+    kpi: String,
+}
+
+/// Which orders behind a number, and a page of them.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct OrdersParams {
+    /// An order KPI's code (absent: every order of the range).
+    #[param(pattern = "^(fraud_rate_orders|fraud_rate_value|decline_rate|review_rate|hold_release_rate|review_sla_rate|time_to_decision|fraud_chargeback_rate)$")]
+    kpi: Option<String>,
+    /// `numerator` or `denominator` of the KPI (absent: numerator).
+    #[param(pattern = "^(numerator|denominator)$")]
+    part: Option<String>,
+    /// Orders per page (default 100; `.csv` 1,000), taken into 1-1,000.
+    limit: Option<i64>,
+    /// Orders to skip (below 0: none).
+    offset: Option<i64>,
+}
+
+/// Which alerts.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AlertsParams {
+    /// `open`, `investigating` or `dismissed` (absent: all).
+    #[param(pattern = "^(open|investigating|dismissed)$")]
+    status: Option<String>,
+}
+
+/// Which report, in which format.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ReportParams {
+    /// `pdf`, `csv` or `json` (absent: json).
+    #[param(pattern = "^(pdf|csv|json)$")]
+    format: Option<String>,
+    /// A day in the period to report, `YYYY-MM-DD` (empty or absent: the last complete period).
+    #[param(pattern = "^(|[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)$")]
+    start: Option<String>,
+}
+
+/// A report's schedule.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct ScheduleParam {
+    /// `weekly` or `monthly`.
+    #[param(pattern = "^(weekly|monthly)$")]
+    schedule: String,
 }
 
 /// A query checked: dates, dimension, period.
@@ -101,22 +185,20 @@ pub struct Checked {
 impl KpiQuery {
     pub fn check(&self, service: &Service) -> Result<Checked, ApiError> {
         let date = |field: &str, v: &Option<String>| -> Result<Option<NaiveDate>, ApiError> {
-            match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            match v.as_deref().filter(|s| !s.is_empty()) {
                 None => Ok(None),
-                Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map(Some)
-                    .map_err(|_| ApiError::invalid(field, "must be a date as YYYY-MM-DD")),
+                Some(s) => ymd(s).map(Some).ok_or_else(|| ApiError::invalid(field, "must be a date as YYYY-MM-DD")),
             }
         };
         let to = date("to", &self.to)?.unwrap_or_else(|| service.kpi_today());
         let from = date("from", &self.from)?.unwrap_or(to - chrono::Duration::days(27));
-        let by = match self.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let by = match self.by.as_deref().filter(|s| !s.is_empty()) {
             None | Some("all") => Dim::All,
             Some(b) => Dim::parse(b).ok_or_else(|| {
                 ApiError::invalid("by", "must be channel, country, payment_method, brand, rule or segment")
             })?,
         };
-        let period = match self.period.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let period = match self.period.as_deref().filter(|s| !s.is_empty()) {
             None => Period::Week,
             Some(p) => Period::parse(p).ok_or_else(|| ApiError::invalid("period", "must be day, week or month"))?,
         };
@@ -135,7 +217,7 @@ impl KpiQuery {
 /// `fraud_rate_value`, `decline_rate`, `review_rate`, `hold_release_rate`, `review_sla_rate`,
 /// `time_to_decision` (minutes) and `fraud_chargeback_rate`; also `total` over all segments.
 /// Definitions: `docs/kpis.md` and `/api/v1/kpis/catalogue`.
-#[utoipa::path(get, path = "/api/v1/kpis", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis", tag = "kpis", params(RangeParams, ByParam),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn table(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
@@ -148,7 +230,7 @@ async fn table(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery
 }
 
 /// The same table as CSV (one line per segment and KPI).
-#[utoipa::path(get, path = "/api/v1/kpis.csv", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis.csv", tag = "kpis", params(RangeParams, ByParam),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn table_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
@@ -158,18 +240,18 @@ async fn table_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQ
 
 /// One order KPI per period (`period`), for all orders or one `segment` of `by`, with as many
 /// periods just before (`previous`).
-#[utoipa::path(get, path = "/api/v1/kpis/series", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis/series", tag = "kpis", params(SeriesKpiParam, RangeParams, PeriodParam, ByParam, SegmentParam),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn series(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     let c = q.check(&st.service)?;
-    let kpi = q.kpi.as_deref().ok_or_else(|| ApiError::invalid("kpi", "is required"))?;
+    let kpi = q.kpi.as_deref().ok_or_else(|| ApiError::invalid("kpi", "is missing"))?;
     Ok(Json(st.service.kpi_series(&cap, kpi, c.from, c.to, c.period, c.segment).await?).into_response())
 }
 
 /// The orders behind a number: a segment's orders over the range where the KPI's `part` counts
 /// them (e.g. `kpi=fraud_rate_orders&part=numerator`: its fraud orders), newest first.
-#[utoipa::path(get, path = "/api/v1/kpis/orders", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis/orders", tag = "kpis", params(RangeParams, ByParam, SegmentParam, OrdersParams),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn orders(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
@@ -182,12 +264,16 @@ pub(super) async fn behind(
     q: &KpiQuery,
 ) -> Result<riskdesk_service::kpis::OrdersBehind, ApiError> {
     let c = q.check(service)?;
-    let part = q.part.as_deref().unwrap_or("numerator");
+    let part = match q.part.as_deref() {
+        None => "numerator",
+        Some(p @ ("numerator" | "denominator")) => p,
+        Some(_) => return Err(ApiError::invalid("part", "must be numerator or denominator")),
+    };
     let kpi = q.kpi.as_deref().map(|k| (k, part));
     Ok(service.kpi_orders(cap, c.from, c.to, c.segment, kpi, (q.limit.unwrap_or(100), q.offset.unwrap_or(0))).await?)
 }
 
-#[utoipa::path(get, path = "/api/v1/kpis/orders.csv", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis/orders.csv", tag = "kpis", params(RangeParams, ByParam, SegmentParam, OrdersParams),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn orders_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(mut q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
@@ -197,7 +283,7 @@ async fn orders_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(mut q):
 
 /// Rule effectiveness over the range: hits, precision against labels, value saved (fraud
 /// stopped), friction (good orders held then released), hits per week.
-#[utoipa::path(get, path = "/api/v1/kpis/rules", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis/rules", tag = "kpis", params(RangeParams),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn rules(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
@@ -206,7 +292,7 @@ async fn rules(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery
     Ok(Json(json!({"from": c.from, "to": c.to, "rules": rows})).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/kpis/rules.csv", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis/rules.csv", tag = "kpis", params(RangeParams),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn rules_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
@@ -216,7 +302,7 @@ async fn rules_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQ
 
 /// The KPIs of cases (SLA compliance, handling time), disputes (chargeback ratio, win rate) and
 /// QA (score, knock-out rate, customer satisfaction), in total and per `period`.
-#[utoipa::path(get, path = "/api/v1/kpis/areas", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis/areas", tag = "kpis", params(RangeParams, PeriodParam),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn areas(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
@@ -225,7 +311,7 @@ async fn areas(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery
     Ok(Json(json!({"from": c.from, "to": c.to, "period": c.period, "kpis": list})).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/kpis/areas.csv", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis/areas.csv", tag = "kpis", params(RangeParams, PeriodParam),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn areas_csv(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
@@ -247,7 +333,7 @@ async fn catalogue(State(st): St, Api(cap, _): Api<KpiViewer>) -> ApiResult<Resp
 }
 
 /// Trend alerts, newest week first (`status` keeps one status).
-#[utoipa::path(get, path = "/api/v1/kpis/alerts", tag = "kpis", params(KpiQuery),
+#[utoipa::path(get, path = "/api/v1/kpis/alerts", tag = "kpis", params(AlertsParams),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn alerts(State(st): St, Api(cap, _): Api<KpiViewer>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
@@ -272,8 +358,11 @@ async fn investigate(State(st): St, Api(cap, _): Api<KpiManager>, Path(id): Path
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DismissIn {
-    /// Why this is no trend (a promotion, a data fix).
+    /// Why this is no trend (a promotion, a data fix): some text besides white space, at most
+    /// 2,000 characters.
+    #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
     note: String,
 }
 
@@ -304,8 +393,10 @@ async fn runs(State(st): St, Api(cap, _): Api<KpiViewer>) -> ApiResult<Response>
 
 /// The `weekly` or `monthly` report of the last complete period (or the one holding `start`),
 /// as JSON, `format=csv` or `format=pdf`: the numbers the dashboard shows.
-#[utoipa::path(get, path = "/api/v1/kpis/reports/{schedule}", tag = "kpis", params(("schedule" = String, Path), KpiQuery),
-    responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
+#[utoipa::path(get, path = "/api/v1/kpis/reports/{schedule}", tag = "kpis", params(ScheduleParam, ReportParams),
+    responses((status = 200, description = "The report in the format asked for",
+               content((Object = "application/json"), (String = "text/csv"), (crate::http::openapi::FileBody = "application/pdf"))),
+              (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn report(State(st): St, Api(cap, _): Api<KpiViewer>, Path(schedule): Path<String>, ApiQuery(q): ApiQuery<KpiQuery>) -> ApiResult<Response> {
     report_response(&st.service, &cap, &schedule, &q).await
@@ -313,7 +404,7 @@ async fn report(State(st): St, Api(cap, _): Api<KpiViewer>, Path(schedule): Path
 
 pub(super) async fn report_response(service: &Service, cap: &KpiViewer, schedule: &str, q: &KpiQuery) -> ApiResult<Response> {
     let start = match q.start.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::invalid("start", "must be a date as YYYY-MM-DD"))?),
+        Some(s) => Some(ymd(s).ok_or_else(|| ApiError::invalid("start", "must be a date as YYYY-MM-DD"))?),
         None => None,
     };
     let r = service.build_kpi_report(cap, schedule, start).await?;
@@ -335,7 +426,7 @@ pub(super) async fn report_response(service: &Service, cap: &KpiViewer, schedule
 }
 
 /// Sends the last complete period's report to the configured recipients now.
-#[utoipa::path(post, path = "/api/v1/kpis/reports/{schedule}/send", tag = "kpis", params(("schedule" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/kpis/reports/{schedule}/send", tag = "kpis", params(ScheduleParam),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 409, body = ErrorOut),
               (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]

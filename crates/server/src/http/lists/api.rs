@@ -2,7 +2,7 @@
 //! to edit rules; blocking a customer id by a person is a four-eye proposal.
 
 use crate::http::error::ApiError;
-use crate::http::extract::{Api, JsonBody, json_of};
+use crate::http::extract::{Api, JsonBody, json_value_of};
 use crate::http::openapi::ErrorOut;
 use crate::http::state::{AppState, St};
 use axum::extract::{Path, State};
@@ -17,7 +17,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list_entries, add_entries, import_csv, remove_entry))]
+#[openapi(paths(list_entries, add_entries, import_csv, remove_entry), components(schemas(ListEntryIn, ListEntriesIn)))]
 pub struct Doc;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -35,15 +35,50 @@ async fn list_entries(State(st): St, Api(cap, _): Api<RulesViewer>) -> Result<Re
     Ok(Json(json!({"entries": st.service.list_entries(&cap).await?})).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    Many(Vec<NewListEntry>),
-    One(NewListEntry),
+/// A list entry as a caller writes it. Its `value` must be one of its `kind`: an e-mail address,
+/// a domain name, a phone number, a BIN of 6 to 8 digits, an IBAN, an IP address or CIDR
+/// range, an address `line1 | postal code | city | country`, or any other text (422 naming
+/// `value` otherwise).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListEntryIn {
+    /// `block` or `allow`.
+    #[schema(pattern = "^(block|allow)$")]
+    list: String,
+    #[schema(pattern = "^(email|email_domain|phone|device|card|bin|iban|ip|address|customer)$")]
+    kind: String,
+    #[schema(pattern = "[\\S\\x1c-\\x1f]")]
+    value: String,
+    /// Why: 1 to 500 characters (trimmed), no control characters or markup tags.
+    #[schema(pattern = "^[^\\S\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]*([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*|<+([^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*)?)$", max_length = 500)]
+    reason: String,
+    /// In the future (RFC 3339); absent or null: never.
+    #[serde(default)]
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl From<ListEntryIn> for NewListEntry {
+    fn from(e: ListEntryIn) -> Self {
+        NewListEntry { list: e.list, kind: e.kind, value: e.value, reason: e.reason, expires_at: e.expires_at }
+    }
+}
+
+/// One entry, or one or more in an array.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ListEntriesIn {
+    Many(#[schema(inline)] ListEntryArray),
+    One(ListEntryIn),
+}
+
+/// One or more entries, all stored or none.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(min_items = 1)]
+pub struct ListEntryArray(Vec<ListEntryIn>);
+
 /// Add one entry or an array of entries, all or none (scope `rules`).
-#[utoipa::path(post, path = "/api/v1/lists", tag = "lists", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/lists", tag = "lists", request_body = ListEntriesIn,
     responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn add_entries(
@@ -51,17 +86,18 @@ async fn add_entries(
     Api(cap, _): Api<RulesAdmin>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let entries = match json_of::<OneOrMany>(&body.0)? {
-        OneOrMany::Many(v) => v,
-        OneOrMany::One(e) => vec![e],
+    let entries: Vec<NewListEntry> = match json_value_of::<ListEntriesIn>(&body.0)? {
+        ListEntriesIn::Many(v) => v.0.into_iter().map(Into::into).collect(),
+        ListEntriesIn::One(e) => vec![e.into()],
     };
     let added = st.service.add_list_entries(&cap, &entries).await?;
     Ok((StatusCode::CREATED, Json(json!({"entries": added}))).into_response())
 }
 
-/// `POST /lists/import` with a `text/csv` body: `list,kind,value,reason,expires_at`.
-/// Import CSV `list,kind,value,reason[,expires_at]`; every bad line is reported (scope `rules`).
-#[utoipa::path(post, path = "/api/v1/lists/import", tag = "lists",
+/// Import CSV with a header naming the columns `list`, `kind`, `value`, `reason` and optionally
+/// `expires_at`, each line an entry as `POST /lists` takes it; all or none, every bad line is
+/// reported with its number (scope `rules`).
+#[utoipa::path(post, path = "/api/v1/lists/import", tag = "lists", request_body(content = String, content_type = "text/csv"),
     responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn import_csv(

@@ -42,10 +42,13 @@ pub struct AskIn {
     /// `access`, `rectification`, `erasure`, `restriction`, `portability` or `objection`.
     #[schema(pattern = "^(access|rectification|erasure|restriction|portability|objection)$")]
     right: String,
-    /// The e-mail address the person shops with; the code goes there.
-    #[schema(pattern = "^[a-z0-9._-]{1,30}@[a-z0-9-]{1,20}\\.(de|com|eu)$", format = Email)]
+    /// The e-mail address the person shops with (one address: a local part and a domain with
+    /// a dot, as RFC 5322 has them, at most 254 characters); the code goes there.
+    #[schema(pattern = "^\\s*[^\\s@<>\"][^\\s@<>]*@[^\\s@<>\\[][^\\s@<>]*\\s*$")]
     email: String,
+    /// What the person asks for, in their words: at most 4,000 characters.
     #[serde(default)]
+    #[schema(max_length = 4000)]
     details: String,
 }
 
@@ -61,7 +64,9 @@ async fn ask(State(st): St, Body(b): Body<AskIn>) -> ApiResult<Response> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmIn {
+    /// The request number the message gave.
     request_id: String,
+    /// The code the message gave (a wrong or expired one, or an unknown request, answers 422).
     code: String,
 }
 

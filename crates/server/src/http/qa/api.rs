@@ -23,7 +23,7 @@ use std::sync::Arc;
 #[openapi(
     paths(submit, import, one, inbox, score, disputed, decide, feedback, feedback_one, answer, scorecards, save_scorecard,
           sessions, create_session, session, dashboard, dashboard_csv, member),
-    components(schemas(ScoreIn, DecideIn, AnswerIn, ScorecardIn, SessionIn, MemberIn))
+    components(schemas(ScoreIn, DecideIn, AnswerIn, ScorecardIn, SessionIn, MemberIn, HandlingIn))
 )]
 pub struct Doc;
 
@@ -50,7 +50,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 /// `case_ref`, `customer_id`, `order_ids`, `actions` (`[{"kind": "refund_issued", "amount":
 /// {"amount": "25.00", "currency": "EUR"}}]`), `identity_checked`, `csat` (1-5), `transcript`.
 /// 201 when stored (with whether and why it was sampled); 200 for a `handling_id` stored before.
-#[utoipa::path(post, path = "/api/v1/handlings", tag = "qa", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/handlings", tag = "qa", request_body = HandlingIn,
     responses((status = 201, body = Object), (status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
               (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
@@ -64,6 +64,7 @@ async fn submit(State(st): St, Api(cap, _): Api<HandlingIntake>, Body(h): Body<H
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// `csv` (default) or `jsonl`.
+    #[param(pattern = "^(csv|jsonl)$")]
     format: Option<String>,
 }
 
@@ -97,9 +98,11 @@ async fn one(State(st): St, Api(cap, _): Api<QaViewer>, Path(id): Path<String>) 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InboxQuery {
+    /// One provider's handlings; empty means any.
     provider: Option<String>,
+    /// One agent's handlings; empty means any.
     agent: Option<String>,
-    /// 1-500, default 100.
+    /// Default 100, taken into 1-500.
     limit: Option<i64>,
 }
 
@@ -120,10 +123,12 @@ async fn inbox(State(st): St, Api(cap, _): Api<QaReviewer>, ApiQuery(q): ApiQuer
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreIn {
-    /// Every criterion of the scorecard: points from 0 to its max, or `"na"`.
-    #[schema(value_type = Object)]
+    /// Every criterion of the handling's scorecard, and no other: points from 0 to its max, or
+    /// `"na"` (422 naming the criterion otherwise).
     ratings: BTreeMap<String, Rating>,
+    /// At most 5,000 characters.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     comment: String,
     /// A calibration session's id: the review is blind and stays out of the trends.
     #[serde(default)]
@@ -149,17 +154,23 @@ async fn disputed(State(st): St, Api(cap, _): Api<QaReviewer>) -> ApiResult<Resp
     Ok(Json(json!({"reviews": st.service.disputed_reviews(&cap).await?})).into_response())
 }
 
+/// The second reviewer's decision, by `outcome`, with a note (at most 2,000 characters).
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DecideIn {
-    /// `uphold` or `revise`.
-    outcome: String,
-    /// New ratings, to revise.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    ratings: Option<BTreeMap<String, Rating>>,
-    #[serde(default)]
-    note: String,
+#[serde(tag = "outcome", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DecideIn {
+    /// The review stands.
+    Uphold {
+        #[serde(default)]
+        #[schema(max_length = 2000)]
+        note: String,
+    },
+    /// New ratings replace the review's: every criterion of its scorecard, as to score.
+    Revise {
+        ratings: BTreeMap<String, Rating>,
+        #[serde(default)]
+        #[schema(max_length = 2000)]
+        note: String,
+    },
 }
 
 /// Decide a disputed review as a second reviewer (not the one who scored it).
@@ -168,12 +179,11 @@ pub struct DecideIn {
               (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn decide(State(st): St, Api(cap, _): Api<QaReviewer>, Path(id): Path<String>, Body(b): Body<DecideIn>) -> ApiResult<Response> {
-    let revised = match b.outcome.as_str() {
-        "uphold" => None,
-        "revise" => Some(b.ratings.ok_or_else(|| ApiError::invalid("ratings", "are required to revise"))?),
-        _ => return Err(ApiError::invalid("outcome", "must be uphold or revise")),
+    let (revised, note) = match b {
+        DecideIn::Uphold { note } => (None, note),
+        DecideIn::Revise { ratings, note } => (Some(ratings), note),
     };
-    Ok(Json(st.service.decide_qa_dispute(&cap, &id, revised, &b.note).await?).into_response())
+    Ok(Json(st.service.decide_qa_dispute(&cap, &id, revised, &note).await?).into_response())
 }
 
 /// A provider team lead's feedback inbox: the reviews of their own provider's handlings.
@@ -194,14 +204,18 @@ async fn feedback_one(State(st): St, Api(cap, _): Api<FeedbackResponder>, Path(i
     Ok(Json(json!({"review": review, "handling": handling})).into_response())
 }
 
+/// The provider's answer, by `action`.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AnswerIn {
-    /// `acknowledge` or `dispute`.
-    action: String,
-    /// Why, to dispute.
-    #[serde(default)]
-    reason: String,
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AnswerIn {
+    /// The feedback is taken.
+    Acknowledge {},
+    /// The review is contested: a second reviewer decides.
+    Dispute {
+        /// Why: some text besides white space, at most 2,000 characters.
+        #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 2000)]
+        reason: String,
+    },
 }
 
 /// Acknowledge the feedback, or dispute it with a reason.
@@ -210,10 +224,9 @@ pub struct AnswerIn {
               (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn answer(State(st): St, Api(cap, _): Api<FeedbackResponder>, Path(id): Path<String>, Body(b): Body<AnswerIn>) -> ApiResult<Response> {
-    let dispute = match b.action.as_str() {
-        "acknowledge" => None,
-        "dispute" => Some(b.reason.as_str()),
-        _ => return Err(ApiError::invalid("action", "must be acknowledge or dispute")),
+    let dispute = match &b {
+        AnswerIn::Acknowledge {} => None,
+        AnswerIn::Dispute { reason } => Some(reason.as_str()),
     };
     Ok(Json(st.service.answer_feedback(&cap, &id, dispute).await?).into_response())
 }
@@ -229,10 +242,9 @@ async fn scorecards(State(st): St, Api(cap, _): Api<QaViewer>) -> ApiResult<Resp
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScorecardIn {
-    /// `{"name", "sections": [{"name", "criteria": [{"code", "label", "weight", "max", "knockout", "opens_case"}]}]}`.
-    #[schema(value_type = Object)]
     scorecard: Scorecard,
     /// The version you edited; a newer one saved meanwhile answers 409.
+    #[serde(deserialize_with = "crate::http::wire::int")]
     base_version: i64,
 }
 
@@ -257,9 +269,14 @@ async fn sessions(State(st): St, Api(cap, _): Api<QaViewer>) -> ApiResult<Respon
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionIn {
+    /// Some text besides white space, at most 200 characters.
+    #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 200)]
     name: String,
+    /// 1 to 50 stored handlings.
+    #[schema(min_items = 1, max_items = 50)]
     handling_ids: Vec<String>,
-    /// Usernames of the reviewers (two or more).
+    /// Usernames of 2 to 20 users who review handlings.
+    #[schema(min_items = 2, max_items = 20)]
     reviewers: Vec<String>,
 }
 
@@ -285,9 +302,12 @@ async fn session(State(st): St, Api(cap, _): Api<QaViewer>, Path(id): Path<Strin
 #[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
     /// Weeks back, 1-104 (default 12).
+    #[param(minimum = 1, maximum = 104)]
     weeks: Option<i64>,
     /// `agent`, `team` or `provider` (default).
+    #[param(pattern = "^(agent|team|provider)$")]
     by: Option<String>,
+    /// One provider's handlings; empty means any.
     provider: Option<String>,
 }
 
@@ -333,10 +353,10 @@ pub(super) fn csv_response(d: &riskdesk_service::qa::trends::Dashboard) -> Respo
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberIn {
-    /// The provider a provider team lead answers for.
+    /// The provider a provider team lead answers for (trimmed; empty or null: none).
     #[serde(default)]
     provider: Option<String>,
-    /// The person's own team (kept out of their QA inbox).
+    /// The person's own team, kept out of their QA inbox (trimmed; empty or null: none).
     #[serde(default)]
     team: Option<String>,
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(queue, stats, view, claim, unclaim, takeover, assign, review, unmask),
-    components(schemas(AssignIn, ReviewIn, UnmaskIn))
+    components(schemas(OrderAssignIn, ReviewIn, UnmaskIn))
 )]
 pub struct Doc;
 
@@ -127,14 +127,14 @@ async fn takeover(State(st): St, Api(cap, _): Api<QueueAssigner>, Path(id): Path
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AssignIn {
-    /// Who gets the order: a user whose role decides orders.
+pub struct OrderAssignIn {
+    /// Who gets the order: a user whose role decides orders (an unknown user: 404).
     username: String,
 }
 
 /// Assign an order to someone (team leads).
 #[utoipa::path(post, path = "/api/v1/orders/{order_id}/assign", tag = "review", params(("order_id" = String, Path)),
-    request_body = AssignIn,
+    request_body = OrderAssignIn,
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
               (status = 404, body = ErrorOut), (status = 409, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
@@ -142,22 +142,39 @@ async fn assign(
     State(st): St,
     Api(cap, _): Api<QueueAssigner>,
     Path(id): Path<String>,
-    Body(b): Body<AssignIn>,
+    Body(b): Body<OrderAssignIn>,
 ) -> ApiResult<Response> {
     let id = order_id(&id)?;
     st.service.assign(&cap, &id, &b.username).await?;
     Ok(Json(json!({"order_id": id.as_str(), "claimed_by": b.username})).into_response())
 }
 
+/// What to do (`action`) and why: a reason code of that action, and a note (no control
+/// characters or markup tags, at most 2,000 characters).
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewIn {
-    /// `release`, `hold` or `cancel`.
-    action: String,
-    /// A reason code of the action (see the order page's menu).
-    reason_code: String,
-    #[serde(default)]
-    note: String,
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReviewIn {
+    Release {
+        #[schema(pattern = "^(verified_customer|known_good_customer|false_positive)$")]
+        reason_code: String,
+        #[serde(default)]
+        #[schema(pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 2000)]
+        note: String,
+    },
+    Hold {
+        #[schema(pattern = "^(awaiting_customer|awaiting_payment_provider|needs_expert)$")]
+        reason_code: String,
+        #[serde(default)]
+        #[schema(pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 2000)]
+        note: String,
+    },
+    Cancel {
+        #[schema(pattern = "^(confirmed_fraud|stolen_card|account_takeover|reseller_abuse|customer_request)$")]
+        reason_code: String,
+        #[serde(default)]
+        #[schema(pattern = "^([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<*$", max_length = 2000)]
+        note: String,
+    },
 }
 
 /// Release, hold or cancel an order in review. A cancellation at or above the four-eye
@@ -175,10 +192,14 @@ async fn review(
     Body(b): Body<ReviewIn>,
 ) -> ApiResult<Response> {
     let id = order_id(&id)?;
-    let action = ReviewAction::parse(&b.action).ok_or_else(|| ApiError::invalid("action", "release, hold or cancel"))?;
-    let reason = ReviewReason::parse(&b.reason_code)
+    let (action, reason_code, note) = match b {
+        ReviewIn::Release { reason_code, note } => (ReviewAction::Release, reason_code, note),
+        ReviewIn::Hold { reason_code, note } => (ReviewAction::Hold, reason_code, note),
+        ReviewIn::Cancel { reason_code, note } => (ReviewAction::Cancel, reason_code, note),
+    };
+    let reason = ReviewReason::parse(&reason_code)
         .ok_or_else(|| ApiError::invalid("reason_code", "not a reason code"))?;
-    match st.service.review_order(&cap, &id, ReviewInput { action, reason, note: b.note }).await? {
+    match st.service.review_order(&cap, &id, ReviewInput { action, reason, note }).await? {
         ReviewOutcome::Done => {
             Ok(Json(json!({"order_id": id.as_str(), "action": action.as_str(), "status": "done"})).into_response())
         }
@@ -193,7 +214,9 @@ async fn review(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnmaskIn {
-    /// Why you need the data (logged with the read).
+    /// Why you need the data (logged with the read): at most 500 characters, 5 or more without
+    /// the white space around them; no control characters or markup tags.
+    #[schema(pattern = "^[^\\S\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]*(((([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff][^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])[^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<)<[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])[^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|(([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff][^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])|([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<)<)<[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+([^\\s<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])?)|((([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff][^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])[^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<)<[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])|(([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff][^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])|([^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<)<)<)<(<*[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*[^\\s<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<*([^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<+)?[^\\s<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+|<*[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]([^<\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]|<+[^<A-Za-z/!?\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff])*<+))[^\\S\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]*$", min_length = 5, max_length = 500)]
     purpose: String,
 }
 

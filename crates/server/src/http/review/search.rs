@@ -32,7 +32,9 @@ pub fn web() -> Router<Arc<AppState>> {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// An order id, customer id, e-mail, phone, IBAN, IP, device id, card fingerprint or wallet.
+    /// An order id, customer id, e-mail, phone, IBAN, IP, device id, card fingerprint or wallet:
+    /// at most 200 characters, some of them besides white space.
+    #[param(pattern = "[\\S\\x1c-\\x1f]", max_length = 200)]
     q: String,
 }
 

@@ -36,19 +36,33 @@ pub fn routes() -> Router<Arc<AppState>> {
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
+    /// `open`, `held` or `closed`; `active`, empty or absent: open and held.
+    #[param(pattern = "^(|active|open|held|closed)$")]
     state: Option<String>,
+    /// One sales channel; empty means any.
     channel: Option<String>,
+    /// One country; empty means any.
     country: Option<String>,
+    /// One payment method; empty means any.
     method: Option<String>,
+    /// Orders a rule hit; empty means any.
     rule: Option<String>,
+    /// Smallest total in major units (`49.90`); empty: none.
+    #[param(pattern = "^(|[0-9]{1,15}(\\.[0-9]{1,10})?)$")]
     min: Option<String>,
+    /// Largest total in major units; empty: none.
+    #[param(pattern = "^(|[0-9]{1,15}(\\.[0-9]{1,10})?)$")]
     max: Option<String>,
+    /// Present (any value): only orders claimed by you.
     mine: Option<String>,
+    /// `risk`: riskiest first; empty or absent: by shipping cut-off.
+    #[param(pattern = "^(|risk)$")]
     sort: Option<String>,
-    /// A hold's or a decision's reason code.
+    /// A hold's or a decision's reason code; empty means any.
     reason: Option<String>,
+    /// The page, from 1 (taken into 1-100,000).
     pub(super) page: Option<i64>,
-    /// Items per page (API only; the page shows 50).
+    /// Items per page (API only; the page shows 50), taken into 1-500.
     pub(super) per_page: Option<i64>,
 }
 
@@ -103,12 +117,17 @@ const PAGE: i64 = 50;
 pub(super) fn major_to_minor(s: &Option<String>, field: &str) -> Result<Option<i64>, crate::http::ApiError> {
     match non_empty(s) {
         None => Ok(None),
-        Some(v) => v
-            .parse::<rust_decimal::Decimal>()
-            .ok()
-            .and_then(|d| (d * rust_decimal::Decimal::from(100)).trunc().to_string().parse::<i64>().ok())
-            .map(Some)
-            .ok_or_else(|| crate::http::ApiError::invalid(field, "not an amount")),
+        Some(v) => {
+            // Digits, and up to ten after a point: far from overflowing in minor units.
+            let (int, frac) = v.split_once('.').unwrap_or((&v, "0"));
+            let digits = |s: &str, max: usize| (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+            (digits(int, 15) && digits(frac, 10))
+                .then(|| v.parse::<rust_decimal::Decimal>().ok())
+                .flatten()
+                .and_then(|d| (d * rust_decimal::Decimal::from(100)).trunc().to_string().parse::<i64>().ok())
+                .map(Some)
+                .ok_or_else(|| crate::http::ApiError::invalid(field, "not an amount (digits, a point and decimals)"))
+        }
     }
 }
 
@@ -135,7 +154,11 @@ pub(super) fn queue_filter(
         max_minor: major_to_minor(&q.max, "max")?,
         claimed_by: q.mine.is_some().then(|| me.user().username.clone()),
         reason: non_empty(&q.reason),
-        sort: if q.sort.as_deref() == Some("risk") { QueueSort::Risk } else { QueueSort::CutOff },
+        sort: match q.sort.as_deref() {
+            Some("risk") => QueueSort::Risk,
+            None | Some("") => QueueSort::CutOff,
+            Some(_) => return Err(crate::http::ApiError::invalid("sort", "risk, or empty for the cut-off")),
+        },
         limit,
         offset,
     })

@@ -33,7 +33,7 @@ use std::sync::Arc;
     start_shadow,
     stop_shadow,
     shadow_results
-), components(schemas(RollbackIn)))]
+), components(schemas(RollbackIn, SourceIn)))]
 pub struct Doc;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -50,11 +50,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/rulesets/{version}/shadow", post(start_shadow).get(shadow_results))
 }
 
-#[derive(Deserialize)]
+/// A rule file.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SourceIn {
-    /// The rule file (TOML).
+pub struct SourceIn {
+    /// The rule file (TOML); one that does not compile answers 422 with every error's rule,
+    /// line and column.
     source: String,
+    /// What changed (kept with a saved version).
     #[serde(default)]
     note: String,
 }
@@ -70,7 +73,7 @@ async fn schema() -> Response {
 }
 
 /// Validate a rule file (TOML in `source`); 422 lists every error with rule, line and column.
-#[utoipa::path(post, path = "/api/v1/rulesets/validate", tag = "rules", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/rulesets/validate", tag = "rules", request_body = SourceIn,
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn validate(
@@ -103,7 +106,7 @@ async fn list_rulesets(State(st): St, Api(cap, _): Api<RulesViewer>) -> Result<R
 }
 
 /// Save a validated rule file as a new version (scope `rules`).
-#[utoipa::path(post, path = "/api/v1/rulesets", tag = "rules", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/rulesets", tag = "rules", request_body = SourceIn,
     responses((status = 201, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn save_ruleset(
@@ -130,7 +133,7 @@ async fn get_ruleset(
 }
 
 /// Backtest an unsaved rule file on all stored history beside the live set.
-#[utoipa::path(post, path = "/api/v1/rulesets/backtest", tag = "rules", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/rulesets/backtest", tag = "rules", request_body = SourceIn,
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn backtest_source(
@@ -173,8 +176,9 @@ async fn publish(
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackIn {
-    /// Why the previous version must come back (shown to the approver, kept in the audit log).
-    #[schema(pattern = "^\\S(.|\\n)*$")]
+    /// Why the previous version must come back (shown to the approver, kept in the audit log):
+    /// some text besides white space, at most 1,000 characters.
+    #[schema(pattern = "[^\\s\\x00-\\x1f\\x7f-\\x9f]", max_length = 1000)]
     reason: String,
 }
 
@@ -216,14 +220,16 @@ async fn stop_shadow(State(st): St, Api(cap, _): Api<RulesAdmin>) -> Result<Resp
     Ok(Json(json!({"shadow_version": null})).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Limit {
+    /// At most this many decisions, newest first (default 1,000; taken into 1-100,000).
     limit: Option<i64>,
 }
 
 /// What the shadow set decided on live traffic, beside the live decision.
 /// Shadow decisions beside the live ones, with agreement counts.
-#[utoipa::path(get, path = "/api/v1/rulesets/{version}/shadow", tag = "rules", params(("version" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/rulesets/{version}/shadow", tag = "rules", params(("version" = i64, Path), Limit),
     responses((status = 200, body = Object), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 422, body = ErrorOut)),
     security(("api_key" = [])))]
 async fn shadow_results(
