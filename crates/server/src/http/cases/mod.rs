@@ -2,6 +2,7 @@
 //! keys with the `cases` scope (a helpdesk) open and annotate cases; people use their tokens.
 
 mod api;
+mod decisions;
 mod files;
 mod flow;
 mod flow_pages;
@@ -20,6 +21,7 @@ impl Doc {
     pub fn openapi() -> utoipa::openapi::OpenApi {
         use utoipa::OpenApi;
         let mut d = api::Doc::openapi();
+        d.merge(decisions::Doc::openapi());
         d.merge(files::Doc::openapi());
         d.merge(flow::Doc::openapi());
         d
@@ -27,7 +29,7 @@ impl Doc {
 }
 
 pub fn api() -> Router<Arc<AppState>> {
-    api::routes().merge(files::api()).merge(flow::routes())
+    api::routes().merge(decisions::routes()).merge(files::api()).merge(flow::routes())
 }
 
 pub fn web() -> Router<Arc<AppState>> {
