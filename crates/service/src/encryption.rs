@@ -103,26 +103,46 @@ impl Service {
     }
 
     /// Runs a pass in the background unless one has completed under the current primary key:
-    /// at start-up, and whenever the key file changes.
+    /// at start-up, and whenever the key file changes. A change that arrives while a pass runs
+    /// is not lost: the pass checks again against the then-current primary when it ends.
     pub fn spawn_reseal_if_needed(&self) {
         use std::sync::atomic::{AtomicBool, Ordering};
-        // One pass at a time in a process (a second would only repeat the first's work).
+        // One pass at a time in a process (a second would only repeat the first's work);
+        // WANTED records a request made while one runs.
         static RUNNING: AtomicBool = AtomicBool::new(false);
+        static WANTED: AtomicBool = AtomicBool::new(false);
+        WANTED.store(true, Ordering::Release);
         if RUNNING.swap(true, Ordering::AcqRel) {
             return;
         }
         let svc = self.clone();
         tokio::spawn(async move {
-            match svc.resealed_under_primary().await {
-                Ok(true) => {}
-                Ok(false) => {
-                    if let Err(e) = svc.reseal(&Actor::other("system:encryption"), true).await {
-                        tracing::warn!(error = %e, "re-sealing stored data failed; it is retried at the next start or key change");
+            loop {
+                while WANTED.swap(false, Ordering::AcqRel) {
+                    // Until a completed pass is recorded under the primary of the moment (a pass
+                    // started under an older primary records that one).
+                    loop {
+                        match svc.resealed_under_primary().await {
+                            Ok(true) => break,
+                            Ok(false) => {
+                                if let Err(e) = svc.reseal(&Actor::other("system:encryption"), true).await {
+                                    tracing::warn!(error = %e, "re-sealing stored data failed; it is retried at the next start or key change");
+                                    break;
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cannot tell whether stored data is sealed under the primary key");
+                                break;
+                            }
+                        }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot tell whether stored data is sealed under the primary key"),
+                RUNNING.store(false, Ordering::Release);
+                // A request between the last check and the line above found RUNNING set.
+                if !WANTED.load(Ordering::Acquire) || RUNNING.swap(true, Ordering::AcqRel) {
+                    break;
+                }
             }
-            RUNNING.store(false, Ordering::Release);
         });
     }
 }
