@@ -389,6 +389,33 @@ async fn journey(
         }
         .await,
     )?;
+    step(
+        "a personal access token, shown once",
+        async {
+            c.goto(&format!("{base}/tokens")).await.map_err(err)?;
+            fill(c, "input[name=name]", "audit export script").await?;
+            click(c, "form[action='/tokens'] button").await?;
+            let shown =
+                c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("new-token")).await.map_err(err)?;
+            let secret = shown.prop("value").await.map_err(err)?;
+            if !secret.as_deref().is_some_and(|s| s.starts_with("rdp_")) {
+                return Err(format!("no secret shown: {secret:?}"));
+            }
+            if let Some(dir) = shots {
+                screenshot(c, dir, "token").await;
+            }
+            // A reload shows the page again, not the secret, and makes no second token.
+            c.refresh().await.map_err(err)?;
+            let body = text(c, "body").await?;
+            if c.find(Locator::Id("new-token")).await.is_ok() || !body.contains("shown once") {
+                return Err(format!("after a reload: {body}"));
+            }
+            let rows = text(c, "#tokens").await?;
+            let made = rows.matches("audit export script").count();
+            if made != 1 { Err(format!("{made} tokens after a reload")) } else { Ok(()) }
+        }
+        .await,
+    )?;
     Ok(())
 }
 

@@ -20,12 +20,23 @@ async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Option
 
 both_backends!(a_token_acts_as_its_person_until_revoked_or_expired, |app: TestApp| async move {
     add_user(&app, "ana", Role::FraudAnalyst).await;
-    // Signed in, ana creates a token on the tokens page; it is shown once.
+    // Signed in, ana creates a token on the tokens page: the form redirects (a reload does not
+    // make a second token) to the view that shows the secret, once, to her only.
     let b = sign_in(&app, "ana").await;
-    let page = b.post(&app, "/tokens", "name=helpdesk&expires_in=30d").await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let created = b.post(&app, "/tokens", "name=helpdesk&expires_in=30d").await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let shown_at = created.location.unwrap();
+    assert!(shown_at.starts_with("/tokens?done=created&name=helpdesk&id="), "{shown_at}");
+    add_user(&app, "max", Role::FraudAnalyst).await;
+    let other = sign_in(&app, "max").await.get(&app, &shown_at).await;
+    assert!(!other.body.contains("id=\"new-token\""), "someone else's link shows nothing");
+    let page = b.get(&app, &shown_at).await;
     let secret = page.body.split("id=\"new-token\" readonly value=\"").nth(1).unwrap().split('"').next().unwrap();
     assert!(secret.starts_with("rdp_"), "{secret}");
+    assert!(page.body.contains("Copy it now"), "{}", page.body);
+    let again = b.get(&app, &shown_at).await;
+    assert!(!again.body.contains(secret), "a reload does not show the secret again");
+    assert!(again.body.contains("was created and shown once"), "{}", again.body);
     assert!(!b.get(&app, "/tokens").await.body.contains(secret), "the secret is not shown again");
 
     let (s, me) = call(&app, secret, "GET", "/api/v1/me", None).await;
@@ -382,7 +393,12 @@ both_backends!(times_in_the_viewers_time_zone, |app: TestApp| async move {
     assert!(page.contains("2026-06-01 14:00"), "the default zone: {page}");
     let p = ana.post(&app, "/me/time-zone", "time_zone=America%2FNew_York").await;
     assert_eq!(p.location.as_deref(), Some("/tokens?done=zone"));
-    assert!(ana.get(&app, "/tokens?done=zone").await.body.contains("America/New_York"));
+    let tokens = ana.get(&app, "/tokens?done=zone").await.body;
+    assert!(tokens.contains("America/New_York"));
+    // The zone form is part of the page, not of its <title>.
+    let title = tokens.split("<title>").nth(1).unwrap().split("</title>").next().unwrap();
+    assert!(!title.contains('<'), "{title}");
+    assert!(tokens.split("</title>").nth(1).unwrap().contains("id=\"zone-form\""));
     let page = ana.get(&app, "/orders/TZ-1").await.body;
     assert!(page.contains("2026-06-01 08:00") && !page.contains("2026-06-01 14:00"), "{page}");
     assert!(page.contains("title=\"2026-06-01 12:00 UTC\""), "UTC on hover: {page}");

@@ -2,6 +2,7 @@
 //! tokens (which act as them, with their role, on the API).
 
 mod api;
+mod reveal;
 mod web;
 
 use super::page::NavLink;

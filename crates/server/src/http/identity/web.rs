@@ -233,12 +233,23 @@ async fn tokens_page(
 }
 
 async fn tokens(State(st): St, Page { who, .. }: Page<Someone>, Query(f): Query<Flash>) -> PageResult<Response> {
+    let mut secret = None;
     let message = match f.done.as_deref() {
         Some("revoked") => Some("Token revoked.".to_owned()),
         Some("zone") => Some(format!("Times are shown in {} now (UTC on hover).", who.time_zone().name())),
+        Some("created") => match super::reveal::take(&who.user().id, f.id()) {
+            Some(s) => {
+                secret = Some(s);
+                Some(format!("Token “{}” created. Copy it now: it is not shown again.", f.name()))
+            }
+            None => Some(format!(
+                "Token “{}” was created and shown once. If you did not copy it, revoke it and create another.",
+                f.name()
+            )),
+        },
         _ => None,
     };
-    tokens_page(&st, &who, None, message).await
+    tokens_page(&st, &who, secret, message).await
 }
 
 #[derive(Deserialize)]
@@ -248,11 +259,15 @@ pub struct TokenForm {
     expires_in: String,
 }
 
+/// Creates the token and redirects to the page that shows its secret once (see `reveal`).
 async fn tokens_create(State(st): St, a: Action<Someone, TokenForm>) -> PageResult<Response> {
     let life = super::lifetime(&a.form.expires_in)?;
     let t = st.service.create_own_token(&a.who, &a.form.name, life).await?;
-    let msg = format!("Token “{}” created. Copy it now: it is not shown again.", t.record.name);
-    tokens_page(&st, &a.who, Some(t.secret), Some(msg)).await
+    let nonce = super::reveal::hold(&a.who.user().id, t.secret).map_err(|e| {
+        tracing::error!(error = %e, "cannot hold a new token for its page view");
+        PageError(ApiError::internal())
+    })?;
+    Ok(Flash::redirect("/tokens", "created", Some(&t.record.name), Some(&nonce)))
 }
 
 #[derive(Deserialize)]
