@@ -1251,6 +1251,22 @@ async fn append_decision(conn: &mut PgConnection, d: &Decision) -> StoreResult<i
     .map_err(db)
 }
 
+/// The retention sweep's rewrite of order bodies (called by the shared privacy SQL): two arrays
+/// unnested, one statement to parse and plan for any number of rows, where a VALUES list would
+/// bind two parameters a row.
+async fn set_order_bodies(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    ids: Vec<String>,
+    bodies: Vec<Vec<u8>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET body = v.body FROM UNNEST($1::text[], $2::bytea[]) AS v(id, body) WHERE orders.order_id = v.id")
+        .bind(ids)
+        .bind(bodies)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 riskdesk_store_sql::impl_sql_stores!(
     PgStore, sqlx::Postgres, writer: pool, reader: pool, lock: " FOR UPDATE",
     country: "o.country", json_param: "$6::jsonb", body_bytes: "o.body", dirty_order: "seq", json_cast: "::jsonb"

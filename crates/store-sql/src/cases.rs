@@ -343,23 +343,19 @@ macro_rules! cases_sql {
         #[async_trait::async_trait]
         impl CaseStore for $store {
             async fn case_kpi_days(&self, spans: &riskdesk_store::kpis::Spans, now_ms: i64) -> StoreResult<Vec<riskdesk_store::kpis::AreaDay>> {
-                area_days(&self.$r, spans, &[
+                // Answered cases and resolutions from the buckets; cases not answered yet count
+                // (as missed) once their first response is overdue at the time of reading.
+                let mut days = bucket_days(&self.$r, spans, &[
+                    ("case_first_response_sla_rate", 1.0),
+                    ("case_resolution_sla_rate", 1.0),
+                    ("case_resolution_hours", 3_600_000.0),
+                ]).await?;
+                days.extend(area_days(&self.$r, spans, &[
                     ("case_first_response_sla_rate",
-                     "SELECT (created_at + $1) / 86400000 AS day, \
-                      CAST(SUM(CASE WHEN first_response_at IS NOT NULL AND first_response_at <= first_response_due_at THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS num, \
-                      CAST(SUM(CASE WHEN first_response_at IS NOT NULL OR first_response_due_at <= $4 THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS den \
-                      FROM cases WHERE created_at >= $2 AND created_at < $3 GROUP BY 1"),
-                    ("case_resolution_sla_rate",
-                     "SELECT (resolved_at + $1) / 86400000 AS day, \
-                      CAST(SUM(CASE WHEN resolved_at <= resolution_due_at THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS num, \
-                      CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
-                      FROM cases WHERE resolved_at >= $2 AND resolved_at < $3 AND $4 = $4 GROUP BY 1"),
-                    ("case_resolution_hours",
-                     "SELECT (resolved_at + $1) / 86400000 AS day, \
-                      CAST(SUM(resolved_at - created_at) AS DOUBLE PRECISION) / 3600000.0 AS num, \
-                      CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
-                      FROM cases WHERE resolved_at >= $2 AND resolved_at < $3 AND $4 = $4 GROUP BY 1"),
-                ], now_ms).await
+                     "SELECT (created_at + $1) / 86400000 AS day, CAST(0 AS DOUBLE PRECISION) AS num, CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
+                      FROM cases WHERE first_response_at IS NULL AND created_at >= $2 AND created_at < $3 AND first_response_due_at <= $4 GROUP BY 1"),
+                ], now_ms).await?);
+                Ok(days)
             }
 
             async fn open_case(&self, c: &NewCase, audit: &[AuditEntry], key: &[u8]) -> StoreResult<Result<(), AlreadyOpen>> {

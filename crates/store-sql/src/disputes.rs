@@ -246,17 +246,8 @@ macro_rules! disputes_sql {
 
         #[async_trait::async_trait]
         impl DisputeStore for $store {
-            async fn dispute_kpi_days(&self, spans: &riskdesk_store::kpis::Spans, now_ms: i64) -> StoreResult<Vec<riskdesk_store::kpis::AreaDay>> {
-                area_days(&self.$r, spans, &[
-                    ("chargeback_ratio",
-                     "SELECT (opened_at + $1) / 86400000 AS day, CAST(COUNT(*) AS DOUBLE PRECISION) AS num, CAST(0 AS DOUBLE PRECISION) AS den \
-                      FROM disputes WHERE opened_at >= $2 AND opened_at < $3 AND stage <> 'inquiry' AND $4 = $4 GROUP BY 1"),
-                    ("dispute_win_rate",
-                     "SELECT (closed_at + $1) / 86400000 AS day, \
-                      CAST(SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS num, \
-                      CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
-                      FROM disputes WHERE closed_at >= $2 AND closed_at < $3 AND status IN ('won', 'lost', 'accepted', 'expired') AND $4 = $4 GROUP BY 1"),
-                ], now_ms).await
+            async fn dispute_kpi_days(&self, spans: &riskdesk_store::kpis::Spans, _now_ms: i64) -> StoreResult<Vec<riskdesk_store::kpis::AreaDay>> {
+                bucket_days(&self.$r, spans, &[("chargeback_ratio", 1.0), ("dispute_win_rate", 1.0)]).await
             }
 
             async fn dispute(&self, dispute_id: &str) -> StoreResult<Option<DisputeRecord>> {

@@ -16,6 +16,14 @@ macro_rules! kpis_sql {
         const COUNTER_COLS: &str = "orders, value_minor, fraud_orders, fraud_value_minor, declined, reviewed, held, released, decided, \
              decision_ms, sla_met, fraud_chargebacks, good_held, stopped_fraud_minor, labelled, screened";
         const FACT_COLS: &str = "order_id, day, placed_at, channel, country, payment_method, brand, currency, rules, fraud";
+        /// Recounts the area KPIs' quarter-hour buckets from the rows (the triggers of the
+        /// `kpi_area_buckets` migration keep them between rebuilds).
+        const AREA_REBUILD: &[&str] = &[
+            "DELETE FROM kpi_area_q",
+            "INSERT INTO kpi_area_q (code, q, num, den) SELECT code, q, SUM(num), SUM(den) FROM ( SELECT 'case_first_response_sla_rate' AS code, cases.created_at / 900000 AS q, 1 * CASE WHEN cases.first_response_at <= cases.first_response_due_at THEN 1 ELSE 0 END AS num, 1 AS den FROM cases WHERE cases.first_response_at IS NOT NULL UNION ALL SELECT 'case_resolution_sla_rate' AS code, cases.resolved_at / 900000 AS q, 1 * CASE WHEN cases.resolved_at <= cases.resolution_due_at THEN 1 ELSE 0 END AS num, 1 AS den FROM cases WHERE cases.resolved_at IS NOT NULL UNION ALL SELECT 'case_resolution_hours' AS code, cases.resolved_at / 900000 AS q, 1 * (cases.resolved_at - cases.created_at) AS num, 1 AS den FROM cases WHERE cases.resolved_at IS NOT NULL ) AS c GROUP BY code, q",
+            "INSERT INTO kpi_area_q (code, q, num, den) SELECT code, q, SUM(num), SUM(den) FROM ( SELECT 'chargeback_ratio' AS code, disputes.opened_at / 900000 AS q, 1 AS num, 0 AS den FROM disputes WHERE disputes.stage <> 'inquiry' UNION ALL SELECT 'dispute_win_rate' AS code, disputes.closed_at / 900000 AS q, 1 * CASE WHEN disputes.status = 'won' THEN 1 ELSE 0 END AS num, 1 AS den FROM disputes WHERE disputes.closed_at IS NOT NULL AND disputes.status IN ('won', 'lost', 'accepted', 'expired') ) AS c GROUP BY code, q",
+            "INSERT INTO kpi_area_q (code, q, num, den) SELECT code, q, SUM(num), SUM(den) FROM ( SELECT 'csat' AS code, handlings.closed_at / 900000 AS q, 1 * handlings.csat AS num, 1 AS den FROM handlings WHERE handlings.csat IS NOT NULL AND handlings.closed_at IS NOT NULL ) AS c GROUP BY code, q",
+        ];
         const ALERT_COLS: &str = "alert_id, kpi, dim, segment, period, from_day, to_day, rate, baseline, lim, z, numerator, denominator, \
              status, case_id, created_at, decided_by, decided_at, note";
 
@@ -105,6 +113,29 @@ macro_rules! kpis_sql {
                 }
                 _ => None,
             }
+        }
+
+        /// Adds aggregate deltas to `table` (`kpi_daily` or `kpi_monthly`) in place.
+        async fn add_rows(tx: &mut Tx<'_>, table: &str, rows: &[riskdesk_domain::kpis::Delta]) -> StoreResult<()> {
+            // 20 columns a row: 1,000 rows stay under SQLite's and PostgreSQL's parameter limits.
+            for chunk in rows.chunks(1000) {
+                let mut q = QueryBuilder::<$db>::new(format!("INSERT INTO {table} (dim, day, segment, currency, {COUNTER_COLS}) "));
+                q.push_values(chunk, |mut b, d| {
+                    b.push_bind(d.dim.as_str()).push_bind(i64::from(d.day)).push_bind(d.segment.clone()).push_bind(d.currency.clone());
+                    for v in d.counters.values() {
+                        b.push_bind(v);
+                    }
+                });
+                q.push(" ON CONFLICT (dim, day, segment, currency) DO UPDATE SET ");
+                for (i, n) in Counters::NAMES.iter().enumerate() {
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.push(format!("{n} = {table}.{n} + excluded.{n}"));
+                }
+                q.build().execute(&mut **tx).await.map_err(dberr)?;
+            }
+            Ok(())
         }
 
         async fn apply_kpis(tx: &mut Tx<'_>, c: &KpiChange) -> StoreResult<()> {
@@ -308,22 +339,9 @@ macro_rules! kpis_sql {
                     push_ids(&mut q, chunk);
                     q.build().execute(&mut *tx).await.map_err(dberr)?;
                 }
-                for chunk in deltas.chunks(1000) {
-                    let mut q = QueryBuilder::<$db>::new(format!("INSERT INTO kpi_daily (dim, day, segment, currency, {COUNTER_COLS}) "));
-                    q.push_values(chunk, |mut b, d| {
-                        b.push_bind(d.dim.as_str()).push_bind(i64::from(d.day)).push_bind(d.segment.clone()).push_bind(d.currency.clone());
-                        for v in d.counters.values() {
-                            b.push_bind(v);
-                        }
-                    });
-                    q.push(" ON CONFLICT (dim, day, segment, currency) DO UPDATE SET ");
-                    for (i, n) in Counters::NAMES.iter().enumerate() {
-                        if i > 0 {
-                            q.push(", ");
-                        }
-                        q.push(format!("{n} = kpi_daily.{n} + excluded.{n}"));
-                    }
-                    q.build().execute(&mut *tx).await.map_err(dberr)?;
+                let months = riskdesk_domain::kpis::by_month(&deltas);
+                for (table, rows) in [("kpi_daily", &deltas), ("kpi_monthly", &months)] {
+                    add_rows(&mut tx, table, rows).await?;
                 }
                 for chunk in kept.chunks(KPI_CHUNK) {
                     let mut q = QueryBuilder::<$db>::new("DELETE FROM kpi_dirty WHERE (order_id, bump) IN (");
@@ -361,12 +379,27 @@ macro_rules! kpis_sql {
             }
 
             async fn kpi_totals(&self, dim: Dim, from: i32, to: i32, segment: Option<&str>) -> StoreResult<Vec<DailyRow>> {
+                // Whole months from the monthly rows, the days around them from the daily ones.
+                let (lo, hi) = riskdesk_domain::kpis::month_split(from, to);
                 let sums: Vec<String> = Counters::NAMES.iter().map(|n| format!("CAST(SUM({n}) AS BIGINT) AS {n}")).collect();
-                let mut q = QueryBuilder::<$db>::new(format!("SELECT segment, currency, {} FROM kpi_daily WHERE dim = ", sums.join(", ")));
-                q.push_bind(dim.as_str()).push(" AND day >= ").push_bind(i64::from(from)).push(" AND day < ").push_bind(i64::from(to));
-                if let Some(s) = segment {
-                    q.push(" AND segment = ").push_bind(s.to_owned());
+                let mut q = QueryBuilder::<$db>::new(format!("SELECT segment, currency, {} FROM (", sums.join(", ")));
+                let parts = [("kpi_monthly", lo, hi), ("kpi_daily", from, lo), ("kpi_daily", hi, to)];
+                let mut first = true;
+                for (table, a, b) in parts.into_iter().filter(|(_, a, b)| a < b) {
+                    if !first {
+                        q.push(" UNION ALL ");
+                    }
+                    first = false;
+                    q.push(format!("SELECT segment, currency, {COUNTER_COLS} FROM {table} WHERE dim = "));
+                    q.push_bind(dim.as_str()).push(" AND day >= ").push_bind(i64::from(a)).push(" AND day < ").push_bind(i64::from(b));
+                    if let Some(s) = segment {
+                        q.push(" AND segment = ").push_bind(s.to_owned());
+                    }
                 }
+                if first {
+                    return Ok(Vec::new());
+                }
+                q.push(") AS r");
                 q.push(" GROUP BY segment, currency");
                 let rows = q.build().fetch_all(&self.$r).await.map_err(dberr)?;
                 rows.iter()
@@ -427,8 +460,8 @@ macro_rules! kpis_sql {
 
             async fn kpi_reset(&self) -> StoreResult<i64> {
                 let mut tx = self.$w.begin().await.map_err(dberr)?;
-                for stmt in ["DELETE FROM kpi_facts", "DELETE FROM kpi_daily"] {
-                    sqlx::query(stmt).execute(&mut *tx).await.map_err(dberr)?;
+                for stmt in ["DELETE FROM kpi_facts", "DELETE FROM kpi_daily", "DELETE FROM kpi_monthly"].iter().chain(AREA_REBUILD) {
+                    sqlx::query(*stmt).execute(&mut *tx).await.map_err(dberr)?;
                 }
                 let n = sqlx::query(
                     "INSERT INTO kpi_dirty (order_id, bump) SELECT order_id, 1 FROM orders WHERE true ORDER BY placed_at \
@@ -550,6 +583,42 @@ macro_rules! kpis_sql {
                         let den: f64 = r.try_get("den").map_err(dberr)?;
                         out.push(AreaDay { code: (*code).to_owned(), day: day as i32, numerator: num, denominator: den });
                     }
+                }
+            }
+            Ok(out)
+        }
+
+        /// Per local day over spans of one offset, from the quarter-hour buckets of `codes`
+        /// (code, divisor of the stored numerator). Span bounds are local midnights, whole
+        /// quarter-hours in every zone, so a day is a run of whole buckets.
+        async fn bucket_days(
+            pool: &sqlx::Pool<$db>,
+            spans: &Spans,
+            codes: &[(&'static str, f64)],
+        ) -> StoreResult<Vec<AreaDay>> {
+            const Q: i64 = 900_000;
+            let mut out = Vec::new();
+            for (a, b, off) in spans {
+                let mut q = QueryBuilder::<$db>::new("SELECT code, (q * 900000 + ");
+                q.push_bind(*off)
+                    .push(") / 86400000 AS day, CAST(SUM(num) AS DOUBLE PRECISION) AS num, CAST(SUM(den) AS DOUBLE PRECISION) AS den \
+                           FROM kpi_area_q WHERE q >= ")
+                    .push_bind(a.div_euclid(Q) + i64::from(a.rem_euclid(Q) != 0))
+                    .push(" AND q < ")
+                    .push_bind(b.div_euclid(Q) + i64::from(b.rem_euclid(Q) != 0))
+                    .push(" AND code IN (");
+                let mut sep = q.separated(", ");
+                for (code, _) in codes {
+                    sep.push_bind(*code);
+                }
+                q.push(") GROUP BY code, 2");
+                for r in q.build().fetch_all(pool).await.map_err(dberr)? {
+                    let code: String = r.try_get("code").map_err(dberr)?;
+                    let day: i64 = r.try_get("day").map_err(dberr)?;
+                    let num: f64 = r.try_get("num").map_err(dberr)?;
+                    let den: f64 = r.try_get("den").map_err(dberr)?;
+                    let Some((code, scale)) = codes.iter().find(|(c, _)| *c == code) else { continue };
+                    out.push(AreaDay { code: (*code).to_owned(), day: day as i32, numerator: num / scale, denominator: den });
                 }
             }
             Ok(out)

@@ -292,7 +292,9 @@ macro_rules! qa_sql {
         #[async_trait::async_trait]
         impl riskdesk_store::qa::QaStore for $store {
             async fn qa_kpi_days(&self, spans: &riskdesk_store::kpis::Spans, now_ms: i64) -> StoreResult<Vec<riskdesk_store::kpis::AreaDay>> {
-                area_days(&self.$r, spans, &[
+                // Scores are read live (a review count a year stays small); CSAT, one per handling,
+                // comes from the buckets.
+                let mut days = area_days(&self.$r, spans, &[
                     ("qa_score",
                      "SELECT (created_at + $1) / 86400000 AS day, CAST(SUM(COALESCE(second_score, score)) AS DOUBLE PRECISION) AS num, \
                       CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
@@ -302,10 +304,9 @@ macro_rules! qa_sql {
                       CAST(SUM(CASE WHEN knocked_out <> '[]' THEN 1 ELSE 0 END) AS DOUBLE PRECISION) AS num, \
                       CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
                       FROM qa_reviews WHERE created_at >= $2 AND created_at < $3 AND session_id IS NULL AND $4 = $4 GROUP BY 1"),
-                    ("csat",
-                     "SELECT (closed_at + $1) / 86400000 AS day, CAST(SUM(csat) AS DOUBLE PRECISION) AS num, CAST(COUNT(*) AS DOUBLE PRECISION) AS den \
-                      FROM handlings WHERE closed_at >= $2 AND closed_at < $3 AND csat IS NOT NULL AND $4 = $4 GROUP BY 1"),
-                ], now_ms).await
+                ], now_ms).await?;
+                days.extend(bucket_days(&self.$r, spans, &[("csat", 1.0)]).await?);
+                Ok(days)
             }
 
             async fn handling(&self, id: &str) -> StoreResult<Option<riskdesk_store::qa::HandlingRecord>> {

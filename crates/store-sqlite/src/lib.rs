@@ -1071,6 +1071,26 @@ async fn append_decision(conn: &mut SqliteConnection, d: &Decision) -> StoreResu
     .map_err(db)
 }
 
+/// The retention sweep's rewrite of order bodies (called by the shared privacy SQL): a VALUES
+/// list per 5,000 rows.
+async fn set_order_bodies(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    ids: Vec<String>,
+    bodies: Vec<Vec<u8>>,
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<(String, Vec<u8>)> = ids.into_iter().zip(bodies).collect();
+    for chunk in rows.chunks(5000) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new("UPDATE orders SET body = v.column2 FROM (");
+        q.push_values(chunk, |mut b, (id, body)| {
+            b.push_bind(id.clone());
+            b.push_bind(body.clone());
+        });
+        q.push(") AS v WHERE orders.order_id = v.column1");
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 riskdesk_store_sql::impl_sql_stores!(
     SqliteStore, Sqlite, writer: writer, reader: reader, lock: "",
     country: "COALESCE(o.country, CASE WHEN typeof(o.body) = 'text' THEN json_extract(o.body, '$.shipping_address.country') END)",

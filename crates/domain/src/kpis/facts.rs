@@ -112,6 +112,42 @@ pub fn deltas(old: &[OrderFacts], new: &[OrderFacts]) -> Vec<Delta> {
     out
 }
 
+/// The daily deltas summed per month (`day` becomes the month's first day), for the monthly
+/// rows kept beside the daily ones; same order rule as [`deltas`].
+pub fn by_month(daily: &[Delta]) -> Vec<Delta> {
+    let mut rows: std::collections::HashMap<(Dim, i32, &str, &str), Counters> = std::collections::HashMap::new();
+    for d in daily {
+        rows.entry((d.dim, period::Period::Month.start(d.day), &d.segment, &d.currency)).or_default().add(&d.counters);
+    }
+    let mut out: Vec<Delta> = rows
+        .into_iter()
+        .filter(|(_, c)| !c.is_zero())
+        .map(|((dim, day, segment, currency), counters)| Delta {
+            dim,
+            day,
+            segment: segment.to_owned(),
+            currency: currency.to_owned(),
+            counters,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.dim.as_str(), a.day, &a.segment, &a.currency).cmp(&(b.dim.as_str(), b.day, &b.segment, &b.currency))
+    });
+    out
+}
+
+/// How a range of days `[from, to)` reads from monthly and daily rows: the whole months inside
+/// it as `[lo, hi)` (empty when there is none), the rest from the daily rows.
+pub fn month_split(from: i32, to: i32) -> (i32, i32) {
+    let month = period::Period::Month;
+    let lo = if month.start(from) == from { from } else { month.next(month.start(from)) };
+    let mut hi = lo;
+    while month.next(hi) <= to {
+        hi = month.next(hi);
+    }
+    if hi <= lo { (from, from) } else { (lo, hi) }
+}
+
 pub fn segment_key(brand: &str, method: &str, country: &str) -> String {
     format!("{brand} / {method} / {country}")
 }
@@ -313,5 +349,46 @@ mod tests {
         s.sub(&a);
         assert_eq!(s, a);
         assert_eq!(Counters::NAMES.len(), a.values().len());
+    }
+}
+
+#[cfg(test)]
+mod month_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn d(s: &str) -> i32 {
+        period::day_of(s.parse::<NaiveDate>().unwrap())
+    }
+
+    #[test]
+    fn a_range_splits_into_whole_months_and_edge_days() {
+        assert_eq!(month_split(d("2025-12-08"), d("2026-12-08")), (d("2026-01-01"), d("2026-12-01")));
+        assert_eq!(month_split(d("2026-01-01"), d("2026-03-01")), (d("2026-01-01"), d("2026-03-01")));
+        // Less than a whole month: days only.
+        let (lo, hi) = month_split(d("2026-01-05"), d("2026-02-20"));
+        assert_eq!(lo, hi);
+        let (lo, hi) = month_split(d("2026-02-01"), d("2026-02-28"));
+        assert_eq!(lo, hi, "February is not whole without its 28th");
+    }
+
+    #[test]
+    fn monthly_rows_sum_the_daily_ones() {
+        let row = |day: &str, orders: i64| Delta {
+            dim: Dim::Channel,
+            day: d(day),
+            segment: "web".into(),
+            currency: "EUR".into(),
+            counters: Counters { orders, ..Default::default() },
+        };
+        let m = by_month(&[
+            row("2026-01-03", 2),
+            row("2026-01-31", 3),
+            row("2026-02-01", -1),
+            row("2026-03-01", 1),
+            row("2026-03-02", -1),
+        ]);
+        let got: Vec<(i32, i64)> = m.iter().map(|r| (r.day, r.counters.orders)).collect();
+        assert_eq!(got, vec![(d("2026-01-01"), 5), (d("2026-02-01"), -1)], "March nets to nothing");
     }
 }

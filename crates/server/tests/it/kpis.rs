@@ -140,11 +140,19 @@ async fn expect_of(app: &TestApp, id: &str) -> (Expect, BTreeMap<&'static str, S
         ("brand", s.order.items[0].brand.clone().unwrap_or_default()),
         ("rule", rules.join(" ")),
     ]);
+    let mut seg = seg;
+    let combined = riskdesk_domain::kpis::segment_key(&seg["brand"], &seg["payment_method"], &seg["country"]);
+    seg.insert("segment", combined);
     (e, seg)
 }
 
 /// Recomputes every KPI for every segment of `by` and compares with the API's answer.
 async fn compare(app: &TestApp, key: &str, ids: &[String], by: &str) {
+    compare_over(app, key, ids, by, ("2026-05-30", "2026-06-02")).await
+}
+
+/// As [`compare`] over a range that holds every order of `ids`.
+async fn compare_over(app: &TestApp, key: &str, ids: &[String], by: &str, (from, to): (&str, &str)) {
     let mut want: BTreeMap<String, Expect> = BTreeMap::new();
     let mut total = Expect::default();
     for id in ids {
@@ -159,11 +167,10 @@ async fn compare(app: &TestApp, key: &str, ids: &[String], by: &str) {
             want.entry(s).or_default().add(&e);
         }
     }
-    let (s, got) =
-        app.call("GET", &format!("/api/v1/kpis?from=2026-05-30&to=2026-06-02&by={by}"), Some(key), None).await;
+    let (s, got) = app.call("GET", &format!("/api/v1/kpis?from={from}&to={to}&by={by}"), Some(key), None).await;
     assert_eq!(s, StatusCode::OK, "{got}");
     assert_eq!(got["by"], by);
-    assert_eq!((got["from"].as_str(), got["to"].as_str()), (Some("2026-05-30"), Some("2026-06-02")));
+    assert_eq!((got["from"].as_str(), got["to"].as_str()), (Some(from), Some(to)));
     let rows = got["rows"].as_array().unwrap();
     assert_eq!(rows.len(), want.len(), "segments of {by}: {got}");
     let check = |label: &str, e: &Expect, kpis: &Value| {
@@ -236,6 +243,12 @@ both_backends!(kpis_match_a_recount_from_the_raw_rows, |app: TestApp| async move
     event(&app, "KE-4", "chargeback_received", "K-16", json!({"reason_code": "13.1"})).await;
     for by in ["channel", "country", "payment_method", "brand", "rule"] {
         compare(&app, &key, &ids, by).await;
+    }
+    // Longer ranges read whole months from the monthly rows and the days around them.
+    for range in [("2026-04-15", "2026-06-30"), ("2026-05-01", "2026-06-05"), ("2026-05-18", "2026-06-03")] {
+        for by in ["channel", "segment"] {
+            compare_over(&app, &key, &ids, by, range).await;
+        }
     }
     let (_, all) = app.call("GET", "/api/v1/kpis?from=2026-05-30&to=2026-06-02", Some(&key), None).await;
     assert_eq!(all["excluded_currencies"], json!(["GBP"]), "GBP has no rate: left out of the money KPIs");

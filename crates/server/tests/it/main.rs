@@ -21,6 +21,7 @@ mod encryption;
 mod intake;
 mod knowledge;
 mod kpis;
+mod kpis_areas;
 mod privacy;
 mod privacy_kill;
 mod privacy_logs;

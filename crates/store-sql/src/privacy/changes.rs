@@ -349,22 +349,14 @@ macro_rules! privacy_changes_sql {
                     .map_err(dberr)?;
                 }
                 PrivacyChange::OrderBodies(bodies) => {
-                    // One statement per 5,000 rows; the bodies packed (and sealed) again, in
-                    // parallel, so a sweep neither grows the file nor leaves them readable.
+                    // The bodies packed (and sealed) again, in parallel, so a sweep neither grows
+                    // the file nor leaves them readable; each backend writes them its fastest way.
                     let stored: Vec<Vec<u8>> = {
                         use rayon::prelude::*;
                         bodies.par_iter().map(|(_, body)| riskdesk_store::body::store_json(body)).collect()
                     };
-                    let rows: Vec<_> = bodies.iter().zip(stored).collect();
-                    for chunk in rows.chunks(5000) {
-                        let mut q = QueryBuilder::<$db>::new("UPDATE orders SET body = v.column2 FROM (");
-                        q.push_values(chunk, |mut b, ((id, _), stored)| {
-                            b.push_bind(id.clone());
-                            b.push_bind(stored.clone());
-                        });
-                        q.push(") AS v WHERE orders.order_id = v.column1");
-                        q.build().execute(&mut **tx).await.map_err(dberr)?;
-                    }
+                    let ids = bodies.iter().map(|(id, _)| id.clone()).collect();
+                    set_order_bodies(tx, ids, stored).await.map_err(dberr)?;
                 }
                 PrivacyChange::Notification(n) => {
                     sqlx::query("INSERT INTO privacy_notifications (request_id, recipient, action, at, actor, note) VALUES ($1, $2, $3, $4, $5, $6)")
