@@ -323,8 +323,9 @@ pub enum PrivacyChange {
     Notification(Notification),
     /// Deletes the access packages built for a customer (an erasure leaves none behind).
     DropExports(String),
-    /// Anonymised order bodies (a retention sweep): order id and body JSON.
-    OrderBodies(Vec<(String, String)>),
+    /// Anonymised order bodies (a retention sweep): order id and the body as stored
+    /// ([`crate::body::store_json`]: packed and sealed by the caller, off the writer's path).
+    OrderBodies(Vec<(String, Vec<u8>)>),
 }
 
 /// An order a retention sweep looks at.

@@ -199,14 +199,14 @@ impl Service {
     }
 
     /// One batch of the order section after `cursor` (`placed_at|order_id`): the cursor of its
-    /// last order and the bodies the scrub changed, leaving out customers under a legal hold;
+    /// last order and the bodies the scrub changed, as stored, leaving out customers under a legal hold;
     /// `None` when no order is left.
     async fn sweep_batch(
         &self,
         before: i64,
         cursor: &str,
         batch: i64,
-    ) -> ServiceResult<Option<(String, Vec<(String, String)>)>> {
+    ) -> ServiceResult<Option<(String, Vec<(String, Vec<u8>)>)>> {
         let (at, id) = cursor.split_once('|').map_or((i64::MIN, ""), |(a, b)| (a.parse().unwrap_or(i64::MIN), b));
         let rows = self.store().sweep_orders(before, (at, id), batch).await?;
         let Some(last) = rows.last().map(|o| format!("{}|{}", o.placed_at, o.order_id)) else { return Ok(None) };
@@ -222,7 +222,9 @@ impl Service {
                 .filter_map(|o| {
                     let mut doc = serde_json::from_str::<Value>(&o.body).ok()?;
                     let changed = !scrub(&mut doc, &none).is_empty();
-                    changed.then(|| serde_json::to_string(&doc).ok().map(|b| (o.order_id.clone(), b))).flatten()
+                    // Packed and sealed here too, so the writer only writes.
+                    let json = changed.then(|| serde_json::to_string(&doc).ok()).flatten()?;
+                    Some((o.order_id.clone(), riskdesk_store::body::store_json(&json)))
                 })
                 .collect::<Vec<_>>()
         })

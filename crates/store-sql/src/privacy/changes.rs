@@ -349,13 +349,8 @@ macro_rules! privacy_changes_sql {
                     .map_err(dberr)?;
                 }
                 PrivacyChange::OrderBodies(bodies) => {
-                    // The bodies packed (and sealed) again, in parallel, so a sweep neither grows
-                    // the file nor leaves them readable; each backend writes them its fastest way.
-                    let stored: Vec<Vec<u8>> = {
-                        use rayon::prelude::*;
-                        bodies.par_iter().map(|(_, body)| riskdesk_store::body::store_json(body)).collect()
-                    };
-                    let ids = bodies.iter().map(|(id, _)| id.clone()).collect();
+                    // Each backend writes them its fastest way.
+                    let (ids, stored) = bodies.iter().cloned().unzip();
                     set_order_bodies(tx, ids, stored).await.map_err(dberr)?;
                 }
                 PrivacyChange::Notification(n) => {
