@@ -22,13 +22,13 @@ if [ "$backend" = postgres ]; then
   series="generate_series(1::bigint, $n) AS g(i)"
   cases_series="generate_series(1::bigint, $cases) AS g(i)"
   pad2() { echo "lpad((($1) % 100)::text, 2, '0')"; }
-  body_cast="::jsonb"; blob="''::bytea"
+  json_cast="::jsonb"; blob="''::bytea"; body_open="convert_to("; body_close=", 'UTF8')"
 else
   sql() { sqlite3 "$dir/riskdesk.db" "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; $1" >/dev/null; }
   iso() { echo "strftime('%Y-%m-%dT%H:%M:%SZ', ($1) / 1000, 'unixepoch')"; }
   series="(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $n) SELECT i FROM s) AS g"
   cases_series="(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $cases) SELECT i FROM s) AS g"
-  body_cast=""; blob="x''"
+  json_cast=""; blob="x''"; body_open=""; body_close=""
   pad2() { echo "printf('%02d', ($1) % 100)"; }
 fi
 cleanup() { kill "${pid:-}" 2>/dev/null; wait "${pid:-}" 2>/dev/null; rm -rf "$dir"; [ -n "${db:-}" ] && psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"; true; }
@@ -48,7 +48,7 @@ SELECT 'B-' || g.i, 'C-' || (g.i % 1000000), $p,
   CASE g.i % 4 WHEN 0 THEN 'webshop' WHEN 1 THEN 'app' WHEN 2 THEN 'amazon' ELSE 'zalando' END,
   2000 + (g.i * 37) % 30000, 'EUR',
   CASE (g.i / 3) % 5 WHEN 0 THEN 'card' WHEN 1 THEN 'paypal' WHEN 2 THEN 'invoice' WHEN 3 THEN 'bnpl' ELSE 'sepa_debit' END,
-  ('{\"order_id\":\"B-' || g.i || '\",\"placed_at\":\"' || $(iso "$p") || '\",\"channel\":\"' ||
+  $body_open('{\"order_id\":\"B-' || g.i || '\",\"placed_at\":\"' || $(iso "$p") || '\",\"channel\":\"' ||
    CASE g.i % 4 WHEN 0 THEN 'webshop' WHEN 1 THEN 'app' WHEN 2 THEN 'amazon' ELSE 'zalando' END ||
    '\",\"customer\":{\"customer_id\":\"C-' || (g.i % 1000000) || '\"},\"total\":{\"amount\":\"' || ((2000 + (g.i * 37) % 30000) / 100) || '.' ||
  $(pad2 "2000 + (g.i * 37) % 30000") || '\",\"currency\":\"EUR\"},\"items\":[{\"brand\":\"Brand' || (g.i % 20) ||
@@ -56,25 +56,25 @@ SELECT 'B-' || g.i, 'C-' || (g.i % 1000000), $p,
    CASE (g.i / 3) % 5 WHEN 0 THEN 'card' WHEN 1 THEN 'paypal' WHEN 2 THEN 'invoice' WHEN 3 THEN 'bnpl' ELSE 'sepa_debit' END ||
    '\"},\"shipping_address\":{\"country\":\"' ||
    CASE (g.i / 7) % 8 WHEN 0 THEN 'DE' WHEN 1 THEN 'AT' WHEN 2 THEN 'FR' WHEN 3 THEN 'NL' WHEN 4 THEN 'IT' WHEN 5 THEN 'ES' WHEN 6 THEN 'PL' ELSE 'BE' END ||
-   '\"}}')$body_cast, $blob, $p + 50
+   '\"}}')$body_close, $blob, $p + 50
 FROM $series"
 sql "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at)
 SELECT 'B-' || g.i, 0,
   CASE WHEN g.i % 50 = 0 THEN 'review' WHEN g.i % 200 = 1 THEN 'decline' ELSE 'approve' END,
   CASE WHEN g.i % 50 = 0 THEN 60 WHEN g.i % 200 = 1 THEN 90 ELSE 10 END, 1,
-  (CASE WHEN g.i % 3 = 0 OR g.i % 50 = 0 THEN '[{\"rule\":\"rule_' || (g.i % 12) || '\",\"action\":\"score\",\"points\":30,\"detail\":\"\"}]' ELSE '[]' END)$body_cast,
+  (CASE WHEN g.i % 3 = 0 OR g.i % 50 = 0 THEN '[{\"rule\":\"rule_' || (g.i % 12) || '\",\"action\":\"score\",\"points\":30,\"detail\":\"\"}]' ELSE '[]' END)$json_cast,
   $p + 50
 FROM $series"
 sql "INSERT INTO decisions (order_id, seq, verdict, score, ruleset_version, reasons, decided_at)
 SELECT 'B-' || g.i, 1, CASE WHEN g.i % 250 = 0 THEN 'decline' ELSE 'approve' END, 60, 1,
-  ('[{\"rule\":\"manual_review\",\"action\":\"release\",\"points\":0,\"detail\":\"verified_customer\"}]')$body_cast, $p + 1800000
+  ('[{\"rule\":\"manual_review\",\"action\":\"release\",\"points\":0,\"detail\":\"verified_customer\"}]')$json_cast, $p + 1800000
 FROM $series WHERE g.i % 50 = 0"
 sql "INSERT INTO review_actions (id, order_id, action, reason, note, actor, at, proposal_id)
 SELECT 'rva_' || g.i, 'B-' || g.i, CASE WHEN g.i % 250 = 0 THEN 'cancel' ELSE 'release' END, 'verified_customer', '', 'user:lea', $p + 1800000, NULL
 FROM $series WHERE g.i % 50 = 0"
 sql "INSERT INTO events (event_id, type, occurred_at, order_id, customer_id, body, received_at)
 SELECT 'E-' || g.i, 'fraud_confirmed', $p + 86400000, 'B-' || g.i, 'C-' || (g.i % 1000000),
-  ('{\"event_id\":\"E-' || g.i || '\",\"type\":\"fraud_confirmed\",\"occurred_at\":\"' || $(iso "$p + 86400000") || '\",\"order_id\":\"B-' || g.i || '\",\"customer_id\":\"C-' || (g.i % 1000000) || '\",\"data\":{}}')$body_cast,
+  ('{\"event_id\":\"E-' || g.i || '\",\"type\":\"fraud_confirmed\",\"occurred_at\":\"' || $(iso "$p + 86400000") || '\",\"order_id\":\"B-' || g.i || '\",\"customer_id\":\"C-' || (g.i % 1000000) || '\",\"data\":{}}'),
   $p + 86400000
 FROM $series WHERE g.i % 100 = 7"
 c="($now - g.i * 31536)"
