@@ -310,6 +310,23 @@ both_backends!(kpis_match_a_recount_from_the_raw_rows, |app: TestApp| async move
         compare(&app, &key, &ids, by).await;
     }
 
+    // Imports count too: orders through the bulk path (then screened), a late label by import.
+    app.clock.set(t0() + Duration::hours(10));
+    let cap = riskdesk_service::access::local::intake();
+    let more =
+        (40..46).map(|i| riskdesk_domain::intake::parse_order_json(order(i).to_string().as_bytes()).unwrap()).collect();
+    app.service.import_orders(&cap, more).await.unwrap();
+    app.service.screen_undecided(&cap, t0() - Duration::days(3)).await.unwrap();
+    let at = (t0() + Duration::hours(9)).to_rfc3339();
+    let label =
+        json!({"event_id": "KE-9", "type": "fraud_confirmed", "occurred_at": at, "order_id": "K-41", "data": {}});
+    let label = riskdesk_domain::intake::parse_event_json(label.to_string().as_bytes()).unwrap();
+    app.service.import_events(&cap, vec![label]).await.unwrap();
+    ids.extend((40..46).map(|i| format!("K-{i}")));
+    for by in ["channel", "rule"] {
+        compare(&app, &key, &ids, by).await;
+    }
+
     // Bad input names the field; rights hold.
     for (q, field) in [
         ("from=2026-13-01", "from"),

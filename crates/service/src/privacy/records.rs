@@ -208,7 +208,12 @@ impl Service {
     /// pass fit on their pages beside the old ones, and the next pass finds the versions the last
     /// one replaced committed and prunable (on PostgreSQL, updates that touch no index). A
     /// rewrite that an interrupted batch repeats writes the same bodies again.
-    async fn write_swept(&self, job: &JobRecord, prev: DateTime<Utc>, bodies: Vec<(String, Vec<u8>)>) -> ServiceResult<()> {
+    async fn write_swept(
+        &self,
+        job: &JobRecord,
+        prev: DateTime<Utc>,
+        bodies: Vec<(String, Vec<u8>)>,
+    ) -> ServiceResult<()> {
         let mut passes: Vec<Vec<(String, Vec<u8>)>> = vec![Vec::new(); SWEEP_PASSES];
         for (i, b) in bodies.into_iter().enumerate() {
             passes[i % SWEEP_PASSES].push(b);
