@@ -15,9 +15,9 @@ use riskdesk_rules::velocity::UseRow;
 use riskdesk_store::codec::{self, ApiKeyRow, ClusterRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
     ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, HistoryDelta, HistorySize,
-    InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage,
-    ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store,
-    StoreError, StoreResult, StoredCustomer, StoredOrder, from_millis,
+    InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxMessage, ReplayEvent, ReplayRow,
+    RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult,
+    StoredCustomer, StoredOrder, from_millis,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
@@ -747,66 +747,6 @@ impl Store for PgStore {
         rows.into_iter().map(codec::change_from_row).collect()
     }
 
-    async fn add_list_entries(&self, entries: &[ListEntry]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query(
-            "INSERT INTO list_entries (id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-             $8::int8[], $9::int8[], $10::int8[])",
-        )
-        .bind(entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.list.as_str().to_owned()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.kind.as_str().to_owned()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| riskdesk_store::seal::seal(codec::LIST_VALUE, &e.value)).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.match_key.clone()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.reason.clone()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.author.clone()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| ms(e.created_at)).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.expires_at.map(ms)).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.removed_at.map(ms)).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
-    }
-
-    async fn remove_list_entry(&self, id: &str, actor: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let n = sqlx::query(
-            "UPDATE list_entries SET removed_at = $1, removed_by = $2 WHERE id = $3 AND removed_at IS NULL",
-        )
-        .bind(ms(at))
-        .bind(actor)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
-        if n > 0 {
-            sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(n > 0)
-    }
-
-    async fn list_entries(&self) -> StoreResult<Vec<ListEntry>> {
-        let rows: Vec<codec::ListEntryRow> = sqlx::query_as(
-            "SELECT id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at \
-             FROM list_entries WHERE removed_at IS NULL ORDER BY created_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.into_iter().map(codec::list_entry_from_row).collect()
-    }
-
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
         // Keyset pages in storage order; the caller sorts by time.
         let after = cursor.unwrap_or(0);
@@ -912,74 +852,6 @@ impl Store for PgStore {
         insert_outbox(&mut tx, &refs).await?;
         tx.commit().await.map_err(db)?;
         Ok(seq)
-    }
-
-    async fn claim_outbox(&self, now: DateTime<Utc>, lease_ms: i64, limit: i64) -> StoreResult<Vec<PendingMessage>> {
-        let rows: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
-            "UPDATE webhook_outbox SET locked_until = $1 WHERE id IN (SELECT id FROM webhook_outbox \
-             WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2 \
-             AND (locked_until IS NULL OR locked_until < $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, endpoint, event_type, payload, created_at, attempts",
-        )
-        .bind(ms(now) + lease_ms)
-        .bind(ms(now))
-        .bind(ms(now))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.into_iter()
-            .map(|(id, endpoint, event_type, payload, created_at, attempts)| {
-                Ok(PendingMessage { id, endpoint, event_type, payload, created_at: from_millis(created_at)?, attempts })
-            })
-            .collect()
-    }
-
-    async fn outbox_delivered(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE webhook_outbox SET delivered_at = $1, attempts = attempts + 1, locked_until = NULL WHERE id = $2",
-        )
-        .bind(ms(at))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
-    async fn outbox_failed(
-        &self,
-        id: &str,
-        attempts: i64,
-        retry_at: Option<DateTime<Utc>>,
-        error: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE webhook_outbox SET attempts = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
-             failed_at = $3, last_error = $4, locked_until = NULL WHERE id = $5",
-        )
-        .bind(attempts)
-        .bind(retry_at.map(ms))
-        .bind(retry_at.is_none().then(|| ms(at)))
-        .bind(error)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
-    async fn outbox_counts(&self) -> StoreResult<OutboxCounts> {
-        let (pending, delivered, failed): (i64, i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(CASE WHEN delivered_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0)::int8, \
-             COALESCE(SUM(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END), 0)::int8, \
-             COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0)::int8 FROM webhook_outbox",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(OutboxCounts { pending, delivered, failed })
     }
 
     async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>> {
@@ -1251,6 +1123,31 @@ async fn append_decision(conn: &mut PgConnection, d: &Decision) -> StoreResult<i
     .map_err(db)
 }
 
+/// List entries in bulk (called by the shared lists SQL): ten arrays unnested, one statement.
+async fn insert_list_entries(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    entries: &[ListEntry],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO list_entries (id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+         $8::int8[], $9::int8[], $10::int8[])",
+    )
+    .bind(entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.list.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.kind.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| riskdesk_store::seal::seal(codec::LIST_VALUE, &e.value)).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.match_key.clone()).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.reason.clone()).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.author.clone()).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| ms(e.created_at)).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.expires_at.map(ms)).collect::<Vec<_>>())
+    .bind(entries.iter().map(|e| e.removed_at.map(ms)).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
 /// The retention sweep's rewrite of order bodies (called by the shared privacy SQL): two arrays
 /// unnested, one statement to parse and plan for any number of rows, where a VALUES list would
 /// bind two parameters a row.
@@ -1269,5 +1166,5 @@ async fn set_order_bodies(
 
 riskdesk_store_sql::impl_sql_stores!(
     PgStore, sqlx::Postgres, writer: pool, reader: pool, lock: " FOR UPDATE",
-    country: "o.country", json_param: "$6::jsonb", body_bytes: "o.body", dirty_order: "seq", json_cast: "::jsonb"
+    country: "o.country", json_param: "$6::jsonb", body_bytes: "o.body", dirty_order: "seq", json_cast: "::jsonb", skip_locked: " FOR UPDATE SKIP LOCKED"
 );

@@ -23,6 +23,7 @@ mod qa;
 mod review;
 mod screening;
 mod seal;
+mod webhooks;
 
 /// Implements every area's storage trait for a backend. `$lock` is appended to the read of the
 /// audit head (`FOR UPDATE` on PostgreSQL; SQLite has one writer), `$country` extracts the
@@ -33,7 +34,7 @@ macro_rules! impl_sql_stores {
     (
         $store:ty, $db:ty, writer: $w:ident, reader: $r:ident, lock: $lock:literal, country: $country:literal,
         json_param: $json:literal, body_bytes: $body:literal,
-        dirty_order: $dirty_order:literal, json_cast: $jcast:literal
+        dirty_order: $dirty_order:literal, json_cast: $jcast:literal, skip_locked: $skip:literal
     ) => {
         mod sql_stores {
             #![allow(clippy::all)]
@@ -88,9 +89,10 @@ macro_rules! impl_sql_stores {
             $crate::kpis_sql!($store, $db, $w, $r, $lock, $body, $dirty_order);
             $crate::privacy_sql!($store, $db, $w, $r, $body, $jcast);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
-            $crate::lists_sql!($db);
+            $crate::lists_sql!($store, $db, $w, $r);
             $crate::screening_sql!($db);
             $crate::seal_sql!($store, $db, $w);
+            $crate::webhooks_sql!($store, $db, $w, $r, $skip);
 
             /// Applies one change in the transaction, in the file of the area it belongs to.
             async fn apply(tx: &mut Tx<'_>, effect: &Effect) -> StoreResult<()> {

@@ -5,7 +5,54 @@
 #[doc(hidden)]
 #[macro_export]
 macro_rules! lists_sql {
-    ($db:ty) => {
+    ($store:ty, $db:ty, $w:ident, $r:ident) => {
+        #[async_trait::async_trait]
+        impl riskdesk_store::lists::ListStore for $store {
+            async fn add_list_entries(&self, entries: &[riskdesk_store::ListEntry]) -> StoreResult<()> {
+                let mut tx = self.$w.begin().await.map_err(dberr)?;
+                // Each backend's bulk insert (an import may carry thousands).
+                insert_list_entries(&mut tx, entries).await.map_err(dberr)?;
+                sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(dberr)?;
+                tx.commit().await.map_err(dberr)
+            }
+
+            async fn remove_list_entry(&self, id: &str, actor: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+                let mut tx = self.$w.begin().await.map_err(dberr)?;
+                let n = sqlx::query(
+                    "UPDATE list_entries SET removed_at = $1, removed_by = $2 WHERE id = $3 AND removed_at IS NULL",
+                )
+                .bind(at.timestamp_millis())
+                .bind(actor)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(dberr)?
+                .rows_affected();
+                if n > 0 {
+                    sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(dberr)?;
+                }
+                tx.commit().await.map_err(dberr)?;
+                Ok(n > 0)
+            }
+
+            async fn list_entries(&self) -> StoreResult<Vec<riskdesk_store::ListEntry>> {
+                let rows: Vec<riskdesk_store::codec::ListEntryRow> = sqlx::query_as(
+                    "SELECT id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at \
+                     FROM list_entries WHERE removed_at IS NULL ORDER BY created_at, id",
+                )
+                .fetch_all(&self.$r)
+                .await
+                .map_err(dberr)?;
+                rows.into_iter().map(riskdesk_store::codec::list_entry_from_row).collect()
+            }
+        }
+
         async fn apply_lists(tx: &mut Tx<'_>, change: &ListChange) -> StoreResult<()> {
             match change {
                 ListChange::Add(entries) => {

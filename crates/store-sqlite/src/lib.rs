@@ -18,9 +18,8 @@ use riskdesk_rules::features::ClusterFacts;
 use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
     ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HistoryDelta, HistorySize, InsertOutcome, ListEntry,
-    NewEvent, NewOrder, OutboxCounts, OutboxMessage, PendingMessage, ReplayEvent, ReplayRow, RuleSetChange,
-    RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer,
-    StoredOrder, ToScreen, from_millis,
+    NewEvent, NewOrder, OutboxMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord, ScreeningControl,
+    ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder, ToScreen, from_millis,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -629,64 +628,6 @@ impl Store for SqliteStore {
         rows.into_iter().map(codec::change_from_row).collect()
     }
 
-    async fn add_list_entries(&self, entries: &[ListEntry]) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        for chunk in entries.chunks(CHUNK / 2) {
-            let mut q =
-                QueryBuilder::<Sqlite>::new(format!("INSERT INTO list_entries ({}) ", codec::LIST_ENTRY_COLUMNS));
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(e.id.clone())
-                    .push_bind(e.list.as_str())
-                    .push_bind(e.kind.as_str())
-                    .push_bind(riskdesk_store::seal::seal(codec::LIST_VALUE, &e.value))
-                    .push_bind(e.match_key.clone())
-                    .push_bind(e.reason.clone())
-                    .push_bind(e.author.clone())
-                    .push_bind(ms(e.created_at))
-                    .push_bind(e.expires_at.map(ms))
-                    .push_bind(e.removed_at.map(ms));
-            });
-            q.build().execute(&mut *tx).await.map_err(db)?;
-        }
-        sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
-    }
-
-    async fn remove_list_entry(&self, id: &str, actor: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let n =
-            sqlx::query("UPDATE list_entries SET removed_at = ?, removed_by = ? WHERE id = ? AND removed_at IS NULL")
-                .bind(ms(at))
-                .bind(actor)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?
-                .rows_affected();
-        if n > 0 {
-            sqlx::query("UPDATE screening_control SET lists_seq = lists_seq + 1 WHERE id = 1")
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(n > 0)
-    }
-
-    async fn list_entries(&self) -> StoreResult<Vec<ListEntry>> {
-        let rows: Vec<codec::ListEntryRow> = sqlx::query_as(
-            "SELECT id, list, kind, value, match_key, reason, author, created_at, expires_at, removed_at \
-             FROM list_entries WHERE removed_at IS NULL ORDER BY created_at, id",
-        )
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db)?;
-        rows.into_iter().map(codec::list_entry_from_row).collect()
-    }
-
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
         // Table order (rowid) is a sequential read; the caller sorts by time. On a hot
         // connection: sqlx would hand every row over from its worker thread.
@@ -771,74 +712,6 @@ impl Store for SqliteStore {
         insert_outbox(&mut tx, &refs).await?;
         tx.commit().await.map_err(db)?;
         Ok(seq)
-    }
-
-    async fn claim_outbox(&self, now: DateTime<Utc>, lease_ms: i64, limit: i64) -> StoreResult<Vec<PendingMessage>> {
-        let rows: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
-            "UPDATE webhook_outbox SET locked_until = ? WHERE id IN (SELECT id FROM webhook_outbox \
-             WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? \
-             AND (locked_until IS NULL OR locked_until < ?) ORDER BY next_attempt_at LIMIT ?) \
-             RETURNING id, endpoint, event_type, payload, created_at, attempts",
-        )
-        .bind(ms(now) + lease_ms)
-        .bind(ms(now))
-        .bind(ms(now))
-        .bind(limit)
-        .fetch_all(&self.writer)
-        .await
-        .map_err(db)?;
-        rows.into_iter()
-            .map(|(id, endpoint, event_type, payload, created_at, attempts)| {
-                Ok(PendingMessage { id, endpoint, event_type, payload, created_at: from_millis(created_at)?, attempts })
-            })
-            .collect()
-    }
-
-    async fn outbox_delivered(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE webhook_outbox SET delivered_at = ?, attempts = attempts + 1, locked_until = NULL WHERE id = ?",
-        )
-        .bind(ms(at))
-        .bind(id)
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
-    async fn outbox_failed(
-        &self,
-        id: &str,
-        attempts: i64,
-        retry_at: Option<DateTime<Utc>>,
-        error: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE webhook_outbox SET attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), \
-             failed_at = ?, last_error = ?, locked_until = NULL WHERE id = ?",
-        )
-        .bind(attempts)
-        .bind(retry_at.map(ms))
-        .bind(retry_at.is_none().then(|| ms(at)))
-        .bind(error)
-        .bind(id)
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
-    async fn outbox_counts(&self) -> StoreResult<OutboxCounts> {
-        let (pending, delivered, failed): (i64, i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(CASE WHEN delivered_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) FROM webhook_outbox",
-        )
-        .fetch_one(&self.reader)
-        .await
-        .map_err(db)?;
-        Ok(OutboxCounts { pending, delivered, failed })
     }
 
     async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>> {
@@ -1071,6 +944,27 @@ async fn append_decision(conn: &mut SqliteConnection, d: &Decision) -> StoreResu
     .map_err(db)
 }
 
+/// List entries in bulk (called by the shared lists SQL): a VALUES list per chunk.
+async fn insert_list_entries(tx: &mut sqlx::Transaction<'_, Sqlite>, entries: &[ListEntry]) -> Result<(), sqlx::Error> {
+    for chunk in entries.chunks(CHUNK / 2) {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO list_entries ({}) ", codec::LIST_ENTRY_COLUMNS));
+        q.push_values(chunk, |mut b, e| {
+            b.push_bind(e.id.clone())
+                .push_bind(e.list.as_str())
+                .push_bind(e.kind.as_str())
+                .push_bind(riskdesk_store::seal::seal(codec::LIST_VALUE, &e.value))
+                .push_bind(e.match_key.clone())
+                .push_bind(e.reason.clone())
+                .push_bind(e.author.clone())
+                .push_bind(ms(e.created_at))
+                .push_bind(e.expires_at.map(ms))
+                .push_bind(e.removed_at.map(ms));
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// The retention sweep's rewrite of order bodies (called by the shared privacy SQL): a VALUES
 /// list per 5,000 rows.
 async fn set_order_bodies(
@@ -1094,5 +988,5 @@ async fn set_order_bodies(
 riskdesk_store_sql::impl_sql_stores!(
     SqliteStore, Sqlite, writer: writer, reader: reader, lock: "",
     country: "COALESCE(o.country, CASE WHEN typeof(o.body) = 'text' THEN json_extract(o.body, '$.shipping_address.country') END)",
-    json_param: "$6", body_bytes: "o.body", dirty_order: "rowid", json_cast: ""
+    json_param: "$6", body_bytes: "o.body", dirty_order: "rowid", json_cast: "", skip_locked: ""
 );

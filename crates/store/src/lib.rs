@@ -12,10 +12,12 @@ pub mod disputes;
 pub mod identity;
 pub mod knowledge;
 pub mod kpis;
+pub mod lists;
 pub mod privacy;
 pub mod qa;
 pub mod review;
 pub mod seal;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -490,6 +492,8 @@ pub trait Store:
     + privacy::PrivacyStore
     + kpis::KpiStore
     + seal::SealStore
+    + webhooks::OutboxStore
+    + lists::ListStore
     + changes::ChangeStore
     + Send
     + Sync
@@ -592,13 +596,6 @@ pub trait Store:
     async fn change_control(&self, change: ControlChange, actor: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn ruleset_changes(&self) -> StoreResult<Vec<RuleSetChange>>;
 
-    /// Adds list entries (all or none) and bumps the lists sequence.
-    async fn add_list_entries(&self, entries: &[ListEntry]) -> StoreResult<()>;
-    /// Marks an entry removed; false if there is no such active entry.
-    async fn remove_list_entry(&self, id: &str, actor: &str, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Entries not removed (expired ones included: matching checks expiry at its own time).
-    async fn list_entries(&self) -> StoreResult<Vec<ListEntry>>;
-
     /// A page of stored orders, unparsed, in the order the backend reads fastest (callers sort);
     /// `cursor` is what the previous page returned, `None` to start. Returns the rows and the
     /// cursor of the next page (`None` at the end).
@@ -616,20 +613,6 @@ pub trait Store:
     async fn open_approved_orders(&self, customers: &[String], since_ms: i64) -> StoreResult<Vec<OrderId>>;
     /// Appends a re-decision to an order; returns its sequence number.
     async fn add_decision(&self, decision: &Decision, outbox: &[OutboxMessage]) -> StoreResult<i64>;
-
-    /// Claims up to `limit` due messages for `lease_ms` (other instances skip them meanwhile).
-    async fn claim_outbox(&self, now: DateTime<Utc>, lease_ms: i64, limit: i64) -> StoreResult<Vec<PendingMessage>>;
-    async fn outbox_delivered(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Records a failed attempt; `retry_at: None` gives up.
-    async fn outbox_failed(
-        &self,
-        id: &str,
-        attempts: i64,
-        retry_at: Option<DateTime<Utc>>,
-        error: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    async fn outbox_counts(&self) -> StoreResult<OutboxCounts>;
 
     /// The cluster of an account: its id and counts.
     async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>>;
