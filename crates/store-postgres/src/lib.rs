@@ -9,15 +9,14 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EventType, OrderId};
+use riskdesk_domain::{CustomerId, Decision, EntityKey, EventType, OrderId};
 use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
-use riskdesk_store::codec::{self, ApiKeyRow, ClusterRow, DecisionRow, ProfileRow};
+use riskdesk_store::codec::{self, ClusterRow, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HUB_SCAN_ROWS, HistoryDelta, HistorySize,
-    InsertOutcome, ListEntry, MAX_WINDOW_ROWS, NewEvent, NewOrder, OutboxMessage, ReplayEvent, ReplayRow,
-    RuleSetChange, RuleSetRecord, ScreeningControl, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult,
-    StoredCustomer, StoredOrder, from_millis,
+    BulkTarget, EntityUse, HUB_SCAN_ROWS, HistoryDelta, HistorySize, InsertOutcome, ListEntry, MAX_WINDOW_ROWS,
+    NewEvent, NewOrder, OutboxMessage, ReplayEvent, ReplayRow, ScreeningQuery, ScreeningRows, Store, StoreError,
+    StoreResult, StoredCustomer, StoredOrder, from_millis,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
@@ -470,76 +469,6 @@ impl Store for PgStore {
         codec::distinct_entities(&rows)
     }
 
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, name, scopes, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(key.id.as_str())
-        .bind(&key.name)
-        .bind(key.scopes.join(","))
-        .bind(&key.secret_hash)
-        .bind(ms(key.created_at))
-        .bind(key.revoked_at.map(ms))
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
-    async fn find_api_key(&self, secret_hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>> {
-        let row: Option<ApiKeyRow> = sqlx::query_as(
-            "SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys WHERE secret_hash = $1",
-        )
-        .bind(secret_hash.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.map(codec::api_key_from_row).transpose()
-    }
-
-    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
-        let rows: Vec<ApiKeyRow> =
-            sqlx::query_as("SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys ORDER BY id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
-        rows.into_iter().map(codec::api_key_from_row).collect()
-    }
-
-    async fn revoke_api_key(&self, id: &ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(ms(at))
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn counts(&self) -> StoreResult<Counts> {
-        let (customers, orders, events): (i64, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM events)",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(Counts { customers, orders, events })
-    }
-
-    async fn setting_or_init(&self, name: &str, value: &str) -> StoreResult<String> {
-        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)
-    }
-
     async fn begin_bulk_load(&self, target: BulkTarget, _expected_rows: u64) -> StoreResult<()> {
         for (name, _) in BULK_INDEXES.iter().filter(|(n, _)| target.owns_index(n)) {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}")))
@@ -669,84 +598,6 @@ impl Store for PgStore {
         Ok(ScreeningRows { history, cluster, customer_orders, entity_rows, return_trail })
     }
 
-    async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // Serialise version numbering across instances.
-        sqlx::query("LOCK TABLE rulesets IN EXCLUSIVE MODE").execute(&mut *tx).await.map_err(db)?;
-        let v: i64 = sqlx::query_scalar(
-            "INSERT INTO rulesets (version, source, author, note, created_at) \
-             VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM rulesets), $1, $2, $3, $4) RETURNING version",
-        )
-        .bind(source)
-        .bind(author)
-        .bind(note)
-        .bind(ms(at))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(v)
-    }
-
-    async fn ruleset(&self, version: i64) -> StoreResult<Option<RuleSetRecord>> {
-        let row: Option<codec::RuleSetRow> =
-            sqlx::query_as("SELECT version, source, author, note, created_at FROM rulesets WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-        row.map(codec::ruleset_from_row).transpose()
-    }
-
-    async fn rulesets(&self) -> StoreResult<Vec<RuleSetRecord>> {
-        let rows: Vec<codec::RuleSetRow> =
-            sqlx::query_as("SELECT version, source, author, note, created_at FROM rulesets ORDER BY version")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
-        rows.into_iter().map(codec::ruleset_from_row).collect()
-    }
-
-    async fn screening_control(&self) -> StoreResult<ScreeningControl> {
-        let (live_version, shadow_version, lists_seq): (Option<i64>, Option<i64>, i64) =
-            sqlx::query_as("SELECT live_version, shadow_version, lists_seq FROM screening_control WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(ScreeningControl { live_version, shadow_version, lists_seq })
-    }
-
-    async fn change_control(&self, change: ControlChange, actor: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let sql = match change {
-            ControlChange::Publish(_) | ControlChange::Rollback(_) => {
-                "UPDATE screening_control SET live_version = $1 WHERE id = 1"
-            }
-            ControlChange::Shadow(_) | ControlChange::ShadowStop => {
-                "UPDATE screening_control SET shadow_version = $1 WHERE id = 1"
-            }
-        };
-        sqlx::query(sql).bind(change.version()).execute(&mut *tx).await.map_err(db)?;
-        sqlx::query("INSERT INTO ruleset_changes (action, version, actor, at) VALUES ($1, $2, $3, $4)")
-            .bind(change.action())
-            .bind(change.version())
-            .bind(actor)
-            .bind(ms(at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
-    }
-
-    async fn ruleset_changes(&self) -> StoreResult<Vec<RuleSetChange>> {
-        let rows: Vec<codec::ChangeRow> =
-            sqlx::query_as("SELECT seq, action, version, actor, at FROM ruleset_changes ORDER BY seq")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
-        rows.into_iter().map(codec::change_from_row).collect()
-    }
-
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
         // Keyset pages in storage order; the caller sorts by time.
         let after = cursor.unwrap_or(0);
@@ -852,29 +703,6 @@ impl Store for PgStore {
         insert_outbox(&mut tx, &refs).await?;
         tx.commit().await.map_err(db)?;
         Ok(seq)
-    }
-
-    async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>> {
-        let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
-             JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id = $1",
-        )
-        .bind(customer.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(row.map(|(id, size, fraud_accounts, chargeback_accounts)| {
-            (id, ClusterFacts { size, fraud_accounts, chargeback_accounts })
-        }))
-    }
-
-    async fn cluster_members(&self, cluster_id: &str, limit: i64) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar("SELECT customer_id FROM account_links WHERE cluster_id = $1 ORDER BY customer_id LIMIT $2")
-            .bind(cluster_id)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)
     }
 
     async fn orders_for_linking(&self) -> StoreResult<Vec<(String, Vec<EntityKey>)>> {
@@ -1146,6 +974,12 @@ async fn insert_list_entries(
     .execute(&mut **tx)
     .await
     .map(|_| ())
+}
+
+/// Rule-set versions are numbered one writer at a time across instances (called by the shared
+/// screening SQL).
+async fn lock_rulesets(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query("LOCK TABLE rulesets IN EXCLUSIVE MODE").execute(&mut **tx).await.map(|_| ())
 }
 
 /// The retention sweep's rewrite of order bodies (called by the shared privacy SQL): two arrays

@@ -150,6 +150,52 @@ macro_rules! identity_sql {
         const TOKEN_COLS: &str = "t.id, t.user_id, t.name, t.secret_hash, t.created_at, t.expires_at, t.revoked_at";
 
         #[async_trait::async_trait]
+        impl riskdesk_store::identity::KeyStore for $store {
+            async fn insert_api_key(&self, key: &riskdesk_store::ApiKeyRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO api_keys (id, name, scopes, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(key.id.as_str())
+                    .bind(&key.name)
+                    .bind(key.scopes.join(","))
+                    .bind(&key.secret_hash)
+                    .bind(key.created_at.timestamp_millis())
+                    .bind(opt_ms(key.revoked_at))
+                    .execute(&self.$w)
+                    .await
+                    .map_err(dberr)?;
+                Ok(())
+            }
+
+            async fn find_api_key(&self, secret_hash: &[u8]) -> StoreResult<Option<riskdesk_store::ApiKeyRecord>> {
+                let row: Option<riskdesk_store::codec::ApiKeyRow> =
+                    sqlx::query_as("SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys WHERE secret_hash = $1")
+                        .bind(secret_hash.to_vec())
+                        .fetch_optional(&self.$r)
+                        .await
+                        .map_err(dberr)?;
+                row.map(riskdesk_store::codec::api_key_from_row).transpose()
+            }
+
+            async fn list_api_keys(&self) -> StoreResult<Vec<riskdesk_store::ApiKeyRecord>> {
+                let rows: Vec<riskdesk_store::codec::ApiKeyRow> =
+                    sqlx::query_as("SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys ORDER BY id")
+                        .fetch_all(&self.$r)
+                        .await
+                        .map_err(dberr)?;
+                rows.into_iter().map(riskdesk_store::codec::api_key_from_row).collect()
+            }
+
+            async fn revoke_api_key(&self, id: &riskdesk_domain::ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(at.timestamp_millis())
+                    .bind(id.as_str())
+                    .execute(&self.$w)
+                    .await
+                    .map_err(dberr)?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait::async_trait]
         impl IdentityStore for $store {
                 async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>> {
                     let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");

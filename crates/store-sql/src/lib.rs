@@ -90,7 +90,7 @@ macro_rules! impl_sql_stores {
             $crate::privacy_sql!($store, $db, $w, $r, $body, $jcast);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
             $crate::lists_sql!($store, $db, $w, $r);
-            $crate::screening_sql!($db);
+            $crate::screening_sql!($store, $db, $w, $r);
             $crate::seal_sql!($store, $db, $w);
             $crate::webhooks_sql!($store, $db, $w, $r, $skip);
 

@@ -13,13 +13,13 @@ mod tail;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use riskdesk_domain::{ApiKeyId, CustomerId, Decision, EntityKey, EventType, OrderId};
+use riskdesk_domain::{CustomerId, Decision, EntityKey, EventType, OrderId};
 use riskdesk_rules::features::ClusterFacts;
-use riskdesk_store::codec::{self, ApiKeyRow, DecisionRow, ProfileRow};
+use riskdesk_store::codec::{self, DecisionRow, ProfileRow};
 use riskdesk_store::{
-    ApiKeyRecord, BulkTarget, ControlChange, Counts, EntityUse, HistoryDelta, HistorySize, InsertOutcome, ListEntry,
-    NewEvent, NewOrder, OutboxMessage, ReplayEvent, ReplayRow, RuleSetChange, RuleSetRecord, ScreeningControl,
-    ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder, ToScreen, from_millis,
+    BulkTarget, EntityUse, HistoryDelta, HistorySize, InsertOutcome, ListEntry, NewEvent, NewOrder, OutboxMessage,
+    ReplayEvent, ReplayRow, ScreeningQuery, ScreeningRows, Store, StoreError, StoreResult, StoredCustomer, StoredOrder,
+    ToScreen, from_millis,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
@@ -418,76 +418,6 @@ impl Store for SqliteStore {
         codec::distinct_entities(&rows)
     }
 
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, name, scopes, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(key.id.as_str())
-        .bind(&key.name)
-        .bind(key.scopes.join(","))
-        .bind(&key.secret_hash)
-        .bind(ms(key.created_at))
-        .bind(key.revoked_at.map(ms))
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
-    async fn find_api_key(&self, secret_hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>> {
-        let row: Option<ApiKeyRow> = sqlx::query_as(
-            "SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys WHERE secret_hash = ?",
-        )
-        .bind(secret_hash.to_vec())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db)?;
-        row.map(codec::api_key_from_row).transpose()
-    }
-
-    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
-        let rows: Vec<ApiKeyRow> =
-            sqlx::query_as("SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys ORDER BY id")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(db)?;
-        rows.into_iter().map(codec::api_key_from_row).collect()
-    }
-
-    async fn revoke_api_key(&self, id: &ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(ms(at))
-            .bind(id.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(db)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn counts(&self) -> StoreResult<Counts> {
-        let (customers, orders, events): (i64, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM events)",
-        )
-        .fetch_one(&self.reader)
-        .await
-        .map_err(db)?;
-        Ok(Counts { customers, orders, events })
-    }
-
-    async fn setting_or_init(&self, name: &str, value: &str) -> StoreResult<String> {
-        sqlx::query("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(value)
-            .execute(&self.writer)
-            .await
-            .map_err(db)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
-            .bind(name)
-            .fetch_one(&self.writer)
-            .await
-            .map_err(db)
-    }
-
     async fn begin_bulk_load(&self, target: BulkTarget, expected_rows: u64) -> StoreResult<()> {
         // The entity index's tail is merged first; the load then holds its entity uses in
         // memory and appends them in key order at its end (see `bulk`).
@@ -553,79 +483,6 @@ impl Store for SqliteStore {
 
     async fn screen_orders(&self, batch: Vec<ToScreen>) -> StoreResult<Vec<riskdesk_store::Screened>> {
         self.on_hot_writer(move |hot| hot.screen_orders(batch)).await
-    }
-
-    async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO rulesets (version, source, author, note, created_at) \
-             VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM rulesets), ?, ?, ?, ?) RETURNING version",
-        )
-        .bind(source)
-        .bind(author)
-        .bind(note)
-        .bind(ms(at))
-        .fetch_one(&self.writer)
-        .await
-        .map_err(db)
-    }
-
-    async fn ruleset(&self, version: i64) -> StoreResult<Option<RuleSetRecord>> {
-        let row: Option<codec::RuleSetRow> =
-            sqlx::query_as("SELECT version, source, author, note, created_at FROM rulesets WHERE version = ?")
-                .bind(version)
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(db)?;
-        row.map(codec::ruleset_from_row).transpose()
-    }
-
-    async fn rulesets(&self) -> StoreResult<Vec<RuleSetRecord>> {
-        let rows: Vec<codec::RuleSetRow> =
-            sqlx::query_as("SELECT version, source, author, note, created_at FROM rulesets ORDER BY version")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(db)?;
-        rows.into_iter().map(codec::ruleset_from_row).collect()
-    }
-
-    async fn screening_control(&self) -> StoreResult<ScreeningControl> {
-        let (live_version, shadow_version, lists_seq): (Option<i64>, Option<i64>, i64) =
-            sqlx::query_as("SELECT live_version, shadow_version, lists_seq FROM screening_control WHERE id = 1")
-                .fetch_one(&self.reader)
-                .await
-                .map_err(db)?;
-        Ok(ScreeningControl { live_version, shadow_version, lists_seq })
-    }
-
-    async fn change_control(&self, change: ControlChange, actor: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let sql = match change {
-            ControlChange::Publish(_) | ControlChange::Rollback(_) => {
-                "UPDATE screening_control SET live_version = ? WHERE id = 1"
-            }
-            ControlChange::Shadow(_) | ControlChange::ShadowStop => {
-                "UPDATE screening_control SET shadow_version = ? WHERE id = 1"
-            }
-        };
-        sqlx::query(sql).bind(change.version()).execute(&mut *tx).await.map_err(db)?;
-        sqlx::query("INSERT INTO ruleset_changes (action, version, actor, at) VALUES (?, ?, ?, ?)")
-            .bind(change.action())
-            .bind(change.version())
-            .bind(actor)
-            .bind(ms(at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
-    }
-
-    async fn ruleset_changes(&self) -> StoreResult<Vec<RuleSetChange>> {
-        let rows: Vec<codec::ChangeRow> =
-            sqlx::query_as("SELECT seq, action, version, actor, at FROM ruleset_changes ORDER BY seq")
-                .fetch_all(&self.reader)
-                .await
-                .map_err(db)?;
-        rows.into_iter().map(codec::change_from_row).collect()
     }
 
     async fn replay_rows(&self, cursor: Option<i64>, limit: i64) -> StoreResult<(Vec<ReplayRow>, Option<i64>)> {
@@ -712,29 +569,6 @@ impl Store for SqliteStore {
         insert_outbox(&mut tx, &refs).await?;
         tx.commit().await.map_err(db)?;
         Ok(seq)
-    }
-
-    async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>> {
-        let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT c.cluster_id, c.size, c.fraud_accounts, c.chargeback_accounts FROM account_links a \
-             JOIN clusters c ON c.cluster_id = a.cluster_id WHERE a.customer_id = ?",
-        )
-        .bind(customer.as_str())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db)?;
-        Ok(row.map(|(id, size, fraud_accounts, chargeback_accounts)| {
-            (id, ClusterFacts { size, fraud_accounts, chargeback_accounts })
-        }))
-    }
-
-    async fn cluster_members(&self, cluster_id: &str, limit: i64) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar("SELECT customer_id FROM account_links WHERE cluster_id = ? ORDER BY customer_id LIMIT ?")
-            .bind(cluster_id)
-            .bind(limit)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db)
     }
 
     async fn orders_for_linking(&self) -> StoreResult<Vec<(String, Vec<EntityKey>)>> {
@@ -962,6 +796,12 @@ async fn insert_list_entries(tx: &mut sqlx::Transaction<'_, Sqlite>, entries: &[
         });
         q.build().execute(&mut **tx).await?;
     }
+    Ok(())
+}
+
+/// Rule-set versions are numbered one writer at a time (called by the shared screening SQL): the
+/// one writer connection already is.
+async fn lock_rulesets(_tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<(), sqlx::Error> {
     Ok(())
 }
 

@@ -80,6 +80,16 @@ pub enum IdentityChange {
     },
 }
 
+/// Machine keys (shops, helpdesks, scripts): stored as a hash of the secret.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn insert_api_key(&self, key: &crate::ApiKeyRecord) -> StoreResult<()>;
+    async fn find_api_key(&self, secret_hash: &[u8]) -> StoreResult<Option<crate::ApiKeyRecord>>;
+    async fn list_api_keys(&self) -> StoreResult<Vec<crate::ApiKeyRecord>>;
+    /// Returns false when no such active key exists.
+    async fn revoke_api_key(&self, id: &riskdesk_domain::ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<UserRecord>>;

@@ -16,7 +16,9 @@ pub mod lists;
 pub mod privacy;
 pub mod qa;
 pub mod review;
+pub mod screening;
 pub mod seal;
+pub mod system;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -482,6 +484,7 @@ pub trait BlockingWriter: Send + Sync {
 #[async_trait]
 pub trait Store:
     identity::IdentityStore
+    + identity::KeyStore
     + audit::AuditStore
     + approvals::ApprovalStore
     + review::ReviewStore
@@ -494,6 +497,8 @@ pub trait Store:
     + seal::SealStore
     + webhooks::OutboxStore
     + lists::ListStore
+    + screening::ScreeningStore
+    + system::SystemStore
     + changes::ChangeStore
     + Send
     + Sync
@@ -528,17 +533,6 @@ pub trait Store:
 
     /// The distinct entities an account has used.
     async fn entities_of(&self, customer: &CustomerId) -> StoreResult<Vec<EntityKey>>;
-
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
-    async fn find_api_key(&self, secret_hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>>;
-    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
-    /// Returns false when no such active key exists.
-    async fn revoke_api_key(&self, id: &ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool>;
-
-    async fn counts(&self) -> StoreResult<Counts>;
-
-    /// Stores `value` under `name` unless a value is already there; returns the stored value.
-    async fn setting_or_init(&self, name: &str, value: &str) -> StoreResult<String>;
 
     /// Prepares for loading many rows at once: the backend may drop secondary indexes, which
     /// [`Store::end_bulk_load`] rebuilds in one sorted pass (opening the store rebuilds them too,
@@ -587,15 +581,6 @@ pub trait Store:
         Ok(out)
     }
 
-    /// Saves a new rule-set version and returns its number.
-    async fn create_ruleset(&self, source: &str, author: &str, note: &str, at: DateTime<Utc>) -> StoreResult<i64>;
-    async fn ruleset(&self, version: i64) -> StoreResult<Option<RuleSetRecord>>;
-    async fn rulesets(&self) -> StoreResult<Vec<RuleSetRecord>>;
-    async fn screening_control(&self) -> StoreResult<ScreeningControl>;
-    /// Changes the live or shadow pointer and records who did it, in one transaction.
-    async fn change_control(&self, change: ControlChange, actor: &str, at: DateTime<Utc>) -> StoreResult<()>;
-    async fn ruleset_changes(&self) -> StoreResult<Vec<RuleSetChange>>;
-
     /// A page of stored orders, unparsed, in the order the backend reads fastest (callers sort);
     /// `cursor` is what the previous page returned, `None` to start. Returns the rows and the
     /// cursor of the next page (`None` at the end).
@@ -614,10 +599,6 @@ pub trait Store:
     /// Appends a re-decision to an order; returns its sequence number.
     async fn add_decision(&self, decision: &Decision, outbox: &[OutboxMessage]) -> StoreResult<i64>;
 
-    /// The cluster of an account: its id and counts.
-    async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>>;
-    /// Accounts of a cluster, at most `limit`.
-    async fn cluster_members(&self, cluster_id: &str, limit: i64) -> StoreResult<Vec<String>>;
     /// Every order's account and entity keys, oldest first (ties in storage order): the input
     /// of a rebuild, which replays them as the backtest's replay does.
     async fn orders_for_linking(&self) -> StoreResult<Vec<(String, Vec<EntityKey>)>>;

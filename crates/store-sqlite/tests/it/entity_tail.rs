@@ -5,6 +5,7 @@
 use riskdesk_domain::EntityKind;
 use riskdesk_store::Store;
 use riskdesk_store::conformance::{hasher, new_order, order_json};
+use riskdesk_store::screening::ScreeningStore;
 use riskdesk_store_sqlite::{SqliteOptions, SqliteStore};
 use std::collections::HashSet;
 use std::path::Path;
