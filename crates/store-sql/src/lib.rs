@@ -23,6 +23,7 @@ mod qa;
 mod review;
 mod screening;
 mod seal;
+mod system;
 mod webhooks;
 
 /// Implements every area's storage trait for a backend. `$lock` is appended to the read of the
@@ -93,6 +94,7 @@ macro_rules! impl_sql_stores {
             $crate::screening_sql!($store, $db, $w, $r);
             $crate::seal_sql!($store, $db, $w);
             $crate::webhooks_sql!($store, $db, $w, $r, $skip);
+            $crate::system_sql!($store, $db, $w, $r);
 
             /// Applies one change in the transaction, in the file of the area it belongs to.
             async fn apply(tx: &mut Tx<'_>, effect: &Effect) -> StoreResult<()> {
