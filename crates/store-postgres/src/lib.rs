@@ -9,14 +9,14 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use riskdesk_domain::{CustomerId, Decision, EntityKey, EventType, OrderId};
+use riskdesk_domain::{Decision, EntityKey, EventType, OrderId};
 use riskdesk_rules::features::{ClusterFacts, History};
 use riskdesk_rules::velocity::UseRow;
-use riskdesk_store::codec::{self, ClusterRow, DecisionRow, ProfileRow};
+use riskdesk_store::codec::{self, ClusterRow};
 use riskdesk_store::{
     BulkTarget, EntityUse, HUB_SCAN_ROWS, HistoryDelta, HistorySize, InsertOutcome, ListEntry, MAX_WINDOW_ROWS,
     NewEvent, NewOrder, OutboxMessage, ReplayEvent, ReplayRow, ScreeningQuery, ScreeningRows, Store, StoreError,
-    StoreResult, StoredCustomer, StoredOrder, from_millis,
+    StoreResult,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
@@ -354,100 +354,6 @@ impl Store for PgStore {
         Ok(codec::outcomes_from_inserted(batch.iter().map(|n| n.event.event_id.as_str()), &inserted))
     }
 
-    async fn get_order(&self, id: &OrderId) -> StoreResult<Option<StoredOrder>> {
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        let Some((body, received_at)): Option<(Vec<u8>, i64)> =
-            sqlx::query_as("SELECT body, received_at FROM orders WHERE order_id = $1")
-                .bind(id.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?
-        else {
-            return Ok(None);
-        };
-        let decisions: Vec<DecisionRow> = sqlx::query_as(
-            "SELECT order_id, verdict, score, ruleset_version, reasons::text, decided_at FROM decisions WHERE order_id = $1 ORDER BY seq",
-        )
-        .bind(id.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-        let events: Vec<(String, i64, Option<String>)> = sqlx::query_as(
-            "SELECT body, received_at, customer_id FROM events WHERE order_id = $1 ORDER BY occurred_at, event_id",
-        )
-        .bind(id.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-        Ok(Some(StoredOrder {
-            order: codec::order_from_stored(&body)?,
-            received_at: from_millis(received_at)?,
-            decisions: decisions.into_iter().map(codec::decision_from_row).collect::<StoreResult<_>>()?,
-            events: events
-                .iter()
-                .map(|(b, r, c)| codec::event_of_account(b, *r, c.as_deref()))
-                .collect::<StoreResult<_>>()?,
-        }))
-    }
-
-    async fn first_decision(&self, id: &OrderId) -> StoreResult<Option<Decision>> {
-        let row: Option<DecisionRow> = sqlx::query_as(
-            "SELECT order_id, verdict, score, ruleset_version, reasons::text, decided_at FROM decisions WHERE order_id = $1 AND seq = 0",
-        )
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.map(codec::decision_from_row).transpose()
-    }
-
-    async fn get_customer(&self, id: &CustomerId, order_limit: u32) -> StoreResult<Option<StoredCustomer>> {
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        let Some(profile): Option<ProfileRow> = sqlx::query_as(
-            "SELECT customer_id, email, phone, name, created_at, invited_by, channel, first_order_at, last_order_at \
-             FROM customers WHERE customer_id = $1",
-        )
-        .bind(id.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        else {
-            return Ok(None);
-        };
-        let order_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE customer_id = $1")
-            .bind(id.as_str())
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-        let orders: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(
-            "SELECT o.body, d.verdict FROM orders o LEFT JOIN decisions d ON d.order_id = o.order_id AND d.seq = 0 \
-             WHERE o.customer_id = $1 ORDER BY o.placed_at DESC, o.order_id DESC LIMIT $2",
-        )
-        .bind(id.as_str())
-        .bind(i64::from(order_limit))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-        let events: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT body, received_at FROM events WHERE customer_id = $1 ORDER BY occurred_at DESC, event_id LIMIT 1000",
-        )
-        .bind(id.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-        let (orders, addresses) = codec::orders_and_addresses(orders)?;
-        Ok(Some(StoredCustomer {
-            profile: codec::profile_from_row(profile)?,
-            order_count,
-            orders,
-            addresses,
-            events: events
-                .iter()
-                .map(|(b, r)| codec::event_of_account(b, *r, Some(id.as_str())))
-                .collect::<StoreResult<_>>()?,
-        }))
-    }
-
     async fn accounts_sharing(&self, key: &EntityKey) -> StoreResult<Vec<EntityUse>> {
         let rows: Vec<codec::EntityUseRow> = sqlx::query_as(
             "SELECT customer_id, kind, MIN(seen_at), MAX(seen_at), COUNT(*) FROM order_entities \
@@ -458,15 +364,6 @@ impl Store for PgStore {
         .await
         .map_err(db)?;
         rows.into_iter().map(codec::entity_use_from_row).collect()
-    }
-
-    async fn entities_of(&self, customer: &CustomerId) -> StoreResult<Vec<EntityKey>> {
-        let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT entities FROM orders WHERE customer_id = $1")
-            .bind(customer.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        codec::distinct_entities(&rows)
     }
 
     async fn begin_bulk_load(&self, target: BulkTarget, _expected_rows: u64) -> StoreResult<()> {
@@ -660,21 +557,6 @@ impl Store for PgStore {
         .await
         .map_err(db)?;
         codec::replay_events(rows)
-    }
-
-    async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>> {
-        let rows: Vec<codec::ShadowRow> = sqlx::query_as(
-            "SELECT s.order_id, s.verdict, s.score, s.ruleset_version, s.reasons::text, s.decided_at, \
-             d.verdict, d.score, d.ruleset_version, d.reasons::text, d.decided_at FROM shadow_decisions s \
-             LEFT JOIN decisions d ON d.order_id = s.order_id AND d.seq = 0 \
-             WHERE s.ruleset_version = $1 ORDER BY s.decided_at DESC LIMIT $2",
-        )
-        .bind(version)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        codec::shadow_pairs(rows)
     }
 
     async fn open_approved_orders(&self, customers: &[String], since_ms: i64) -> StoreResult<Vec<OrderId>> {
@@ -980,6 +862,15 @@ async fn insert_list_entries(
 /// screening SQL).
 async fn lock_rulesets(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), sqlx::Error> {
     sqlx::query("LOCK TABLE rulesets IN EXCLUSIVE MODE").execute(&mut **tx).await.map(|_| ())
+}
+
+/// After a large KPI count (called by the shared KPI SQL): a vacuum of the queue and the
+/// aggregates, which autovacuum may not have reached (or may be off).
+async fn compact_kpi_tables(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("VACUUM (ANALYZE) kpi_dirty, kpi_facts, kpi_daily, kpi_monthly, kpi_area_q")
+        .execute(pool)
+        .await
+        .map(|_| ())
 }
 
 /// The retention sweep's rewrite of order bodies (called by the shared privacy SQL): two arrays

@@ -176,6 +176,10 @@ macro_rules! kpis_sql {
                     .collect()
             }
 
+            async fn kpi_compact(&self) -> StoreResult<()> {
+                compact_kpi_tables(&self.$w).await.map_err(dberr)
+            }
+
             async fn kpi_pending(&self) -> StoreResult<i64> {
                 sqlx::query_scalar("SELECT COUNT(*) FROM kpi_dirty").fetch_one(&self.$r).await.map_err(dberr)
             }

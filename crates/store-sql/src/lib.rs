@@ -18,6 +18,7 @@ mod identity;
 mod knowledge;
 mod kpis;
 mod lists;
+mod orders;
 mod privacy;
 mod qa;
 mod review;
@@ -95,6 +96,7 @@ macro_rules! impl_sql_stores {
             $crate::seal_sql!($store, $db, $w);
             $crate::webhooks_sql!($store, $db, $w, $r, $skip);
             $crate::system_sql!($store, $db, $w, $r);
+            $crate::orders_sql!($store, $db, $w, $r);
 
             /// Applies one change in the transaction, in the file of the area it belongs to.
             async fn apply(tx: &mut Tx<'_>, effect: &Effect) -> StoreResult<()> {

@@ -89,6 +89,25 @@ macro_rules! screening_sql {
                 rows.into_iter().map(riskdesk_store::codec::change_from_row).collect()
             }
 
+            async fn shadow_decisions(
+                &self,
+                version: i64,
+                limit: i64,
+            ) -> StoreResult<Vec<(riskdesk_domain::Decision, Option<riskdesk_domain::Decision>)>> {
+                let rows: Vec<riskdesk_store::codec::ShadowRow> = sqlx::query_as(
+                    "SELECT s.order_id, s.verdict, s.score, s.ruleset_version, CAST(s.reasons AS TEXT), s.decided_at, \
+                     d.verdict, d.score, d.ruleset_version, CAST(d.reasons AS TEXT), d.decided_at FROM shadow_decisions s \
+                     LEFT JOIN decisions d ON d.order_id = s.order_id AND d.seq = 0 \
+                     WHERE s.ruleset_version = $1 ORDER BY s.decided_at DESC LIMIT $2",
+                )
+                .bind(version)
+                .bind(limit)
+                .fetch_all(&self.$r)
+                .await
+                .map_err(dberr)?;
+                riskdesk_store::codec::shadow_pairs(rows)
+            }
+
             async fn cluster_of(
                 &self,
                 customer: &riskdesk_domain::CustomerId,

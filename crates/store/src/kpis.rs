@@ -101,6 +101,11 @@ pub trait KpiStore: Send + Sync {
     /// Changed orders waiting for the refresher, with the mark's count (`bump`).
     async fn kpi_dirty(&self, limit: i64) -> StoreResult<Vec<(String, i64)>>;
     async fn kpi_pending(&self) -> StoreResult<i64>;
+    /// After a large count: reclaims what the queue's deletes and the aggregates' upserts left
+    /// behind (PostgreSQL keeps dead rows until a vacuum, and a queue of ten million dead rows
+    /// makes "is anything pending?" scan them), so reads stay fast whether or not the server
+    /// runs autovacuum.
+    async fn kpi_compact(&self) -> StoreResult<()>;
     /// Each order's history as its KPIs need it; ids not stored are left out.
     async fn kpi_histories(&self, ids: &[String]) -> StoreResult<Vec<OrderHistory>>;
     /// The facts stored for these orders.

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod knowledge;
 pub mod kpis;
 pub mod lists;
+pub mod orders;
 pub mod privacy;
 pub mod qa;
 pub mod review;
@@ -497,6 +498,7 @@ pub trait Store:
     + seal::SealStore
     + webhooks::OutboxStore
     + lists::ListStore
+    + orders::OrderStore
     + screening::ScreeningStore
     + system::SystemStore
     + changes::ChangeStore
@@ -520,19 +522,9 @@ pub trait Store:
     /// An event without a customer id takes the customer of its order when that is known.
     async fn insert_events(&self, events: &[NewEvent]) -> StoreResult<Vec<InsertOutcome>>;
 
-    async fn get_order(&self, id: &OrderId) -> StoreResult<Option<StoredOrder>>;
-
-    /// The first decision for an order: the answer a repeated `POST /orders` gets again.
-    async fn first_decision(&self, id: &OrderId) -> StoreResult<Option<Decision>>;
-
-    async fn get_customer(&self, id: &CustomerId, order_limit: u32) -> StoreResult<Option<StoredCustomer>>;
-
     /// Every account that used an entity (in any kind of the same value space), with first and
     /// last use: one indexed query.
     async fn accounts_sharing(&self, key: &EntityKey) -> StoreResult<Vec<EntityUse>>;
-
-    /// The distinct entities an account has used.
-    async fn entities_of(&self, customer: &CustomerId) -> StoreResult<Vec<EntityKey>>;
 
     /// Prepares for loading many rows at once: the backend may drop secondary indexes, which
     /// [`Store::end_bulk_load`] rebuilds in one sorted pass (opening the store rebuilds them too,
@@ -590,8 +582,6 @@ pub trait Store:
 
     /// Orders (at most `limit`) and events stored after the given positions, with the totals.
     async fn history_after(&self, orders_after: i64, events_after: i64, limit: i64) -> StoreResult<HistoryDelta>;
-    /// Shadow decisions of a version, newest first.
-    async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>>;
 
     /// Orders of these accounts placed since `since_ms` whose latest decision approves them and
     /// that are not shipped, delivered or cancelled: what a re-screening may still stop.

@@ -4,7 +4,7 @@
 use crate::{ControlChange, RuleSetChange, RuleSetRecord, ScreeningControl, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use riskdesk_domain::CustomerId;
+use riskdesk_domain::{CustomerId, Decision};
 use riskdesk_rules::features::ClusterFacts;
 
 #[async_trait]
@@ -17,6 +17,9 @@ pub trait ScreeningStore: Send + Sync {
     /// Changes the live or shadow pointer and records who did it, in one transaction.
     async fn change_control(&self, change: ControlChange, actor: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn ruleset_changes(&self) -> StoreResult<Vec<RuleSetChange>>;
+
+    /// Shadow decisions of a version, newest first.
+    async fn shadow_decisions(&self, version: i64, limit: i64) -> StoreResult<Vec<(Decision, Option<Decision>)>>;
 
     /// The cluster of an account: its id and counts.
     async fn cluster_of(&self, customer: &CustomerId) -> StoreResult<Option<(String, ClusterFacts)>>;

@@ -186,6 +186,9 @@ pub fn day_range(from: NaiveDate, to: NaiveDate) -> ServiceResult<(i32, i32)> {
     Ok((period::day_of(from), period::day_of(to) + 1))
 }
 
+/// Orders counted in one refresh after which the KPI tables are compacted.
+const COMPACT_AFTER: usize = 100_000;
+
 impl Service {
     pub(crate) fn kpi_settings(&self) -> KpisConfig {
         self.settings().kpis
@@ -201,7 +204,8 @@ impl Service {
         self.refresh_kpis_in(budget, 2_000).await
     }
 
-    /// The same in transactions of `chunk` orders. The background refresher counts beside live
+    /// The same in transactions of `chunk` orders; after counting many, the KPI tables are
+    /// compacted (`KpiStore::kpi_compact`). The background refresher counts beside live
     /// intake in chunks of 250: a transaction of 2,000 held the one SQLite writer long enough to
     /// raise intake's p99 from about 9 to 26 ms.
     async fn refresh_kpis_in(&self, budget: usize, chunk: usize) -> ServiceResult<usize> {
@@ -216,6 +220,9 @@ impl Service {
                 tokio::task::yield_now().await;
             }
             done += marks.len();
+        }
+        if done >= COMPACT_AFTER {
+            self.store().kpi_compact().await?;
         }
         Ok(done)
     }

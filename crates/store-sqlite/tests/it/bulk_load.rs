@@ -4,6 +4,7 @@
 
 use riskdesk_domain::CustomerId;
 use riskdesk_store::conformance::{new_order, order_json};
+use riskdesk_store::orders::OrderStore;
 use riskdesk_store::{BulkTarget, NewOrder, Store};
 use riskdesk_store_sqlite::{SqliteOptions, SqliteStore};
 use std::path::Path;

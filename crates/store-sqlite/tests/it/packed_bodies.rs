@@ -5,6 +5,7 @@
 use riskdesk_domain::{CustomerId, OrderId, Verdict};
 use riskdesk_store::Store;
 use riskdesk_store::conformance::{new_order, order_json};
+use riskdesk_store::orders::OrderStore;
 use riskdesk_store_sqlite::{SqliteOptions, SqliteStore};
 
 #[tokio::test]
