@@ -16,6 +16,7 @@ mod cases;
 mod disputes;
 mod identity;
 mod knowledge;
+mod kpi_areas;
 mod kpis;
 mod lists;
 mod orders;
@@ -88,6 +89,7 @@ macro_rules! impl_sql_stores {
             $crate::knowledge_sql!($store, $db, $w, $r);
             $crate::disputes_sql!($store, $db, $w, $r);
             $crate::qa_sql!($store, $db, $w, $r);
+            $crate::kpi_areas_sql!($db);
             $crate::kpis_sql!($store, $db, $w, $r, $lock, $body, $dirty_order);
             $crate::privacy_sql!($store, $db, $w, $r, $body, $jcast);
             $crate::review_sql!($store, $db, $w, $r, $country, $json);
